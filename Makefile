@@ -1,0 +1,43 @@
+# Atlas SPRO — two commands do everything on a fresh Debian 12 machine:
+#   make demo   set up, start the local PostGIS, load the Bretagne pilot, serve http://127.0.0.1:5000
+#   make test   set up, start the local PostGIS, run the whole test suite against it
+# DATABASE_URL, when set, replaces the local cluster everywhere.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data/bretagne
+REGION ?= 53
+
+.PHONY: setup system-deps db-up db-down load demo test clean
+
+setup: system-deps $(VENV)/.installed
+
+system-deps:
+	@scripts/ensure-system-deps.sh
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+db-up: setup
+	$(BIN)/atlas db up
+
+db-down:
+	$(BIN)/atlas db down
+
+load: db-up
+	$(BIN)/atlas load --region $(REGION) --data $(DATA)
+
+demo: load
+	$(BIN)/atlas serve
+
+test: db-up
+	$(BIN)/pytest
+
+clean:
+	-$(BIN)/atlas db down
+	rm -rf $(VENV) var .pytest_cache

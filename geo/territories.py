@@ -1,0 +1,138 @@
+"""Higher territorial levels built from the communes: EPCI, arrondissements, départements, région.
+
+Geometries are dissolved from the reconciled commune polygons (so every level nests
+exactly) and populations are the sums of the communes' populations légales. Only the
+communes of the Région count: an EPCI straddling two Régions gets the population and the
+area of its members inside the Région, and is flagged ``straddles_region``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.communes import _read_json_list
+from geo.errors import MissingColumnError, ValidationError
+
+LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci", "commune")
+"""Territorial levels, from the largest to the smallest."""
+
+
+def read_epci(path: str | Path) -> pd.DataFrame:
+    """Read EPCI with their members (``@etalab/decoupage-administratif`` format).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code`` (SIREN), ``name``, ``kind`` (CC, CA, CU, METRO), ``members``
+        (list of commune codes, all Régions).
+    """
+    records = _read_json_list(path)
+    rows = []
+    for i, rec in enumerate(records, start=1):
+        for key in ("code", "nom", "membres"):
+            if key not in rec:
+                msg = f"missing property '{key}'"
+                raise MissingColumnError(msg, file=path, row=i, field=key)
+        members = [str(m["code"]) for m in rec["membres"]]
+        rows.append({"code": str(rec["code"]), "name": rec["nom"], "kind": rec.get("type"), "members": members})
+    return pd.DataFrame(rows, columns=["code", "name", "kind", "members"])
+
+
+def read_named_units(path: str | Path, *, region: str) -> pd.DataFrame:
+    """Read a list of départements, arrondissements or régions: ``code, name, chef_lieu``.
+
+    Entries carrying a ``region`` property of another Région are ignored.
+    """
+    records = _read_json_list(path)
+    rows = []
+    for i, rec in enumerate(records, start=1):
+        for key in ("code", "nom"):
+            if key not in rec:
+                msg = f"missing property '{key}'"
+                raise MissingColumnError(msg, file=path, row=i, field=key)
+        if rec.get("region", region) != region and rec.get("code") != region:
+            continue
+        rows.append({"code": str(rec["code"]), "name": rec["nom"], "chef_lieu": rec.get("chefLieu")})
+    return pd.DataFrame(rows, columns=["code", "name", "chef_lieu"])
+
+
+def assign_epci(communes: gpd.GeoDataFrame, epci: pd.DataFrame, *, file: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Add the ``epci`` column (SIREN, or None for a commune outside any EPCI).
+
+    Raises
+    ------
+    ValidationError
+        When a commune of the Région belongs to two EPCI.
+    """
+    owner: dict[str, str] = {}
+    for code, members in zip(epci["code"], epci["members"], strict=True):
+        for member in members:
+            if member in owner and owner[member] != code:
+                msg = f"commune {member} is a member of both EPCI {owner[member]} and {code}"
+                raise ValidationError(msg, file=file, field="membres")
+            owner[member] = code
+    out = communes.copy()
+    out["epci"] = [owner.get(c) for c in out["code"]]
+    return out
+
+
+def build_territories(
+    communes: gpd.GeoDataFrame,
+    *,
+    region: pd.DataFrame,
+    departements: pd.DataFrame,
+    arrondissements: pd.DataFrame,
+    epci: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Dissolve communes into every higher level.
+
+    Parameters
+    ----------
+    communes
+        Reconciled communes with ``code, name, departement, arrondissement, epci,
+        population, geometry`` in the Région's projected CRS.
+    region, departements, arrondissements, epci
+        Names of the units (``code, name``); ``epci`` also has ``kind`` and ``members``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit with ``level, code, name, kind, population, n_communes,
+        straddles_region, geometry`` (same CRS as ``communes``). Levels are ``region``,
+        ``departement``, ``arrondissement`` and ``epci``.
+    """
+    parts = []
+    in_region = set(communes["code"])
+    specs = [
+        ("region", None, region),
+        ("departement", "departement", departements),
+        ("arrondissement", "arrondissement", arrondissements),
+        ("epci", "epci", epci),
+    ]
+    for level, column, names in specs:
+        keyed = communes.assign(_unit=region["code"].iloc[0] if column is None else communes[column])
+        keyed = keyed[keyed["_unit"].notna()]
+        dissolved = keyed.dissolve(by="_unit", aggfunc={"population": "sum", "code": "count"})
+        dissolved = dissolved.rename(columns={"code": "n_communes"})
+        names_idx = names.set_index("code")
+        unknown = sorted(set(dissolved.index) - set(names_idx.index))
+        if unknown:
+            msg = f"{level} code(s) used by communes but absent from the {level} list: {', '.join(unknown)}"
+            raise ValidationError(msg, field=level)
+        frame = dissolved.join(names_idx[["name"]], how="left")
+        frame["level"] = level
+        frame["kind"] = names_idx["kind"].reindex(frame.index) if "kind" in names_idx else None
+        if level == "epci":
+            members = names_idx["members"].reindex(frame.index)
+            frame["straddles_region"] = [bool(set(m) - in_region) for m in members]
+        else:
+            frame["straddles_region"] = False
+        parts.append(frame.reset_index(names="code"))
+    result = pd.concat(parts, ignore_index=True)
+    result["population"] = result["population"].astype("int64")
+    result["n_communes"] = result["n_communes"].astype("int64")
+    columns = ["level", "code", "name", "kind", "population", "n_communes", "straddles_region", "geometry"]
+    return gpd.GeoDataFrame(result[columns], geometry="geometry", crs=communes.crs)

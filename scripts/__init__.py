@@ -1,0 +1,1 @@
+"""Command-line entry points (``atlas``): thin wrappers over ``geo`` and ``storage``."""

@@ -1,0 +1,202 @@
+"""The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas serve``.
+
+Each subcommand reads the settings, opens what it needs, calls the core and the store, and
+prints a one-line summary. Errors in the input exit with status 2 and a message naming the
+file, row and field; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from geo.errors import AtlasError
+from settings import Settings
+
+app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
+db_app = typer.Typer(help="Base PostGIS locale du projet (ignorée si DATABASE_URL est défini).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the project-local cluster's URL."""
+    if settings.database_url:
+        return settings.database_url
+    from storage.cluster import local_cluster
+
+    return local_cluster(settings.var_dir).url()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]Erreur[/] : {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Create if needed and start the local PostGIS cluster, then apply migrations."""
+    settings = Settings.from_env()
+    started = time.monotonic()
+    if settings.database_url:
+        console.print("DATABASE_URL est défini : pas de cluster local à démarrer.")
+    else:
+        from storage.cluster import ClusterError, local_cluster
+
+        cluster = local_cluster(settings.var_dir)
+        try:
+            changed = cluster.up()
+        except ClusterError as exc:
+            raise _fail(str(exc)) from exc
+        state = "démarré" if changed else "déjà en marche"
+        console.print(f"Cluster local {state} : {cluster.base}")
+    applied = _migrate(database_url(settings))
+    console.print(f"Base prête ({len(applied)} migration(s) appliquée(s), {time.monotonic() - started:.1f} s).")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the local PostGIS cluster."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        console.print("DATABASE_URL est défini : rien à arrêter.")
+        return
+    from storage.cluster import local_cluster
+
+    cluster = local_cluster(settings.var_dir)
+    console.print("Cluster local arrêté." if cluster.down() else "Le cluster local n'était pas démarré.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say where the database is, whether it answers and what it holds."""
+    settings = Settings.from_env()
+    url = database_url(settings)
+    from storage.db import connect
+    from storage.read import database_summary
+
+    try:
+        with connect(url, connect_timeout=3) as conn:
+            summary = database_summary(conn)
+    except Exception as exc:  # any connection failure is reported, not raised
+        console.print(f"Base injoignable ({url}) : {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"url: {url}")
+    for key, value in summary.items():
+        typer.echo(f"{key}: {value}")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations."""
+    applied = _migrate(database_url(Settings.from_env()))
+    console.print(f"{len(applied)} migration(s) appliquée(s) : {', '.join(applied) or 'aucune'}.")
+
+
+def _migrate(url: str) -> list[str]:
+    from storage.db import connect
+    from storage.migrate import migrate
+
+    with connect(url) as conn:
+        return migrate(conn)
+
+
+@app.command("load")
+def load(
+    data: Annotated[Path | None, typer.Option(help="Dossier des sources (avec atlas.toml).")] = None,
+    region: Annotated[str | None, typer.Option(help="Code INSEE de la Région attendue.")] = None,
+    structures: Annotated[
+        list[str] | None,
+        typer.Option(help="Fichier de structures en plus, FORMAT:CHEMIN (format annuaire, partenaires...)."),
+    ] = None,
+) -> None:
+    """Load territories, partner types and structures into PostGIS, in one transaction."""
+    from geo.sources import StructureSource, read_region_sources
+    from storage.db import connect
+    from storage.load import StoreError, replace_region
+    from storage.migrate import migrate
+
+    settings = Settings.from_env()
+    data_dir = data or settings.data_dir
+    region_code = region or settings.region
+    extra = []
+    for spec in structures or []:
+        fmt, sep, path = spec.partition(":")
+        if not sep:
+            raise _fail(f"--structures attend FORMAT:CHEMIN, reçu {spec!r}")
+        extra.append(StructureSource(dataset=f"{fmt}:{Path(path).stem}", format=fmt, file=Path(path)))
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("Lecture et validation des sources", total=3)
+        try:
+            sources = read_region_sources(data_dir, crs=settings.crs, region=region_code, extra_structures=extra)
+        except AtlasError as exc:
+            raise _fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
+        progress.update(task, advance=1, description="Migrations")
+        with connect(database_url(settings)) as conn:
+            migrate(conn)
+            progress.update(task, advance=1, description="Écriture dans PostGIS (une transaction)")
+            try:
+                counts = replace_region(
+                    conn,
+                    region_code=sources.region_code,
+                    crs=sources.crs,
+                    communes=sources.communes,
+                    territories=sources.territories,
+                    partner_types=sources.partner_types,
+                    structures=sources.structures,
+                    datasets=sources.datasets,
+                    files=sources.files,
+                    started_at=started_at,
+                )
+            except StoreError as exc:
+                raise _fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
+        progress.update(task, advance=1)
+    merged = len(sources.report.merged) if sources.report else 0
+    console.print(
+        f"Chargé Région {sources.region_code} : {counts['communes']} communes ({merged} fusionnées depuis 2018), "
+        f"{counts['territories']} territoires, {counts['structures']} structures "
+        f"({', '.join(sources.datasets)}), {counts['partner_types']} types de partenaires "
+        f"en {time.monotonic() - started:.1f} s."
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
+    workers: Annotated[int, typer.Option(help="Processus gunicorn.")] = 2,
+) -> None:
+    """Serve the web application with gunicorn (access log without IPs or query strings)."""
+    settings = Settings.from_env()
+    bind = f"{host or settings.host}:{port or settings.port}"
+    import os
+
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", database_url(settings))
+    console.print(f"Atlas SPRO sur http://{bind}/ (Ctrl+C pour arrêter)")
+    argv = [
+        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
+        # Privacy: path only (%(U)s), no client address, no query string, no referrer.
+        "--access-logfile", "-", "--access-logformat", '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s',
+        "webapp:create_app()",
+    ]
+    os.execvpe(argv[0], argv, env)
+
+
+def main() -> None:
+    """Entry point of the ``atlas`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

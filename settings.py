@@ -1,0 +1,57 @@
+"""Configuration of Atlas SPRO, read from environment variables (the only module that does).
+
+| variable | default | meaning |
+|---|---|---|
+| ``DATABASE_URL`` | local cluster | PostgreSQL/PostGIS connection string; when unset, the project-local cluster under ``ATLAS_VAR_DIR`` is used (``atlas db up`` starts it) |
+| ``ATLAS_REGION`` | ``53`` | INSEE code of the Région |
+| ``ATLAS_CRS`` | per Région | projected CRS (metres) for storage and measures; Lambert-93 for mainland Régions |
+| ``ATLAS_DATA_DIR`` | ``data/bretagne`` | folder holding ``atlas.toml`` and the source files |
+| ``ATLAS_VAR_DIR`` | ``var/`` | local state: the local PostGIS cluster, logs |
+| ``ATLAS_HOST`` / ``ATLAS_PORT`` | ``127.0.0.1`` / ``5000`` | where ``atlas serve`` listens |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.crs import projected_crs_for_region
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Immutable settings; build them with :meth:`from_env`."""
+
+    database_url: str | None
+    region: str
+    crs: str
+    data_dir: Path
+    var_dir: Path
+    host: str
+    port: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (default: ``os.environ``); fail fast on bad values."""
+        env = os.environ if environ is None else environ
+        region = env.get("ATLAS_REGION", "53").strip()
+        if not (region.isdigit() and len(region) == 2):
+            msg = f"ATLAS_REGION must be a two-digit INSEE region code, got {region!r}"
+            raise ValueError(msg)
+        port_text = env.get("ATLAS_PORT", "5000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            msg = f"ATLAS_PORT must be a TCP port number, got {port_text!r}"
+            raise ValueError(msg)
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            region=region,
+            crs=env.get("ATLAS_CRS") or projected_crs_for_region(region),
+            data_dir=Path(env.get("ATLAS_DATA_DIR") or PROJECT_ROOT / "data" / "bretagne"),
+            var_dir=Path(env.get("ATLAS_VAR_DIR") or PROJECT_ROOT / "var"),
+            host=env.get("ATLAS_HOST", "127.0.0.1"),
+            port=int(port_text),
+        )

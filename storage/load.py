@@ -1,0 +1,181 @@
+"""Writing a Région's sources into PostGIS, all or nothing.
+
+:func:`replace_region` replaces the territories, the partner-type mapping and the given
+structure datasets inside one transaction: on any error nothing is written and what was
+stored before stays as it was. Running it twice with the same input gives the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from geo.crs import epsg_code
+from geo.schema import STRUCTURE_COLUMNS
+
+
+class StoreError(RuntimeError):
+    """The database refuses the data (another Région, a broken reference...)."""
+
+
+def replace_region(
+    conn: psycopg.Connection,
+    *,
+    region_code: str,
+    crs: str,
+    communes: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    partner_types: pd.DataFrame,
+    structures: gpd.GeoDataFrame,
+    datasets: Sequence[str],
+    files: dict[str, str],
+    started_at: dt.datetime,
+) -> dict[str, int]:
+    """Replace everything a full load brings, in one transaction; return row counts.
+
+    Parameters
+    ----------
+    communes, territories, structures
+        GeoDataFrames in ``crs`` (the Région's projected CRS, metres).
+    partner_types
+        Mapping indexed by ``partner_type`` (``label, missions, publics, receives_public,
+        description``).
+    datasets
+        Structure datasets replaced as a whole (rows of other datasets are kept).
+    files
+        Path -> SHA-256 of the files read, recorded in ``load_run``.
+    """
+    srid = epsg_code(crs)
+    for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
+        if frame.crs is None or epsg_code(str(frame.crs)) != srid:
+            msg = f"{name} are in {frame.crs}, expected {crs}"
+            raise StoreError(msg)
+    try:
+        with conn.transaction():
+            _set_region(conn, region_code, srid, crs)
+            conn.execute("SET CONSTRAINTS ALL DEFERRED")
+            conn.execute("DELETE FROM structure WHERE dataset = ANY(%s)", (list(datasets),))
+            conn.execute("DELETE FROM territory")
+            conn.execute("DELETE FROM commune")
+            conn.execute("DELETE FROM partner_type")
+            _copy_partner_types(conn, partner_types)
+            _copy_communes(conn, communes, srid)
+            _copy_territories(conn, territories, srid)
+            _copy_structures(conn, structures, srid)
+            counts = {
+                "communes": len(communes),
+                "territories": len(territories),
+                "partner_types": len(partner_types),
+                "structures": len(structures),
+            }
+            conn.execute(
+                "INSERT INTO load_run (started_at, kind, files, counts) VALUES (%s, 'region', %s, %s)",
+                (started_at, Jsonb(files), Jsonb({**counts, "datasets": list(datasets)})),
+            )
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    except psycopg.errors.ForeignKeyViolation as exc:
+        msg = f"the load would leave a broken reference, nothing was written: {exc.diag.message_detail or exc}"
+        raise StoreError(msg) from exc
+    return counts
+
+
+def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str) -> None:
+    row = conn.execute("SELECT region_code, srid FROM region_config").fetchone()
+    if row is not None and row[0] != region_code:
+        msg = f"this database holds Région {row[0]}; use another database for Région {region_code}"
+        raise StoreError(msg)
+    if row is not None and row[1] != srid:
+        structure_count = conn.execute("SELECT count(*) FROM structure").fetchone()[0]
+        if structure_count:
+            msg = f"this database stores geometries in SRID {row[1]}, not {srid}"
+            raise StoreError(msg)
+    conn.execute(
+        """
+        INSERT INTO region_config (region_code, srid, crs) VALUES (%s, %s, %s)
+        ON CONFLICT (singleton) DO UPDATE SET srid = EXCLUDED.srid, crs = EXCLUDED.crs
+        """,
+        (region_code, srid, crs),
+    )
+
+
+def _ewkb(geoms: Iterable, srid: int, *, multi: bool) -> list[str]:
+    """Hex EWKB with the SRID, as PostGIS reads it in text COPY."""
+    array = shapely.from_wkb(shapely.to_wkb(list(geoms)))  # plain copy, detached from pandas
+    if multi:
+        array = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in array]
+    return list(shapely.to_wkb(shapely.set_srid(list(array), srid), hex=True, include_srid=True))
+
+
+def _copy(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_partner_types(conn: psycopg.Connection, partner_types: pd.DataFrame) -> None:
+    rows = (
+        (key, r["label"], list(r["missions"]), list(r["publics"]), bool(r["receives_public"]), _none(r["description"]))
+        for key, r in partner_types.iterrows()
+    )
+    _copy(conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows)
+
+
+def _copy_communes(conn: psycopg.Connection, communes: gpd.GeoDataFrame, srid: int) -> None:
+    geoms = _ewkb(communes.geometry, srid, multi=True)
+    rows = (
+        (r.code, r.name, r.departement, _none(r.arrondissement), _none(r.epci), list(r.postcodes),
+         int(r.population), list(r.former_codes), g)
+        for r, g in zip(communes.itertuples(index=False), geoms, strict=True)
+    )
+    columns = ["code", "name", "departement", "arrondissement", "epci", "postcodes", "population", "former_codes", "geom"]
+    _copy(conn, "commune", columns, rows)
+
+
+def _copy_territories(conn: psycopg.Connection, territories: gpd.GeoDataFrame, srid: int) -> None:
+    geoms = _ewkb(territories.geometry, srid, multi=True)
+    rows = (
+        (r.level, r.code, r.name, _none(r.kind), int(r.population), int(r.n_communes), bool(r.straddles_region), g)
+        for r, g in zip(territories.itertuples(index=False), geoms, strict=True)
+    )
+    columns = ["level", "code", "name", "kind", "population", "n_communes", "straddles_region", "geom"]
+    _copy(conn, "territory", columns, rows)
+
+
+def _copy_structures(conn: psycopg.Connection, structures: gpd.GeoDataFrame, srid: int) -> None:
+    columns = [c for c in STRUCTURE_COLUMNS if c != "geometry"]
+    geoms = _ewkb(structures.geometry, srid, multi=False)
+    rows = []
+    for record, geom in zip(structures[columns].to_dict("records"), geoms, strict=True):
+        values = []
+        for column in columns:
+            value = _none(record[column])
+            if column == "opening_hours":
+                value = Jsonb(value or {})
+            elif column in ("missions", "publics"):
+                value = list(value)
+            values.append(value)
+        rows.append((*values, geom))
+    _copy(conn, "structure", [*columns, "geom"], rows)
+
+
+def _none(value: object) -> object:
+    """pandas missing values (NaN, NA, None) -> None; other values unchanged."""
+    if isinstance(value, (list, dict, tuple)):
+        return value
+    try:
+        return None if pd.isna(value) else value
+    except (TypeError, ValueError):
+        return value
+
+
+__all__ = ["StoreError", "replace_region"]

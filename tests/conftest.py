@@ -1,0 +1,125 @@
+"""Shared fixtures: a real PostGIS server and throw-away databases (never a mock).
+
+The server is ``DATABASE_URL`` when set, else the project-local cluster, started here if
+needed. Each fixture database is created empty, used, then dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from settings import PROJECT_ROOT, Settings
+from storage import db
+from storage.migrate import migrate
+
+PILOT_DIR = PROJECT_ROOT / "data" / "bretagne"
+TEST_DATA = Path(__file__).parent / "data"
+CRS = "EPSG:2154"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """Connection string of a PostGIS server the tests may create databases on."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        return settings.database_url
+    from storage.cluster import local_cluster
+
+    cluster = local_cluster(settings.var_dir)
+    cluster.up()
+    return cluster.url()
+
+
+def _throwaway(server_url: str) -> tuple[str, str]:
+    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
+    return name, db.create_database(server_url, name)
+
+
+@pytest.fixture
+def empty_db(server_url: str) -> Iterator[str]:
+    """URL of a new, empty database (no schema), dropped after the test."""
+    name, url = _throwaway(server_url)
+    yield url
+    db.drop_database(server_url, name)
+
+
+@pytest.fixture
+def migrated_db(empty_db: str) -> str:
+    """URL of a new database with the schema applied."""
+    with db.connect(empty_db) as conn:
+        migrate(conn)
+    return empty_db
+
+
+@pytest.fixture(scope="session")
+def pilot_sources():
+    """The Bretagne pilot read and validated in memory (once per session)."""
+    from geo.sources import read_region_sources
+
+    return read_region_sources(PILOT_DIR, crs=CRS, region="53")
+
+
+def store_sources(url: str, sources) -> dict[str, int]:
+    """Write ``sources`` (a ``RegionSources``) into the database at ``url``."""
+    import datetime as dt
+
+    from storage.load import replace_region
+
+    with db.connect(url) as conn:
+        migrate(conn)
+        return replace_region(
+            conn,
+            region_code=sources.region_code,
+            crs=sources.crs,
+            communes=sources.communes,
+            territories=sources.territories,
+            partner_types=sources.partner_types,
+            structures=sources.structures,
+            datasets=sources.datasets,
+            files=sources.files,
+            started_at=dt.datetime.now(dt.UTC),
+        )
+
+
+@pytest.fixture(scope="session")
+def pilot_db(server_url: str, pilot_sources) -> Iterator[str]:
+    """URL of a database holding the whole pilot; tests must not modify it."""
+    name, url = _throwaway(server_url)
+    store_sources(url, pilot_sources)
+    yield url
+    db.drop_database(server_url, name)
+
+
+@pytest.fixture
+def pilot_copy(server_url: str, pilot_db: str) -> Iterator[str]:
+    """URL of a private copy of the pilot database, for tests that write."""
+    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
+    template = psycopg.conninfo.conninfo_to_dict(pilot_db)["dbname"]
+    with db.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)
+            )
+        )
+    yield db.with_dbname(server_url, name)
+    db.drop_database(server_url, name)
+
+
+TABLES = ("region_config", "commune", "territory", "partner_type", "structure", "load_run", "schema_migrations")
+
+
+def snapshot(url: str) -> dict[str, tuple[int, str]]:
+    """Row count and an MD5 checksum of the full content of every table."""
+    result = {}
+    with db.connect(url) as conn:
+        for table in TABLES:
+            query = psycopg.sql.SQL(
+                "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {} t"
+            ).format(psycopg.sql.Identifier(table))
+            result[table] = tuple(conn.execute(query).fetchone())
+    return result
