@@ -36,7 +36,7 @@ def database_url(settings: Settings) -> str:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]Erreur[/] : {message}", highlight=False, markup=True)
+    console.print(f"[bold red]Erreur[/] : {message}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 

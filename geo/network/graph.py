@@ -1,0 +1,581 @@
+"""``RoadGraph``: a directed road graph held as flat numpy arrays.
+
+The graph is the input of every routing function (:mod:`geo.routing`). Nodes are
+indexed ``0 .. n_nodes - 1``; ``node_id`` keeps the OSM id (or a synthetic id) of each
+node. Directed edges are the parallel arrays ``src``, ``dst`` and ``seconds`` (travel
+time of the edge). Coordinates are in metres in the projected CRS ``crs``.
+
+Sparse matrices (``scipy.sparse.csr_matrix``) and the node k-d tree are derived from the
+arrays on first use and memoised on the instance, so that the routing hot path never
+rebuilds them. The instance is frozen and its arrays are read-only, which keeps the
+memoised values valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import scipy.sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from geo.errors import ValidationError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+Mode = Literal["drive", "walk", "approximate-drive", "approximate-walk"]
+"""Travel mode of a graph; ``approximate-*`` graphs join commune points, not roads."""
+
+MODES: tuple[str, ...] = get_args(Mode)
+
+NPZ_FORMAT_VERSION = 1
+"""Version of the ``.npz`` layout written by :meth:`RoadGraph.save_npz`."""
+
+_ARRAYS = ("node_id", "x", "y", "src", "dst", "seconds")
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class ChainIndex:
+    """Degree-2 chains of a graph and the junction graph they contract to.
+
+    Most nodes of an OSM graph only shape a road: 92 % of the drive nodes of the
+    Andorra extract have exactly two neighbours. A *chain node* is a node passed
+    through without choice: one in-neighbour and one other out-neighbour (one-way), or
+    the same two neighbours in and out (two-way), and no self-loop. Every other node is
+    a *junction*. Each chain of edges between two junctions becomes one edge of the
+    junction graph, where Dijkstra then runs; times of chain nodes follow from their
+    two chain ends (see :func:`geo.routing.nearest_facility_times`).
+
+    Edges are the entries of :meth:`RoadGraph.to_csr` (fastest of duplicates), indexed
+    by their position in its ``indices`` / ``data`` arrays.
+
+    Attributes
+    ----------
+    is_junction
+        True for junctions, bool, shape ``(n_nodes,)``.
+    junction_index
+        Index of each junction in the junction graph, ``-1`` for chain nodes, int32.
+    junctions
+        Node index of each junction, int64, shape ``(n_junctions,)``.
+    reverse_csr
+        Reversed travel-time matrix (seconds) of the junction graph, shape
+        ``(n_junctions, n_junctions)``: entry ``[b, a]`` is the fastest chain ``a -> b``.
+    chain_last
+        Last edge (the one entering a junction) of the chain of each edge: it names the
+        chain. int32.
+    chain_seconds
+        Seconds from the tail of each edge, through it, to the junction ending its chain.
+    chain_end
+        Junction index of the junction ending the chain of each edge, int32.
+    """
+
+    is_junction: np.ndarray
+    junction_index: np.ndarray
+    junctions: np.ndarray
+    reverse_csr: scipy.sparse.csr_matrix
+    chain_last: np.ndarray
+    chain_seconds: np.ndarray
+    chain_end: np.ndarray
+
+    @property
+    def n_junctions(self) -> int:
+        """Number of junctions (nodes of the junction graph)."""
+        return int(self.junctions.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class RoadGraph:
+    """A directed road graph with travel times, as flat numpy arrays.
+
+    Parameters
+    ----------
+    node_id
+        Identifier of each node (OSM node id, or a synthetic id such as the row number
+        of a commune), int64, shape ``(n_nodes,)``.
+    x, y
+        Node coordinates in metres in ``crs``, float64, shape ``(n_nodes,)``.
+    src, dst
+        Tail and head node index of each directed edge, int32, shape ``(n_edges,)``.
+        Several edges may join the same pair of nodes; routing keeps the fastest.
+    seconds
+        Travel time of each directed edge in seconds, strictly positive and finite,
+        float64, shape ``(n_edges,)``.
+    crs
+        The projected CRS of ``x`` and ``y``, e.g. ``"EPSG:2154"``.
+    mode
+        ``"drive"``, ``"walk"``, ``"approximate-drive"`` or ``"approximate-walk"``.
+    approximate
+        True when the graph is not a road network but an estimate (e.g. commune
+        adjacency, see :mod:`geo.network.approximate`); must agree with ``mode``.
+    node_label
+        Optional text label of each node (e.g. the INSEE code of a commune).
+
+    Notes
+    -----
+    Arrays are converted to the dtypes above and made read-only. The instance memoises
+    its CSR matrices, chain index and k-d tree; two instances never share them.
+    """
+
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    seconds: np.ndarray
+    crs: str
+    mode: Mode
+    approximate: bool = False
+    node_label: np.ndarray | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Coerce the arrays to their dtypes, freeze them and check their consistency."""
+        dtypes = {
+            "node_id": np.int64,
+            "x": np.float64,
+            "y": np.float64,
+            "src": np.int32,
+            "dst": np.int32,
+            "seconds": np.float64,
+        }
+        for name, dtype in dtypes.items():
+            value = np.array(getattr(self, name), dtype=dtype, copy=True)
+            if value.ndim != 1:
+                msg = f"RoadGraph.{name} must be one-dimensional, got shape {value.shape}"
+                raise ValidationError(msg, field=name)
+            object.__setattr__(self, name, _readonly(value))
+        if self.node_label is not None:
+            labels = np.array(self.node_label, dtype=str, copy=True)
+            object.__setattr__(self, "node_label", _readonly(labels))
+        n = self.node_id.shape[0]
+        for name in ("x", "y") + (("node_label",) if self.node_label is not None else ()):
+            if getattr(self, name).shape[0] != n:
+                msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {n} nodes"
+                raise ValidationError(msg, field=name)
+        m = self.src.shape[0]
+        for name in ("dst", "seconds"):
+            if getattr(self, name).shape[0] != m:
+                msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {m} edges"
+                raise ValidationError(msg, field=name)
+        if m and (
+            min(self.src.min(), self.dst.min()) < 0 or max(self.src.max(), self.dst.max()) >= n
+        ):
+            msg = f"edge endpoints must be node indices in [0, {n})"
+            raise ValidationError(msg, field="src/dst")
+        if m and not (np.all(np.isfinite(self.seconds)) and self.seconds.min() > 0):
+            msg = "edge travel times must be finite and strictly positive (seconds)"
+            raise ValidationError(msg, field="seconds")
+        if self.mode not in MODES:
+            msg = f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}"
+            raise ValidationError(msg, field="mode")
+        if self.approximate != self.mode.startswith("approximate-"):
+            msg = f"approximate={self.approximate} contradicts mode {self.mode!r}"
+            raise ValidationError(msg, field="approximate")
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_id.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges, duplicates included."""
+        return int(self.src.shape[0])
+
+    def __repr__(self) -> str:
+        """Summarise the graph without printing its arrays."""
+        return (
+            f"RoadGraph(mode={self.mode!r}, crs={self.crs!r}, n_nodes={self.n_nodes}, "
+            f"n_edges={self.n_edges}, approximate={self.approximate})"
+        )
+
+    # ------------------------------------------------------------ conversions
+    def to_csr(self, *, reverse: bool = False) -> scipy.sparse.csr_matrix:
+        """Return the travel-time matrix (seconds) as a CSR sparse matrix.
+
+        Entry ``[i, j]`` is the travel time in seconds of the fastest edge ``i -> j``;
+        duplicate edges keep their minimum time (never their sum). The result is
+        memoised and its arrays are read-only: do not modify it.
+
+        Parameters
+        ----------
+        reverse
+            Return the matrix of the reversed graph (entry ``[j, i]`` for edge
+            ``i -> j``), used to compute times *to* a set of nodes.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            Square float64 matrix of shape ``(n_nodes, n_nodes)`` with int32 indices.
+        """
+        key = "csr_reverse" if reverse else "csr"
+        if key not in self._cache:
+            if reverse:
+                csr = self.to_csr().transpose().tocsr()
+                csr.sort_indices()
+            else:
+                csr = _min_csr(self.src, self.dst, self.seconds, self.n_nodes)
+            for array in (csr.data, csr.indices, csr.indptr):
+                _readonly(array)
+            self._cache[key] = csr
+        csr_matrix: scipy.sparse.csr_matrix = self._cache[key]
+        return csr_matrix
+
+    def to_chain_index(self) -> ChainIndex:
+        """Return the degree-2 chains and the junction graph of :class:`ChainIndex`, memoised.
+
+        Built once per graph with vectorised pointer jumping (``log2`` of the longest
+        chain passes over the edges).
+        """
+        if "chains" not in self._cache:
+            self._cache["chains"] = _chain_index(self)
+        chains: ChainIndex = self._cache["chains"]
+        return chains
+
+    def to_kdtree(self) -> cKDTree:
+        """Return a k-d tree on node coordinates (metres in ``crs``), memoised."""
+        if "kdtree" not in self._cache:
+            self._cache["kdtree"] = cKDTree(np.column_stack((self.x, self.y)))
+        tree: cKDTree = self._cache["kdtree"]
+        return tree
+
+    def reverse(self) -> RoadGraph:
+        """Return the graph with every edge reversed (same nodes, same times)."""
+        return RoadGraph(
+            node_id=self.node_id,
+            x=self.x,
+            y=self.y,
+            src=self.dst,
+            dst=self.src,
+            seconds=self.seconds,
+            crs=self.crs,
+            mode=self.mode,
+            approximate=self.approximate,
+            node_label=self.node_label,
+        )
+
+    def subgraph(self, nodes: np.ndarray) -> RoadGraph:
+        """Return the subgraph induced by some nodes, renumbered in ascending index order.
+
+        Parameters
+        ----------
+        nodes
+            Node indices to keep, or a boolean mask of shape ``(n_nodes,)``.
+
+        Returns
+        -------
+        RoadGraph
+            The kept nodes (ascending original index) and the edges joining two of them.
+        """
+        nodes = np.asarray(nodes)
+        if nodes.dtype == bool:
+            keep = nodes
+        else:
+            keep = np.zeros(self.n_nodes, dtype=bool)
+            keep[nodes] = True
+        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_index[keep] = np.arange(int(keep.sum()))
+        edge_keep = keep[self.src] & keep[self.dst]
+        return RoadGraph(
+            node_id=self.node_id[keep],
+            x=self.x[keep],
+            y=self.y[keep],
+            src=new_index[self.src[edge_keep]],
+            dst=new_index[self.dst[edge_keep]],
+            seconds=self.seconds[edge_keep],
+            crs=self.crs,
+            mode=self.mode,
+            approximate=self.approximate,
+            node_label=None if self.node_label is None else self.node_label[keep],
+        )
+
+    def reordered(self, order: np.ndarray) -> RoadGraph:
+        """Return the same graph with nodes renumbered: new node ``i`` is old node ``order[i]``.
+
+        Parameters
+        ----------
+        order
+            A permutation of ``0 .. n_nodes - 1``.
+        """
+        order = np.asarray(order, dtype=np.int64)
+        if order.shape != (self.n_nodes,) or not np.array_equal(
+            np.sort(order), np.arange(self.n_nodes)
+        ):
+            msg = "order must be a permutation of the node indices"
+            raise ValidationError(msg, field="order")
+        new_index = np.empty(self.n_nodes, dtype=np.int64)
+        new_index[order] = np.arange(self.n_nodes)
+        return RoadGraph(
+            node_id=self.node_id[order],
+            x=self.x[order],
+            y=self.y[order],
+            src=new_index[self.src],
+            dst=new_index[self.dst],
+            seconds=self.seconds,
+            crs=self.crs,
+            mode=self.mode,
+            approximate=self.approximate,
+            node_label=None if self.node_label is None else self.node_label[order],
+        )
+
+    def sorted_spatially(self) -> RoadGraph:
+        """Return the same graph with nodes renumbered along a Z-order (Morton) curve.
+
+        Nodes close in space get close indices, so Dijkstra touches fewer memory pages:
+        on a shuffled 1M-node graph, sorting speeds up an all-nodes query by about a
+        third and an isochrone about twice. Coordinates are quantised to 16 bits per
+        axis over the graph's bounding box; ties keep the previous order.
+        """
+        if self.n_nodes == 0:
+            return self
+        return self.reordered(np.argsort(_morton_key(self.x, self.y), kind="stable"))
+
+    def strongly_connected_components(self) -> tuple[int, np.ndarray]:
+        """Label the strongly connected components.
+
+        Returns
+        -------
+        n_components : int
+            Number of components.
+        labels : numpy.ndarray
+            Component label of each node, int32, shape ``(n_nodes,)``.
+        """
+        n_components, labels = connected_components(
+            self.to_csr(), directed=True, connection="strong"
+        )
+        return int(n_components), labels
+
+    def largest_strongly_connected_component(self) -> RoadGraph:
+        """Return the subgraph of the largest strongly connected component.
+
+        In it every node can reach every other node. When several components share the
+        largest size, the one holding the lowest node index is kept.
+        """
+        if self.n_nodes == 0:
+            return self
+        _, labels = self.strongly_connected_components()
+        sizes = np.bincount(labels)
+        # Labels are not numbered by first node; rank ties by the lowest member index.
+        first_member = np.full(sizes.shape[0], self.n_nodes, dtype=np.int64)
+        np.minimum.at(first_member, labels, np.arange(self.n_nodes))
+        candidates = np.flatnonzero(sizes == sizes.max())
+        best = candidates[np.argmin(first_member[candidates])]
+        return self.subgraph(labels == best)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """Return a ``networkx.DiGraph`` copy, for tests and oracles (slow on big graphs).
+
+        Nodes are the indices ``0 .. n_nodes - 1`` with attributes ``x``, ``y`` (metres in
+        ``crs``) and ``node_id``; each edge carries ``seconds``, the minimum over
+        duplicate edges (as in :meth:`to_csr`).
+        """
+        import networkx as nx
+
+        graph = nx.DiGraph(crs=self.crs, mode=self.mode, approximate=self.approximate)
+        graph.add_nodes_from(
+            (i, {"x": float(x), "y": float(y), "node_id": int(node_id)})
+            for i, (x, y, node_id) in enumerate(zip(self.x, self.y, self.node_id, strict=True))
+        )
+        coo = self.to_csr().tocoo()
+        graph.add_weighted_edges_from(
+            zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True),
+            weight="seconds",
+        )
+        return graph
+
+    # -------------------------------------------------------------------- I/O
+    def save_npz(self, path: str | Path) -> Path:
+        """Write the graph to a compressed ``.npz`` file (no pickle).
+
+        Parameters
+        ----------
+        path
+            Destination; ``.npz`` is appended by numpy when missing.
+
+        Returns
+        -------
+        pathlib.Path
+            The path actually written.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        meta = {
+            "format_version": NPZ_FORMAT_VERSION,
+            "crs": self.crs,
+            "mode": self.mode,
+            "approximate": self.approximate,
+        }
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        if self.node_label is not None:
+            arrays["node_label"] = self.node_label
+        np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+        return path
+
+
+def load_npz(path: str | Path) -> RoadGraph:
+    """Read a graph written by :meth:`RoadGraph.save_npz`.
+
+    Raises
+    ------
+    geo.errors.ValidationError
+        When the file is missing, unreadable, or not a graph of a known format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = "graph file not found"
+        raise ValidationError(msg, file=path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            contents = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError) as exc:
+        msg = f"not a readable .npz graph file ({exc})"
+        raise ValidationError(msg, file=path) from exc
+    missing = [name for name in ("meta", *_ARRAYS) if name not in contents]
+    if missing:
+        msg = f"not a RoadGraph file: missing arrays {', '.join(missing)}"
+        raise ValidationError(msg, file=path)
+    meta = json.loads(str(contents.pop("meta")))
+    if meta.get("format_version") != NPZ_FORMAT_VERSION:
+        msg = f"unsupported graph format version {meta.get('format_version')!r}"
+        raise ValidationError(msg, file=path)
+    return RoadGraph(
+        **{name: contents[name] for name in _ARRAYS},
+        node_label=contents.get("node_label"),
+        crs=meta["crs"],
+        mode=meta["mode"],
+        approximate=bool(meta["approximate"]),
+    )
+
+
+def _min_csr(
+    src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int
+) -> scipy.sparse.csr_matrix:
+    """Build a CSR matrix keeping the minimum weight of duplicate ``(src, dst)`` pairs."""
+    key = src.astype(np.int64) * n_nodes + dst
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if key.size:
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        data = np.minimum.reduceat(seconds[order], starts)
+        key = key[starts]
+    else:
+        data = np.empty(0, dtype=np.float64)
+    rows = key // n_nodes
+    indices = (key - rows * n_nodes).astype(np.int32)
+    index_dtype = np.int32 if key.size < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_nodes + 1, dtype=index_dtype)
+    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
+    return scipy.sparse.csr_matrix(
+        (data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes)
+    )
+
+
+def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Z-order key (uint64) of points, from 16-bit quantised coordinates."""
+
+    def quantise(values: np.ndarray) -> np.ndarray:
+        low, span = values.min(), np.ptp(values)
+        scaled = (values - low) / span * 65535.0 if span > 0 else np.zeros_like(values)
+        quantised: np.ndarray = scaled.astype(np.uint64)
+        return quantised
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        spread_bits: np.ndarray = (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+        return spread_bits
+
+    key: np.ndarray = spread(quantise(x)) | (spread(quantise(y)) << np.uint64(1))
+    return key
+
+
+def _chain_index(graph: RoadGraph) -> ChainIndex:
+    """Find the degree-2 chains of ``graph`` and contract them (see :class:`ChainIndex`)."""
+    csr = graph.to_csr()
+    reverse = graph.to_csr(reverse=True)
+    n = graph.n_nodes
+    head = csr.indices
+    seconds = csr.data
+    n_edges = head.shape[0]
+    index_dtype = np.int32 if max(n, n_edges) < np.iinfo(np.int32).max - 1 else np.int64
+    out_degree = np.diff(csr.indptr)
+    in_degree = np.diff(reverse.indptr)
+
+    def neighbour(matrix: scipy.sparse.csr_matrix, degree: np.ndarray, k: int) -> np.ndarray:
+        """Return the ``k``-th neighbour (ascending) of each node, -1 when it has fewer."""
+        out = np.full(n, -1, dtype=index_dtype)
+        has = degree > k
+        out[has] = matrix.indices[matrix.indptr[:-1][has] + k]
+        return out
+
+    out_1 = neighbour(csr, out_degree, 0)
+    in_1 = neighbour(reverse, in_degree, 0)
+    one_way = (out_degree == 1) & (in_degree == 1) & (out_1 != in_1)
+    two_way = (out_degree == 2) & (in_degree == 2) & (out_1 == in_1)
+    two_way &= neighbour(csr, out_degree, 1) == neighbour(reverse, in_degree, 1)
+    chain_node = one_way | two_way
+    del out_1, in_1, one_way, two_way
+    loops = csr.diagonal() > 0
+    chain_node &= ~loops
+    tail = np.repeat(np.arange(n, dtype=index_dtype), out_degree)
+
+    while True:
+        # Successor of an edge entering a chain node: its out-edge not going back.
+        successor = np.full(n_edges, -1, dtype=index_dtype)
+        inner = np.flatnonzero(chain_node[head]).astype(index_dtype)
+        first_out = csr.indptr[head[inner]]
+        back = (out_degree[head[inner]] == 2) & (head[first_out] == tail[inner])
+        successor[inner] = first_out + back
+        del first_out, back
+        total = seconds.copy()
+        last = np.arange(n_edges, dtype=index_dtype)
+        active = inner
+        for _ in range(int(np.log2(n_edges + 1)) + 2):
+            if not active.size:
+                break
+            step = successor[active]
+            total[active] += total[step]
+            last[active] = last[step]
+            successor[active] = successor[step]
+            active = active[successor[active] >= 0]
+        del successor, inner
+        if not active.size:
+            break
+        # Chains closing on themselves (a ring of chain nodes): make their nodes junctions.
+        chain_node[head[active]] = False
+
+    is_junction = ~chain_node
+    junctions = np.flatnonzero(is_junction)
+    junction_index = np.full(n, -1, dtype=np.int32)
+    junction_index[junctions] = np.arange(junctions.size, dtype=np.int32)
+    chain_end = junction_index[head[last]]
+    starts = np.flatnonzero(is_junction[tail])
+    a, b = junction_index[tail[starts]], chain_end[starts]
+    del tail
+    keep = a != b
+    reverse_csr = _min_csr(b[keep], a[keep], total[starts][keep], junctions.size)
+    arrays = (is_junction, junction_index, junctions, last, total, chain_end)
+    for array in (*arrays, reverse_csr.data, reverse_csr.indices, reverse_csr.indptr):
+        _readonly(array)
+    return ChainIndex(
+        is_junction=is_junction,
+        junction_index=junction_index,
+        junctions=junctions,
+        reverse_csr=reverse_csr,
+        chain_last=last,
+        chain_seconds=total,
+        chain_end=chain_end,
+    )

@@ -1,0 +1,384 @@
+"""Routing on RoadGraph: snapping, nearest facility, isochrones (networkx is the oracle)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point
+
+from geo.errors import CrsError, GeometryError, ValidationError
+from geo.network import RoadGraph
+from geo.network.osm import graph_from_osm_file
+from geo.routing import (
+    attach_points,
+    isochrone_nodes,
+    isochrone_polygon,
+    nearest_facility_times,
+    snap_points,
+    travel_times_from,
+    travel_times_to,
+)
+
+ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
+CRS = "EPSG:2154"
+SEED = 20240601
+
+
+@pytest.fixture(scope="module", params=["drive", "walk"])
+def andorra(request: pytest.FixtureRequest) -> RoadGraph:
+    return graph_from_osm_file(ANDORRA, mode=request.param, crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def andorra_reversed_nx(andorra: RoadGraph) -> nx.DiGraph:
+    return andorra.reverse().to_networkx()
+
+
+def graph_of(edges: list[tuple[int, int, float]], n: int) -> RoadGraph:
+    """A drive graph on nodes 0..n-1 laid 100 m apart on the x axis."""
+    src, dst, seconds = zip(*edges, strict=True) if edges else ((), (), ())
+    return RoadGraph(
+        node_id=np.arange(n),
+        x=np.arange(n, dtype=float) * 100.0,
+        y=np.zeros(n),
+        src=np.array(src, dtype=np.int32),
+        dst=np.array(dst, dtype=np.int32),
+        seconds=np.array(seconds, dtype=float),
+        crs=CRS,
+        mode="drive",
+    )
+
+
+def as_array(lengths: dict[int, float], n: int) -> np.ndarray:
+    array = np.full(n, np.inf)
+    array[list(lengths)] = list(lengths.values())
+    return array
+
+
+# --------------------------------------------------- oracle on the real graph
+@pytest.mark.parametrize("contract", [True, False])
+def test_nearest_facility_times_match_networkx(
+    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph, contract: bool
+) -> None:
+    rng = np.random.default_rng(SEED)
+    facilities = rng.choice(andorra.n_nodes, size=20, replace=False)
+    seconds, nearest = nearest_facility_times(andorra, facilities, contract=contract)
+
+    oracle = as_array(
+        nx.multi_source_dijkstra_path_length(
+            andorra_reversed_nx, set(facilities.tolist()), weight="seconds"
+        ),
+        andorra.n_nodes,
+    )
+    np.testing.assert_allclose(seconds, oracle, rtol=1e-6, atol=0)
+    assert np.all(nearest >= 0)
+    # The facility reported is one reached in that time.
+    to_each = np.column_stack([travel_times_to(andorra, int(node)) for node in facilities])
+    np.testing.assert_allclose(to_each[np.arange(andorra.n_nodes), nearest], seconds, rtol=1e-9)
+    assert np.all(seconds[facilities] == 0.0)
+    assert np.all(nearest[facilities] == np.arange(20))
+
+
+@pytest.mark.parametrize("contract", [True, False])
+def test_nearest_facility_times_with_limit(andorra: RoadGraph, contract: bool) -> None:
+    rng = np.random.default_rng(SEED + 1)
+    facilities = rng.choice(andorra.n_nodes, size=5, replace=False)
+    full, full_nearest = nearest_facility_times(andorra, facilities, contract=contract)
+    limit = float(np.median(full))
+    seconds, nearest = nearest_facility_times(andorra, facilities, limit_s=limit, contract=contract)
+    inside = full <= limit
+    np.testing.assert_array_equal(seconds[inside], full[inside])
+    np.testing.assert_array_equal(nearest[inside], full_nearest[inside])
+    assert np.all(np.isinf(seconds[~inside]))
+    assert np.all(nearest[~inside] == -1)
+
+
+def test_travel_times_from_match_networkx(
+    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
+) -> None:
+    origin = int(np.random.default_rng(SEED + 2).integers(andorra.n_nodes))
+    forward = andorra_reversed_nx.reverse(copy=False)
+    oracle = as_array(
+        nx.single_source_dijkstra_path_length(forward, origin, weight="seconds"), andorra.n_nodes
+    )
+    np.testing.assert_allclose(travel_times_from(andorra, origin), oracle, rtol=1e-9)
+    oracle_to = as_array(
+        nx.single_source_dijkstra_path_length(andorra_reversed_nx, origin, weight="seconds"),
+        andorra.n_nodes,
+    )
+    np.testing.assert_allclose(travel_times_to(andorra, origin), oracle_to, rtol=1e-9)
+
+
+def test_isochrone_nodes_match_networkx(
+    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
+) -> None:
+    origin = int(np.random.default_rng(SEED + 3).integers(andorra.n_nodes))
+    forward = andorra_reversed_nx.reverse(copy=False)
+    oracle = nx.single_source_dijkstra_path_length(forward, origin, cutoff=600.0, weight="seconds")
+    reached = isochrone_nodes(andorra, origin, 600.0)
+    assert reached.tolist() == sorted(oracle)
+    assert 1 < reached.size < andorra.n_nodes
+
+
+@pytest.mark.parametrize("method", ["concave", "convex", "edges"])
+def test_isochrone_polygon_covers_reached_nodes(andorra: RoadGraph, method: str) -> None:
+    origin = int(np.random.default_rng(SEED + 4).integers(andorra.n_nodes))
+    reached = isochrone_nodes(andorra, origin, 600.0)
+    polygon = isochrone_polygon(andorra, origin, 600.0, method=method)
+    assert isinstance(polygon, shapely.Polygon | shapely.MultiPolygon)
+    assert polygon.is_valid
+    covered = shapely.intersects_xy(polygon.buffer(1e-6), andorra.x[reached], andorra.y[reached])
+    assert covered.all()
+    convex = isochrone_polygon(andorra, origin, 600.0, method="convex")
+    assert polygon.area <= convex.area * (1 + 1e-9) or method == "edges"
+
+
+def test_isochrone_polygon_of_a_lone_node_is_a_buffer() -> None:
+    graph = graph_of([(0, 1, 60.0), (1, 0, 60.0)], n=2)
+    polygon = isochrone_polygon(graph, 0, 10.0, buffer_m=25.0)
+    assert isinstance(polygon, shapely.Polygon)
+    assert polygon.contains(Point(0, 0))
+    assert polygon.area == pytest.approx(np.pi * 25.0**2, rel=0.01)
+    segment = isochrone_polygon(graph, 0, 60.0, method="concave", buffer_m=10.0)
+    assert segment.contains(LineString([(0, 0), (100, 0)]))
+
+
+def test_contraction_agrees_on_many_andorra_facilities(andorra: RoadGraph) -> None:
+    # 500 facilities: many chains hold several of them.
+    facilities = np.random.default_rng(SEED + 6).integers(andorra.n_nodes, size=500)
+    contracted = nearest_facility_times(andorra, facilities)
+    plain = nearest_facility_times(andorra, facilities, contract=False)
+    np.testing.assert_allclose(contracted[0], plain[0], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(contracted[1], plain[1])
+
+
+def random_chained_graph(rng: np.random.Generator, n_junctions: int) -> RoadGraph:
+    """Random junctions joined by chains of 0-5 shape nodes, some one-way, with unequal
+    times each way, exact ties (1 s and 2 s edges), a ring of chain nodes, a self-loop
+    and a duplicate edge."""
+    n = n_junctions
+    src: list[int] = []
+    dst: list[int] = []
+    seconds: list[float] = []
+    for _ in range(int(n_junctions * 1.5)):
+        a, b = (int(v) for v in rng.integers(n_junctions, size=2))
+        k = int(rng.integers(0, 6))
+        path = [a, *range(n, n + k), b]
+        n += k
+        one_way = rng.random() < 0.3
+        for u, v in itertools.pairwise(path):
+            t = float(rng.choice([1.0, 2.0, rng.uniform(0.5, 10.0)]))
+            src.append(u)
+            dst.append(v)
+            seconds.append(t)
+            if not one_way:
+                src.append(v)
+                dst.append(u)
+                seconds.append(t if rng.random() < 0.7 else 1.5 * t)
+    ring = list(range(n, n + 4))
+    n += 4
+    for u, v in zip(ring, ring[1:] + ring[:1], strict=True):
+        src.append(u)
+        dst.append(v)
+        seconds.append(1.0)
+    src += [0, src[0]]
+    dst += [0, dst[0]]
+    seconds += [3.0, seconds[0] / 2]
+    return RoadGraph(
+        node_id=np.arange(n),
+        x=rng.random(n),
+        y=rng.random(n),
+        src=src,
+        dst=dst,
+        seconds=seconds,
+        crs=CRS,
+        mode="drive",
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_chained_graphs_match_networkx(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    graph = random_chained_graph(rng, int(rng.integers(2, 40)))
+    facilities = rng.integers(graph.n_nodes, size=int(rng.integers(1, 40)))
+    limit = None if seed % 2 else float(rng.uniform(1.0, 30.0))
+    lengths = nx.multi_source_dijkstra_path_length(
+        graph.reverse().to_networkx(), set(facilities.tolist()), cutoff=limit, weight="seconds"
+    )
+    oracle = as_array(lengths, graph.n_nodes)
+    contracted = nearest_facility_times(graph, facilities, limit_s=limit)
+    plain = nearest_facility_times(graph, facilities, limit_s=limit, contract=False)
+    for seconds, nearest in (contracted, plain):
+        np.testing.assert_allclose(seconds, oracle, rtol=1e-9, atol=1e-9)
+        assert np.array_equal(nearest >= 0, np.isfinite(oracle))
+    np.testing.assert_array_equal(contracted[1], plain[1])
+    reached = np.flatnonzero(contracted[1] >= 0)
+    to_each = np.column_stack([travel_times_to(graph, int(node)) for node in facilities])
+    np.testing.assert_allclose(
+        to_each[reached, contracted[1][reached]], contracted[0][reached], rtol=1e-9, atol=1e-9
+    )
+
+
+def test_chain_index_of_a_two_way_street() -> None:
+    # 0 <-> 1 <-> 2 <-> 3 plus a spur 1 <-> 4: nodes 2 is a chain node, the rest junctions.
+    edges = [(0, 1, 1.0), (1, 0, 1.0), (1, 2, 2.0), (2, 1, 2.0), (2, 3, 3.0), (3, 2, 3.0)]
+    edges += [(1, 4, 5.0), (4, 1, 5.0)]
+    chains = graph_of(edges, n=5).to_chain_index()
+    assert chains.is_junction.tolist() == [True, True, False, True, True]
+    assert chains.n_junctions == 4
+    junction = chains.junction_index
+    assert chains.reverse_csr[junction[3], junction[1]] == 5.0  # chain 1 -> 2 -> 3
+    assert chains.reverse_csr[junction[1], junction[3]] == 5.0
+
+
+@pytest.mark.parametrize("contract", [True, False])
+def test_facilities_inside_a_chain(contract: bool) -> None:
+    # A two-way street 0 - 1 - 2 - 3 - 4 of 1 s edges: nodes 1, 2, 3 are chain nodes.
+    edges = [(i, i + 1, 1.0) for i in range(4)] + [(i + 1, i, 1.0) for i in range(4)]
+    graph = graph_of(edges, n=5)
+    seconds, nearest = nearest_facility_times(graph, np.array([2]), contract=contract)
+    assert seconds.tolist() == pytest.approx([2.0, 1.0, 0.0, 1.0, 2.0], abs=1e-12)
+    seconds, nearest = nearest_facility_times(graph, np.array([3, 1]), contract=contract)
+    assert seconds.tolist() == pytest.approx([1.0, 0.0, 1.0, 0.0, 1.0], abs=1e-12)
+    assert nearest.tolist() == [1, 1, 0, 0, 0]  # node 2 is a tie: the first listed wins
+
+
+def test_ring_of_chain_nodes_is_routed() -> None:
+    # A one-way ring: every node looks like a chain node; some must become junctions.
+    graph = graph_of([(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (3, 0, 1.0)], n=4)
+    assert graph.to_chain_index().is_junction.any()
+    seconds, nearest = nearest_facility_times(graph, np.array([0]))
+    assert seconds.tolist() == [0.0, 3.0, 2.0, 1.0]
+    assert nearest.tolist() == [0, 0, 0, 0]
+
+
+# ------------------------------------------------------- hand-built graphs
+def test_one_way_street_is_only_travelled_forward() -> None:
+    # A(0) -> B(1) only: from B, facility A is unreachable.
+    seconds, nearest = nearest_facility_times(graph_of([(0, 1, 10.0)], n=2), np.array([0]))
+    assert seconds.tolist() == [0.0, np.inf]
+    assert nearest.tolist() == [0, -1]
+    # Add the long way back B -> C -> A.
+    graph = graph_of([(0, 1, 10.0), (1, 2, 100.0), (2, 0, 50.0)], n=3)
+    seconds, nearest = nearest_facility_times(graph, np.array([0]))
+    assert seconds.tolist() == [0.0, 150.0, 50.0]
+    assert nearest.tolist() == [0, 0, 0]
+    assert travel_times_from(graph, 1).tolist() == [150.0, 0.0, 100.0]
+
+
+def test_unreachable_nodes_get_inf_and_minus_one() -> None:
+    graph = graph_of([(0, 1, 5.0), (1, 0, 5.0)], n=4)
+    seconds, nearest = nearest_facility_times(graph, np.array([1]))
+    assert seconds.tolist() == [5.0, 0.0, np.inf, np.inf]
+    assert nearest.tolist() == [0, 0, -1, -1]
+
+
+@pytest.mark.parametrize(("order", "winner"), [([0, 2], 0), ([2, 0], 0)])
+def test_equal_times_go_to_the_facility_listed_first(order: list[int], winner: int) -> None:
+    # 0 <-> 1 <-> 2 with equal times: node 1 is 7 s from both ends.
+    graph = graph_of([(0, 1, 7.0), (1, 0, 7.0), (1, 2, 7.0), (2, 1, 7.0)], n=3)
+    seconds, nearest = nearest_facility_times(graph, np.array(order))
+    assert seconds.tolist() == [0.0, 7.0, 0.0]
+    assert nearest[1] == winner
+
+
+def test_equal_times_along_long_paths_stay_stable() -> None:
+    # From node 0, facility node 1000 is 1 000 edges of 0.1 s away and facility node 1500
+    # is 500 edges of 0.2 s away: 100 s both, up to float rounding of the sums.
+    left = [(i, i + 1, 0.1) for i in range(1000)]
+    right = [(0, 1001, 0.2)] + [(i, i + 1, 0.2) for i in range(1001, 1500)]
+    graph = graph_of(left + right, n=1501)
+    for facilities in (np.array([1000, 1500]), np.array([1500, 1000])):
+        seconds, nearest = nearest_facility_times(graph, facilities)
+        assert nearest[0] == 0
+        assert seconds[0] == pytest.approx(100.0, rel=1e-12)
+
+
+def test_facilities_on_the_same_node_keep_the_first() -> None:
+    graph = graph_of([(0, 1, 3.0), (1, 0, 3.0), (1, 2, 3.0), (2, 1, 3.0)], n=3)
+    seconds, nearest = nearest_facility_times(graph, np.array([2, 1, 1, 2]))
+    assert seconds.tolist() == [3.0, 0.0, 0.0]
+    assert nearest.tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize("contract", [True, False])
+def test_graph_without_edges(contract: bool) -> None:
+    graph = graph_of([], n=3)
+    seconds, nearest = nearest_facility_times(graph, np.array([1]), contract=contract)
+    assert seconds.tolist() == [np.inf, 0.0, np.inf]
+    assert nearest.tolist() == [-1, 0, -1]
+
+
+def test_duplicate_edges_keep_the_fastest() -> None:
+    graph = graph_of([(1, 0, 30.0), (1, 0, 12.0), (1, 0, 20.0)], n=2)
+    seconds, _ = nearest_facility_times(graph, np.array([0]))
+    assert seconds.tolist() == [0.0, 12.0]
+
+
+def test_no_facility_leaves_everything_unreachable() -> None:
+    seconds, nearest = nearest_facility_times(
+        graph_of([(0, 1, 1.0)], n=2), np.array([], dtype=np.int64)
+    )
+    assert np.isinf(seconds).all()
+    assert (nearest == -1).all()
+
+
+def test_routing_input_errors() -> None:
+    graph = graph_of([(0, 1, 1.0)], n=2)
+    with pytest.raises(ValidationError, match="node indices"):
+        nearest_facility_times(graph, np.array([2]))
+    with pytest.raises(ValidationError, match="integer"):
+        nearest_facility_times(graph, np.array([0.5]))
+    with pytest.raises(ValidationError, match="limit_s"):
+        nearest_facility_times(graph, np.array([0]), limit_s=-1)
+    with pytest.raises(ValidationError, match="node indices"):
+        travel_times_from(graph, 5)
+    with pytest.raises(ValidationError, match="method"):
+        isochrone_polygon(graph, 0, 10.0, method="star")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------- snapping
+def test_snap_points_returns_nearest_node_and_distance() -> None:
+    graph = graph_of([(0, 1, 1.0)], n=3)  # nodes at x = 0, 100, 200
+    node, distance = snap_points(graph, np.array([10.0, 160.0, 500.0]), np.array([0.0, 0.0, 30.0]))
+    assert node.tolist() == [0, 2, 2]
+    np.testing.assert_allclose(distance, [10.0, 40.0, np.hypot(300.0, 30.0)])
+    with pytest.raises(ValidationError, match="finite"):
+        snap_points(graph, np.array([np.nan]), np.array([0.0]))
+
+
+def test_attach_points_flags_far_snaps() -> None:
+    graph = graph_of([(0, 1, 1.0)], n=2)
+    points = gpd.GeoDataFrame(
+        {"id": ["a", "b"]}, geometry=[Point(5, 0), Point(100, 900)], crs=CRS, index=[10, 20]
+    )
+    attached = attach_points(graph, points, max_snap_m=500.0)
+    assert attached.index.tolist() == [10, 20]
+    assert attached["node"].tolist() == [0, 1]
+    assert attached["snap_m"].tolist() == [5.0, 900.0]
+    assert attached["far_snap"].tolist() == [False, True]
+    assert not attach_points(graph, points.geometry)["far_snap"].any()
+    with pytest.raises(CrsError, match="graph in EPSG:2154"):
+        attach_points(graph, points.to_crs("EPSG:4326"))
+    with pytest.raises(GeometryError, match="row 2"):
+        attach_points(
+            graph, points.set_geometry([Point(0, 0), LineString([(0, 0), (1, 1)])], crs=CRS)
+        )
+
+
+def test_snapped_andorra_facilities_route(andorra: RoadGraph) -> None:
+    rng = np.random.default_rng(SEED + 5)
+    x = rng.uniform(andorra.x.min(), andorra.x.max(), 50)
+    y = rng.uniform(andorra.y.min(), andorra.y.max(), 50)
+    node, distance = snap_points(andorra, x, y)
+    brute = np.hypot(andorra.x[None, :] - x[:, None], andorra.y[None, :] - y[:, None]).min(axis=1)
+    np.testing.assert_allclose(distance, brute)
+    seconds, nearest = nearest_facility_times(andorra, node)
+    assert np.isfinite(seconds).all()
+    assert nearest.min() >= 0

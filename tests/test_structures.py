@@ -1,0 +1,468 @@
+"""Structure readers and commune assignment, on the real pilot files and on small hand-built
+inputs (no database)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pyproj
+import pytest
+import shapely
+
+from geo import structures as sio
+from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
+from geo.schema import MISSIONS, STRUCTURE_COLUMNS
+from tests.conftest import CRS, PILOT_DIR, TEST_DATA
+
+PARTNER_TYPES = PILOT_DIR.parent / "partner-types.csv"
+FS = PILOT_DIR / "structures" / "france-services-20240801.csv"
+PARTNERS = PILOT_DIR / "structures" / "partenaires.csv"
+SAMPLE = TEST_DATA / "annuaire-service-public-SAMPLE-handwritten.json"
+TO_LAMBERT = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+@pytest.fixture(scope="module")
+def partner_types():
+    return sio.read_partner_types(PARTNER_TYPES)
+
+
+@pytest.fixture(scope="module")
+def france_services(partner_types):
+    return sio.read_france_services(FS, partner_types=partner_types, crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def partenaires(partner_types):
+    return sio.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def annuaire(partner_types):
+    return sio.read_annuaire_service_public(SAMPLE, partner_types=partner_types, crs=CRS)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _write(path: Path, rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def _edited(source: Path, target: Path, edits: dict[tuple[int, str], str]) -> Path:
+    """Copy of a CSV with cells changed: (spreadsheet row, column) -> value (header = row 1)."""
+    rows = _rows(source)
+    for (row, column), value in edits.items():
+        rows[row - 1][rows[0].index(column)] = value
+    return _write(target, rows)
+
+
+def _drop_column(source: Path, target: Path, column: str) -> Path:
+    rows = _rows(source)
+    i = rows[0].index(column)
+    return _write(target, [r[:i] + r[i + 1 :] for r in rows])
+
+
+def _assert_names(exc: pytest.ExceptionInfo, *fragments: str) -> None:
+    message = str(exc.value)
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+# --- partner types ------------------------------------------------------------------------------
+
+REQUIRED_TYPES = {
+    "france_services", "france_travail", "cio", "mission_locale", "arml", "cap_emploi", "apec",
+    "information_jeunesse", "cite_des_metiers", "cibc", "cidff", "cci", "cma", "chambre_agriculture",
+    "suio_baip", "maison_emploi",
+}
+
+
+def test_partner_type_mapping_covers_the_network(partner_types) -> None:
+    assert REQUIRED_TYPES <= set(partner_types.index)
+    assert list(partner_types.columns) == ["label", "missions", "publics", "receives_public", "description"]
+    for key, entry in partner_types.iterrows():
+        assert set(entry["missions"]) <= set(MISSIONS), key
+        assert set(entry["publics"]) <= set(sio.PUBLICS), key
+        assert isinstance(entry["receives_public"], bool)
+        if key != "arml":
+            assert entry["receives_public"] and entry["missions"] and entry["publics"], key
+    assert not partner_types.loc["arml", "receives_public"]
+    assert partner_types.loc["arml", "missions"] == []
+    assert partner_types.loc["mission_locale", "publics"] == ["jeunes"]
+    assert partner_types.loc["mission_locale", "missions"] == list(MISSIONS)
+    assert partner_types.loc["cap_emploi", "publics"] == ["personnes_handicapees"]
+
+
+def test_every_annuaire_pivot_maps_to_a_defined_partner_type(partner_types) -> None:
+    assert set(sio.ANNUAIRE_PIVOT_TYPES.values()) <= set(partner_types.index)
+
+
+PARTNER_TYPE_CASES: dict[str, tuple[dict[tuple[int, str], str], type[Exception], list[str]]] = {
+    "unknown mission": (
+        {(4, "missions"): "accueil|orientation"}, ValidationError, ["row 4", "'missions'", "orientation"],
+    ),
+    "unknown public": ({(3, "publics"): "seniors"}, ValidationError, ["row 3", "'publics'", "seniors"]),
+    "duplicated type": ({(6, "partner_type"): "cio"}, DuplicateError, ["row 6", "'partner_type'", "rows 4 and 6"]),
+    "bad boolean": ({(3, "receives_public"): "peut-être"}, ValidationError, ["row 3", "'receives_public'"]),
+    "invalid key": ({(5, "partner_type"): "Mission Locale"}, ValidationError, ["row 5", "'partner_type'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PARTNER_TYPE_CASES))
+def test_bad_partner_type_files_name_file_row_and_field(case: str, tmp_path: Path) -> None:
+    edits, error, fragments = PARTNER_TYPE_CASES[case]
+    path = _edited(PARTNER_TYPES, tmp_path / "partner-types.csv", edits)
+    with pytest.raises(error) as exc:
+        sio.read_partner_types(path)
+    _assert_names(exc, str(path), *fragments)
+
+
+def test_partner_types_without_a_required_column(tmp_path: Path) -> None:
+    path = _drop_column(PARTNER_TYPES, tmp_path / "partner-types.csv", "publics")
+    with pytest.raises(MissingColumnError) as exc:
+        sio.read_partner_types(path)
+    _assert_names(exc, str(path), "row 1", "'publics'")
+
+
+# --- France services (real file) ---------------------------------------------------------------
+
+
+def test_france_services_real_file(france_services, partner_types) -> None:
+    fs = france_services
+    assert len(fs) == 130
+    assert list(fs.columns) == list(STRUCTURE_COLUMNS)
+    assert fs.index.name == sio.ROW_INDEX and fs.index[0] == 2 and fs.index[-1] == 131
+    assert fs.crs.to_epsg() == 2154
+    assert fs["structure_id"].is_unique
+    assert fs["site_format"].value_counts().to_dict() == {
+        "fixe": 98, "multisites": 15, "bus": 8, "itinerant": 6, "fixe_antennes": 3,
+    }
+    assert set(fs["partner_type"]) == {"france_services"}
+    assert set(fs["geocoding"]) == {"source"}
+    assert set(fs["vintage"]) == {"2024-08-01"}
+    assert fs["appointment"].map(type).isin([bool]).all()
+    first = fs.loc[2]
+    assert first["structure_id"] == "france_services:133"
+    assert first["opening_hours"] == {
+        "lundi": "08:00 - 12:00 / 13:00 - 16:00", "mardi": "08:00 - 12:00 / 13:00 - 16:00",
+        "mercredi": "08:00 - 12:00", "jeudi": "08:00 - 12:00 / 13:00 - 16:00",
+        "vendredi": "08:00 - 12:00 / 13:00 - 16:00",
+    }
+    assert first["appointment"] is False and first["commune_code"] == "22278"
+    xmin, ymin, xmax, ymax = fs.total_bounds  # Bretagne in Lambert-93 metres
+    assert 90_000 < xmin < xmax < 420_000 and 6_690_000 < ymin < ymax < 6_900_000
+    _assert_mapping_applied(fs, partner_types)
+
+
+def _assert_mapping_applied(layer: gpd.GeoDataFrame, partner_types) -> None:
+    for _, row in layer.iterrows():
+        entry = partner_types.loc[row["partner_type"]]
+        assert row["missions"] == entry["missions"] and row["publics"] == entry["publics"]
+
+
+def test_france_services_accepts_semicolons_decimal_commas_and_bom(
+    tmp_path: Path, partner_types, france_services
+) -> None:
+    rows = _rows(FS)
+    for row in rows[1:]:
+        for column in ("latitude", "longitude"):
+            i = rows[0].index(column)
+            row[i] = row[i].replace(".", ",")
+    path = _write(tmp_path / "fs.csv", rows, delimiter=";", encoding="utf-8-sig")
+    again = sio.read_france_services(path, partner_types=partner_types, crs=CRS)
+    assert len(again) == 130
+    assert again.geometry.geom_equals_exact(france_services.geometry, tolerance=1e-6).all()
+
+
+# --- partenaires.csv (real file) ---------------------------------------------------------------
+
+
+def test_partenaires_real_file(partenaires, partner_types) -> None:
+    pa = partenaires
+    assert len(pa) == 61
+    assert list(pa.columns) == list(STRUCTURE_COLUMNS)
+    assert (pa["geocoding"] == "approx_mairie").sum() == 14
+    assert pa["partner_type"].value_counts().to_dict() == {
+        "france_travail": 42, "mission_locale": 13, "cio": 5, "arml": 1,
+    }
+    assert set(pa["site_format"]) == {"fixe"} and all(h == {} for h in pa["opening_hours"])
+    assert pa["structure_id"].is_unique
+    assert pa.loc[49, "structure_id"] == "partenaires:mission_locale-mission-locale-dinan-22100"
+    # the pilot lists three agencies twice, identically: kept, numbered in file order
+    assert pa["structure_id"].str.endswith("-2").sum() == 3
+    _assert_mapping_applied(pa, partner_types)
+
+
+def test_partenaires_ids_are_stable_across_reads(partenaires, partner_types) -> None:
+    again = sio.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
+    assert again["structure_id"].tolist() == partenaires["structure_id"].tolist()
+
+
+def test_two_different_partners_with_the_same_identity_are_refused(tmp_path: Path, partner_types) -> None:
+    rows = _rows(PARTNERS)
+    rows[6] = list(rows[1])
+    rows[6][rows[0].index("adresse")] = "autre adresse"
+    path = _write(tmp_path / "partenaires.csv", rows)
+    with pytest.raises(DuplicateError) as exc:
+        sio.read_partenaires(path, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(path), "row 7", "'nom'", "rows 2 and 7")
+
+
+# --- annuaire Service-public.fr (hand-written sample) ---------------------------------------
+
+
+def test_annuaire_sample(annuaire, partner_types) -> None:
+    an = annuaire
+    assert list(an.columns) == list(STRUCTURE_COLUMNS)
+    assert an.index.tolist() == [1, 2, 4, 5, 6]  # position in the list; the mairie (3) is skipped
+    assert an.attrs["skipped_types"] == {"mairie": 1}
+    assert an["partner_type"].tolist() == ["cio", "information_jeunesse", "cap_emploi", "cidff", "france_travail"]
+    assert an.loc[1, "structure_id"] == "annuaire:EXEMPLE-0001-cio"
+    assert an.loc[1, "opening_hours"] == {
+        **{day: "09:00 - 12:00 / 14:00 - 17:00" for day in ("lundi", "mardi", "mercredi", "jeudi", "vendredi")},
+        "samedi": "09:00 - 12:00",
+    }
+    assert (an.loc[1, "phone"], an.loc[1, "email"], an.loc[1, "website"]) == (
+        "00 00 00 00 01", "cio.exemple@example.invalid", "https://example.invalid/cio",
+    )
+    assert an.loc[1, "vintage"] == "2023-08-09" and an.loc[2, "vintage"] == "2024-01-15"
+    assert an.loc[4, "phone"] == "00 00 00 00 04"  # list fields given as JSON text
+    assert an.loc[5, "address"] == "5 quai de l'Exemple (fictif)"  # the physical address, not the postal one
+    assert an.loc[5, "opening_hours"] == {d: "09:00 - 12:30" for d in ("mardi", "mercredi", "jeudi")}
+    assert an.loc[6, "appointment"] is None and an.loc[6, "email"] is None
+    x, y = TO_LAMBERT.transform(-2.7603, 48.5136)
+    assert an.loc[1, "geometry"].distance(shapely.Point(x, y)) < 0.01
+    _assert_mapping_applied(an, partner_types)
+
+
+def test_annuaire_bare_list_and_csv_forms(tmp_path: Path, partner_types, annuaire) -> None:
+    services = json.loads(SAMPLE.read_text(encoding="utf-8"))["service"]
+    bare = tmp_path / "annuaire-list.json"
+    bare.write_text(json.dumps(services, ensure_ascii=False), encoding="utf-8")
+    columns = sorted({key for service in services for key in service})
+    table = [columns] + [
+        [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in (s.get(c, "") for c in columns)]
+        for s in services
+    ]
+    as_csv = _write(tmp_path / "annuaire.csv", table, delimiter=";")
+    for path, first_row in ((bare, 1), (as_csv, 2)):
+        layer = sio.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS, dataset="x")
+        assert layer["name"].tolist() == annuaire["name"].tolist()
+        assert layer["opening_hours"].tolist() == annuaire["opening_hours"].tolist()
+        assert layer.index[0] == first_row
+        assert layer.attrs["skipped_types"] == {"mairie": 1}
+
+
+def _sample_with(tmp_path: Path, position: int, **changes: object) -> Path:
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    data["service"][position - 1].update(changes)
+    path = tmp_path / "annuaire.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+ANNUAIRE_CASES = {
+    "empty coordinates": (
+        {"adresse": [{"type_adresse": "Adresse", "numero_voie": "x", "latitude": "", "longitude": ""}]},
+        GeometryError, ["row 2", "adresse.latitude"],
+    ),
+    "missing id": ({"id": ""}, MissingColumnError, ["row 2", "'id'"]),
+    "unknown weekday": (
+        {"plage_ouverture": [{"nom_jour_debut": "Lundimanche", "valeur_heure_debut_1": "09:00:00",
+                              "valeur_heure_fin_1": "12:00:00"}]},
+        ValidationError, ["row 2", "plage_ouverture", "Lundimanche"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ANNUAIRE_CASES))
+def test_bad_annuaire_services_name_file_row_and_field(case: str, tmp_path: Path, partner_types) -> None:
+    changes, error, fragments = ANNUAIRE_CASES[case]
+    path = _sample_with(tmp_path, 2, **changes)
+    with pytest.raises(error) as exc:
+        sio.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(path), *fragments)
+
+
+def test_annuaire_partner_type_missing_from_the_mapping(tmp_path: Path, partner_types) -> None:
+    without_cidff = partner_types.drop(index="cidff")
+    with pytest.raises(ValidationError) as exc:
+        sio.read_annuaire_service_public(SAMPLE, partner_types=without_cidff, crs=CRS)
+    _assert_names(exc, str(SAMPLE), "row 5", "'pivot'", "cidff")
+
+
+# --- bad structure files: exception type, and file, row and field in the message ----------------
+
+
+def _swap_coordinates(source: Path, target: Path, row: int) -> Path:
+    rows = _rows(source)
+    lat, lon = rows[0].index("latitude"), rows[0].index("longitude")
+    rows[row - 1][lat], rows[row - 1][lon] = rows[row - 1][lon], rows[row - 1][lat]
+    return _write(target, rows)
+
+
+BAD_FILES: dict[str, tuple[Path, Callable[[Path], Path], type[Exception], list[str]]] = {
+    "missing column": (FS, lambda t: _drop_column(FS, t, "latitude"), MissingColumnError, ["row 1", "'latitude'"]),
+    "unparsable latitude": (
+        FS, lambda t: _edited(FS, t, {(5, "latitude"): "48,5x"}), GeometryError, ["row 5", "'latitude'", "48,5x"],
+    ),
+    "empty coordinate": (PARTNERS, lambda t: _edited(PARTNERS, t, {(7, "lon"): ""}), GeometryError, ["row 7", "'lon'"]),
+    "swapped latitude and longitude": (
+        FS, lambda t: _swap_coordinates(FS, t, 3), CrsError, ["row 3", "'latitude'", "swapped"],
+    ),
+    "Lambert-93 metres in lat/lon": (
+        FS, lambda t: _edited(FS, t, {(3, "latitude"): "6789000", (3, "longitude"): "351000"}),
+        CrsError, ["row 3", "'latitude'", "Lambert-93"],
+    ),
+    "latitude beyond 90 degrees": (
+        FS, lambda t: _edited(FS, t, {(9, "latitude"): "148.2"}), CrsError, ["row 9", "'latitude'"],
+    ),
+    "point far outside the CRS area": (
+        FS, lambda t: _edited(FS, t, {(10, "latitude"): "-33.9", (10, "longitude"): "18.4"}),
+        GeometryError, ["row 10", "'latitude'", "EPSG:2154"],
+    ),
+    "duplicate identifier": (
+        FS, lambda t: _edited(FS, t, {(6, "id_fs"): "133"}), DuplicateError, ["row 6", "'id_fs'", "rows 2 and 6"],
+    ),
+    "unknown partner type": (
+        PARTNERS, lambda t: _edited(PARTNERS, t, {(4, "type"): "cabinet_prive"}),
+        ValidationError, ["row 4", "'type'", "cabinet_prive"],
+    ),
+    "unknown site format": (
+        FS, lambda t: _edited(FS, t, {(8, "format_fs"): "Fixe mobile"}), ValidationError, ["row 8", "'format_fs'"],
+    ),
+    "unknown geocoding precision": (
+        PARTNERS, lambda t: _edited(PARTNERS, t, {(9, "geocodage"): "gps"}), ValidationError, ["row 9", "'geocodage'"],
+    ),
+    "ragged row": (
+        PARTNERS, lambda t: _write(t, [*_rows(PARTNERS)[:10], _rows(PARTNERS)[10][:-3]]),
+        ValidationError, ["row 11", "separator"],
+    ),
+}
+
+
+def _reader(source: Path) -> Callable[..., gpd.GeoDataFrame]:
+    return sio.read_france_services if source == FS else sio.read_partenaires
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_structure_files_name_file_row_and_field(case: str, tmp_path: Path, partner_types) -> None:
+    source, corrupt, error, fragments = BAD_FILES[case]
+    path = corrupt(tmp_path / source.name)
+    with pytest.raises(error) as exc:
+        _reader(source)(path, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(path), *fragments)
+
+
+def test_latin1_file_is_refused_with_how_to_convert(tmp_path: Path, partner_types) -> None:
+    rows = _rows(FS)
+    path = _write(tmp_path / "fs-latin1.csv", rows, encoding="cp1252")
+    row, column = next(
+        (i, rows[0][j]) for i, cells in enumerate(rows, start=1) for j, cell in enumerate(cells) if not cell.isascii()
+    )
+    with pytest.raises(ValidationError) as exc:
+        sio.read_france_services(path, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(path), f"row {row}", f"'{column}'", "not UTF-8", "iconv")
+
+
+def test_france_services_need_their_partner_type(partner_types) -> None:
+    with pytest.raises(ValidationError) as exc:
+        sio.read_france_services(FS, partner_types=partner_types.drop(index="france_services"), crs=CRS)
+    _assert_names(exc, str(FS), "row 2", "france_services")
+
+
+# --- assign_communes on square communes --------------------------------------------------------
+
+X0, Y0 = 350_000, 6_790_000  # Lambert-93, inland Bretagne
+
+
+@pytest.fixture
+def squares() -> gpd.GeoDataFrame:
+    """Two 10 km square communes side by side: 35001 (west) and 35002 (east)."""
+    west = shapely.box(X0 - 10_000, Y0, X0, Y0 + 10_000)
+    east = shapely.box(X0, Y0, X0 + 10_000, Y0 + 10_000)
+    return gpd.GeoDataFrame({"code": ["35001", "35002"], "name": ["Ouestville", "Estville"]},
+                            geometry=[west, east], crs=CRS)
+
+
+def _partners_at(
+    tmp_path: Path, points: list[tuple[float, float, str]], partner_types
+) -> tuple[Path, gpd.GeoDataFrame]:
+    """partenaires.csv with one CIO per (x, y, code_insee), coordinates written in WGS84."""
+    rows = [["type", "nom", "code_postal", "commune", "code_insee", "lat", "lon", "geocodage"]]
+    for i, (x, y, code) in enumerate(points, start=1):
+        lon, lat = TO_WGS84.transform(x, y)
+        rows.append(["cio", f"CIO test {i}", "35000", "NOM SOURCE", code, f"{lat:.7f}", f"{lon:.7f}", "source"])
+    path = _write(tmp_path / "partenaires.csv", rows)
+    return path, sio.read_partenaires(path, partner_types=partner_types, crs=CRS)
+
+
+def test_spatial_join_fills_empty_codes_and_names(tmp_path: Path, squares, partner_types) -> None:
+    _, layer = _partners_at(tmp_path, [(X0 + 5000, Y0 + 5000, ""), (X0 - 5000, Y0 + 5000, "35001")], partner_types)
+    placed = sio.assign_communes(layer, squares)
+    assert placed["commune_code"].tolist() == ["35002", "35001"]
+    assert placed["commune_name"].tolist() == ["Estville", "Ouestville"]  # COG name replaces the source's
+    assert placed.index.tolist() == [2, 3] and list(placed.columns) == list(STRUCTURE_COLUMNS)
+    assert layer["commune_code"].tolist() == [None, "35001"]  # input left unchanged
+
+
+def test_point_just_outside_takes_the_nearest_commune(tmp_path: Path, squares, partner_types) -> None:
+    _, layer = _partners_at(tmp_path, [(X0 + 11_000, Y0 + 5000, "")], partner_types)  # 1 km east of 35002
+    assert sio.assign_communes(layer, squares)["commune_code"].tolist() == ["35002"]
+
+
+def test_point_beyond_tolerance_is_outside_the_region(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(tmp_path, [(X0, Y0 + 5000, ""), (X0 + 15_000, Y0 + 5000, "")], partner_types)
+    with pytest.raises(GeometryError) as exc:
+        sio.assign_communes(layer, squares, file=path)
+    _assert_names(exc, str(path), "row 3", "'lat/lon'", "outside the Région", "5.0 km")
+
+
+def test_unknown_commune_code_is_refused(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(tmp_path, [(X0 + 5000, Y0 + 5000, "35999")], partner_types)
+    with pytest.raises(ValidationError) as exc:
+        sio.assign_communes(layer, squares, file=path)
+    _assert_names(exc, str(path), "row 2", "'code_insee'", "35999")
+
+
+def test_commune_code_far_from_the_point_is_refused(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(tmp_path, [(X0 - 8000, Y0 + 5000, "35002")], partner_types)  # 8 km west of 35002
+    with pytest.raises(ValidationError) as exc:
+        sio.assign_communes(layer, squares, file=path)
+    _assert_names(exc, str(path), "row 2", "'code_insee'", "8.0 km")
+
+
+def test_layers_in_different_crs_are_refused(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(tmp_path, [(X0 + 5000, Y0 + 5000, "")], partner_types)
+    with pytest.raises(CrsError) as exc:
+        sio.assign_communes(layer, squares.to_crs("EPSG:4326"), file=path)
+    _assert_names(exc, str(path), "EPSG:2154", "EPSG:4326")
+
+
+def test_real_files_and_sample_fall_in_bretagne_communes(france_services, partenaires, annuaire) -> None:
+    from geo import communes as cio
+
+    admin = PILOT_DIR / "admin"
+    communes, _ = cio.reconcile_communes(
+        cio.read_commune_contours(admin / "communes-contours-cog2018.geojson"),
+        cio.read_cog_communes(admin / "communes-2026.json", region="53"),
+        cio.read_merger_events(admin / "cog-fusions-complement.csv"),
+        crs=CRS,
+    )
+    communes = communes[["code", "name", "geometry"]]
+    for layer, n in ((france_services, 130), (partenaires, 61), (annuaire, 5)):
+        placed = sio.assign_communes(layer, communes)
+        assert len(placed) == n and placed["commune_code"].notna().all()
+    assert sio.assign_communes(partenaires, communes).loc[2, "commune_name"] == "Dinan"
