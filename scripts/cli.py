@@ -1,4 +1,5 @@
-"""The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas serve``.
+"""The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas network
+load|status``, ``atlas access``, ``atlas serve``.
 
 Each subcommand reads the settings, opens what it needs, calls the core and the store, and
 prints a one-line summary. Errors in the input exit with status 2 and a message naming the
@@ -23,6 +24,8 @@ from settings import Settings
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
 db_app = typer.Typer(help="Base PostGIS locale du projet (ignorée si DATABASE_URL est défini).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+network_app = typer.Typer(help="Réseaux routiers (voiture, marche) pour les temps de trajet.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
 console = Console(stderr=True)
 
 
@@ -168,6 +171,127 @@ def load(
         f"({', '.join(sources.datasets)}), {counts['partner_types']} types de partenaires "
         f"en {time.monotonic() - started:.1f} s."
     )
+
+
+MODES = ("drive", "walk")
+MODE_LABELS = {"drive": "voiture", "walk": "marche"}
+
+
+def _modes(values: list[str] | None) -> list[str]:
+    modes = values or list(MODES)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise _fail(f"mode inconnu {unknown[0]!r} : attendu drive (voiture) ou walk (marche)")
+    return list(dict.fromkeys(modes))
+
+
+@network_app.command("load")
+def network_load(
+    file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
+    mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
+) -> None:
+    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
+    from geo.network.osm import graph_from_osm_file
+    from storage.access import file_sha256, save_network
+    from storage.db import connect
+    from storage.load import StoreError
+
+    settings = Settings.from_env()
+    modes = _modes(mode)
+    if not file.is_file():
+        raise _fail(f"{file} : fichier introuvable")
+    sha256 = file_sha256(str(file))
+    with connect(database_url(settings)) as conn:
+        for m in modes:
+            started = time.monotonic()
+            with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
+                try:
+                    graph = graph_from_osm_file(file, mode=m, crs=settings.crs)
+                    save_network(conn, graph, source=file.name, source_sha256=sha256)
+                except (AtlasError, StoreError) as exc:
+                    raise _fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
+            console.print(
+                f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
+                f"(plus grande composante fortement connexe) en {time.monotonic() - started:.1f} s."
+            )
+    console.print("Relancer [bold]atlas access[/] pour recalculer les temps de trajet.")
+
+
+@network_app.command("status")
+def network_status() -> None:
+    """List the stored networks."""
+    from storage.access import networks
+    from storage.db import connect
+
+    with connect(database_url(Settings.from_env())) as conn:
+        rows = networks(conn)
+    if not rows:
+        typer.echo("Aucun réseau stocké : atlas access utilisera le graphe approximatif des communes.")
+    for row in rows:
+        kind = "APPROXIMATIF (communes adjacentes)" if row["approximate"] else "OpenStreetMap"
+        typer.echo(
+            f"{row['mode']}: {kind}, source {row['source']}, {row['n_nodes']} nœuds, {row['n_edges']} arcs, "
+            f"{row['bytes'] / 1e6:.1f} Mo, construit le {row['built_at']:%Y-%m-%d %H:%M}"
+        )
+
+
+@app.command("access")
+def access(
+    mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
+    isochrones: Annotated[bool, typer.Option(help="Calculer les isochrones 15/30/45 min des lieux.")] = True,
+) -> None:
+    """Compute travel times from every commune to the nearest places, indicators and isochrones.
+
+    Uses the stored OSM network of each mode; without one, builds the approximate graph of
+    adjacent communes, stores it and flags every result as approximate.
+    """
+    from geo.access import accessibility_tables
+    from geo.network.approximate import approximate_graph_from_communes
+    from storage.access import load_network, read_communes, read_places, replace_access, save_network
+    from storage.db import connect
+    from storage.load import StoreError
+
+    settings = Settings.from_env()
+    with connect(database_url(settings)) as conn:
+        try:
+            communes = read_communes(conn)
+            places, labels = read_places(conn)
+        except StoreError as exc:
+            raise _fail(str(exc)) from exc
+        if communes.empty or places.empty:
+            raise _fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
+        for m in _modes(mode):
+            started = time.monotonic()
+            stored = load_network(conn, m)
+            if stored is None or stored[1]["approximate"]:
+                graph = approximate_graph_from_communes(communes, crs=settings.crs, mode=m)
+                save_network(conn, graph, source="communes (approximatif)", source_sha256=None)
+                network = "communes (approximatif)"
+                console.print(
+                    f"[bold yellow]Attention[/] : pas de réseau OSM pour le mode {MODE_LABELS[m]} "
+                    "(atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, calculés entre communes "
+                    "adjacentes, et signalés comme tels partout."
+                )
+            else:
+                graph, meta = stored
+                network = meta["source"]
+            with console.status(f"Temps de trajet ({MODE_LABELS[m]})"):
+                try:
+                    result, levels, polygons = accessibility_tables(
+                        graph, communes, places, partner_labels=labels,
+                        isochrone_minutes=(15, 30, 45) if isochrones else None,
+                    )
+                    counts = replace_access(conn, result=result, indicators=levels, isochrones=polygons, network=network)
+                except (AtlasError, StoreError) as exc:
+                    raise _fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
+            off = int(result.origins["off_network"].sum())
+            console.print(
+                f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
+                f"{counts['communes']} communes x {counts['categories']} catégories, "
+                f"{counts['commune_structure_time']} couples commune-lieu, {counts['isochrone']} isochrones"
+                + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
+                + f", en {time.monotonic() - started:.1f} s."
+            )
 
 
 @app.command("serve")

@@ -61,6 +61,9 @@ def replace_region(
         with conn.transaction():
             _set_region(conn, region_code, srid, crs)
             conn.execute("SET CONSTRAINTS ALL DEFERRED")
+            # Travel times describe the structures and communes being replaced.
+            conn.execute("DELETE FROM access_run")
+            conn.execute("DELETE FROM access_category")
             conn.execute("DELETE FROM structure WHERE dataset = ANY(%s)", (list(datasets),))
             conn.execute("DELETE FROM territory")
             conn.execute("DELETE FROM commune")
@@ -105,7 +108,7 @@ def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str)
     )
 
 
-def _ewkb(geoms: Iterable, srid: int, *, multi: bool) -> list[str]:
+def ewkb_hex(geoms: Iterable, srid: int, *, multi: bool) -> list[str]:
     """Hex EWKB with the SRID, as PostGIS reads it in text COPY."""
     array = shapely.from_wkb(shapely.to_wkb(list(geoms)))  # plain copy, detached from pandas
     if multi:
@@ -113,7 +116,8 @@ def _ewkb(geoms: Iterable, srid: int, *, multi: bool) -> list[str]:
     return list(shapely.to_wkb(shapely.set_srid(list(array), srid), hex=True, include_srid=True))
 
 
-def _copy(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """COPY ``rows`` into ``table`` (text format; values adapted by psycopg)."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -127,33 +131,33 @@ def _copy_partner_types(conn: psycopg.Connection, partner_types: pd.DataFrame) -
         (key, r["label"], list(r["missions"]), list(r["publics"]), bool(r["receives_public"]), _none(r["description"]))
         for key, r in partner_types.iterrows()
     )
-    _copy(conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows)
+    copy_rows(conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows)
 
 
 def _copy_communes(conn: psycopg.Connection, communes: gpd.GeoDataFrame, srid: int) -> None:
-    geoms = _ewkb(communes.geometry, srid, multi=True)
+    geoms = ewkb_hex(communes.geometry, srid, multi=True)
     rows = (
         (r.code, r.name, r.departement, _none(r.arrondissement), _none(r.epci), list(r.postcodes),
          int(r.population), list(r.former_codes), g)
         for r, g in zip(communes.itertuples(index=False), geoms, strict=True)
     )
     columns = ["code", "name", "departement", "arrondissement", "epci", "postcodes", "population", "former_codes", "geom"]
-    _copy(conn, "commune", columns, rows)
+    copy_rows(conn, "commune", columns, rows)
 
 
 def _copy_territories(conn: psycopg.Connection, territories: gpd.GeoDataFrame, srid: int) -> None:
-    geoms = _ewkb(territories.geometry, srid, multi=True)
+    geoms = ewkb_hex(territories.geometry, srid, multi=True)
     rows = (
         (r.level, r.code, r.name, _none(r.kind), int(r.population), int(r.n_communes), bool(r.straddles_region), g)
         for r, g in zip(territories.itertuples(index=False), geoms, strict=True)
     )
     columns = ["level", "code", "name", "kind", "population", "n_communes", "straddles_region", "geom"]
-    _copy(conn, "territory", columns, rows)
+    copy_rows(conn, "territory", columns, rows)
 
 
 def _copy_structures(conn: psycopg.Connection, structures: gpd.GeoDataFrame, srid: int) -> None:
     columns = [c for c in STRUCTURE_COLUMNS if c != "geometry"]
-    geoms = _ewkb(structures.geometry, srid, multi=False)
+    geoms = ewkb_hex(structures.geometry, srid, multi=False)
     rows = []
     for record, geom in zip(structures[columns].to_dict("records"), geoms, strict=True):
         values = []
@@ -165,7 +169,7 @@ def _copy_structures(conn: psycopg.Connection, structures: gpd.GeoDataFrame, sri
                 value = list(value)
             values.append(value)
         rows.append((*values, geom))
-    _copy(conn, "structure", [*columns, "geom"], rows)
+    copy_rows(conn, "structure", [*columns, "geom"], rows)
 
 
 def _none(value: object) -> object:

@@ -13,10 +13,11 @@ memoised values valid.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args
 
 import numpy as np
 import scipy.sparse
@@ -411,6 +412,17 @@ class RoadGraph:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
+        with path.open("wb") as handle:
+            self._write_npz(handle)
+        return path
+
+    def to_npz_bytes(self) -> bytes:
+        """The graph as the bytes of a compressed ``.npz`` file (for a database column)."""
+        buffer = io.BytesIO()
+        self._write_npz(buffer)
+        return buffer.getvalue()
+
+    def _write_npz(self, handle: BinaryIO) -> None:
         meta = {
             "format_version": NPZ_FORMAT_VERSION,
             "crs": self.crs,
@@ -420,24 +432,28 @@ class RoadGraph:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         if self.node_label is not None:
             arrays["node_label"] = self.node_label
-        np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
-        return path
+        np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
-def load_npz(path: str | Path) -> RoadGraph:
-    """Read a graph written by :meth:`RoadGraph.save_npz`.
+def load_npz(path: str | Path | bytes) -> RoadGraph:
+    """Read a graph written by :meth:`RoadGraph.save_npz` (a path) or
+    :meth:`RoadGraph.to_npz_bytes` (bytes).
 
     Raises
     ------
     geo.errors.ValidationError
         When the file is missing, unreadable, or not a graph of a known format version.
     """
-    path = Path(path)
-    if not path.is_file():
-        msg = "graph file not found"
-        raise ValidationError(msg, file=path)
+    if isinstance(path, bytes):
+        source: Path | io.BytesIO = io.BytesIO(path)
+        path = Path("<bytes>")
+    else:
+        path = source = Path(path)
+        if not path.is_file():
+            msg = "graph file not found"
+            raise ValidationError(msg, file=path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(source, allow_pickle=False) as npz:
             contents = {name: npz[name] for name in npz.files}
     except (OSError, ValueError) as exc:
         msg = f"not a readable .npz graph file ({exc})"

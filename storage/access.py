@@ -1,0 +1,333 @@
+"""Road networks and accessibility results in PostGIS.
+
+``save_network`` stores a :class:`~geo.network.graph.RoadGraph` (compressed arrays in a
+``bytea`` column, replacing the graph of its mode); ``replace_access`` replaces every
+result of one mode in one transaction. The region frames the engine needs
+(``read_communes``, ``read_places``) are read here so that the core never sees SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg.types.json import Jsonb
+
+from geo.network.graph import RoadGraph, load_npz
+from storage.load import StoreError, copy_rows, ewkb_hex
+
+
+# ------------------------------------------------------------------ networks
+def save_network(conn: psycopg.Connection, graph: RoadGraph, *, source: str, source_sha256: str | None) -> None:
+    """Store ``graph`` as the network of its mode (``drive`` or ``walk``), replacing the old one.
+
+    The accessibility results of that mode are removed in the same transaction: they
+    described the previous network.
+    """
+    mode = graph.mode.removeprefix("approximate-")
+    region = conn.execute("SELECT crs FROM region_config").fetchone()
+    if region is None:
+        msg = "no Région is loaded yet (run `atlas load` first)"
+        raise StoreError(msg)
+    if region[0] != graph.crs:
+        msg = f"the graph is in {graph.crs}, the Région's data in {region[0]}"
+        raise StoreError(msg)
+    with conn.transaction():
+        conn.execute("DELETE FROM access_run WHERE mode = %s", (mode,))
+        conn.execute(
+            """
+            INSERT INTO network (mode, approximate, source, source_sha256, crs, n_nodes, n_edges, graph)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (mode) DO UPDATE SET
+                approximate = EXCLUDED.approximate, source = EXCLUDED.source,
+                source_sha256 = EXCLUDED.source_sha256, crs = EXCLUDED.crs,
+                n_nodes = EXCLUDED.n_nodes, n_edges = EXCLUDED.n_edges,
+                graph = EXCLUDED.graph, built_at = now()
+            """,
+            (
+                mode,
+                graph.approximate,
+                source,
+                source_sha256,
+                graph.crs,
+                graph.n_nodes,
+                graph.n_edges,
+                graph.to_npz_bytes(),
+            ),
+        )
+
+
+def load_network(conn: psycopg.Connection, mode: str) -> tuple[RoadGraph, dict[str, Any]] | None:
+    """The stored graph of ``mode`` and its metadata, or None when there is none."""
+    row = conn.execute(
+        "SELECT graph, source, source_sha256, approximate, built_at FROM network WHERE mode = %s", (mode,)
+    ).fetchone()
+    if row is None:
+        return None
+    graph = load_npz(bytes(row[0]))
+    return graph, {"source": row[1], "source_sha256": row[2], "approximate": row[3], "built_at": row[4]}
+
+
+def networks(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Stored networks (without their arrays), by mode."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT mode, approximate, source, n_nodes, n_edges, built_at, octet_length(graph) AS bytes
+              FROM network ORDER BY mode
+            """
+        ).fetchall()
+
+
+# ------------------------------------------------------------ region frames
+def read_communes(conn: psycopg.Connection) -> gpd.GeoDataFrame:
+    """Communes (``code, name, departement, arrondissement, epci, population, region``)
+    with their polygons in the Région's CRS."""
+    crs = _crs(conn)
+    rows = conn.execute(
+        """
+        SELECT code, name, departement, arrondissement, epci, population,
+               (SELECT code FROM territory WHERE level = 'region') AS region, ST_AsBinary(geom)
+          FROM commune ORDER BY code
+        """
+    ).fetchall()
+    columns = ["code", "name", "departement", "arrondissement", "epci", "population", "region"]
+    frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
+    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+
+
+def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Structures of partner types receiving the public, and the partner-type labels.
+
+    Returns
+    -------
+    places
+        ``structure_id, name, partner_type, missions, publics, site_format, geocoding``
+        and Points in the Région's CRS, ordered by ``structure_id``.
+    labels
+        Partner type -> French label.
+    """
+    crs = _crs(conn)
+    rows = conn.execute(
+        """
+        SELECT s.structure_id, s.name, s.partner_type, s.missions, s.publics, s.site_format,
+               s.geocoding, ST_AsBinary(s.geom)
+          FROM structure s JOIN partner_type p USING (partner_type)
+         WHERE p.receives_public ORDER BY s.structure_id
+        """
+    ).fetchall()
+    columns = ["structure_id", "name", "partner_type", "missions", "publics", "site_format", "geocoding"]
+    frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
+    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
+    labels = dict(conn.execute("SELECT partner_type, label FROM partner_type").fetchall())
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs), labels
+
+
+def _crs(conn: psycopg.Connection) -> str:
+    row = conn.execute("SELECT crs FROM region_config").fetchone()
+    if row is None:
+        msg = "no Région is loaded yet (run `atlas load` first)"
+        raise StoreError(msg)
+    return str(row[0])
+
+
+# ------------------------------------------------------------------ results
+def replace_access(
+    conn: psycopg.Connection,
+    *,
+    result: Any,
+    indicators: pd.DataFrame,
+    isochrones: gpd.GeoDataFrame,
+    network: str,
+) -> dict[str, int]:
+    """Replace every accessibility result of ``result.mode``, in one transaction.
+
+    Parameters
+    ----------
+    result
+        A :class:`geo.access.AccessResult`.
+    indicators
+        :func:`geo.access.summarise_levels` of the result.
+    isochrones
+        ``structure_id, minutes`` and polygons in the Région's CRS.
+    network
+        Description of the network used (file name or "approximate").
+
+    Returns
+    -------
+    dict
+        Row counts written per table.
+    """
+    srid = conn.execute("SELECT srid FROM region_config").fetchone()
+    if srid is None:
+        msg = "no Région is loaded yet (run `atlas load` first)"
+        raise StoreError(msg)
+    srid = int(srid[0])
+    mode, approximate = result.mode, bool(result.approximate)
+    counts = {
+        "communes": int(result.origins.shape[0]),
+        "categories": int(result.categories.shape[0]),
+        "commune_access": int(result.nearest.shape[0]),
+        "commune_structure_time": int(result.od.shape[0]),
+        "access_indicator": int(indicators.shape[0]),
+        "isochrone": int(isochrones.shape[0]),
+    }
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM access_run WHERE mode = %s", (mode,))
+            conn.execute(
+                "INSERT INTO access_run (mode, approximate, network, params, counts) VALUES (%s, %s, %s, %s, %s)",
+                (mode, approximate, network, Jsonb(result.params), Jsonb(counts)),
+            )
+            _upsert_categories(conn, result.categories)
+            origins = result.origins
+            copy_rows(
+                conn,
+                "commune_origin",
+                ["commune_code", "mode", "method", "snap_m", "off_network", "geom"],
+                zip(
+                    origins["code"],
+                    [mode] * len(origins),
+                    origins["origin_method"],
+                    origins["snap_m"].astype(float),
+                    origins["off_network"].astype(bool),
+                    ewkb_hex(origins.geometry, srid, multi=False),
+                    strict=True,
+                ),
+            )
+            nearest = result.nearest
+            copy_rows(
+                conn,
+                "commune_access",
+                ["commune_code", "mode", "category", "seconds", "structure_id", "n_operators_30", "fca", "approximate"],
+                (
+                    (
+                        row.commune_code,
+                        mode,
+                        row.category,
+                        None if pd.isna(row.seconds) else float(row.seconds),
+                        None if pd.isna(row.seconds) else row.structure_id,
+                        int(row.n_operators_30),
+                        float(row.fca),
+                        approximate,
+                    )
+                    for row in nearest.itertuples(index=False)
+                ),
+            )
+            od = result.od
+            copy_rows(
+                conn,
+                "commune_structure_time",
+                ["commune_code", "mode", "structure_id", "seconds"],
+                zip(od["commune_code"], [mode] * len(od), od["structure_id"], od["seconds"].astype(float), strict=True),
+            )
+            _copy_indicators(conn, indicators, mode, approximate)
+            copy_rows(
+                conn,
+                "isochrone",
+                ["structure_id", "mode", "minutes", "approximate", "geom"],
+                zip(
+                    isochrones["structure_id"],
+                    [mode] * len(isochrones),
+                    isochrones["minutes"].astype(int),
+                    [approximate] * len(isochrones),
+                    ewkb_hex(isochrones.geometry, srid, multi=True),
+                    strict=True,
+                ),
+            )
+            conn.execute(
+                "DELETE FROM access_category c WHERE NOT EXISTS "
+                "(SELECT 1 FROM commune_access a WHERE a.category = c.code)"
+            )
+    except psycopg.errors.IntegrityError as exc:
+        msg = f"the results do not match the stored data, nothing was written: {exc.diag.message_primary}"
+        raise StoreError(msg) from exc
+    return counts
+
+
+def _upsert_categories(conn: psycopg.Connection, categories: pd.DataFrame) -> None:
+    for order, row in enumerate(categories.itertuples(index=False)):
+        conn.execute(
+            """
+            INSERT INTO access_category (code, kind, key, fixed_only, label, n_places, sort_order)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, n_places = EXCLUDED.n_places,
+                sort_order = EXCLUDED.sort_order
+            """,
+            (row.code, row.kind, row.key, bool(row.fixed_only), row.label, int(row.n_places), order),
+        )
+
+
+_INTEGER_COLUMNS = ("n_communes", "population", "population_unreached")
+_INDICATOR_COLUMNS = (
+    "n_communes",
+    "population",
+    "population_unreached",
+    "mean_min",
+    "median_min",
+    "share_10",
+    "share_20",
+    "share_30",
+    "share_45",
+)
+
+
+def _copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: str, approximate: bool) -> None:
+    def value(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            return None
+        return v.item() if isinstance(v, np.generic) else v
+
+    rows = (
+        (
+            r["level"],
+            r["code"],
+            mode,
+            r["category"],
+            *(int(round(r[c])) for c in _INTEGER_COLUMNS),
+            *(value(r[c]) for c in _INDICATOR_COLUMNS[len(_INTEGER_COLUMNS):]),
+            value(r.get("n_operators_30")),
+            value(r.get("fca")),
+            approximate,
+        )
+        for r in indicators.to_dict("records")
+    )
+    copy_rows(
+        conn,
+        "access_indicator",
+        ["level", "code", "mode", "category", *_INDICATOR_COLUMNS, "mean_operators_30", "mean_fca", "approximate"],
+        rows,
+    )
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def clear_access(conn: psycopg.Connection) -> None:
+    """Remove every accessibility result (the data they describe changed)."""
+    conn.execute("DELETE FROM access_run")
+    conn.execute("DELETE FROM access_category")
+
+
+__all__ = [
+    "clear_access",
+    "file_sha256",
+    "load_network",
+    "networks",
+    "read_communes",
+    "read_places",
+    "replace_access",
+    "save_network",
+]

@@ -1,0 +1,144 @@
+"""Networks and accessibility results in PostGIS, through the real ``atlas`` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from geo.network.osm import graph_from_osm_file
+from storage import db
+from storage.access import load_network, save_network
+from storage.load import StoreError
+from tests.conftest import snapshot, store_sources
+
+ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
+ATLAS = [sys.executable, "-m", "scripts.cli"]
+
+
+def atlas(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run([*ATLAS, *args], env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def scalar(url: str, query: str, params: tuple = ()) -> object:
+    with db.connect(url) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def accessed_db(server_url: str, pilot_sources) -> str:
+    """A pilot database on which ``atlas access`` ran (approximate, no OSM file)."""
+    import uuid
+
+    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
+    url = db.create_database(server_url, name)
+    store_sources(url, pilot_sources)
+    result = atlas(url, "access")
+    assert result.returncode == 0, result.stderr
+    yield url
+    db.drop_database(server_url, name)
+
+
+def test_access_without_osm_is_flagged_approximate_everywhere(accessed_db: str) -> None:
+    url = accessed_db
+    with db.connect(url) as conn:
+        runs = conn.execute("SELECT mode, approximate, network FROM access_run ORDER BY mode").fetchall()
+        assert runs == [("drive", True, "communes (approximatif)"), ("walk", True, "communes (approximatif)")]
+        for table in ("commune_access", "access_indicator", "isochrone"):
+            flags = conn.execute(f"SELECT DISTINCT approximate FROM {table}").fetchall()  # noqa: S608
+            assert flags == [(True,)], table
+        n_communes = conn.execute("SELECT count(*) FROM commune").fetchone()[0]
+        per_category = conn.execute(
+            "SELECT count(DISTINCT commune_code) FROM commune_access WHERE mode = 'drive' AND category = 'any'"
+        ).fetchone()[0]
+        assert per_category == n_communes
+        # The Région-level share within 45 minutes by car is a share, and the
+        # population adds up to the Région's.
+        share, population = conn.execute(
+            "SELECT share_45, population FROM access_indicator "
+            "WHERE level = 'region' AND mode = 'drive' AND category = 'any'"
+        ).fetchone()
+        assert 0.9 < share <= 1.0
+        assert population == conn.execute("SELECT sum(population) FROM commune").fetchone()[0]
+        # Isochrones grow with the limit.
+        grows = conn.execute(
+            """
+            SELECT bool_and(ST_Area(a.geom) <= ST_Area(b.geom) + 1)
+              FROM isochrone a JOIN isochrone b USING (structure_id, mode)
+             WHERE a.minutes = 15 AND b.minutes = 45
+            """
+        ).fetchone()[0]
+        assert grows
+
+
+def test_nearest_time_is_the_minimum_of_the_matrix(accessed_db: str) -> None:
+    """The per-category nearest agrees with the commune x place matrix where both exist."""
+    disagreements = scalar(
+        accessed_db,
+        """
+        SELECT count(*) FROM commune_access a
+          JOIN LATERAL (SELECT min(t.seconds) AS best FROM commune_structure_time t
+                         WHERE t.commune_code = a.commune_code AND t.mode = a.mode) m ON true
+         WHERE a.category = 'any' AND m.best IS NOT NULL AND abs(a.seconds - m.best) > 1
+        """,
+    )
+    assert disagreements == 0
+
+
+def test_reloading_the_region_clears_derived_results(accessed_db: str, server_url: str, pilot_sources) -> None:
+    import uuid
+
+    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
+    template = psycopg.conninfo.conninfo_to_dict(accessed_db)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = db.with_dbname(server_url, name)
+    try:
+        assert scalar(url, "SELECT count(*) FROM commune_access") > 0
+        store_sources(url, pilot_sources)
+        assert scalar(url, "SELECT count(*) FROM commune_access") == 0
+        assert scalar(url, "SELECT count(*) FROM access_run") == 0
+    finally:
+        db.drop_database(server_url, name)
+
+
+def test_network_load_of_a_real_osm_file(pilot_copy: str) -> None:
+    """Andorra is not in Bretagne: the graph is stored, every origin is off network."""
+    before = snapshot(pilot_copy)
+    result = atlas(pilot_copy, "network", "load", str(ANDORRA))
+    assert result.returncode == 0, result.stderr
+    assert "Réseau voiture" in result.stderr and "Réseau marche" in result.stderr
+    with db.connect(pilot_copy) as conn:
+        stored = load_network(conn, "drive")
+        assert stored is not None
+        graph, meta = stored
+        assert meta["source"] == "andorra.osm.pbf" and not meta["approximate"]
+        assert graph.n_nodes == graph_from_osm_file(ANDORRA, mode="drive", crs="EPSG:2154").n_nodes
+    assert snapshot(pilot_copy) == before  # the region's data are untouched
+    status = atlas(pilot_copy, "network", "status")
+    assert "OpenStreetMap, source andorra.osm.pbf" in status.stdout
+
+
+def test_network_load_refuses_a_missing_file_and_keeps_the_stored_graph(pilot_copy: str, tmp_path: Path) -> None:
+    result = atlas(pilot_copy, "network", "load", str(tmp_path / "absent.osm.pbf"))
+    assert result.returncode == 2 and "introuvable" in result.stderr
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(b"not a pbf file")
+    result = atlas(pilot_copy, "network", "load", str(broken), "--mode", "drive")
+    assert result.returncode == 2
+    assert "broken.osm.pbf" in result.stderr
+    assert scalar(pilot_copy, "SELECT count(*) FROM network") == 0
+    result = atlas(pilot_copy, "network", "load", str(ANDORRA), "--mode", "bike")
+    assert result.returncode == 2 and "mode inconnu" in result.stderr
+
+
+def test_a_graph_in_another_crs_is_refused(pilot_copy: str) -> None:
+    graph = graph_from_osm_file(ANDORRA, mode="walk", crs="EPSG:3035")
+    with db.connect(pilot_copy) as conn, pytest.raises(StoreError, match="EPSG:3035"):
+        save_network(conn, graph, source="andorra.osm.pbf", source_sha256=None)
+    assert scalar(pilot_copy, "SELECT count(*) FROM network") == 0
