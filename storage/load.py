@@ -64,6 +64,7 @@ def replace_region(
             # Travel times describe the structures and communes being replaced.
             conn.execute("DELETE FROM access_run")
             conn.execute("DELETE FROM access_category")
+            conn.execute("DELETE FROM scenario")
             conn.execute("DELETE FROM structure WHERE dataset = ANY(%s)", (list(datasets),))
             conn.execute("DELETE FROM territory")
             conn.execute("DELETE FROM commune")
