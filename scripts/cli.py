@@ -8,11 +8,13 @@ file, row and field; nothing is written in that case.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +22,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from geo.errors import AtlasError
 from settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
 db_app = typer.Typer(help="Base PostGIS locale du projet (ignorée si DATABASE_URL est défini).", no_args_is_help=True)
@@ -36,6 +41,17 @@ def database_url(settings: Settings) -> str:
     from storage.cluster import local_cluster
 
     return local_cluster(settings.var_dir).url()
+
+
+@contextlib.contextmanager
+def _open_db(settings: Settings | None = None) -> Iterator[psycopg.Connection]:
+    """Connection to the database, with pending migrations applied."""
+    from storage.db import connect
+    from storage.migrate import migrate
+
+    with connect(database_url(settings or Settings.from_env())) as conn:
+        migrate(conn)
+        yield conn
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -193,7 +209,6 @@ def network_load(
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
     from geo.network.osm import graph_from_osm_file
     from storage.access import file_sha256, save_network
-    from storage.db import connect
     from storage.load import StoreError
 
     settings = Settings.from_env()
@@ -201,7 +216,7 @@ def network_load(
     if not file.is_file():
         raise _fail(f"{file} : fichier introuvable")
     sha256 = file_sha256(str(file))
-    with connect(database_url(settings)) as conn:
+    with _open_db(settings) as conn:
         for m in modes:
             started = time.monotonic()
             with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
@@ -248,11 +263,10 @@ def access(
     from geo.access import accessibility_tables
     from geo.network.approximate import approximate_graph_from_communes
     from storage.access import load_network, read_communes, read_places, replace_access, save_network
-    from storage.db import connect
     from storage.load import StoreError
 
     settings = Settings.from_env()
-    with connect(database_url(settings)) as conn:
+    with _open_db(settings) as conn:
         try:
             communes = read_communes(conn)
             places, labels = read_places(conn)
@@ -292,6 +306,35 @@ def access(
                 + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
                 + f", en {time.monotonic() - started:.1f} s."
             )
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path, typer.Argument(help="Fichier .gpkg, ou dossier pour geojson/csv.")],
+    fmt: Annotated[str, typer.Option("--format", help="gpkg (QGIS, stylé), geojson ou csv.")] = "gpkg",
+) -> None:
+    """Export every layer (communes with travel times, places, isochrones, white zones,
+    zonings, indicators, metadata) for QGIS or a spreadsheet."""
+    from geo.export import write_layers
+    from storage.export import export_layers
+
+    if fmt not in ("gpkg", "geojson", "csv"):
+        raise _fail(f"format inconnu {fmt!r} : attendu gpkg, geojson ou csv")
+    with _open_db() as conn:
+        try:
+            layers = export_layers(conn)
+        except LookupError as exc:
+            raise _fail(str(exc)) from exc
+    try:
+        written = write_layers(layers, output, fmt=fmt)  # type: ignore[arg-type]
+    except AtlasError as exc:
+        raise _fail(str(exc)) from exc
+    approximate = [v for k, v in layers["metadonnees"].itertuples(index=False) if k.startswith("temps_") and "APPROX" in v]
+    console.print(
+        f"Exporté {len(layers)} couches ({', '.join(layers)}) vers {', '.join(str(p) for p in written[:3])}"
+        + (" …" if len(written) > 3 else "")
+        + (". Temps de trajet APPROXIMATIFS (voir la table metadonnees)." if approximate else ".")
+    )
 
 
 @app.command("serve")

@@ -6,6 +6,9 @@ needed. Each fixture database is created empty, used, then dropped.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,28 +101,61 @@ def pilot_db(server_url: str, pilot_sources) -> Iterator[str]:
 @pytest.fixture
 def pilot_copy(server_url: str, pilot_db: str) -> Iterator[str]:
     """URL of a private copy of the pilot database, for tests that write."""
-    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
-    template = psycopg.conninfo.conninfo_to_dict(pilot_db)["dbname"]
-    with db.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)
-            )
-        )
-    yield db.with_dbname(server_url, name)
+    name, url = copy_database(server_url, pilot_db)
+    yield url
     db.drop_database(server_url, name)
 
 
-TABLES = ("region_config", "commune", "territory", "partner_type", "structure", "load_run", "schema_migrations")
-
-
 def snapshot(url: str) -> dict[str, tuple[int, str]]:
-    """Row count and an MD5 checksum of the full content of every table."""
+    """Row count and an MD5 checksum of the full content of every table of the schema."""
     result = {}
     with db.connect(url) as conn:
-        for table in TABLES:
+        tables = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys' "
+            "ORDER BY tablename"
+        ).fetchall()]
+        for table in tables:
             query = psycopg.sql.SQL(
                 "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {} t"
             ).format(psycopg.sql.Identifier(table))
             result[table] = tuple(conn.execute(query).fetchone())
     return result
+
+
+def atlas(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``atlas`` command line against the database at ``url``."""
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.cli", *args],
+        env=env, capture_output=True, text=True, timeout=900, check=False, cwd=PROJECT_ROOT,
+    )
+
+
+@pytest.fixture(scope="session")
+def accessed_db(server_url: str, pilot_sources) -> Iterator[str]:
+    """A pilot database on which ``atlas access`` ran (approximate graph: no OSM file);
+    tests must not modify it (copy it with ``copy_database``)."""
+    name, url = _throwaway(server_url)
+    store_sources(url, pilot_sources)
+    result = atlas(url, "access")
+    assert result.returncode == 0, result.stderr
+    yield url
+    db.drop_database(server_url, name)
+
+
+def copy_database(server_url: str, url: str) -> tuple[str, str]:
+    """A copy of the database at ``url`` (``CREATE DATABASE ... TEMPLATE``): (name, url)."""
+    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
+    template = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)))
+    return name, db.with_dbname(server_url, name)
+
+
+@pytest.fixture
+def accessed_copy(server_url: str, accessed_db: str) -> Iterator[str]:
+    """URL of a private copy of ``accessed_db``, for tests that write."""
+    name, url = copy_database(server_url, accessed_db)
+    yield url
+    db.drop_database(server_url, name)
