@@ -1,5 +1,6 @@
 # Atlas SPRO — two commands do everything on a fresh Debian 12 machine:
-#   make demo   set up, start the local PostGIS, load the Bretagne pilot, serve http://127.0.0.1:5000
+#   make demo   set up, start the local PostGIS, load the Bretagne pilot, compute travel times
+#               (OSM=bretagne.osm.pbf for real road times; approximate otherwise), serve http://127.0.0.1:5000
 #   make test   set up, start the local PostGIS, run the whole test suite against it
 # DATABASE_URL, when set, replaces the local cluster everywhere.
 SHELL := /bin/bash
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 DATA ?= data/bretagne
 REGION ?= 53
 
-.PHONY: setup system-deps db-up db-down load demo test clean
+.PHONY: setup system-deps db-up db-down load access demo test clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -32,7 +33,12 @@ db-down:
 load: db-up
 	$(BIN)/atlas load --region $(REGION) --data $(DATA)
 
-demo: load
+# Travel times: from the OSM extract given as OSM=file.osm.pbf, else approximate (flagged).
+access: load
+	@if [ -n "$(OSM)" ]; then $(BIN)/atlas network load "$(OSM)"; fi
+	$(BIN)/atlas access
+
+demo: access
 	$(BIN)/atlas serve
 
 test: db-up

@@ -501,13 +501,15 @@ def accessibility_tables(
     *,
     partner_labels: dict[str, str] | None = None,
     isochrone_minutes: Sequence[int] | None = (15, 30, 45),
+    levels: Sequence[str] = ("epci", "arrondissement", "departement", "region"),
 ) -> tuple[AccessResult, pd.DataFrame, gpd.GeoDataFrame]:
     """Everything ``atlas access`` stores for one mode: per-commune results, indicators
-    per territory level and isochrones (none when ``isochrone_minutes`` is None)."""
+    per level (columns of ``communes``, e.g. ``epci`` or ``zone:<zoning>``) and
+    isochrones (none when ``isochrone_minutes`` is None)."""
     from geo.isochrones import place_isochrones
 
     result = compute_access(graph, communes, places, partner_labels=partner_labels)
-    levels = summarise_levels(result.nearest, communes)
+    levels = summarise_levels(result.nearest, communes, levels=levels)
     if isochrone_minutes:
         isochrones = place_isochrones(
             graph, result.places, minutes=isochrone_minutes, communes=communes, od=result.od

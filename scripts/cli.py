@@ -263,6 +263,7 @@ def access(
     from geo.access import accessibility_tables
     from geo.network.approximate import approximate_graph_from_communes
     from storage.access import load_network, read_communes, read_places, replace_access, save_network
+    from storage.planning import zone_columns
     from storage.load import StoreError
 
     settings = Settings.from_env()
@@ -272,6 +273,9 @@ def access(
             places, labels = read_places(conn)
         except StoreError as exc:
             raise _fail(str(exc)) from exc
+        zones = zone_columns(conn)
+        communes = communes.join(zones, on="code")
+        levels = ("epci", "arrondissement", "departement", "region", *zones.columns)
         if communes.empty or places.empty:
             raise _fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
         for m in _modes(mode):
@@ -293,7 +297,7 @@ def access(
                 try:
                     result, levels, polygons = accessibility_tables(
                         graph, communes, places, partner_labels=labels,
-                        isochrone_minutes=(15, 30, 45) if isochrones else None,
+                        isochrone_minutes=(15, 30, 45) if isochrones else None, levels=levels,
                     )
                     counts = replace_access(conn, result=result, indicators=levels, isochrones=polygons, network=network)
                 except (AtlasError, StoreError) as exc:

@@ -227,7 +227,7 @@ def replace_access(
                 ["commune_code", "mode", "structure_id", "seconds"],
                 zip(od["commune_code"], [mode] * len(od), od["structure_id"], od["seconds"].astype(float), strict=True),
             )
-            _copy_indicators(conn, indicators, mode, approximate)
+            copy_indicators(conn, indicators, mode, approximate)
             copy_rows(
                 conn,
                 "isochrone",
@@ -278,7 +278,7 @@ _INDICATOR_COLUMNS = (
 )
 
 
-def _copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: str, approximate: bool) -> None:
+def copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: str, approximate: bool) -> None:
     def value(v: Any) -> Any:
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
             return None
