@@ -157,8 +157,7 @@ def _grouped_summaries(
     total = total_of()
     population_reached = total_of(reached)
     minutes_sum = (
-        np.bincount(codes, weights=np.where(reached, seconds, 0.0) * population, minlength=n_groups)
-        / 60.0
+        np.bincount(codes, weights=np.where(reached, seconds, 0.0) * population, minlength=n_groups) / 60.0
     )
     mean_min = np.full(n_groups, np.nan)
     np.divide(minutes_sum, population_reached, out=mean_min, where=population_reached > 0)

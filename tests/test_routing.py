@@ -9,6 +9,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.ndimage
 import shapely
 from shapely.geometry import LineString, Point
 
@@ -17,8 +18,11 @@ from geo.network import RoadGraph
 from geo.network.osm import graph_from_osm_file
 from geo.routing import (
     attach_points,
+    _cells_polygon,
+    isochrone_cell_m,
     isochrone_nodes,
     isochrone_polygon,
+    isochrone_polygons,
     nearest_facility_times,
     snap_points,
     travel_times_from,
@@ -126,7 +130,7 @@ def test_isochrone_nodes_match_networkx(
     assert 1 < reached.size < andorra.n_nodes
 
 
-@pytest.mark.parametrize("method", ["concave", "convex", "edges"])
+@pytest.mark.parametrize("method", ["grid", "concave", "convex", "edges"])
 def test_isochrone_polygon_covers_reached_nodes(andorra: RoadGraph, method: str) -> None:
     origin = int(np.random.default_rng(SEED + 4).integers(andorra.n_nodes))
     reached = isochrone_nodes(andorra, origin, 600.0)
@@ -136,17 +140,153 @@ def test_isochrone_polygon_covers_reached_nodes(andorra: RoadGraph, method: str)
     covered = shapely.intersects_xy(polygon.buffer(1e-6), andorra.x[reached], andorra.y[reached])
     assert covered.all()
     convex = isochrone_polygon(andorra, origin, 600.0, method="convex")
-    assert polygon.area <= convex.area * (1 + 1e-9) or method == "edges"
+    if method == "grid":
+        # Cells reach a little beyond the reached roads, never far beyond their hull.
+        cell = isochrone_cell_m(np.ptp(andorra.x[reached]), np.ptp(andorra.y[reached]))
+        assert isinstance(polygon, shapely.Polygon)
+        assert polygon.difference(convex.buffer(2 * cell)).area == 0.0
+    else:
+        assert polygon.area <= convex.area * (1 + 1e-9) or method == "edges"
+
+
+def test_grid_isochrone_is_the_default_and_covers_every_limit(andorra: RoadGraph) -> None:
+    origin = int(np.random.default_rng(SEED + 5).integers(andorra.n_nodes))
+    for limit, fill_m in itertools.product((60.0, 300.0, 900.0), (0.0, 500.0, 2000.0)):
+        polygon = isochrone_polygon(andorra, origin, limit, fill_m=fill_m)
+        explicit = isochrone_polygon(andorra, origin, limit, method="grid", fill_m=fill_m)
+        assert polygon.equals(explicit)
+        assert isinstance(polygon, shapely.Polygon)
+        assert polygon.is_valid
+        reached = isochrone_nodes(andorra, origin, limit)
+        inside = shapely.intersects_xy(polygon.buffer(1e-6), andorra.x[reached], andorra.y[reached])
+        assert inside.all()
+    # A wider closing fills more; an explicit cell gives vertices on that grid.
+    narrow = isochrone_polygon(andorra, origin, 900.0, fill_m=0.0, cell_m=80.0)
+    wide = isochrone_polygon(andorra, origin, 900.0, fill_m=1000.0, cell_m=80.0)
+    assert narrow.difference(wide).area == 0.0
+    assert wide.area > narrow.area
+    coords = shapely.get_coordinates(wide) / 80.0
+    np.testing.assert_allclose(coords, np.round(coords), atol=1e-6)
+
+
+def test_isochrone_polygons_nest_and_match_single_calls(andorra: RoadGraph) -> None:
+    origin = int(np.random.default_rng(SEED + 7).integers(andorra.n_nodes))
+    limits = [900.0, 300.0, 600.0]  # any order; results follow it
+    polygons = dict(zip(limits, isochrone_polygons(andorra, origin, limits), strict=True))
+    for smaller, larger in ((300.0, 600.0), (600.0, 900.0)):
+        assert polygons[smaller].difference(polygons[larger]).area == 0.0
+        assert polygons[smaller].area < polygons[larger].area
+    # The default cell comes from the largest isochrone: it alone matches its single call.
+    assert polygons[900.0].equals(isochrone_polygon(andorra, origin, 900.0))
+    fixed = isochrone_polygons(andorra, origin, limits, cell_m=90.0, fill_m=300.0)
+    for limit, polygon in zip(limits, fixed, strict=True):
+        assert polygon.equals(isochrone_polygon(andorra, origin, limit, cell_m=90.0, fill_m=300.0))
+    for method in ("concave", "convex"):
+        hulls = isochrone_polygons(andorra, origin, limits, method=method)
+        for limit, hull in zip(limits, hulls, strict=True):
+            assert hull.equals(isochrone_polygon(andorra, origin, limit, method=method))
+    assert isochrone_polygons(andorra, origin, []) == []
+
+
+def test_isochrone_to_a_node_uses_the_reversed_graph(
+    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
+) -> None:
+    origin = int(np.random.default_rng(SEED + 8).integers(andorra.n_nodes))
+    oracle = nx.single_source_dijkstra_path_length(
+        andorra_reversed_nx, origin, cutoff=600.0, weight="seconds"
+    )
+    reached = isochrone_nodes(andorra, origin, 600.0, direction="to")
+    assert reached.tolist() == sorted(oracle)
+    polygon = isochrone_polygon(andorra, origin, 600.0, direction="to")
+    assert isinstance(polygon, shapely.Polygon)
+    assert polygon.is_valid
+    inside = shapely.intersects_xy(polygon.buffer(1e-6), andorra.x[reached], andorra.y[reached])
+    assert inside.all()
+    smaller, same = isochrone_polygons(andorra, origin, [300.0, 600.0], direction="to")
+    assert same.equals(polygon)
+    assert smaller.difference(same).area == 0.0
+
+
+def test_isochrone_direction_on_a_one_way_street() -> None:
+    graph = graph_of([(0, 1, 10.0), (1, 2, 10.0)], n=3)  # 0 -> 1 -> 2, 100 m apart
+    assert isochrone_nodes(graph, 1, 15.0).tolist() == [1, 2]
+    assert isochrone_nodes(graph, 1, 15.0, direction="from").tolist() == [1, 2]
+    assert isochrone_nodes(graph, 1, 15.0, direction="to").tolist() == [0, 1]
+    downstream = isochrone_polygon(graph, 1, 15.0)
+    upstream = isochrone_polygon(graph, 1, 15.0, direction="to")
+    assert downstream.covers(LineString([(100, 0), (200, 0)]))
+    assert not downstream.intersects(Point(25, 25))
+    assert upstream.covers(LineString([(0, 0), (100, 0)]))
+    assert not upstream.intersects(Point(175, 25))
+
+
+def test_isochrone_without_limit_leaves_out_unreachable_nodes() -> None:
+    graph = graph_of([(0, 1, 1.0), (1, 0, 1.0)], n=3)  # node 2 (x = 200 m) is cut off
+    assert isochrone_nodes(graph, 0, np.inf).tolist() == [0, 1]
+    for method in ("grid", "concave", "convex", "edges"):
+        (polygon,) = isochrone_polygons(graph, 0, [np.inf], method=method, buffer_m=10.0)
+        assert polygon.intersects(Point(100, 0))
+        assert not polygon.intersects(Point(200, 0))
 
 
 def test_isochrone_polygon_of_a_lone_node_is_a_buffer() -> None:
     graph = graph_of([(0, 1, 60.0), (1, 0, 60.0)], n=2)
-    polygon = isochrone_polygon(graph, 0, 10.0, buffer_m=25.0)
+    polygon = isochrone_polygon(graph, 0, 10.0, method="concave", buffer_m=25.0)
     assert isinstance(polygon, shapely.Polygon)
     assert polygon.contains(Point(0, 0))
     assert polygon.area == pytest.approx(np.pi * 25.0**2, rel=0.01)
     segment = isochrone_polygon(graph, 0, 60.0, method="concave", buffer_m=10.0)
     assert segment.contains(LineString([(0, 0), (100, 0)]))
+
+
+def test_grid_isochrone_of_a_lone_node_is_its_cell() -> None:
+    graph = graph_of([(0, 1, 60.0), (1, 0, 60.0)], n=2)
+    polygon = isochrone_polygon(graph, 0, 10.0)  # default cell: the smallest, 50 m
+    assert polygon.equals(shapely.box(0.0, 0.0, 50.0, 50.0))
+    segment = isochrone_polygon(graph, 0, 60.0, cell_m=30.0)
+    assert segment.equals(shapely.box(0.0, 0.0, 120.0, 30.0))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cell_outline_is_exact_and_valid(seed: int) -> None:
+    # Random masks: islands, holes, islands in holes, cells touching at a corner only.
+    rng = np.random.default_rng(SEED + 100 + seed)
+    for _ in range(60):
+        height, width = rng.integers(3, 16, size=2)
+        cells = np.zeros((height, width), dtype=bool)
+        cells[1:-1, 1:-1] = rng.random((height - 2, width - 2)) < rng.uniform(0.2, 0.8)
+        if not cells.any():
+            continue
+        col0, row0, cell = int(rng.integers(-9, 9)), int(rng.integers(-9, 9)), 37.5
+        polygon = _cells_polygon(cells, col0, row0, cell)
+        row, col = np.nonzero(cells)
+        x, y = (col0 + col) * cell, (row0 + row) * cell
+        boxes = shapely.box(x, y, x + cell, y + cell)
+        assert polygon.is_valid, shapely.is_valid_reason(polygon)
+        assert polygon.area == pytest.approx(cells.sum() * cell**2)
+        assert polygon.symmetric_difference(shapely.union_all(boxes)).area == pytest.approx(0.0)
+        if scipy.ndimage.label(cells)[1] == 1:  # one 4-connected piece: no labelling needed
+            assert _cells_polygon(cells, col0, row0, cell, connected=True).equals(polygon)
+
+
+def test_isochrone_input_errors() -> None:
+    graph = graph_of([(0, 1, 1.0)], n=2)
+    with pytest.raises(ValidationError, match="direction"):
+        isochrone_nodes(graph, 0, 10.0, direction="back")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="direction"):
+        isochrone_polygons(graph, 0, [10.0], direction="both")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="cell_m"):
+        isochrone_polygon(graph, 0, 10.0, cell_m=0.0)
+    with pytest.raises(ValidationError, match="fill_m"):
+        isochrone_polygon(graph, 0, 10.0, fill_m=-1.0)
+    with pytest.raises(ValidationError, match="time limit"):
+        isochrone_polygons(graph, 0, [10.0, None])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="limit_s"):
+        isochrone_polygons(graph, 0, [-5.0])
+    with pytest.raises(ValidationError, match="too large"):
+        isochrone_polygon(graph, 0, 10.0, cell_m=0.01)
+    with pytest.raises(ValidationError, match="method"):
+        isochrone_polygons(graph, 0, [10.0], method="star")  # type: ignore[arg-type]
 
 
 def test_contraction_agrees_on_many_andorra_facilities(andorra: RoadGraph) -> None:
