@@ -18,6 +18,7 @@ dropped silently, and so is any current commune left without a polygon.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,18 @@ import shapely.errors
 import shapely.geometry
 
 from geo.crs import WGS84
-from geo.errors import CrsError, GeometryError, MissingColumnError, ReconciliationError, ValidationError
+from geo.errors import (
+    CrsError,
+    DuplicateError,
+    GeometryError,
+    MissingColumnError,
+    ReconciliationError,
+    ValidationError,
+)
+from geo.structures import _iso_date, _read_csv_table, _read_json, _require_columns
+
+COMMUNE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
+"""An INSEE commune code: 5 characters, 2A/2B for Corsica (e.g. 35238, 2A004)."""
 
 CURRENT = "commune-actuelle"
 ABSORBED_TYPES = ("commune-deleguee", "commune-associee")
@@ -79,12 +91,13 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        if rec.get("region") != region:
+        if _code_text(rec.get("region")) != region:
             continue
+        _check_commune_code(rec["code"], file=path, row=i)
         kind = rec["type"]
         if kind == CURRENT:
             pop = rec.get("population")
-            if not isinstance(pop, int) or pop < 0:
+            if not isinstance(pop, int) or isinstance(pop, bool) or pop < 0:
                 msg = f"population must be a non-negative integer, got {pop!r}"
                 raise ValidationError(msg, file=path, row=i, field="population")
         elif kind in ABSORBED_TYPES:
@@ -99,8 +112,8 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
                 "code": str(rec["code"]),
                 "name": rec["nom"],
                 "type": kind,
-                "departement": rec.get("departement"),
-                "arrondissement": rec.get("arrondissement"),
+                "departement": _code_text(rec.get("departement")),
+                "arrondissement": _code_text(rec.get("arrondissement")),
                 "postcodes": list(rec.get("codesPostaux") or []),
                 "population": rec.get("population"),
                 "chef_lieu": rec.get("chefLieu"),
@@ -109,13 +122,34 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
+    if frame.empty or not (frame["type"] == CURRENT).any():
+        msg = f"no commune in force (type '{CURRENT}') of Région {region} in the file"
+        raise ValidationError(msg, file=path, field="region")
     current = frame[frame["type"] == CURRENT]
     dup = current[current["code"].duplicated(keep=False)]
     if not dup.empty:
         first = dup.iloc[0]
         msg = f"commune code {first['code']} appears more than once (rows {', '.join(map(str, dup['_row']))})"
-        raise ValidationError(msg, file=path, row=int(dup.iloc[1]["_row"]), field="code")
+        raise DuplicateError(msg, file=path, row=int(dup.iloc[1]["_row"]), field="code")
     return frame.drop(columns="_row").reset_index(drop=True)
+
+
+def _code_text(value: object) -> str | None:
+    """A code as text: "53" and 53 are the same code, None stays None."""
+    if value is None or isinstance(value, bool):
+        return None
+    return str(value).strip()
+
+
+def _check_commune_code(value: object, *, file: str | Path, row: int, field: str = "code") -> str:
+    code = _code_text(value)
+    if not code:
+        msg = "missing or empty commune code"
+        raise ValidationError(msg, file=file, row=row, field=field)
+    if not COMMUNE_CODE.fullmatch(code):
+        msg = f"{value!r} is not an INSEE commune code (5 characters, e.g. 35238)"
+        raise ValidationError(msg, file=file, row=row, field=field)
+    return code
 
 
 def read_commune_contours(path: str | Path) -> gpd.GeoDataFrame:
@@ -152,31 +186,29 @@ def read_commune_contours(path: str | Path) -> gpd.GeoDataFrame:
         msg = "the layer has no CRS; declare it (e.g. EPSG:4326 or EPSG:2154)"
         raise CrsError(msg, file=path, field="geometry")
     gdf = gdf.rename(columns={"nom": "name"})[["code", "name", "geometry"]]
-    gdf["code"] = gdf["code"].astype(str)
+    gdf["code"] = [
+        _check_commune_code(None if pd.isna(code) else code, file=path, row=pos)
+        for pos, code in enumerate(gdf["code"], start=1)
+    ]
     check_polygons(gdf, file=path)
     _check_coordinates_match_crs(gdf, file=path)
     dup = gdf[gdf["code"].duplicated(keep=False)]
     if not dup.empty:
         rows = [int(r) + 1 for r in dup.index]
         msg = f"commune code {dup.iloc[0]['code']} appears more than once (features {rows})"
-        raise ValidationError(msg, file=path, row=rows[1], field="code")
+        raise DuplicateError(msg, file=path, row=rows[1], field="code")
     return gdf
 
 
 def _read_geojson_polygons(path: Path) -> gpd.GeoDataFrame:
     """Parse a GeoJSON FeatureCollection, reporting the feature number of any bad geometry."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            data = json.load(fh)
-    except UnicodeDecodeError as exc:
-        msg = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-        raise ValidationError(msg, file=path) from exc
-    except json.JSONDecodeError as exc:
-        msg = f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg} (truncated file?)"
-        raise ValidationError(msg, file=path) from exc
+    data = _read_json(path, records=_feature_properties)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         msg = "expected a GeoJSON FeatureCollection"
         raise ValidationError(msg, file=path)
+    if not isinstance(data.get("features"), list) or not data["features"]:
+        msg = "no feature: expected a non-empty 'features' list"
+        raise ValidationError(msg, file=path, field="features")
     crs = WGS84
     if isinstance(data.get("crs"), dict):  # legacy (pre-RFC 7946) CRS member
         name = (data["crs"].get("properties") or {}).get("name")
@@ -186,7 +218,10 @@ def _read_geojson_polygons(path: Path) -> gpd.GeoDataFrame:
             msg = f"unknown CRS {name!r}"
             raise CrsError(msg, file=path, field="crs") from exc
     records, geoms = [], []
-    for i, feature in enumerate(data.get("features") or [], start=1):
+    for i, feature in enumerate(data["features"], start=1):
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
+            msg = "expected a GeoJSON Feature object with a 'properties' object"
+            raise ValidationError(msg, file=path, row=i)
         props = feature.get("properties") or {}
         geometry = feature.get("geometry")
         if geometry is None:
@@ -199,6 +234,10 @@ def _read_geojson_polygons(path: Path) -> gpd.GeoDataFrame:
             raise GeometryError(msg, file=path, row=i, field="geometry") from exc
         records.append(props)
     return gpd.GeoDataFrame(pd.DataFrame.from_records(records), geometry=geoms, crs=crs)
+
+
+def _feature_properties(data: dict) -> list[tuple[int, object]]:
+    return [(i, f.get("properties")) for i, f in enumerate(data["features"], start=1) if isinstance(f, dict)]
 
 
 def _check_coordinates_match_crs(gdf: gpd.GeoDataFrame, *, file: str | Path | None) -> None:
@@ -221,8 +260,42 @@ def _check_coordinates_match_crs(gdf: gpd.GeoDataFrame, *, file: str | Path | No
     margin = 1.0  # degrees
     if not (area.west - margin <= min(lon) and max(lon) <= area.east + margin
             and area.south - margin <= min(lat) and max(lat) <= area.north + margin):
-        msg = f"coordinates fall outside the area where {crs.to_string()} is defined: wrong CRS declared?"
+        msg = (
+            f"coordinates ({xmin:.2f}, {ymin:.2f}) .. ({xmax:.2f}, {ymax:.2f}) fall outside the area where "
+            f"{crs.to_string()} is defined: wrong CRS declared?"
+        )
         raise CrsError(msg, file=file, field="geometry")
+
+
+def _check_within_crs_area(contours: gpd.GeoDataFrame, crs: str, *, file: str | Path | None) -> None:
+    """Refuse polygons outside the area where the Région's CRS is used, naming the feature.
+
+    Longitude/latitude swapped in a WGS84 file give valid degrees in the wrong place (Bretagne
+    lands in the Indian Ocean): this is caught here, before a structure is wrongly placed.
+    """
+    area = pyproj.CRS.from_user_input(crs).area_of_use
+    if area is None or contours.empty:
+        return
+    margin = 1.0  # degrees
+    bounds = contours.to_crs(WGS84).bounds
+    outside = ~(
+        (bounds["minx"] >= area.west - margin) & (bounds["maxx"] <= area.east + margin)
+        & (bounds["miny"] >= area.south - margin) & (bounds["maxy"] <= area.north + margin)
+    )
+    if not outside.any():
+        return
+    pos = int(outside.to_numpy().nonzero()[0][0])
+    b = bounds.iloc[pos]
+    swapped_inside = (area.west - margin <= b["miny"] and b["maxy"] <= area.east + margin
+                      and area.south - margin <= b["minx"] and b["maxx"] <= area.north + margin)
+    hint = ("longitude and latitude are swapped (coordinates must be [longitude, latitude])"
+            if swapped_inside else "wrong coordinates or wrong CRS declared?")
+    msg = (
+        f"commune {contours['code'].iloc[pos]} lies at longitude {b['minx']:.2f}..{b['maxx']:.2f}, "
+        f"latitude {b['miny']:.2f}..{b['maxy']:.2f}, outside the area where {crs} is used: {hint} "
+        f"({int(outside.sum())} feature(s) concerned)"
+    )
+    raise CrsError(msg, file=file, row=pos + 1, field="geometry")
 
 
 def check_polygons(gdf: gpd.GeoDataFrame, *, file: str | Path | None = None) -> None:
@@ -249,16 +322,21 @@ def read_merger_events(path: str | Path) -> dict[str, str]:
     The CSV has columns ``ancien_code, nouveau_code`` (plus documentary columns
     ``ancien_nom, nouveau_nom, date_effet, source``).
     """
-    table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    for col in ("ancien_code", "nouveau_code"):
-        if col not in table.columns:
-            msg = f"missing column '{col}'"
-            raise MissingColumnError(msg, file=path, field=col)
-    dup = table[table["ancien_code"].duplicated(keep=False)]
-    if not dup.empty:
-        msg = f"code {dup.iloc[0]['ancien_code']} has more than one merger event"
-        raise ValidationError(msg, file=path, row=int(dup.index[1]) + 2, field="ancien_code")
-    return dict(zip(table["ancien_code"], table["nouveau_code"], strict=True))
+    table = _read_csv_table(path)
+    _require_columns(table, ("ancien_code", "nouveau_code"))
+    events: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for row, values in table.rows:
+        old = _check_commune_code(values["ancien_code"], file=table.file, row=row, field="ancien_code")
+        new = _check_commune_code(values["nouveau_code"], file=table.file, row=row, field="nouveau_code")
+        if "date_effet" in values:
+            _iso_date(values["date_effet"].strip(), file=table.file, row=row, field="date_effet")
+        if old in first_row:
+            msg = f"code {old} has more than one merger event (rows {first_row[old]} and {row})"
+            raise DuplicateError(msg, file=table.file, row=row, field="ancien_code")
+        first_row[old] = row
+        events[old] = new
+    return events
 
 
 def reconcile_communes(
@@ -319,6 +397,7 @@ def reconcile_communes(
             f"{', '.join(sorted(unmatched))}. Add their merger to the events table."
         )
         raise ReconciliationError(msg, file=contours_file, field="code")
+    _check_within_crs_area(contours, crs, file=contours_file)
     tagged = contours.assign(current_code=target).to_crs(crs)
     missing = sorted(set(current.index) - set(target))
     if missing:
@@ -356,17 +435,17 @@ def _old_to_current(cog: pd.DataFrame) -> dict[str, str]:
 
 def _read_json_list(path: str | Path) -> list[dict]:
     """Read a JSON file holding a list of objects, with a clear error otherwise."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            data = json.load(fh)
-    except UnicodeDecodeError as exc:
-        msg = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-        raise ValidationError(msg, file=path) from exc
-    except json.JSONDecodeError as exc:
-        msg = f"invalid JSON: {exc.msg}"
-        raise ValidationError(msg, file=path, row=exc.lineno) from exc
-    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-        msg = "expected a JSON array of objects"
+    data = _read_json(Path(path), records=lambda d: enumerate(d, start=1) if isinstance(d, list) else [])
+    if not isinstance(data, list):
+        kind = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
+        msg = f"expected a JSON array of objects, got a JSON {kind}"
+        raise ValidationError(msg, file=path)
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            msg = f"expected an object, got {json.dumps(item)[:40]}"
+            raise ValidationError(msg, file=path, row=i)
+    if not data:
+        msg = "empty list: expected one object per entry"
         raise ValidationError(msg, file=path)
     return data
 

@@ -7,7 +7,9 @@ validation leaves what was stored before untouched.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ import pandas as pd
 from geo import communes as commune_io
 from geo import structures as structure_io
 from geo import territories as territory_io
-from geo.errors import MissingColumnError, ValidationError
+from geo.errors import DuplicateError, MissingColumnError, ValidationError
 
 MANIFEST = "atlas.toml"
 STRUCTURE_READERS = {
@@ -76,11 +78,22 @@ class RegionSources:
 def read_manifest(data_dir: str | Path) -> dict:
     """Read ``<data_dir>/atlas.toml`` and check its required keys."""
     path = Path(data_dir) / MANIFEST
-    if not path.exists():
+    if not path.is_file():
         msg = f"no {MANIFEST} manifest in {data_dir}"
         raise ValidationError(msg, file=path)
     try:
-        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read the file: {exc.strerror or exc}"
+        raise ValidationError(msg, file=path) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        msg = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save the manifest as UTF-8"
+        raise ValidationError(msg, file=path, row=line) from exc
+    try:
+        manifest = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = f"invalid TOML: {exc}"
         raise ValidationError(msg, file=path) from exc
@@ -88,26 +101,71 @@ def read_manifest(data_dir: str | Path) -> dict:
         if key not in manifest:
             msg = f"missing key '{key}'"
             raise MissingColumnError(msg, file=path, field=key)
+    if isinstance(manifest["region"], bool) or not isinstance(manifest["region"], (str, int)):
+        msg = f"the region must be an INSEE code such as \"53\", got {manifest['region']!r}"
+        raise ValidationError(msg, file=path, field="region")
+    for table in ("territories", "partner_types"):
+        if not isinstance(manifest[table], dict):
+            msg = f"'{table}' must be a TOML table, got {manifest[table]!r}"
+            raise ValidationError(msg, file=path, field=table)
     for key in ("communes", "contours", "merger_events", "epci", "arrondissements", "departements", "regions"):
         if key not in manifest["territories"]:
             msg = f"missing key 'territories.{key}'"
             raise MissingColumnError(msg, file=path, field=f"territories.{key}")
+        _check_relative_path(manifest["territories"][key], file=path, field=f"territories.{key}")
+    if "file" not in manifest["partner_types"]:
+        msg = "missing key 'partner_types.file'"
+        raise MissingColumnError(msg, file=path, field="partner_types.file")
+    _check_relative_path(manifest["partner_types"]["file"], file=path, field="partner_types.file")
+    if not isinstance(manifest.get("structures", []), list):
+        msg = "'structures' must be a list of TOML tables (one double-bracketed structures header per file)"
+        raise ValidationError(msg, file=path, field="structures")
     return manifest
+
+
+def _check_relative_path(value: object, *, file: Path, field: str, row: int | None = None) -> None:
+    if not isinstance(value, str) or not value.strip():
+        msg = f"expected a file path (text), got {value!r}"
+        raise ValidationError(msg, file=file, row=row, field=field)
 
 
 def structure_sources(manifest: dict, data_dir: str | Path) -> list[StructureSource]:
     """The structures files listed in a manifest, with paths resolved."""
     base = Path(data_dir)
+    manifest_file = base / MANIFEST
     sources = []
     for i, entry in enumerate(manifest.get("structures", []), start=1):
+        if not isinstance(entry, dict):
+            msg = f"structures entry {i} must be a TOML table, got {entry!r}"
+            raise ValidationError(msg, file=manifest_file, row=i, field="structures")
         for key in ("dataset", "format", "file"):
             if key not in entry:
                 msg = f"structures entry {i} lacks '{key}'"
-                raise MissingColumnError(msg, file=base / MANIFEST, row=i, field=key)
-        sources.append(
-            StructureSource(entry["dataset"], entry["format"], base / entry["file"], entry.get("vintage"))
-        )
+                raise MissingColumnError(msg, file=manifest_file, row=i, field=key)
+            _check_relative_path(entry[key], file=manifest_file, row=i, field=key)
+        vintage = _vintage(entry.get("vintage"), file=manifest_file, row=i)
+        sources.append(StructureSource(entry["dataset"], entry["format"], base / entry["file"], vintage))
     return sources
+
+
+def _vintage(value: object, *, file: Path, row: int) -> str | None:
+    """A source's vintage: a TOML date, an ISO date text (checked) or another label."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        msg = f"expected a date or a text label, got {value!r}"
+        raise ValidationError(msg, file=file, row=row, field="vintage")
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
+        try:
+            dt.date.fromisoformat("-".join(part.zfill(2) for part in value.strip().split("-")))
+        except ValueError as exc:
+            msg = f"{value!r} is not a real date ({exc})"
+            raise ValidationError(msg, file=file, row=row, field="vintage") from exc
+    return value
 
 
 def read_region_sources(
@@ -132,48 +190,69 @@ def read_region_sources(
     """
     base = Path(data_dir)
     manifest = read_manifest(base)
-    region_code = str(manifest["region"])
+    region_code = str(manifest["region"]).strip()
     if region is not None and region != region_code:
         msg = f"the manifest is for Région {region_code}, not {region}"
         raise ValidationError(msg, file=base / MANIFEST, field="region")
     files: dict[str, str] = {}
 
-    def path_of(relative: str) -> Path:
+    def path_of(relative: str, field: str) -> Path:
         path = base / relative
-        if not path.exists():
-            msg = "file not found"
+        if not path.is_file():
+            msg = f"{'file not found' if not path.exists() else 'not a file'} (given as {field} in {base / MANIFEST})"
             raise ValidationError(msg, file=path)
         files[str(path)] = _sha256(path)
         return path
 
+    # Everything cheap is checked first, so that a bad file fails fast; the costly dissolves last.
     terr = manifest["territories"]
-    cog = commune_io.read_cog_communes(path_of(terr["communes"]), region=region_code)
-    contours_path = path_of(terr["contours"])
-    contours = commune_io.read_commune_contours(contours_path)
-    events = commune_io.read_merger_events(path_of(terr["merger_events"]))
-    communes, report = commune_io.reconcile_communes(contours, cog, events, crs=crs, contours_file=contours_path)
-    epci_path = path_of(terr["epci"])
-    epci = territory_io.read_epci(epci_path)
-    communes = territory_io.assign_epci(communes, epci, file=epci_path)
-    territories = territory_io.build_territories(
-        communes,
-        region=territory_io.read_named_units(path_of(terr["regions"]), region=region_code),
-        departements=territory_io.read_named_units(path_of(terr["departements"]), region=region_code),
-        arrondissements=territory_io.read_named_units(path_of(terr["arrondissements"]), region=region_code),
-        epci=epci,
-    )
-    partner_types = structure_io.read_partner_types(path_of(manifest["partner_types"]["file"]))
-
+    paths = {key: path_of(terr[key], f"territories.{key}") for key in (
+        "communes", "contours", "merger_events", "epci", "regions", "departements", "arrondissements")}
+    partner_types_path = path_of(manifest["partner_types"]["file"], "partner_types.file")
     sources = structure_sources(manifest, base) + list(extra_structures or [])
     datasets = [s.dataset for s in sources]
     if len(set(datasets)) != len(datasets):
         msg = f"a dataset name is used twice: {datasets}"
         raise ValidationError(msg, file=base / MANIFEST, field="dataset")
-    frames = []
     for source in sources:
-        frames.append(read_structure_source(source, partner_types=partner_types, crs=crs, communes=communes))
+        _check_structure_source(source)
+    partner_types = structure_io.read_partner_types(partner_types_path)
+    layers = []
+    for source in sources:
+        layers.append((source, _read_structure_file(source, partner_types=partner_types, crs=crs)))
         files[str(source.file)] = _sha256(source.file)
-    structures = _concat_structures(frames, crs=crs)
+
+    cog = commune_io.read_cog_communes(paths["communes"], region=region_code)
+    contours = commune_io.read_commune_contours(paths["contours"])
+    events = commune_io.read_merger_events(paths["merger_events"])
+    epci = territory_io.read_epci(paths["epci"])
+    units = {
+        level: territory_io.read_named_units(paths[key], region=region_code)
+        for level, key in (("region", "regions"), ("departement", "departements"),
+                           ("arrondissement", "arrondissements"))
+    }
+    units["region"] = units["region"][units["region"]["code"] == region_code]  # a national list holds them all
+    if units["region"].empty:
+        msg = f"Région {region_code} is not in this list of régions"
+        raise ValidationError(msg, file=paths["regions"], field="code")
+    communes, report = commune_io.reconcile_communes(
+        contours, cog, events, crs=crs, contours_file=paths["contours"]
+    )
+    communes = territory_io.assign_epci(communes, epci, file=paths["epci"])
+    frames = [
+        structure_io.assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file)
+        for source, layer in layers
+    ]
+    structures = _concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
+    territories = territory_io.build_territories(
+        communes,
+        region=units["region"],
+        departements=units["departement"],
+        arrondissements=units["arrondissement"],
+        epci=epci,
+        files={"region": paths["regions"], "departement": paths["departements"],
+               "arrondissement": paths["arrondissements"], "epci": paths["epci"]},
+    )
     return RegionSources(
         region_code=region_code,
         crs=crs,
@@ -187,36 +266,54 @@ def read_region_sources(
     )
 
 
+def _check_structure_source(source: StructureSource) -> None:
+    if source.format not in STRUCTURE_READERS:
+        msg = f"unknown structures format {source.format!r} (known: {', '.join(STRUCTURE_READERS)})"
+        raise ValidationError(msg, file=source.file, field="format")
+    if not source.file.is_file():
+        msg = "file not found" if not source.file.exists() else "not a file"
+        raise ValidationError(msg, file=source.file)
+
+
+def _read_structure_file(source: StructureSource, *, partner_types: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
+    """Read and validate one structures file, without placing it in the communes."""
+    _check_structure_source(source)
+    kwargs = {"partner_types": partner_types, "crs": crs, "dataset": source.dataset}
+    if source.vintage and source.format == "france_services":
+        kwargs["vintage"] = source.vintage
+    return STRUCTURE_READERS[source.format](source.file, **kwargs)
+
+
 def read_structure_source(
     source: StructureSource, *, partner_types: pd.DataFrame, crs: str, communes: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
     """Read one structures file with the reader of its format and place it in its commune."""
-    reader = STRUCTURE_READERS.get(source.format)
-    if reader is None:
-        msg = f"unknown structures format {source.format!r} (known: {', '.join(STRUCTURE_READERS)})"
-        raise ValidationError(msg, file=source.file, field="format")
-    if not source.file.exists():
-        msg = "file not found"
-        raise ValidationError(msg, file=source.file)
-    kwargs = {"partner_types": partner_types, "crs": crs, "dataset": source.dataset}
-    if source.vintage and source.format == "france_services":
-        kwargs["vintage"] = source.vintage
-    frame = reader(source.file, **kwargs)
+    frame = _read_structure_file(source, partner_types=partner_types, crs=crs)
     return structure_io.assign_communes(frame, communes[["code", "name", "geometry"]], file=source.file)
 
 
-def _concat_structures(frames: list[gpd.GeoDataFrame], *, crs: str) -> gpd.GeoDataFrame:
+def _concat_structures(
+    frames: list[gpd.GeoDataFrame], *, crs: str, files: list[Path] | None = None
+) -> gpd.GeoDataFrame:
     from geo.schema import STRUCTURE_COLUMNS
 
     if not frames:
         return gpd.GeoDataFrame(columns=list(STRUCTURE_COLUMNS), geometry="geometry", crs=crs)
+    files = files or [None] * len(frames)
     combined = pd.concat([f[list(STRUCTURE_COLUMNS)] for f in frames], ignore_index=True)
     dup = combined[combined["structure_id"].duplicated(keep=False)]
     if not dup.empty:
-        msg = f"structure id {dup.iloc[0]['structure_id']} appears in two datasets"
-        raise ValidationError(msg, field="structure_id")
+        sid = dup.iloc[0]["structure_id"]
+        where = [(file, int(row)) for frame, file in zip(frames, files, strict=True)
+                 for row in frame.index[frame["structure_id"] == sid]]
+        msg = f"structure id {sid} appears in two datasets: " + " and ".join(f"{f}, row {r}" for f, r in where)
+        raise DuplicateError(msg, file=where[-1][0], row=where[-1][1], field="structure_id")
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=crs)
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:  # no permission...
+        msg = f"cannot read the file: {exc.strerror or exc}"
+        raise ValidationError(msg, file=path) from exc

@@ -18,13 +18,14 @@ own messages (the storage layer ignores the index).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,11 @@ AREA_MARGIN_DEG = 0.5
 _TRUE = frozenset({"true", "vrai", "oui", "yes", "1"})
 _FALSE = frozenset({"false", "faux", "non", "no", "0"})
 _DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+_POSTCODE = re.compile(r"\d{5}")
+MAX_CELL_CHARS = 131_072
+"""Longest value accepted in a CSV cell (the ``csv`` module's default limit): anything longer is
+almost always an opening quote without its closing quote, which swallows the rest of the file."""
+_MOJIBAKE_MARKERS = ("\u00c3", "\u00c2", "\u00e2\u20ac")  # "Ã", "Â", "â€": UTF-8 bytes read as Windows-1252
 _PARTNER_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -260,6 +266,7 @@ def read_france_services(
     """
     table = _read_csv_table(path)
     _require_columns(table, FRANCE_SERVICES_COLUMNS)
+    _require_data_rows(table)
     records = [
         _france_services_record(values, file=table.file, row=row, dataset=dataset, vintage=vintage)
         for row, values in table.rows
@@ -279,7 +286,7 @@ def _france_services_record(
         "partner_type": "france_services",
         "name": _required_text(values, "lib_fs", file=file, row=row),
         "address": _join_text([values["adresse"], values.get("complement_adresse", "")]),
-        "postcode": _blank_to_none(values["code_postal"]),
+        "postcode": _postcode(values["code_postal"], file=file, row=row, field="code_postal"),
         "commune_code": _blank_to_none(values["insee_com"]),
         "commune_name": _blank_to_none(values.get("lib_com")),
         "phone": _blank_to_none(values.get("telephone")),
@@ -374,6 +381,7 @@ def read_partenaires(
     """
     table = _read_csv_table(path)
     _require_columns(table, PARTENAIRES_COLUMNS)
+    _require_data_rows(table)
     ids = _partenaire_ids(table, dataset=dataset)
     records = [
         _partenaire_record(values, file=table.file, row=row, dataset=dataset, structure_id=ids[row])
@@ -421,7 +429,7 @@ def _partenaire_record(
         "partner_type": values["type"].strip(),
         "name": _required_text(values, "nom", file=file, row=row),
         "address": _blank_to_none(values.get("adresse")),
-        "postcode": _blank_to_none(values["code_postal"]),
+        "postcode": _postcode(values["code_postal"], file=file, row=row, field="code_postal"),
         "commune_code": _blank_to_none(values.get("code_insee")),
         "commune_name": _blank_to_none(values.get("commune")),
         "phone": None,
@@ -492,6 +500,9 @@ def read_annuaire_service_public(
     """
     file = Path(path)
     services = _read_annuaire_services(file)
+    if not services:
+        msg = "no service in the file: an empty or truncated export?"
+        raise ValidationError(msg, file=file, field="service")
     records = []
     skipped: Counter[str] = Counter()
     for row, service in services:
@@ -507,6 +518,11 @@ def read_annuaire_service_public(
     return layer
 
 
+def _annuaire_records(data: Any) -> list[tuple[int, Any]]:
+    services = data.get("service") if isinstance(data, dict) else data
+    return list(enumerate(services, start=1)) if isinstance(services, list) else []
+
+
 def _read_annuaire_services(file: Path) -> list[tuple[int, dict[str, Any]]]:
     """(row, service) pairs from the JSON or CSV form of the export."""
     raw = _read_bytes(file)
@@ -514,12 +530,7 @@ def _read_annuaire_services(file: Path) -> list[tuple[int, dict[str, Any]]]:
         table = _read_csv_table(file)
         _require_columns(table, ANNUAIRE_COLUMNS)
         return [(row, dict(values)) for row, values in table.rows]
-    text = _decode_utf8(raw, file)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg} (truncated file?)"
-        raise ValidationError(msg, file=file) from exc
+    data = _read_json(file, records=_annuaire_records)
     services = data.get("service") if isinstance(data, dict) else data
     if not isinstance(services, list):
         msg = "expected an object with a 'service' list, or a list of services"
@@ -570,7 +581,7 @@ def _annuaire_record(
         "appointment": None,
         "geocoding": "source",
         "source": f"{ANNUAIRE_SOURCE}, {url}" if url else ANNUAIRE_SOURCE,
-        "vintage": _iso_date(_text(service.get("date_modification"))),
+        "vintage": _iso_date(_text(service.get("date_modification")), file=file, row=row, field="date_modification"),
         "_lat": _text(address.get("latitude")),
         "_lon": _text(address.get("longitude")),
         "_row": row,
@@ -620,21 +631,34 @@ def _weekday(value: Any, *, file: Path, row: int) -> str:
 
 
 def _hhmm(value: Any, *, file: Path, row: int) -> str:
-    """"09:00:00" or "9:00" -> "09:00"."""
+    """"09:00:00" or "9:00" -> "09:00" (00:00 to 24:00)."""
     match = re.fullmatch(r"(\d{1,2})[:h](\d{2})(:\d{2})?", _text(value))
-    if not match:
-        msg = f"unreadable time {_text(value)!r} in valeur_heure_*"
+    hours, minutes = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+    if not (0 <= hours < 24 and 0 <= minutes < 60) and (hours, minutes) != (24, 0):
+        msg = f"unreadable time {_text(value)!r} in valeur_heure_*: expected HH:MM between 00:00 and 24:00"
         raise ValidationError(msg, file=file, row=row, field="plage_ouverture")
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
+    return f"{hours:02d}:{minutes:02d}"
 
 
-def _iso_date(text: str) -> str | None:
-    """"09/08/2023 13:30:19" or "2023-08-09T13:30:19+00:00" -> "2023-08-09"; other text as is."""
-    if match := re.match(r"(\d{2})/(\d{2})/(\d{4})", text):
-        return f"{match.group(3)}-{match.group(2)}-{match.group(1)}"
-    if match := re.match(r"\d{4}-\d{2}-\d{2}", text):
-        return match.group(0)
-    return text or None
+def _iso_date(text: str, *, file: Path | None = None, row: int | None = None, field: str | None = None) -> str | None:
+    """"09/08/2023 13:30:19" or "2023-08-09T13:30:19+00:00" -> "2023-08-09"; "" -> None.
+
+    Anything else, or a date that does not exist (31/02/2024), is a ValidationError.
+    """
+    if not text:
+        return None
+    if match := re.match(r"(\d{2})/(\d{2})/(\d{4})(?![\d/])", text):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := re.match(r"(\d{4})-(\d{2})-(\d{2})(?![\d-])", text):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        msg = f"unreadable date {text!r}: expected DD/MM/YYYY or YYYY-MM-DD"
+        raise ValidationError(msg, file=file, row=row, field=field)
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError as exc:
+        msg = f"{text!r} is not a real date ({exc})"
+        raise ValidationError(msg, file=file, row=row, field=field) from exc
 
 
 def _embedded_list(value: Any, *, file: Path, row: int, field: str) -> list[Any]:
@@ -960,10 +984,19 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError as exc:
         msg = "file not found"
         raise ValidationError(msg, file=path) from exc
+    except OSError as exc:  # a folder, no permission...
+        msg = f"cannot read the file: {exc.strerror or exc}"
+        raise ValidationError(msg, file=path) from exc
 
 
 def _read_csv_table(path: str | Path) -> _Table:
-    """Read a CSV as text: UTF-8 (BOM accepted), ``,`` or ``;`` (sniffed from the header)."""
+    """Read a CSV as text: UTF-8 (BOM accepted), ``,`` or ``;`` (sniffed from the header).
+
+    Refused with a ValidationError naming the row and, when known, the column: a file that is
+    not UTF-8 (Latin-1, UTF-16) or holds NUL bytes, an empty file, a row whose number of values
+    differs from the header's, a value longer than :data:`MAX_CELL_CHARS`, and text that was
+    already garbled by a wrong decoding (``Ã©`` for ``é``).
+    """
     file = Path(path)
     text = _decode_utf8(_read_bytes(file), file)
     if not text.strip():
@@ -971,32 +1004,196 @@ def _read_csv_table(path: str | Path) -> _Table:
         raise ValidationError(msg, file=file)
     separator = _sniff_separator(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    header = [cell.strip() for cell in next(reader)]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        msg = f"column(s) {', '.join(duplicated)} appear more than once in the header"
-        raise ValidationError(msg, file=file, row=1, field=duplicated[0])
-    rows = []
-    for row, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank spreadsheet row
-        rows.append((row, _row_values(header, cells, file=file, row=row, separator=separator)))
+    check_mojibake = any(marker in text for marker in _MOJIBAKE_MARKERS)
+    row = 1  # spreadsheet row being read (a quoted value may span several lines)
+    previous_limit = csv.field_size_limit(max(len(text), MAX_CELL_CHARS))  # long cells are refused below
+    try:
+        header = [cell.strip() for cell in next(reader)]
+        _check_cells(header, header, file=file, row=1, check_mojibake=check_mojibake)
+        duplicated = sorted({name for name in header if header.count(name) > 1})
+        if duplicated:
+            msg = f"column(s) {', '.join(duplicated)} appear more than once in the header"
+            raise ValidationError(msg, file=file, row=1, field=duplicated[0])
+        rows = []
+        row = 2
+        for cells in reader:
+            if any(cell.strip() for cell in cells):  # else a blank spreadsheet row
+                _check_cells(cells, header, file=file, row=row, check_mojibake=check_mojibake)
+                rows.append((row, _row_values(header, cells, file=file, row=row, separator=separator)))
+            row += 1
+    except csv.Error as exc:
+        msg = f"unreadable CSV: {exc}"
+        raise ValidationError(msg, file=file, row=row) from exc
+    finally:
+        csv.field_size_limit(previous_limit)
     return _Table(file=file, columns=tuple(header), rows=rows, separator=separator)
+
+
+def _check_cells(cells: list[str], header: list[str], *, file: Path, row: int, check_mojibake: bool) -> None:
+    """Refuse over-long values and garbled (double-decoded) text, naming the column."""
+    if not check_mojibake and max(map(len, cells), default=0) <= MAX_CELL_CHARS:
+        return  # the common case, kept fast for large files
+    for col, cell in enumerate(cells):
+        field = header[col] if col < len(header) else None
+        if len(cell) > MAX_CELL_CHARS:
+            msg = (
+                f"a value of {len(cell):,} characters (at most {MAX_CELL_CHARS:,}): an opening quote without "
+                f"its closing quote, which swallows the following rows, or a file that is not a CSV?"
+            )
+            raise ValidationError(msg, file=file, row=row, field=field)
+        if check_mojibake and (fixed := _undo_mojibake(cell)) is not None:
+            msg = (
+                f"garbled text {_excerpt(cell)!r} (should read {_excerpt(fixed)!r}): the file was decoded "
+                f"with the wrong encoding before being saved as UTF-8; fix the accents or export it again"
+            )
+            raise ValidationError(msg, file=file, row=row, field=field)
+
+
+def _undo_mojibake(text: str) -> str | None:
+    """The original text when ``text`` is UTF-8 decoded as Windows-1252 or Latin-1 ("Ã©" for "é")."""
+    if not any(marker in text for marker in _MOJIBAKE_MARKERS):
+        return None
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            fixed = text.encode(encoding).decode("utf-8")
+        except UnicodeError:
+            continue
+        if fixed != text:
+            return fixed
+    return None
+
+
+def _excerpt(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _row_values(header: list[str], cells: list[str], *, file: Path, row: int, separator: str) -> dict[str, str]:
     if len(cells) > len(header) and not any(cell.strip() for cell in cells[len(header):]):
         cells = cells[: len(header)]  # trailing empty cells, as some spreadsheets write them
-    if len(cells) != len(header):
+    multiline = next((col for col, cell in enumerate(cells) if "\n" in cell or "\r" in cell), None)
+    if len(cells) != len(header) and multiline is not None:
+        field = header[multiline] if multiline < len(header) else None
+        lines = cells[multiline].count("\n") + 1
+        msg = (
+            f"{len(cells)} values where the header has {len(header)} columns, and a value running over "
+            f"{lines} lines: a quote (\") opened in this value is probably never closed"
+        )
+        raise ValidationError(msg, file=file, row=row, field=field)
+    if len(cells) > len(header):
         msg = (
             f"{len(cells)} values where the header has {len(header)} columns (separator {separator!r}): "
             f"an unquoted separator inside a value?"
         )
         raise ValidationError(msg, file=file, row=row)
+    if len(cells) < len(header):
+        msg = (
+            f"{len(cells)} values where the header has {len(header)} columns (separator {separator!r}): "
+            f"no value from column '{header[len(cells)]}' on; the row is cut short (truncated file?) "
+            f"or a separator is missing"
+        )
+        raise ValidationError(msg, file=file, row=row, field=header[len(cells)])
     return dict(zip(header, cells, strict=True))
 
 
+def _read_json(
+    file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]] | None = None
+) -> Any:
+    """Parse a UTF-8 JSON file (BOM accepted) with errors naming what is wrong.
+
+    ``records`` gives the (row, record) pairs of the parsed document, used to name the row
+    and the field of text that is not UTF-8 or that was garbled by a wrong decoding.
+    """
+    raw = _read_bytes(file)
+    if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
+        msg = "empty file: expected JSON"
+        raise ValidationError(msg, file=file)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = "the file is UTF-16 text; save it as UTF-8"
+        raise ValidationError(msg, file=file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        row, field = _locate_in_json(raw.decode("latin-1"), records, _not_utf8)
+        msg = (
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); it was probably saved "
+            f"as Latin-1/Windows-1252. Convert it to UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 old > new`"
+        )
+        raise ValidationError(msg, file=file, row=row, field=field) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = not text.rstrip().endswith(("}", "]"))
+        what = exc.msg.removesuffix(" starting at")
+        msg = f"invalid JSON at line {exc.lineno}, column {exc.colno}: {what}" + (
+            " (the file does not end with '}' or ']': truncated file?)" if cut else ""
+        )
+        raise ValidationError(msg, file=file) from exc
+    if records is not None and any(marker in text for marker in _MOJIBAKE_MARKERS):
+        row, field = _locate_in_json(data, records, lambda value: _undo_mojibake(value) is not None)
+        if row is not None:
+            msg = (
+                "garbled text (such as 'Ã©' for 'é'): the file was decoded with the wrong encoding "
+                "before being saved as UTF-8; fix the accents or export it again"
+            )
+            raise ValidationError(msg, file=file, row=row, field=field)
+    return data
+
+
+def _not_utf8(value: str) -> bool:
+    """For text decoded as Latin-1: whether its bytes are not valid UTF-8."""
+    try:
+        value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return True
+    return False
+
+
+def _locate_in_json(
+    document: Any, records: Callable[[Any], Iterable[tuple[int, Any]]] | None, bad: Callable[[str], bool]
+) -> tuple[int | None, str | None]:
+    """(row, top-level field) of the first string value of a record for which ``bad`` is true."""
+    if records is None:
+        return None, None
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return None, None
+    try:
+        pairs = list(records(document))
+    except (AttributeError, TypeError, KeyError):
+        return None, None
+
+    def has_bad(value: Any) -> bool:
+        if isinstance(value, str):
+            return bad(value)
+        if isinstance(value, dict):
+            return any(has_bad(k) or has_bad(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(has_bad(v) for v in value)
+        return False
+
+    for row, record in pairs:
+        if isinstance(record, dict):
+            for key, value in record.items():
+                if has_bad(key) or has_bad(value):
+                    return row, str(key)
+        elif has_bad(record):
+            return row, None
+    return None, None
+
+
 def _decode_utf8(raw: bytes, file: Path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = "the file is UTF-16 text (Excel « Texte Unicode »); save it as « CSV UTF-8 » instead"
+        raise ValidationError(msg, file=file, row=1)
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        utf16 = max(raw[0::2].count(0), raw[1::2].count(0)) > len(raw) // 4
+        kind = "UTF-16 text without byte order mark" if utf16 else "a binary file"
+        msg = f"NUL bytes in the file: {kind}, not a CSV in UTF-8; save it as « CSV UTF-8 »"
+        raise ValidationError(msg, file=file, row=line)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -1044,6 +1241,25 @@ def _require_columns(table: _Table, required: Iterable[str]) -> None:
                 f"separator {table.separator!r})"
             )
             raise MissingColumnError(msg, file=table.file, row=1, field=column)  # row 1: the header
+
+
+def _require_data_rows(table: _Table) -> None:
+    """Refuse a structures file holding only its header: a load would empty the dataset."""
+    if not table.rows:
+        msg = (
+            "no data row after the header: an empty or truncated export? (loading it would empty the "
+            "dataset)"
+        )
+        raise ValidationError(msg, file=table.file, row=2)
+
+
+def _postcode(text: str, *, file: Path, row: int, field: str) -> str | None:
+    """A French postcode (5 digits, spaces ignored) or None when empty."""
+    value = _blank_to_none(text)
+    if value is not None and not _POSTCODE.fullmatch("".join(value.split())):
+        msg = f"postcode {value!r} is not 5 digits (a leading 0 lost by a spreadsheet, or text in a numeric column?)"
+        raise ValidationError(msg, file=file, row=row, field=field)
+    return value
 
 
 def _required_text(values: Mapping[str, str], column: str, *, file: Path, row: int) -> str:

@@ -8,13 +8,14 @@ area of its members inside the Région, and is flagged ``straddles_region``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from geo.communes import _read_json_list
-from geo.errors import MissingColumnError, ValidationError
+from geo.communes import _code_text, _read_json_list
+from geo.errors import DuplicateError, MissingColumnError, ValidationError
 
 LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci", "commune")
 """Territorial levels, from the largest to the smallest."""
@@ -31,13 +32,31 @@ def read_epci(path: str | Path) -> pd.DataFrame:
     """
     records = _read_json_list(path)
     rows = []
+    seen: dict[str, int] = {}
     for i, rec in enumerate(records, start=1):
         for key in ("code", "nom", "membres"):
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        members = [str(m["code"]) for m in rec["membres"]]
-        rows.append({"code": str(rec["code"]), "name": rec["nom"], "kind": rec.get("type"), "members": members})
+        code = _code_text(rec["code"])
+        if not code:
+            msg = "empty EPCI code (SIREN)"
+            raise ValidationError(msg, file=path, row=i, field="code")
+        if code in seen:
+            msg = f"EPCI {code} is listed twice (rows {seen[code]} and {i})"
+            raise DuplicateError(msg, file=path, row=i, field="code")
+        seen[code] = i
+        if not isinstance(rec["membres"], list):
+            msg = f"expected a list of member communes, got {type(rec['membres']).__name__}"
+            raise ValidationError(msg, file=path, row=i, field="membres")
+        members = []
+        for member in rec["membres"]:
+            member_code = _code_text(member.get("code")) if isinstance(member, dict) else None
+            if not member_code:
+                msg = f"a member without a commune code: {member!r}"
+                raise ValidationError(msg, file=path, row=i, field="membres")
+            members.append(member_code)
+        rows.append({"code": code, "name": rec["nom"], "kind": rec.get("type"), "members": members})
     return pd.DataFrame(rows, columns=["code", "name", "kind", "members"])
 
 
@@ -53,9 +72,13 @@ def read_named_units(path: str | Path, *, region: str) -> pd.DataFrame:
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        if rec.get("region", region) != region and rec.get("code") != region:
+        code = _code_text(rec["code"])
+        if not code:
+            msg = "empty code"
+            raise ValidationError(msg, file=path, row=i, field="code")
+        if _code_text(rec.get("region", region)) != region and code != region:
             continue
-        rows.append({"code": str(rec["code"]), "name": rec["nom"], "chef_lieu": rec.get("chefLieu")})
+        rows.append({"code": code, "name": rec["nom"], "chef_lieu": rec.get("chefLieu")})
     return pd.DataFrame(rows, columns=["code", "name", "chef_lieu"])
 
 
@@ -68,11 +91,16 @@ def assign_epci(communes: gpd.GeoDataFrame, epci: pd.DataFrame, *, file: str | P
         When a commune of the Région belongs to two EPCI.
     """
     owner: dict[str, str] = {}
-    for code, members in zip(epci["code"], epci["members"], strict=True):
+    row_of: dict[str, int] = {}
+    for row, (code, members) in enumerate(zip(epci["code"], epci["members"], strict=True), start=1):
+        row_of[code] = row
         for member in members:
             if member in owner and owner[member] != code:
-                msg = f"commune {member} is a member of both EPCI {owner[member]} and {code}"
-                raise ValidationError(msg, file=file, field="membres")
+                msg = (
+                    f"commune {member} is a member of both EPCI {owner[member]} (row {row_of[owner[member]]}) "
+                    f"and {code}"
+                )
+                raise ValidationError(msg, file=file, row=row, field="membres")
             owner[member] = code
     out = communes.copy()
     out["epci"] = [owner.get(c) for c in out["code"]]
@@ -86,6 +114,7 @@ def build_territories(
     departements: pd.DataFrame,
     arrondissements: pd.DataFrame,
     epci: pd.DataFrame,
+    files: Mapping[str, str | Path] | None = None,
 ) -> gpd.GeoDataFrame:
     """Dissolve communes into every higher level.
 
@@ -96,6 +125,8 @@ def build_territories(
         population, geometry`` in the Région's projected CRS.
     region, departements, arrondissements, epci
         Names of the units (``code, name``); ``epci`` also has ``kind`` and ``members``.
+    files
+        Level -> the file each list was read from, named in error messages.
 
     Returns
     -------
@@ -104,6 +135,10 @@ def build_territories(
         straddles_region, geometry`` (same CRS as ``communes``). Levels are ``region``,
         ``departement``, ``arrondissement`` and ``epci``.
     """
+    files = files or {}
+    if region.empty:
+        msg = "the Région is not in the list of régions"
+        raise ValidationError(msg, file=files.get("region"), field="code")
     parts = []
     in_region = set(communes["code"])
     specs = [
@@ -112,16 +147,23 @@ def build_territories(
         ("arrondissement", "arrondissement", arrondissements),
         ("epci", "epci", epci),
     ]
-    for level, column, names in specs:
+    keyed_levels = []
+    for level, column, names in specs:  # every list is checked before the (costly) dissolves
         keyed = communes.assign(_unit=region["code"].iloc[0] if column is None else communes[column])
         keyed = keyed[keyed["_unit"].notna()]
+        names_idx = names.set_index("code")
+        unknown = sorted(set(keyed["_unit"]) - set(names_idx.index))
+        if unknown:
+            example = keyed.loc[keyed["_unit"] == unknown[0], "code"].iloc[0]
+            msg = (
+                f"{level} code(s) used by communes but absent from the {level} list: {', '.join(unknown)} "
+                f"(e.g. commune {example})"
+            )
+            raise ValidationError(msg, file=files.get(level), field="code")
+        keyed_levels.append((level, keyed, names_idx))
+    for level, keyed, names_idx in keyed_levels:
         dissolved = keyed.dissolve(by="_unit", aggfunc={"population": "sum", "code": "count"})
         dissolved = dissolved.rename(columns={"code": "n_communes"})
-        names_idx = names.set_index("code")
-        unknown = sorted(set(dissolved.index) - set(names_idx.index))
-        if unknown:
-            msg = f"{level} code(s) used by communes but absent from the {level} list: {', '.join(unknown)}"
-            raise ValidationError(msg, field=level)
         frame = dissolved.join(names_idx[["name"]], how="left")
         frame["level"] = level
         frame["kind"] = names_idx["kind"].reindex(frame.index) if "kind" in names_idx else None
