@@ -100,6 +100,22 @@ class Category:
         parts = [self.kind] + ([self.key] if self.key else []) + (["fixe"] if self.fixed_only else [])
         return ":".join(parts)
 
+    @classmethod
+    def from_code(cls, code: str) -> Category:
+        """Parse :attr:`code` (``any``, ``any:fixe``, ``mission:conseil:fixe``...)."""
+        parts = code.split(":")
+        fixed = parts[-1] == "fixe" and len(parts) in (2, 3) and not (len(parts) == 2 and parts[0] != "any")
+        if fixed:
+            parts = parts[:-1]
+        kind, key = parts[0], ":".join(parts[1:])
+        if kind not in ("any", "mission", "partner_type", "public") or (kind == "any") != (key == ""):
+            msg = f"unknown category {code!r}; expected any, any:fixe, mission:<m>[:fixe], partner_type:<t> or public:<p>"
+            raise ValidationError(msg, field="category")
+        if kind == "mission" and key not in MISSIONS:
+            msg = f"unknown mission {key!r}; expected one of {', '.join(MISSIONS)}"
+            raise ValidationError(msg, field="category")
+        return cls(kind, key, fixed_only=fixed)  # type: ignore[arg-type]
+
     def label(self, partner_labels: dict[str, str] | None = None) -> str:
         """French label for the user interface."""
         suffix = " (sites fixes)" if self.fixed_only else ""
@@ -517,3 +533,37 @@ def accessibility_tables(
     else:
         isochrones = gpd.GeoDataFrame({"structure_id": [], "minutes": []}, geometry=[], crs=graph.crs)
     return result, levels, isochrones
+
+
+def commune_times(
+    graph: RoadGraph,
+    communes: gpd.GeoDataFrame,
+    *,
+    limit_s: float | None = None,
+    max_snap_m: float | None = None,
+    batch_size: int = 8,
+) -> np.ndarray:
+    """Travel time (seconds) from each commune's origin to each commune's origin.
+
+    Used to place candidate new sites at commune origins (what-if). Same origins and
+    connectors as :func:`compute_access`; ``inf`` beyond ``limit_s`` (default per mode,
+    :data:`DEFAULT_OD_LIMIT_S`) and for off-network origins.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_communes, n_communes)``: row ``j`` = candidate site at commune ``j``,
+        column ``i`` = inhabitants of commune ``i`` (the layout of ``times_s`` in
+        :mod:`geo.location`).
+    """
+    mode = "walk" if graph.mode.endswith("walk") else "drive"
+    limit = float(limit_s if limit_s is not None else DEFAULT_OD_LIMIT_S[mode])
+    max_snap = float(max_snap_m if max_snap_m is not None else DEFAULT_MAX_SNAP_M[graph.approximate])
+    connector_ms = CONNECTOR_SPEED_KPH[mode] / 3.6 / CONNECTOR_DETOUR
+    origins = _origins(graph, communes.reset_index(drop=True), max_snap)
+    extra = np.where(origins["off_network"], np.inf, origins["snap_m"].to_numpy() / connector_ms)
+    nodes = origins["node"].to_numpy()
+    times = od_matrix(graph, nodes, nodes, limit_s=limit, batch_size=batch_size)
+    times += extra[np.newaxis, :] + extra[:, np.newaxis]
+    times[times > limit] = np.inf
+    return times

@@ -1,5 +1,6 @@
 """The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas network
-load|status``, ``atlas access``, ``atlas serve``.
+load|status``, ``atlas access``, ``atlas gaps``, ``atlas zones``, ``atlas whatif``, ``atlas export``,
+``atlas serve``.
 
 Each subcommand reads the settings, opens what it needs, calls the core and the store, and
 prints a one-line summary. Errors in the input exit with status 2 and a message naming the
@@ -8,56 +9,24 @@ file, row and field; nothing is written in that case.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from geo.errors import AtlasError
+from scripts.common import MODE_LABELS, console, database_url, fail, open_db
 from settings import Settings
-
-if TYPE_CHECKING:
-    import psycopg
 
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
 db_app = typer.Typer(help="Base PostGIS locale du projet (ignorée si DATABASE_URL est défini).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 network_app = typer.Typer(help="Réseaux routiers (voiture, marche) pour les temps de trajet.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
-console = Console(stderr=True)
-
-
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, else the project-local cluster's URL."""
-    if settings.database_url:
-        return settings.database_url
-    from storage.cluster import local_cluster
-
-    return local_cluster(settings.var_dir).url()
-
-
-@contextlib.contextmanager
-def _open_db(settings: Settings | None = None) -> Iterator[psycopg.Connection]:
-    """Connection to the database, with pending migrations applied."""
-    from storage.db import connect
-    from storage.migrate import migrate
-
-    with connect(database_url(settings or Settings.from_env())) as conn:
-        migrate(conn)
-        yield conn
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]Erreur[/] : {message}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code)
-
 
 @db_app.command("up")
 def db_up() -> None:
@@ -73,7 +42,7 @@ def db_up() -> None:
         try:
             changed = cluster.up()
         except ClusterError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         state = "démarré" if changed else "déjà en marche"
         console.print(f"Cluster local {state} : {cluster.base}")
     applied = _migrate(database_url(settings))
@@ -149,7 +118,7 @@ def load(
     for spec in structures or []:
         fmt, sep, path = spec.partition(":")
         if not sep:
-            raise _fail(f"--structures attend FORMAT:CHEMIN, reçu {spec!r}")
+            raise fail(f"--structures attend FORMAT:CHEMIN, reçu {spec!r}")
         extra.append(StructureSource(dataset=f"{fmt}:{Path(path).stem}", format=fmt, file=Path(path)))
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
@@ -159,7 +128,7 @@ def load(
         try:
             sources = read_region_sources(data_dir, crs=settings.crs, region=region_code, extra_structures=extra)
         except AtlasError as exc:
-            raise _fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
+            raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
         progress.update(task, advance=1, description="Migrations")
         with connect(database_url(settings)) as conn:
             migrate(conn)
@@ -178,7 +147,7 @@ def load(
                     started_at=started_at,
                 )
             except StoreError as exc:
-                raise _fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
+                raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
         progress.update(task, advance=1)
     merged = len(sources.report.merged) if sources.report else 0
     console.print(
@@ -190,14 +159,13 @@ def load(
 
 
 MODES = ("drive", "walk")
-MODE_LABELS = {"drive": "voiture", "walk": "marche"}
 
 
 def _modes(values: list[str] | None) -> list[str]:
     modes = values or list(MODES)
     unknown = [m for m in modes if m not in MODES]
     if unknown:
-        raise _fail(f"mode inconnu {unknown[0]!r} : attendu drive (voiture) ou walk (marche)")
+        raise fail(f"mode inconnu {unknown[0]!r} : attendu drive (voiture) ou walk (marche)")
     return list(dict.fromkeys(modes))
 
 
@@ -214,9 +182,9 @@ def network_load(
     settings = Settings.from_env()
     modes = _modes(mode)
     if not file.is_file():
-        raise _fail(f"{file} : fichier introuvable")
+        raise fail(f"{file} : fichier introuvable")
     sha256 = file_sha256(str(file))
-    with _open_db(settings) as conn:
+    with open_db(settings) as conn:
         for m in modes:
             started = time.monotonic()
             with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
@@ -224,7 +192,7 @@ def network_load(
                     graph = graph_from_osm_file(file, mode=m, crs=settings.crs)
                     save_network(conn, graph, source=file.name, source_sha256=sha256)
                 except (AtlasError, StoreError) as exc:
-                    raise _fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
+                    raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
             console.print(
                 f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
                 f"(plus grande composante fortement connexe) en {time.monotonic() - started:.1f} s."
@@ -267,17 +235,17 @@ def access(
     from storage.load import StoreError
 
     settings = Settings.from_env()
-    with _open_db(settings) as conn:
+    with open_db(settings) as conn:
         try:
             communes = read_communes(conn)
             places, labels = read_places(conn)
         except StoreError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         zones = zone_columns(conn)
         communes = communes.join(zones, on="code")
-        levels = ("epci", "arrondissement", "departement", "region", *zones.columns)
+        level_columns = ("epci", "arrondissement", "departement", "region", *zones.columns)
         if communes.empty or places.empty:
-            raise _fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
+            raise fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
         for m in _modes(mode):
             started = time.monotonic()
             stored = load_network(conn, m)
@@ -295,13 +263,13 @@ def access(
                 network = meta["source"]
             with console.status(f"Temps de trajet ({MODE_LABELS[m]})"):
                 try:
-                    result, levels, polygons = accessibility_tables(
+                    result, indicators, polygons = accessibility_tables(
                         graph, communes, places, partner_labels=labels,
-                        isochrone_minutes=(15, 30, 45) if isochrones else None, levels=levels,
+                        isochrone_minutes=(15, 30, 45) if isochrones else None, levels=level_columns,
                     )
-                    counts = replace_access(conn, result=result, indicators=levels, isochrones=polygons, network=network)
+                    counts = replace_access(conn, result=result, indicators=indicators, isochrones=polygons, network=network)
                 except (AtlasError, StoreError) as exc:
-                    raise _fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
+                    raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
             off = int(result.origins["off_network"].sum())
             console.print(
                 f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
@@ -323,16 +291,16 @@ def export(
     from storage.export import export_layers
 
     if fmt not in ("gpkg", "geojson", "csv"):
-        raise _fail(f"format inconnu {fmt!r} : attendu gpkg, geojson ou csv")
-    with _open_db() as conn:
+        raise fail(f"format inconnu {fmt!r} : attendu gpkg, geojson ou csv")
+    with open_db() as conn:
         try:
             layers = export_layers(conn)
         except LookupError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     try:
         written = write_layers(layers, output, fmt=fmt)  # type: ignore[arg-type]
     except AtlasError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     approximate = [v for k, v in layers["metadonnees"].itertuples(index=False) if k.startswith("temps_") and "APPROX" in v]
     console.print(
         f"Exporté {len(layers)} couches ({', '.join(layers)}) vers {', '.join(str(p) for p in written[:3])}"
@@ -362,6 +330,17 @@ def serve(
         "webapp:create_app()",
     ]
     os.execvpe(argv[0], argv, env)
+
+
+def _register_planning() -> None:
+    from scripts.planning_cli import gaps, whatif, zones_app
+
+    app.command("gaps")(gaps)
+    app.add_typer(zones_app, name="zones")
+    app.command("whatif")(whatif)
+
+
+_register_planning()
 
 
 def main() -> None:

@@ -1,0 +1,406 @@
+"""White zones and communes without choice: where the SPRO is too far, or a single network.
+
+Both diagnostics read tables of the accessibility engine and return tidy frames (one row
+per commune and category), with the commune's population and polygon, ready for a map
+or a summary per category.
+
+White zones (:func:`white_zones`)
+    Communes whose nearest place of a category is farther than the threshold of the mode
+    of travel (:data:`DEFAULT_THRESHOLDS_S`: 30 minutes by car, 45 minutes on foot), or
+    unreachable (no time: NaN or ``inf``).
+
+No choice (:func:`no_choice`)
+    Communes that reach places of a single operator (partner type, by default) within
+    :data:`CHOICE_LIMIT_S` (30 minutes): the public cannot choose whom to turn to.
+
+Times are in seconds, populations in inhabitants, geometries in the communes' projected
+CRS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse
+
+from geo.errors import MissingColumnError, ValidationError
+from geo.schema import MISSIONS
+
+DEFAULT_THRESHOLDS_S: dict[str, float] = {"drive": 1_800.0, "walk": 2_700.0}
+"""White-zone threshold per mode of travel, in seconds: 30 minutes by car (``drive``),
+45 minutes on foot (``walk``). ``car`` and ``foot`` are accepted as aliases."""
+
+MODE_ALIASES: dict[str, str] = {"car": "drive", "voiture": "drive", "foot": "walk", "pied": "walk"}
+"""Other names of the modes of :data:`DEFAULT_THRESHOLDS_S`."""
+
+CHOICE_LIMIT_S = 1_800.0
+"""Distinct operators are counted within 30 minutes (seconds)."""
+
+COMMUNE_CONTEXT: tuple[str, ...] = ("name", "departement", "epci")
+"""Columns of the communes copied into the result frames when present."""
+
+
+def threshold_for(mode: str, thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S) -> float:
+    """Threshold (seconds) of a mode of travel (``drive``/``car``, ``walk``/``foot``).
+
+    Raises
+    ------
+    geo.errors.ValidationError
+        For an unknown mode.
+    """
+    key = MODE_ALIASES.get(mode, mode)
+    if key not in thresholds:
+        msg = f"unknown mode {mode!r}; expected one of {', '.join(sorted(thresholds))}"
+        raise ValidationError(msg, field="mode")
+    return float(thresholds[key])
+
+
+def white_zones(
+    nearest: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    *,
+    mode: str = "drive",
+    threshold_s: float | None = None,
+    thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S,
+    categories: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Communes beyond the threshold of the mode, per category.
+
+    Parameters
+    ----------
+    nearest
+        Per-commune nearest times: ``commune_code, category, seconds`` (NaN or ``inf``
+        when unreachable); when it has a ``mode`` column, only the rows of ``mode`` are
+        read.
+    communes
+        ``code``, ``population`` (inhabitants) and polygons; ``name``, ``departement``
+        and ``epci`` are copied when present.
+    mode
+        ``"drive"`` (or ``"car"``) or ``"walk"`` (or ``"foot"``).
+    threshold_s
+        Threshold in seconds; default ``thresholds[mode]``.
+    thresholds
+        Threshold per mode (default :data:`DEFAULT_THRESHOLDS_S`).
+    categories
+        Categories to keep (default: every category of ``nearest``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per white commune and category: ``commune_code, category, seconds``
+        (``inf`` when unreachable), ``reached`` (False when unreachable),
+        ``threshold_s``, ``population``, the context columns and the geometry; sorted by
+        category, then commune code. A commune missing from ``nearest`` for a category
+        counts as unreachable.
+
+    Raises
+    ------
+    geo.errors.MissingColumnError
+        When a column is missing.
+    geo.errors.ValidationError
+        When ``nearest`` names communes unknown to ``communes``, or repeats a commune
+        in a category.
+    """
+    limit = float(threshold_s) if threshold_s is not None else threshold_for(mode, thresholds)
+    table = _complete_times(nearest, communes, mode=mode, categories=categories)
+    white = table[~(table["seconds"] <= limit)].copy()
+    white["threshold_s"] = limit
+    return _with_communes(white, communes)
+
+
+def white_zone_summary(
+    nearest: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    *,
+    mode: str = "drive",
+    threshold_s: float | None = None,
+    thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S,
+    categories: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Communes and population in white zones, per category.
+
+    Parameters are those of :func:`white_zones`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, threshold_s, n_communes, population, share_population`` (of the
+        Région's population, 0–1), ``n_unreached, population_unreached``; one row per
+        category, zero rows included.
+    """
+    limit = float(threshold_s) if threshold_s is not None else threshold_for(mode, thresholds)
+    table = _complete_times(nearest, communes, mode=mode, categories=categories)
+    population = _population_by_code(communes)
+    table["population"] = population.reindex(table["commune_code"]).to_numpy()
+    table["white"] = ~(table["seconds"] <= limit)
+    table["unreached"] = ~table["reached"]
+    total = float(population.sum())
+    rows = []
+    for category, group in table.groupby("category", sort=True):
+        white = group["white"].to_numpy()
+        unreached = group["unreached"].to_numpy()
+        pop = group["population"].to_numpy(dtype=np.float64)
+        rows.append(
+            {
+                "category": category,
+                "threshold_s": limit,
+                "n_communes": int(white.sum()),
+                "population": int(pop[white].sum()),
+                "share_population": float(pop[white].sum() / total) if total > 0 else 0.0,
+                "n_unreached": int(unreached.sum()),
+                "population_unreached": int(pop[unreached].sum()),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "category",
+            "threshold_s",
+            "n_communes",
+            "population",
+            "share_population",
+            "n_unreached",
+            "population_unreached",
+        ],
+    )
+
+
+def default_categories(sites: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Site masks of the categories of :func:`no_choice`: ``any`` and ``mission:<m>``.
+
+    Codes follow the accessibility engine (``any``, ``mission:conseil``…); a mission
+    that no site offers is left out.
+    """
+    if "missions" not in sites.columns:
+        msg = "sites lack the column 'missions' (list of missions offered)"
+        raise MissingColumnError(msg, field="missions")
+    masks = {"any": np.ones(len(sites), dtype=bool)}
+    offered = sites["missions"].map(
+        lambda values: set(values) if isinstance(values, Iterable) and not isinstance(values, str) else set()
+    )
+    for mission in MISSIONS:
+        mask = offered.map(lambda values, m=mission: m in values).to_numpy(dtype=bool)
+        if mask.any():
+            masks[f"mission:{mission}"] = mask
+    return masks
+
+
+def distinct_groups_within(
+    times_s: np.ndarray,
+    groups: np.ndarray,
+    *,
+    limit_s: float = CHOICE_LIMIT_S,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Number of distinct groups (operators) reachable within ``limit_s``, per commune.
+
+    Parameters
+    ----------
+    times_s
+        ``(n_sites, n_communes)`` seconds from each commune to each site, ``inf`` beyond
+        reach.
+    groups
+        Group of each site (e.g. its partner type), length ``n_sites``.
+    limit_s
+        Time limit in seconds (inclusive).
+
+    Returns
+    -------
+    n_groups : numpy.ndarray
+        int64, per commune.
+    first_group : numpy.ndarray
+        object: the first group reached (in sorted order), None when none; "the only
+        group" where ``n_groups == 1``. Sites without a group (None/NaN) are ignored.
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    codes, uniques = pd.factorize(pd.Series(groups, dtype=object), sort=True)
+    if times_s.shape[0] != codes.size:
+        msg = f"times_s has {times_s.shape[0]} rows for {codes.size} sites"
+        raise ValidationError(msg, field="times_s")
+    n_sites, n_communes = times_s.shape
+    if n_sites == 0 or uniques.size == 0:
+        return np.zeros(n_communes, dtype=np.int64), np.full(n_communes, None, dtype=object)
+    valid = codes >= 0
+    one_hot = scipy.sparse.csr_matrix(
+        (np.ones(int(valid.sum())), (codes[valid], np.flatnonzero(valid))), shape=(uniques.size, n_sites)
+    )
+    within = (times_s <= limit_s).astype(np.float64)
+    reached = np.asarray(one_hot @ within) > 0  # (n_groups, n_communes)
+    n_groups = reached.sum(axis=0).astype(np.int64)
+    names = np.asarray(uniques, dtype=object)
+    first = np.where(n_groups > 0, names[np.argmax(reached, axis=0)], None)
+    return n_groups, first
+
+
+def no_choice(
+    times_s: np.ndarray,
+    sites: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    *,
+    group_column: str = "partner_type",
+    limit_s: float = CHOICE_LIMIT_S,
+    categories: Mapping[str, np.ndarray] | None = None,
+    include_none: bool = False,
+) -> gpd.GeoDataFrame:
+    """Communes reaching a single operator within ``limit_s``, per category.
+
+    Parameters
+    ----------
+    times_s
+        ``(n_sites, n_communes)`` seconds from each commune (columns, in the order of
+        ``communes``) to each site (rows, in the order of ``sites``), ``inf`` beyond
+        reach.
+    sites
+        ``structure_id``, ``group_column``, and ``missions`` for the default
+        categories.
+    communes
+        ``code``, ``population`` (inhabitants), polygons; context columns copied.
+    group_column
+        What makes an operator distinct (default: the partner type).
+    limit_s
+        Time limit in seconds (default :data:`CHOICE_LIMIT_S`, 30 minutes).
+    categories
+        Category code -> boolean mask over the sites (default
+        :func:`default_categories`: ``any`` and each mission).
+    include_none
+        Also return the communes reaching no operator at all (``n_groups == 0``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per commune without choice and category: ``commune_code, category,
+        n_groups`` (1, or 0 with ``include_none``), ``only_group`` (the single operator;
+        None when none), ``seconds_nearest`` (to the nearest site of the category,
+        ``inf`` when none), ``population``, context columns and geometry; sorted by
+        category, then commune code.
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    if times_s.shape != (len(sites), len(communes)):
+        msg = f"times_s is {times_s.shape}, expected (n_sites, n_communes) = {(len(sites), len(communes))}"
+        raise ValidationError(msg, field="times_s")
+    if group_column not in sites.columns:
+        msg = f"sites lack the column '{group_column}'"
+        raise MissingColumnError(msg, field=group_column)
+    _check_commune_columns(communes)
+    masks = dict(categories) if categories is not None else default_categories(sites)
+    codes = communes["code"].astype(str).to_numpy()
+    groups_all = sites[group_column].astype(object).to_numpy()
+    frames = []
+    for category, mask in masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(sites),):
+            msg = f"mask of category {category!r} has shape {mask.shape}, expected ({len(sites)},)"
+            raise ValidationError(msg, field="categories")
+        sub = times_s[mask]
+        n_groups, first = distinct_groups_within(sub, groups_all[mask], limit_s=limit_s)
+        keep = (n_groups == 1) | (include_none & (n_groups == 0))
+        nearest = sub.min(axis=0) if sub.shape[0] else np.full(len(communes), np.inf)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "commune_code": codes[keep],
+                    "category": category,
+                    "n_groups": n_groups[keep],
+                    "only_group": first[keep],
+                    "seconds_nearest": nearest[keep],
+                }
+            )
+        )
+    table = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["commune_code", "category", "n_groups", "only_group", "seconds_nearest"])
+    )
+    return _with_communes(table, communes)
+
+
+def population_summary(rows: pd.DataFrame, communes: pd.DataFrame, *, by: str = "category") -> pd.DataFrame:
+    """Communes and population of a tidy diagnostic (:func:`white_zones`, :func:`no_choice`) per ``by``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``<by>, n_communes, population, share_population`` (of the Région, 0–1).
+    """
+    total = float(communes["population"].sum())
+    if rows.empty:
+        return pd.DataFrame(columns=[by, "n_communes", "population", "share_population"])
+    summary = rows.groupby(by, sort=True).agg(
+        n_communes=("commune_code", "nunique"), population=("population", "sum")
+    )
+    summary["population"] = summary["population"].astype(np.int64)
+    summary["share_population"] = summary["population"] / total if total > 0 else 0.0
+    return summary.reset_index()
+
+
+# ------------------------------------------------------------------ helpers
+def _complete_times(
+    nearest: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    mode: str,
+    categories: Sequence[str] | None,
+) -> pd.DataFrame:
+    """``commune_code, category, seconds, reached`` for every commune x category."""
+    missing = [c for c in ("commune_code", "category", "seconds") if c not in nearest.columns]
+    if missing:
+        msg = f"nearest times lack the column(s) {', '.join(missing)}"
+        raise MissingColumnError(msg, field=missing[0])
+    _check_commune_columns(communes)
+    table = nearest
+    if "mode" in table.columns:
+        table = table[table["mode"].map(lambda m: MODE_ALIASES.get(m, m)) == MODE_ALIASES.get(mode, mode)]
+    table = pd.DataFrame(
+        {
+            "commune_code": table["commune_code"].astype(str).to_numpy(),
+            "category": table["category"].astype(str).to_numpy(),
+            "seconds": pd.to_numeric(table["seconds"], errors="coerce").to_numpy(dtype=np.float64),
+        }
+    )
+    codes = communes["code"].astype(str)
+    unknown = ~table["commune_code"].isin(codes)
+    if unknown.any():
+        msg = (
+            f"commune {table['commune_code'][unknown].iloc[0]} of the nearest times is not among the communes"
+        )
+        raise ValidationError(msg, row=int(np.flatnonzero(unknown)[0]) + 1, field="commune_code")
+    repeated = table.duplicated(["commune_code", "category"])
+    if repeated.any():
+        row = int(np.flatnonzero(repeated)[0])
+        code, category = table["commune_code"].iloc[row], table["category"].iloc[row]
+        msg = f"commune {code} appears twice in category {category}"
+        raise ValidationError(msg, row=row + 1, field="commune_code")
+    wanted = sorted(set(table["category"])) if categories is None else list(categories)
+    full = pd.MultiIndex.from_product([wanted, codes.to_numpy()], names=["category", "commune_code"])
+    seconds = table.set_index(["category", "commune_code"])["seconds"].reindex(full)
+    out = seconds.reset_index()
+    out["seconds"] = out["seconds"].fillna(np.inf)
+    out["reached"] = np.isfinite(out["seconds"].to_numpy())
+    return out[["commune_code", "category", "seconds", "reached"]]
+
+
+def _population_by_code(communes: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        communes["population"].to_numpy(dtype=np.float64), index=communes["code"].astype(str).to_numpy()
+    )
+
+
+def _with_communes(table: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Join population, context columns and polygons; sort by category and code."""
+    columns = ["code", "population", *[c for c in COMMUNE_CONTEXT if c in communes.columns]]
+    context = pd.DataFrame(communes[columns]).rename(columns={"code": "commune_code"})
+    context["commune_code"] = context["commune_code"].astype(str)
+    context["geometry"] = communes.geometry.to_numpy()
+    merged = table.merge(context, on="commune_code", how="left", validate="many_to_one")
+    merged = merged.sort_values(["category", "commune_code"], kind="stable").reset_index(drop=True)
+    merged["population"] = merged["population"].astype(np.int64)
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=communes.crs)
+
+
+def _check_commune_columns(communes: pd.DataFrame) -> None:
+    missing = [c for c in ("code", "population") if c not in communes.columns]
+    if missing:
+        msg = f"communes lack the column(s) {', '.join(missing)}"
+        raise MissingColumnError(msg, field=missing[0])

@@ -1,0 +1,703 @@
+"""Where to open new sites: location-allocation with the existing network kept as it is.
+
+Existing sites stay open; ``k`` new sites are chosen among candidate communes (a new site
+is placed at the commune's origin, so its times are those of ``commune_times_s``).
+
+Maximal covering (:func:`maximal_covering`)
+    Maximise the population newly brought within ``threshold_s`` of a site (communes
+    already within it of an existing site count for nothing).
+
+p-median (:func:`p_median`)
+    Minimise the population-weighted travel time to the nearest site, existing or new;
+    an unreachable commune costs ``unreachable_s``.
+
+Both are solved exactly as mixed-integer programmes by HiGHS (``scipy.optimize.milp``,
+shipped with scipy), in a sparse form: only the communes left uncovered (coverage) and
+the (commune, candidate) pairs that beat the existing network (p-median) get a variable,
+which keeps a Région (1,200 communes x 1,200 candidates) small. HiGHS is deterministic:
+the same inputs give the same sites. A greedy heuristic (add the best candidate, one at
+a time) is available as ``method="greedy"`` and as the fallback when the exact solver
+stops on its time limit without a solution.
+
+:func:`evaluate_scenario` measures any scenario (sites added at communes, existing sites
+closed): new nearest times per commune, population newly covered, and the change of the
+main indicators per zone.
+
+Times are in seconds, populations in inhabitants. Matrices follow the accessibility
+engine: ``times_s`` is ``(n_sites, n_communes)`` (commune -> site), ``commune_times_s``
+is ``(n_communes, n_communes)`` with ``[i, j]`` the time from commune ``i``'s origin to
+commune ``j``'s origin; ``inf`` beyond reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from geo.errors import MissingColumnError, ValidationError
+
+DEFAULT_COVER_S = 1_800.0
+"""Coverage threshold (seconds) of :func:`maximal_covering` and the scenarios: 30 minutes."""
+
+Method = Literal["exact", "greedy"]
+Objective = Literal["coverage", "median"]
+
+
+@dataclass
+class LocationResult:
+    """Sites chosen by :func:`maximal_covering` or :func:`p_median`.
+
+    Attributes
+    ----------
+    objective
+        ``"coverage"`` or ``"median"``.
+    chosen
+        Positions (rows of ``candidate_times_s``) of the chosen candidates, ascending.
+    value
+        Objective value: population newly covered (coverage), or total
+        population-weighted time in inhabitant-seconds, unreachable communes costing
+        ``unreachable_s`` (median).
+    seconds_before, seconds_after
+        Nearest time (seconds) of every commune with the existing sites, then with the
+        chosen sites added (``inf`` when unreachable).
+    method
+        ``"milp"`` (HiGHS) or ``"greedy"``.
+    optimal
+        True when the exact solver proved optimality.
+    chosen_codes
+        Commune codes of the chosen candidates (from :func:`locate_new_sites`).
+    params
+        The parameters used.
+    """
+
+    objective: str
+    chosen: np.ndarray
+    value: float
+    seconds_before: np.ndarray
+    seconds_after: np.ndarray
+    method: str
+    optimal: bool
+    chosen_codes: list[str] = field(default_factory=list)
+    params: dict[str, object] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ models
+def maximal_covering(
+    population: np.ndarray,
+    existing_times_s: np.ndarray,
+    candidate_times_s: np.ndarray,
+    *,
+    k: int,
+    threshold_s: float = DEFAULT_COVER_S,
+    method: Method = "exact",
+    time_limit_s: float | None = None,
+) -> LocationResult:
+    """Choose ``k`` candidates maximising the population newly within ``threshold_s``.
+
+    Parameters
+    ----------
+    population
+        Inhabitants of each commune, shape ``(n_communes,)``.
+    existing_times_s
+        ``(n_sites, n_communes)`` seconds from each commune to each existing site (may
+        have zero rows).
+    candidate_times_s
+        ``(n_candidates, n_communes)`` seconds from each commune to each candidate
+        (:func:`candidate_times` builds it from ``commune_times_s``).
+    k
+        Number of new sites, ``0 <= k <= n_candidates``.
+    threshold_s
+        Coverage threshold in seconds (inclusive).
+    method
+        ``"exact"`` (HiGHS MILP) or ``"greedy"``.
+    time_limit_s
+        Time limit of the exact solver in seconds (None: none).
+
+    Returns
+    -------
+    LocationResult
+        ``value`` is the population newly covered.
+
+    Notes
+    -----
+    Model: binary ``x_j`` (open candidate ``j``), continuous ``y_i`` in [0, 1] for every
+    commune ``i`` not yet covered and coverable; maximise ``sum w_i y_i`` subject to
+    ``y_i <= sum_{j: t_ij <= T} x_j`` and ``sum x_j = k`` (``y`` is integral at the
+    optimum since ``x`` is).
+    """
+    weights, before, candidates = _inputs(population, existing_times_s, candidate_times_s, k)
+    covered = before <= threshold_s
+    reach = (candidates <= threshold_s) & ~covered[np.newaxis, :] & (weights > 0)[np.newaxis, :]
+    if method == "greedy":
+        chosen = _greedy(weights, reach, k, objective="coverage")
+        result_method, optimal = "greedy", False
+    elif method == "exact":
+        chosen, optimal = _milp_coverage(weights, reach, k, time_limit_s)
+        result_method = "milp"
+        if chosen is None:
+            chosen, result_method, optimal = _greedy(weights, reach, k, objective="coverage"), "greedy", False
+    else:
+        raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
+    after = _after(before, candidates, chosen)
+    value = float(weights[~covered & (after <= threshold_s)].sum())
+    return LocationResult(
+        objective="coverage",
+        chosen=chosen,
+        value=value,
+        seconds_before=before,
+        seconds_after=after,
+        method=result_method,
+        optimal=optimal,
+        params={"k": k, "threshold_s": float(threshold_s)},
+    )
+
+
+def p_median(
+    population: np.ndarray,
+    existing_times_s: np.ndarray,
+    candidate_times_s: np.ndarray,
+    *,
+    k: int,
+    unreachable_s: float | None = None,
+    method: Method = "exact",
+    time_limit_s: float | None = None,
+) -> LocationResult:
+    """Choose ``k`` candidates minimising the population-weighted time to the nearest site.
+
+    Parameters
+    ----------
+    population, existing_times_s, candidate_times_s, k, method, time_limit_s
+        As in :func:`maximal_covering`.
+    unreachable_s
+        Cost (seconds) of a commune reaching no site; default twice the largest finite
+        time of the inputs (one hour when there is none).
+
+    Returns
+    -------
+    LocationResult
+        ``value`` is ``sum_i w_i min(t_i, unreachable_s)`` after the opening, in
+        inhabitant-seconds.
+
+    Notes
+    -----
+    Model ("savings" form): binary ``x_j``; continuous ``z_ij`` in [0, 1] only for the
+    pairs where candidate ``j`` beats commune ``i``'s existing time ``e_i``; minimise
+    ``sum w_i (t_ij - e_i) z_ij`` subject to ``sum_j z_ij <= 1``, ``z_ij <= x_j`` and
+    ``sum x_j = k``.
+    """
+    weights, before, candidates = _inputs(population, existing_times_s, candidate_times_s, k)
+    penalty = _unreachable(unreachable_s, existing_times_s, candidate_times_s)
+    base = np.minimum(before, penalty)
+    costs = np.minimum(candidates, penalty)
+    if method == "greedy":
+        chosen = _greedy(weights, costs, k, objective="median", base=base)
+        result_method, optimal = "greedy", False
+    elif method == "exact":
+        chosen, optimal = _milp_median(weights, base, costs, k, time_limit_s)
+        result_method = "milp"
+        if chosen is None:
+            chosen, result_method, optimal = (
+                _greedy(weights, costs, k, objective="median", base=base),
+                "greedy",
+                False,
+            )
+    else:
+        raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
+    after = _after(before, candidates, chosen)
+    value = float((weights * np.minimum(after, penalty)).sum())
+    return LocationResult(
+        objective="median",
+        chosen=chosen,
+        value=value,
+        seconds_before=before,
+        seconds_after=after,
+        method=result_method,
+        optimal=optimal,
+        params={"k": k, "unreachable_s": penalty},
+    )
+
+
+def candidate_times(commune_times_s: np.ndarray, candidates: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Times to new sites at candidate communes, in the orientation of ``times_s``.
+
+    Parameters
+    ----------
+    commune_times_s
+        ``(n_communes, n_communes)``, ``[i, j]`` = seconds from commune ``i``'s origin to
+        commune ``j``'s origin.
+    candidates
+        Positions of the candidate communes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_candidates, n_communes)``: row ``r`` is the time from every commune to a
+        site at candidate ``candidates[r]``.
+    """
+    matrix = np.asarray(commune_times_s, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        msg = f"commune_times_s must be square (n_communes, n_communes), got {matrix.shape}"
+        raise ValidationError(msg, field="commune_times_s")
+    return matrix[:, np.asarray(candidates, dtype=np.int64)].T.copy()
+
+
+def locate_new_sites(
+    communes: pd.DataFrame,
+    times_s: np.ndarray,
+    commune_times_s: np.ndarray,
+    *,
+    k: int,
+    objective: Objective = "coverage",
+    threshold_s: float = DEFAULT_COVER_S,
+    candidates: Sequence[str] | None = None,
+    method: Method = "exact",
+    time_limit_s: float | None = None,
+    unreachable_s: float | None = None,
+) -> LocationResult:
+    """Choose ``k`` communes for new sites, the existing sites staying open.
+
+    Parameters
+    ----------
+    communes
+        ``code`` and ``population`` (inhabitants), in the column order of the matrices.
+    times_s
+        ``(n_sites, n_communes)`` seconds to the existing sites.
+    commune_times_s
+        ``(n_communes, n_communes)`` seconds between commune origins (``[i, j]``: from
+        ``i`` to ``j``).
+    k
+        Number of new sites.
+    objective
+        ``"coverage"`` (:func:`maximal_covering`) or ``"median"`` (:func:`p_median`).
+    threshold_s
+        Coverage threshold (seconds), for ``"coverage"``.
+    candidates
+        Codes of the candidate communes; default every commune.
+    method, time_limit_s, unreachable_s
+        See :func:`maximal_covering` and :func:`p_median`.
+
+    Returns
+    -------
+    LocationResult
+        With ``chosen_codes``.
+    """
+    codes = _codes(communes)
+    positions = (
+        _positions(codes, candidates, field="candidates") if candidates is not None else np.arange(codes.size)
+    )
+    population = communes["population"].to_numpy(dtype=np.float64)
+    rows = candidate_times(commune_times_s, positions)
+    if objective == "coverage":
+        result = maximal_covering(
+            population, times_s, rows, k=k, threshold_s=threshold_s, method=method, time_limit_s=time_limit_s
+        )
+    elif objective == "median":
+        result = p_median(
+            population,
+            times_s,
+            rows,
+            k=k,
+            unreachable_s=unreachable_s,
+            method=method,
+            time_limit_s=time_limit_s,
+        )
+    else:
+        raise ValidationError(
+            f"unknown objective {objective!r}; expected 'coverage' or 'median'", field="objective"
+        )
+    result.chosen_codes = [str(codes[positions[j]]) for j in result.chosen]
+    return result
+
+
+# ---------------------------------------------------------------- scenarios
+@dataclass
+class ScenarioResult:
+    """Effect of a scenario (sites added and/or closed).
+
+    Attributes
+    ----------
+    communes
+        ``commune_code, zone_id, population, seconds_before, seconds_after, delta_s``
+        (after minus before; NaN when both are unreachable), ``within_before,
+        within_after`` (within ``threshold_s``), ``newly_covered``, ``no_longer_covered``,
+        and the geometry when the communes have one.
+    zones
+        Per zone: ``zone_id, population, mean_seconds_before, mean_seconds_after,
+        delta_mean_s`` (population-weighted over the communes that reach a site),
+        ``share_within_before, share_within_after, delta_share`` (0–1),
+        ``population_unreached_before, population_unreached_after``; plus a last row
+        ``zone_id = None`` for the whole territory.
+    newly_covered_population, no_longer_covered_population
+        Inhabitants brought within / pushed beyond ``threshold_s``.
+    threshold_s
+        The threshold (seconds).
+    """
+
+    communes: pd.DataFrame
+    zones: pd.DataFrame
+    newly_covered_population: int
+    no_longer_covered_population: int
+    threshold_s: float
+
+
+def evaluate_scenario(
+    communes: pd.DataFrame,
+    times_s: np.ndarray,
+    sites: pd.DataFrame,
+    *,
+    commune_times_s: np.ndarray | None = None,
+    add_at: Sequence[str] = (),
+    close: Sequence[str] = (),
+    threshold_s: float = DEFAULT_COVER_S,
+    zoning: pd.DataFrame | None = None,
+) -> ScenarioResult:
+    """New nearest times and indicators when sites are added at communes or closed.
+
+    Parameters
+    ----------
+    communes
+        ``code``, ``population`` (inhabitants), in the column order of the matrices;
+        the geometry is carried when present.
+    times_s
+        ``(n_sites, n_communes)`` seconds from each commune to each existing site.
+    sites
+        ``structure_id`` of each row of ``times_s``.
+    commune_times_s
+        ``(n_communes, n_communes)`` seconds between commune origins; needed by
+        ``add_at``.
+    add_at
+        Codes of the communes receiving a new site (at their origin).
+    close
+        ``structure_id`` of the existing sites closed.
+    threshold_s
+        Coverage threshold (seconds) of the indicators.
+    zoning
+        ``commune_code, zone_id``; default: one zone for the whole territory.
+
+    Returns
+    -------
+    ScenarioResult
+
+    Raises
+    ------
+    geo.errors.ValidationError
+        For an unknown commune or structure, or ``add_at`` without ``commune_times_s``.
+    """
+    codes = _codes(communes)
+    population = communes["population"].to_numpy(dtype=np.float64)
+    times_s = np.asarray(times_s, dtype=np.float64)
+    if "structure_id" not in sites.columns:
+        raise MissingColumnError("sites lack the column 'structure_id'", field="structure_id")
+    if times_s.shape != (len(sites), codes.size):
+        msg = f"times_s is {times_s.shape}, expected (n_sites, n_communes) = {(len(sites), codes.size)}"
+        raise ValidationError(msg, field="times_s")
+    ids = sites["structure_id"].astype(str).to_numpy()
+    unknown = sorted(set(map(str, close)) - set(ids))
+    if unknown:
+        raise ValidationError(f"unknown structure_id(s) to close: {', '.join(unknown)}", field="close")
+    kept = times_s[~np.isin(ids, [str(c) for c in close])]
+    before = _nearest(times_s)
+    after = _nearest(kept)
+    if len(add_at):
+        if commune_times_s is None:
+            raise ValidationError(
+                "commune_times_s is needed to add sites at communes", field="commune_times_s"
+            )
+        added = candidate_times(commune_times_s, _positions(codes, add_at, field="add_at"))
+        if added.shape[1] != codes.size:
+            msg = f"commune_times_s covers {added.shape[1]} communes, expected {codes.size}"
+            raise ValidationError(msg, field="commune_times_s")
+        after = np.minimum(after, added.min(axis=0))
+    zone = _zone_column(zoning, codes)
+    within_before = before <= threshold_s
+    within_after = after <= threshold_s
+    both_unreached = ~np.isfinite(before) & ~np.isfinite(after)
+    with np.errstate(invalid="ignore"):
+        delta = np.where(both_unreached, np.nan, after - before)
+    frame = pd.DataFrame(
+        {
+            "commune_code": codes,
+            "zone_id": zone,
+            "population": np.round(population).astype(np.int64),
+            "seconds_before": before,
+            "seconds_after": after,
+            "delta_s": delta,
+            "within_before": within_before,
+            "within_after": within_after,
+            "newly_covered": within_after & ~within_before,
+            "no_longer_covered": within_before & ~within_after,
+        }
+    )
+    if isinstance(communes, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=communes.geometry.to_numpy(), crs=communes.crs)
+    rows = [
+        _indicators(z, population[zone == z], before[zone == z], after[zone == z], threshold_s)
+        for z in sorted(set(zone), key=str)
+    ]
+    rows.append(_indicators(None, population, before, after, threshold_s))
+    return ScenarioResult(
+        communes=frame,
+        zones=pd.DataFrame(rows),
+        newly_covered_population=int(round(population[within_after & ~within_before].sum())),
+        no_longer_covered_population=int(round(population[within_before & ~within_after].sum())),
+        threshold_s=float(threshold_s),
+    )
+
+
+# ------------------------------------------------------------------ solvers
+def _milp_coverage(
+    weights: np.ndarray, reach: np.ndarray, k: int, time_limit_s: float | None
+) -> tuple[np.ndarray | None, bool]:
+    """Exact maximal covering with HiGHS; (chosen positions, proven optimal)."""
+    n_candidates = reach.shape[0]
+    demand = np.flatnonzero(reach.any(axis=0))
+    if k == 0 or demand.size == 0:
+        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k), True
+    n_demand = demand.size
+    # Columns: x_0..x_{m-1}, y_0..y_{d-1}.
+    cand, dem = np.nonzero(reach[:, demand])
+    coupling = scipy.sparse.coo_matrix(
+        (
+            np.concatenate((np.ones(n_demand), -np.ones(cand.size))),
+            (
+                np.concatenate((np.arange(n_demand), dem)),
+                np.concatenate((n_candidates + np.arange(n_demand), cand)),
+            ),
+        ),
+        shape=(n_demand, n_candidates + n_demand),
+    )
+    cardinality = scipy.sparse.coo_matrix(
+        (np.ones(n_candidates), (np.zeros(n_candidates, dtype=np.int64), np.arange(n_candidates))),
+        shape=(1, n_candidates + n_demand),
+    )
+    cost = np.concatenate((np.zeros(n_candidates), -weights[demand]))
+    return _solve(
+        cost,
+        n_candidates,
+        [LinearConstraint(coupling.tocsr(), -np.inf, 0.0), LinearConstraint(cardinality.tocsr(), k, k)],
+        k,
+        time_limit_s,
+    )
+
+
+def _milp_median(
+    weights: np.ndarray, base: np.ndarray, costs: np.ndarray, k: int, time_limit_s: float | None
+) -> tuple[np.ndarray | None, bool]:
+    """Exact p-median (savings form) with HiGHS; (chosen positions, proven optimal)."""
+    n_candidates = costs.shape[0]
+    better = (costs < base[np.newaxis, :]) & (weights > 0)[np.newaxis, :]
+    cand, commune = np.nonzero(better)
+    if k == 0 or cand.size == 0:
+        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k), True
+    n_pairs = cand.size
+    pair_columns = n_candidates + np.arange(n_pairs)
+    communes_used, commune_row = np.unique(commune, return_inverse=True)
+    one_each = scipy.sparse.coo_matrix(
+        (np.ones(n_pairs), (commune_row, pair_columns)), shape=(communes_used.size, n_candidates + n_pairs)
+    )
+    opened = scipy.sparse.coo_matrix(
+        (
+            np.concatenate((np.ones(n_pairs), -np.ones(n_pairs))),
+            (np.concatenate((np.arange(n_pairs), np.arange(n_pairs))), np.concatenate((pair_columns, cand))),
+        ),
+        shape=(n_pairs, n_candidates + n_pairs),
+    )
+    cardinality = scipy.sparse.coo_matrix(
+        (np.ones(n_candidates), (np.zeros(n_candidates, dtype=np.int64), np.arange(n_candidates))),
+        shape=(1, n_candidates + n_pairs),
+    )
+    savings = weights[commune] * (costs[cand, commune] - base[commune])
+    cost = np.concatenate((np.zeros(n_candidates), savings))
+    return _solve(
+        cost,
+        n_candidates,
+        [
+            LinearConstraint(one_each.tocsr(), -np.inf, 1.0),
+            LinearConstraint(opened.tocsr(), -np.inf, 0.0),
+            LinearConstraint(cardinality.tocsr(), k, k),
+        ],
+        k,
+        time_limit_s,
+    )
+
+
+def _solve(
+    cost: np.ndarray,
+    n_candidates: int,
+    constraints: list[LinearConstraint],
+    k: int,
+    time_limit_s: float | None,
+) -> tuple[np.ndarray | None, bool]:
+    """Run HiGHS (binary candidates first, continuous rest); None when no solution."""
+    integrality = np.zeros(cost.size)
+    integrality[:n_candidates] = 1
+    options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True}
+    if time_limit_s is not None:
+        options["time_limit"] = float(time_limit_s)
+    result = milp(
+        cost, integrality=integrality, bounds=Bounds(0.0, 1.0), constraints=constraints, options=options
+    )
+    if result.x is None:
+        return None, False
+    chosen = np.flatnonzero(result.x[:n_candidates] > 0.5).astype(np.int64)
+    return _fill(chosen, n_candidates, k), bool(result.status == 0)
+
+
+def _greedy(
+    weights: np.ndarray,
+    matrix: np.ndarray,
+    k: int,
+    *,
+    objective: Objective,
+    base: np.ndarray | None = None,
+) -> np.ndarray:
+    """Add the candidate with the largest gain, ``k`` times (ties: first candidate).
+
+    ``matrix`` is the boolean reach (coverage) or the capped costs (median).
+    """
+    chosen: list[int] = []
+    available = np.ones(matrix.shape[0], dtype=bool)
+    if objective == "coverage":
+        open_demand = weights.copy()
+        for _ in range(k):
+            gain = matrix.astype(np.float64) @ open_demand
+            gain[~available] = -np.inf
+            best = int(np.argmax(gain))
+            chosen.append(best)
+            available[best] = False
+            open_demand = np.where(matrix[best], 0.0, open_demand)
+    else:
+        current = base.copy()
+        for _ in range(k):
+            gain = (np.maximum(current[np.newaxis, :] - matrix, 0.0) * weights[np.newaxis, :]).sum(axis=1)
+            gain[~available] = -np.inf
+            best = int(np.argmax(gain))
+            chosen.append(best)
+            available[best] = False
+            current = np.minimum(current, matrix[best])
+    return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
+def _fill(chosen: np.ndarray, n_candidates: int, k: int) -> np.ndarray:
+    """Pad ``chosen`` up to ``k`` sites with the first unused candidates (no gain left)."""
+    if chosen.size >= k:
+        return np.sort(chosen[:k])
+    spare = np.setdiff1d(np.arange(n_candidates), chosen)[: k - chosen.size]
+    return np.sort(np.concatenate((chosen, spare)).astype(np.int64))
+
+
+# ------------------------------------------------------------------ helpers
+def _inputs(
+    population: np.ndarray, existing_times_s: np.ndarray, candidate_times_s: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    weights = np.asarray(population, dtype=np.float64)
+    existing = np.asarray(existing_times_s, dtype=np.float64)
+    candidates = np.asarray(candidate_times_s, dtype=np.float64)
+    if weights.ndim != 1:
+        raise ValidationError(
+            f"population must be one-dimensional, got shape {weights.shape}", field="population"
+        )
+    n = weights.size
+    if existing.ndim != 2 or existing.shape[1] != n:
+        msg = f"existing_times_s is {existing.shape}, expected (n_sites, {n})"
+        raise ValidationError(msg, field="existing_times_s")
+    if candidates.ndim != 2 or candidates.shape[1] != n:
+        msg = f"candidate_times_s is {candidates.shape}, expected (n_candidates, {n})"
+        raise ValidationError(msg, field="candidate_times_s")
+    if not 0 <= k <= candidates.shape[0]:
+        msg = f"k must be between 0 and the number of candidates ({candidates.shape[0]}), got {k}"
+        raise ValidationError(msg, field="k")
+    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+        raise ValidationError("population must be finite and non-negative", field="population")
+    if np.any(np.isnan(existing)) or np.any(np.isnan(candidates)):
+        raise ValidationError("times must be numbers (inf beyond reach, never NaN)", field="times_s")
+    return weights, _nearest(existing), candidates
+
+
+def _nearest(times: np.ndarray) -> np.ndarray:
+    """Minimum over the sites (rows); ``inf`` when there is none."""
+    times = np.asarray(times, dtype=np.float64)
+    return times.min(axis=0) if times.shape[0] else np.full(times.shape[1], np.inf)
+
+
+def _after(before: np.ndarray, candidates: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    return np.minimum(before, candidates[chosen].min(axis=0)) if chosen.size else before.copy()
+
+
+def _unreachable(unreachable_s: float | None, *matrices: np.ndarray) -> float:
+    if unreachable_s is not None:
+        if not unreachable_s > 0:
+            raise ValidationError(
+                f"unreachable_s must be positive, got {unreachable_s}", field="unreachable_s"
+            )
+        return float(unreachable_s)
+    finite = [float(m[np.isfinite(m)].max()) for m in matrices if np.isfinite(m).any()]
+    return 2.0 * max(finite) if finite and max(finite) > 0 else 3_600.0
+
+
+def _codes(communes: pd.DataFrame) -> np.ndarray:
+    missing = [c for c in ("code", "population") if c not in communes.columns]
+    if missing:
+        raise MissingColumnError(f"communes lack the column(s) {', '.join(missing)}", field=missing[0])
+    return communes["code"].astype(str).to_numpy()
+
+
+def _positions(codes: np.ndarray, wanted: Sequence[str], *, field: str) -> np.ndarray:
+    positions = pd.Index(codes).get_indexer([str(c) for c in wanted])
+    if np.any(positions < 0):
+        unknown = [str(c) for c, p in zip(wanted, positions, strict=True) if p < 0]
+        raise ValidationError(f"unknown commune code(s): {', '.join(unknown)}", field=field)
+    return positions.astype(np.int64)
+
+
+def _zone_column(zoning: pd.DataFrame | None, codes: np.ndarray) -> np.ndarray:
+    if zoning is None:
+        return np.full(codes.size, "ensemble", dtype=object)
+    code = next((c for c in ("commune_code", "code", "commune") if c in zoning.columns), None)
+    zone = next((c for c in ("zone_id", "zone") if c in zoning.columns), None)
+    if code is None or zone is None:
+        missing = "commune_code" if code is None else "zone_id"
+        raise MissingColumnError(f"the zoning lacks the column '{missing}'", field=missing)
+    mapping = pd.Series(zoning[zone].astype(str).to_numpy(), index=zoning[code].astype(str).to_numpy())
+    mapping = mapping[~mapping.index.duplicated()]
+    values = mapping.reindex(codes)
+    if values.isna().any():
+        missing_codes = codes[values.isna().to_numpy()]
+        raise ValidationError(f"communes in no zone: {', '.join(missing_codes[:5])}", field="zoning")
+    return values.to_numpy(dtype=object)
+
+
+def _indicators(
+    zone: object, population: np.ndarray, before: np.ndarray, after: np.ndarray, threshold_s: float
+) -> dict[str, object]:
+    total = float(population.sum())
+
+    def mean(times: np.ndarray) -> float:
+        reached = np.isfinite(times)
+        weight = population[reached].sum()
+        return float((population[reached] * times[reached]).sum() / weight) if weight > 0 else np.nan
+
+    def share(times: np.ndarray) -> float:
+        return float(population[times <= threshold_s].sum() / total) if total > 0 else np.nan
+
+    mean_before, mean_after = mean(before), mean(after)
+    share_before, share_after = share(before), share(after)
+    return {
+        "zone_id": zone,
+        "population": int(round(total)),
+        "mean_seconds_before": mean_before,
+        "mean_seconds_after": mean_after,
+        "delta_mean_s": mean_after - mean_before,
+        "share_within_before": share_before,
+        "share_within_after": share_after,
+        "delta_share": share_after - share_before,
+        "population_unreached_before": int(round(population[~np.isfinite(before)].sum())),
+        "population_unreached_after": int(round(population[~np.isfinite(after)].sum())),
+    }

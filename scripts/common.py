@@ -1,0 +1,48 @@
+"""What every ``atlas`` subcommand shares: the console, the database URL, failures."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+MODE_LABELS: dict[str, str] = {"drive": "voiture", "walk": "marche"}
+"""French names of the travel modes."""
+
+console = Console(stderr=True)
+"""Messages go to stderr; stdout is kept for results a script may read."""
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the project-local cluster's URL."""
+    if settings.database_url:
+        return settings.database_url
+    from storage.cluster import local_cluster
+
+    return local_cluster(settings.var_dir).url()
+
+
+@contextlib.contextmanager
+def open_db(settings: Settings | None = None) -> Iterator[psycopg.Connection]:
+    """Connection to the database, with pending migrations applied."""
+    from storage.db import connect
+    from storage.migrate import migrate
+
+    with connect(database_url(settings or Settings.from_env())) as conn:
+        migrate(conn)
+        yield conn
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as an error (markup in it is shown as text) and return the exit."""
+    console.print(f"[bold red]Erreur[/] : {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)

@@ -1,0 +1,342 @@
+"""Planners' commands: ``atlas gaps``, ``atlas zones propose|import|compare|list``, ``atlas whatif``.
+
+Thin wrappers: read what the core needs from PostGIS (``storage.planning``), call the core
+(``geo.gaps``, ``geo.zones``, ``geo.zoning_compare``, ``geo.location``), store the result,
+print a French summary. Input errors exit with status 2 and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from geo.errors import AtlasError
+from scripts.common import MODE_LABELS, console, fail, open_db
+
+zones_app = typer.Typer(help="Zonages infrarégionaux : proposer, importer, comparer.", no_args_is_help=True)
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _check_id(value: str, what: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise fail(f"identifiant de {what} invalide {value!r} : minuscules, chiffres, - et _ (63 caractères au plus)")
+    return value
+
+
+def _int_fr(value: float) -> str:
+    return f"{int(round(value)):,}".replace(",", "\u202f")
+
+
+# ----------------------------------------------------------------------- gaps
+def gaps(
+    mode: Annotated[list[str] | None, typer.Option(help="drive et/ou walk ; les deux par défaut.")] = None,
+    drive_minutes: Annotated[float, typer.Option(help="Seuil en voiture (minutes).")] = 30,
+    walk_minutes: Annotated[float, typer.Option(help="Seuil à pied (minutes).")] = 45,
+) -> None:
+    """White zones (communes beyond the threshold from each category) and communes with no
+    choice (a single partner network within 30 minutes); stored in PostGIS."""
+    from geo.gaps import no_choice, white_zones
+    from storage.planning import access_run, read_matrix, read_nearest, replace_gaps
+
+    thresholds = {"drive": drive_minutes * 60.0, "walk": walk_minutes * 60.0}
+    if min(thresholds.values()) <= 0:
+        raise fail("les seuils doivent être positifs (minutes)")
+    with open_db() as conn:
+        for m in mode or ["drive", "walk"]:
+            if m not in MODE_LABELS:
+                raise fail(f"mode inconnu {m!r} : attendu drive ou walk")
+            run = access_run(conn, m)
+            if run is None:
+                raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[m]} : lancer d'abord atlas access")
+            communes, places, times = read_matrix(conn, m)
+            nearest = read_nearest(conn, m)
+            try:
+                white = white_zones(nearest, communes, mode=m, threshold_s=thresholds[m])
+                single = no_choice(times, places, communes)
+            except AtlasError as exc:
+                raise fail(str(exc)) from exc
+            rows = pd.concat(
+                [
+                    pd.DataFrame({"kind": "white_zone", "category": white["category"], "commune_code": white["commune_code"],
+                                  "seconds": white["seconds"], "threshold_s": thresholds[m], "population": white["population"]}),
+                    pd.DataFrame({"kind": "no_choice", "category": single["category"], "commune_code": single["commune_code"],
+                                  "seconds": single["seconds_nearest"], "threshold_s": 1800.0, "population": single["population"]}),
+                ],
+                ignore_index=True,
+            )
+            replace_gaps(conn, mode=m, gaps=rows, approximate=bool(run["approximate"]))
+            any_white = white[white["category"] == "any"]
+            any_single = single[single["category"] == "any"]
+            console.print(
+                f"{MODE_LABELS[m].capitalize()}{' (APPROXIMATIF)' if run['approximate'] else ''} : "
+                f"{len(any_white)} communes ({_int_fr(any_white['population'].sum())} hab.) à plus de "
+                f"{thresholds[m] / 60:g} min de tout lieu du SPRO ; {len(any_single)} communes "
+                f"({_int_fr(any_single['population'].sum())} hab.) sans choix (un seul réseau à moins de 30 min) ; "
+                f"{len(rows)} lignes enregistrées toutes catégories."
+            )
+
+
+# ---------------------------------------------------------------------- zones
+@zones_app.command("propose")
+def zones_propose(
+    zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage (ex. bassins-2026).")],
+    method: Annotated[str, typer.Option(help="catchment (bassins des pôles) ou regionalize (max-p sous contraintes).")] = "catchment",
+    min_population: Annotated[int, typer.Option(help="Population minimale d'une zone (habitants).")] = 20_000,
+    max_hub_minutes: Annotated[float | None, typer.Option(help="Temps maximal jusqu'au pôle de la zone (regionalize).")] = None,
+    nest: Annotated[str | None, typer.Option(help="Emboîter dans departement ou epci (regionalize).")] = None,
+    mode: Annotated[str, typer.Option(help="Temps de trajet utilisés : drive ou walk.")] = "drive",
+    label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
+    seed: Annotated[int, typer.Option(help="Graine (regionalize) : résultats reproductibles.")] = 0,
+) -> None:
+    """Propose infra-regional zones (contiguous groups of communes) and store them with
+    their indicators and the reason for their shape."""
+    from geo.zones import catchment_zones, regionalize
+
+    _check_id(zoning_id, "zonage")
+    if method not in ("catchment", "regionalize"):
+        raise fail(f"méthode inconnue {method!r} : attendu catchment ou regionalize")
+    if nest not in (None, "departement", "epci"):
+        raise fail(f"emboîtement inconnu {nest!r} : attendu departement ou epci")
+    started = time.monotonic()
+    with open_db() as conn:
+        from storage.planning import read_matrix
+
+        try:
+            communes, places, times = read_matrix(conn, mode)
+        except Exception as exc:
+            raise fail(str(exc)) from exc
+        try:
+            if method == "catchment":
+                zoning = catchment_zones(communes, places, times, min_population=min_population)
+            else:
+                zoning = regionalize(
+                    communes, places, times, min_population=min_population,
+                    max_hub_time_s=None if max_hub_minutes is None else max_hub_minutes * 60.0,
+                    nest_by=nest, seed=seed,
+                )
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
+        default_label = "Bassins des pôles" if method == "catchment" else "Zones max-p sous contraintes"
+        n = _store_zoning(conn, zoning_id, label or f"{default_label} ({min_population} hab. min.)", zoning.method or method,
+                          {**zoning.params, "mode": mode}, zoning.assignment, zoning.zones, source=None)
+    console.print(f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s.")
+    for row in zoning.zones.head(12).itertuples():
+        console.print(f"  {row.zone_id} {row.name} : {_int_fr(row.population)} hab., {row.n_communes} communes. {row.explanation}",
+                      highlight=False, soft_wrap=True)
+    if zoning.violations:
+        console.print(f"[bold yellow]{len(zoning.violations)} contrainte(s) non respectée(s)[/] :")
+        for violation in zoning.violations[:20]:
+            console.print(f"  - {violation.constraint} {violation.zone_id or ''} : {violation.message}", highlight=False)
+    else:
+        console.print("Toutes les contraintes sont respectées (contiguïté, population, missions, temps au pôle).")
+
+
+@zones_app.command("import")
+def zones_import(
+    file: Annotated[Path, typer.Argument(help="CSV commune→zone, ou polygones (GeoPackage, GeoJSON).")],
+    zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage.")],
+    label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
+    zone_column: Annotated[str | None, typer.Option(help="Colonne de la zone (défaut : zone).")] = None,
+) -> None:
+    """Load a zoning drawn by planners and validate it (every commune exactly once;
+    contiguity warnings)."""
+    from geo.zones import zone_table
+    from geo.zoning_compare import read_zoning_csv, read_zoning_polygons, validate_zoning
+    from storage.access import read_communes
+
+    _check_id(zoning_id, "zonage")
+    if not file.is_file():
+        raise fail(f"{file} : fichier introuvable")
+    with open_db() as conn:
+        communes = read_communes(conn)
+        try:
+            if file.suffix.lower() in (".csv", ".txt"):
+                mapping = read_zoning_csv(file, zone_column=zone_column)
+            else:
+                mapping = read_zoning_polygons(file, communes, zone_column=zone_column)
+            issues = validate_zoning(mapping, communes)
+        except AtlasError as exc:
+            raise fail(f"{exc}\nRien n'a été écrit.") from exc
+        errors = [i for i in issues if i.severity == "error"]
+        for issue in issues[:30]:
+            console.print(f"  - {'ERREUR' if issue.severity == 'error' else 'avertissement'} : {issue.message}", highlight=False, soft_wrap=True)
+        if errors:
+            raise fail(f"{len(errors)} erreur(s) dans {file.name} ; rien n'a été écrit.")
+        assignment = mapping[["commune_code", "zone_id"]].astype(str)
+        zones = zone_table(communes, assignment, explanation=f"Zonage importé de {file.name}")
+        n = _store_zoning(conn, zoning_id, label or f"Zonage importé ({file.name})", "imported", {"file": file.name},
+                          assignment, zones, source=file.name)
+    console.print(f"Zonage {zoning_id} importé : {len(zones)} zones, {len(assignment)} communes, {n} lignes d'indicateurs"
+                  + (f", {len(issues)} avertissement(s)." if issues else "."))
+
+
+@zones_app.command("compare")
+def zones_compare(
+    a: Annotated[str, typer.Argument(help="Zonage A : identifiant stocké, ou epci / arrondissement / departement.")],
+    b: Annotated[str, typer.Argument(help="Zonage B (idem).")],
+    output: Annotated[Path | None, typer.Option(help="GeoPackage de la carte des différences.")] = None,
+) -> None:
+    """Compare two zonings: overlap table, adjusted Rand index, population mismatched."""
+    from geo.zoning_compare import compare_zonings
+    from storage.access import read_communes
+    from storage.load import StoreError
+    from storage.planning import read_assignment
+
+    with open_db() as conn:
+        communes = read_communes(conn)
+        try:
+            left, right = read_assignment(conn, a), read_assignment(conn, b)
+        except StoreError as exc:
+            raise fail(str(exc)) from exc
+    try:
+        result = compare_zonings(left, right, communes)
+    except AtlasError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{a} / {b} : indice de Rand ajusté {result.ari:.3f} (communes), {result.ari_population:.3f} (population)")
+    typer.echo(f"population dans une zone différente de la zone correspondante : {_int_fr(result.mismatched_population)} "
+               f"hab. ({result.mismatched_share:.1%})")
+    top = result.overlap.sort_values("population", ascending=False).head(15)
+    for row in top.itertuples():
+        typer.echo(f"  {row.zone_a} ∩ {row.zone_b} : {row.n_communes} communes, {_int_fr(row.population)} hab.")
+    if output is not None:
+        import pyogrio
+
+        output.unlink(missing_ok=True)
+        pyogrio.write_dataframe(result.communes, output, layer="differences", driver="GPKG")
+        pyogrio.write_dataframe(result.overlap, output, layer="recouvrement", driver="GPKG")
+        typer.echo(f"carte des différences : {output}")
+
+
+@zones_app.command("list")
+def zones_list() -> None:
+    """List the stored zonings."""
+    from storage.planning import zonings
+
+    with open_db() as conn:
+        rows = zonings(conn)
+    if not rows:
+        typer.echo("Aucun zonage stocké (atlas zones propose / import).")
+    for row in rows:
+        typer.echo(f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})")
+
+
+def _store_zoning(conn, zoning_id, label, method, params, assignment, zones, *, source) -> int:  # noqa: ANN001
+    """Store a zoning and, when travel times exist, its indicators per mode."""
+    from geo.access import summarise_levels
+    from storage.access import read_communes
+    from storage.load import StoreError
+    from storage.planning import access_run, read_nearest, replace_level_indicators, save_zoning
+
+    try:
+        save_zoning(conn, zoning_id=zoning_id, label=label, method=method, params=params,
+                    assignment=assignment, zones=zones, source=source)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+    communes = read_communes(conn)
+    level = f"zone:{zoning_id}"
+    communes[level] = communes["code"].map(assignment.set_index("commune_code")["zone_id"])
+    written = 0
+    for m in ("drive", "walk"):
+        run = access_run(conn, m)
+        if run is None:
+            continue
+        levels = summarise_levels(read_nearest(conn, m), communes, levels=(level,))
+        written += replace_level_indicators(conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"]))
+    return written
+
+
+# --------------------------------------------------------------------- what-if
+def whatif(
+    category: Annotated[str, typer.Option(help="Catégorie de lieux (any, mission:conseil, public:jeunes…).")] = "any",
+    mode: Annotated[str, typer.Option(help="drive ou walk.")] = "drive",
+    k: Annotated[int, typer.Option(help="Nombre de nouveaux lieux à proposer (0 : évaluer seulement).")] = 3,
+    objective: Annotated[str, typer.Option(help="coverage (couverture maximale) ou median (p-médiane).")] = "coverage",
+    minutes: Annotated[float, typer.Option(help="Seuil de couverture (minutes).")] = 30,
+    add: Annotated[list[str] | None, typer.Option(help="Code commune où ajouter un lieu (scénario).")] = None,
+    close: Annotated[list[str] | None, typer.Option(help="structure_id d'un lieu fermé (scénario).")] = None,
+    zoning: Annotated[str, typer.Option(help="Zonage des indicateurs : identifiant, epci, departement…")] = "departement",
+    scenario_id: Annotated[str | None, typer.Option("--id", help="Enregistrer le scénario sous cet identifiant.")] = None,
+) -> None:
+    """Where new places would help most (maximal covering or p-median, existing places
+    kept), and the effect of a scenario of openings and closures."""
+    from geo.access import Category, commune_times
+    from geo.location import evaluate_scenario, locate_new_sites
+    from storage.access import load_network
+    from storage.load import StoreError
+    from storage.planning import access_run, read_assignment, read_matrix, save_scenario
+
+    if mode not in MODE_LABELS:
+        raise fail(f"mode inconnu {mode!r} : attendu drive ou walk")
+    if objective not in ("coverage", "median"):
+        raise fail(f"objectif inconnu {objective!r} : attendu coverage ou median")
+    if k < 0 or k > 50:
+        raise fail("k doit être entre 0 et 50")
+    if scenario_id is not None:
+        _check_id(scenario_id, "scénario")
+    threshold_s = minutes * 60.0
+    try:
+        wanted = Category.from_code(category)
+    except AtlasError as exc:
+        raise fail(str(exc)) from exc
+    started = time.monotonic()
+    with open_db() as conn:
+        run = access_run(conn, mode)
+        if run is None:
+            raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[mode]} : lancer d'abord atlas access")
+        try:
+            communes, places, times = read_matrix(conn, mode)
+            assignment = read_assignment(conn, zoning)
+        except StoreError as exc:
+            raise fail(str(exc)) from exc
+        mask = wanted.mask(places)
+        if not mask.any():
+            raise fail(f"aucun lieu dans la catégorie {category!r}")
+        graph, _ = load_network(conn, mode)
+        between = commune_times(graph, communes)
+        sites = places[mask].reset_index(drop=True)
+        times = times[mask]
+        chosen: list[str] = []
+        gained: list[float] = []
+        try:
+            if k:
+                located = locate_new_sites(communes, times, between, k=k, objective=objective, threshold_s=threshold_s)  # type: ignore[arg-type]
+                chosen = list(located.chosen_codes)
+                # Population newly covered by each chosen site, in the order of choice.
+                before = located.seconds_before
+                for code in chosen:
+                    column = between[communes.index[communes["code"] == code][0]]
+                    after = np.minimum(before, column)
+                    gained.append(float(communes["population"].to_numpy()[(after <= threshold_s) & (before > threshold_s)].sum()))
+                    before = after
+            result = evaluate_scenario(communes, times, sites, commune_times_s=between, add_at=[*chosen, *(add or [])],
+                                       close=close or [], threshold_s=threshold_s, zoning=assignment)
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
+        names = communes.set_index("code")["name"]
+        approx = " (temps APPROXIMATIFS)" if run["approximate"] else ""
+        typer.echo(f"{wanted.label()} — {MODE_LABELS[mode]}, seuil {minutes:g} min{approx}")
+        for rank, code in enumerate(chosen, start=1):
+            typer.echo(f"  {rank}. {names[code]} ({code}) : +{_int_fr(gained[rank - 1])} hab. à moins de {minutes:g} min")
+        typer.echo(f"population nouvellement couverte : {_int_fr(result.newly_covered_population)} hab. ; "
+                   f"plus couverte : {_int_fr(result.no_longer_covered_population)} hab.")
+        total = result.zones[result.zones["zone_id"].isna()].iloc[0]
+        typer.echo(f"part à moins de {minutes:g} min : {total['share_within_before']:.1%} → {total['share_within_after']:.1%}")
+        if scenario_id is not None:
+            sites_rows = [{"action": "add", "commune_code": c, "population_gained": g} for c, g in zip(chosen, gained, strict=True)]
+            sites_rows += [{"action": "add", "commune_code": c} for c in add or []]
+            sites_rows += [{"action": "close", "structure_id": s} for s in close or []]
+            save_scenario(conn, scenario_id=scenario_id, label=f"{wanted.label()} ({MODE_LABELS[mode]}, {minutes:g} min)",
+                          method=objective if k else "evaluation", mode=mode, category=category,
+                          params={"k": k, "threshold_s": threshold_s, "zoning": zoning, "add": add or [], "close": close or []},
+                          summary={"newly_covered": result.newly_covered_population,
+                                   "no_longer_covered": result.no_longer_covered_population,
+                                   "zones": result.zones.to_dict("records")},
+                          sites=sites_rows, approximate=bool(run["approximate"]))
+            typer.echo(f"scénario enregistré : {scenario_id}")
+    console.print(f"({time.monotonic() - started:.1f} s)")

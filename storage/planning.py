@@ -1,0 +1,276 @@
+"""Planners' results in PostGIS: white zones, zonings and their indicators, scenarios.
+
+Each writer replaces what it describes in one transaction (a zoning by its id, the gaps
+of a mode, a scenario by its id). Readers give the core what it needs: the commune x
+place matrix of a mode, the per-commune nearest table and the stored zonings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from storage.access import copy_indicators, read_communes, read_places
+from storage.load import StoreError, copy_rows, ewkb_hex
+
+OFFICIAL_LEVELS: tuple[str, ...] = ("epci", "arrondissement", "departement")
+"""Official zonings available without import: columns of the commune table."""
+
+
+# -------------------------------------------------------------------- access
+def access_run(conn: psycopg.Connection, mode: str) -> dict[str, Any] | None:
+    """``approximate, network, computed_at, params`` of the stored run of ``mode``, or None."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            "SELECT mode, approximate, network, computed_at, params FROM access_run WHERE mode = %s", (mode,)
+        ).fetchone()
+
+
+def read_matrix(conn: psycopg.Connection, mode: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
+    """Communes, places and the stored commune x place times of ``mode``.
+
+    Returns
+    -------
+    communes
+        :func:`storage.access.read_communes` (ordered by code).
+    places
+        :func:`storage.access.read_places` plus ``commune_code`` (ordered by id).
+    times_s
+        ``(n_places, n_communes)`` seconds, ``inf`` beyond the stored bound.
+    """
+    if access_run(conn, mode) is None:
+        msg = f"no travel times for mode {mode!r} yet (run `atlas access`)"
+        raise StoreError(msg)
+    communes = read_communes(conn)
+    places, _ = read_places(conn)
+    places["commune_code"] = [
+        row[0]
+        for row in conn.execute(
+            "SELECT s.commune_code FROM structure s JOIN partner_type p USING (partner_type) "
+            "WHERE p.receives_public ORDER BY s.structure_id"
+        ).fetchall()
+    ]
+    pairs = conn.execute(
+        "SELECT structure_id, commune_code, seconds FROM commune_structure_time WHERE mode = %s", (mode,)
+    ).fetchall()
+    times = np.full((len(places), len(communes)), np.inf)
+    if pairs:
+        place_pos = pd.Series(np.arange(len(places)), index=places["structure_id"])
+        commune_pos = pd.Series(np.arange(len(communes)), index=communes["code"])
+        frame = pd.DataFrame(pairs, columns=["structure_id", "commune_code", "seconds"])
+        times[place_pos.loc[frame["structure_id"]].to_numpy(), commune_pos.loc[frame["commune_code"]].to_numpy()] = (
+            frame["seconds"].to_numpy(dtype=float)
+        )
+    return communes, places, times
+
+
+def read_nearest(conn: psycopg.Connection, mode: str) -> pd.DataFrame:
+    """The stored per-commune nearest table of ``mode`` (``commune_code, category,
+    seconds`` (NaN unreachable), ``structure_id, n_operators_30, fca``)."""
+    rows = conn.execute(
+        "SELECT commune_code, category, seconds, structure_id, n_operators_30, fca "
+        "FROM commune_access WHERE mode = %s ORDER BY category, commune_code",
+        (mode,),
+    ).fetchall()
+    frame = pd.DataFrame(rows, columns=["commune_code", "category", "seconds", "structure_id", "n_operators_30", "fca"])
+    frame["seconds"] = frame["seconds"].astype(float)
+    return frame
+
+
+# -------------------------------------------------------------------- zonings
+def save_zoning(
+    conn: psycopg.Connection,
+    *,
+    zoning_id: str,
+    label: str,
+    method: str,
+    params: dict[str, Any],
+    assignment: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    source: str | None = None,
+) -> None:
+    """Store a zoning (replacing the one with the same id), in one transaction.
+
+    Parameters
+    ----------
+    assignment
+        ``commune_code, zone_id``, one row per commune.
+    zones
+        ``zone_id, name, population, n_communes``, optional ``hub`` (structure_id) and
+        ``explanation``, dissolved polygons in the Région's CRS.
+    """
+    srid = int(conn.execute("SELECT srid FROM region_config").fetchone()[0])
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM zoning WHERE zoning_id = %s", (zoning_id,))
+            conn.execute(
+                "INSERT INTO zoning (zoning_id, label, method, params, source) VALUES (%s, %s, %s, %s, %s)",
+                (zoning_id, label, method, Jsonb(_jsonable(params)), source),
+            )
+            hubs = zones["hub"] if "hub" in zones.columns else pd.Series([None] * len(zones))
+            explanations = zones["explanation"] if "explanation" in zones.columns else pd.Series([None] * len(zones))
+            copy_rows(
+                conn,
+                "zone",
+                ["zoning_id", "zone_id", "name", "hub_structure_id", "population", "n_communes", "explanation", "geom"],
+                zip(
+                    [zoning_id] * len(zones),
+                    zones["zone_id"].astype(str),
+                    zones["name"].astype(str),
+                    [None if pd.isna(h) else h for h in hubs],
+                    zones["population"].astype("int64"),
+                    zones["n_communes"].astype("int64"),
+                    [None if pd.isna(e) else e for e in explanations],
+                    ewkb_hex(zones.geometry, srid, multi=True),
+                    strict=True,
+                ),
+            )
+            copy_rows(
+                conn,
+                "zone_commune",
+                ["zoning_id", "commune_code", "zone_id"],
+                zip(
+                    [zoning_id] * len(assignment),
+                    assignment["commune_code"].astype(str),
+                    assignment["zone_id"].astype(str),
+                    strict=True,
+                ),
+            )
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    except psycopg.errors.IntegrityError as exc:
+        msg = f"zoning {zoning_id!r} does not match the stored communes or places, nothing was written: {exc.diag.message_primary}"
+        raise StoreError(msg) from exc
+
+
+def zonings(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Stored zonings: ``zoning_id, label, method, n_zones, created_at``."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            "SELECT z.zoning_id, z.label, z.method, z.created_at, count(zn.*) AS n_zones "
+            "FROM zoning z LEFT JOIN zone zn USING (zoning_id) GROUP BY z.zoning_id ORDER BY z.zoning_id"
+        ).fetchall()
+
+
+def read_assignment(conn: psycopg.Connection, zoning: str) -> pd.DataFrame:
+    """``commune_code, zone_id`` of a stored zoning, or of an official level
+    (``epci``, ``arrondissement``, ``departement``)."""
+    if zoning in OFFICIAL_LEVELS:
+        rows = conn.execute(
+            # A commune outside any EPCI (three islands in Bretagne) is a zone of its own.
+            psycopg.sql.SQL("SELECT code, coalesce({}, 'sans-' || code) FROM commune ORDER BY code").format(
+                psycopg.sql.Identifier(zoning)
+            )
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT commune_code, zone_id FROM zone_commune WHERE zoning_id = %s ORDER BY commune_code", (zoning,)
+        ).fetchall()
+        if not rows:
+            msg = f"no zoning {zoning!r} (stored: {', '.join(z['zoning_id'] for z in zonings(conn)) or 'none'}; official: {', '.join(OFFICIAL_LEVELS)})"
+            raise StoreError(msg)
+    return pd.DataFrame(rows, columns=["commune_code", "zone_id"])
+
+
+def zone_columns(conn: psycopg.Connection) -> pd.DataFrame:
+    """One column ``zone:<zoning_id>`` per stored zoning, indexed by commune code."""
+    rows = conn.execute("SELECT commune_code, zoning_id, zone_id FROM zone_commune").fetchall()
+    if not rows:
+        return pd.DataFrame(index=pd.Index([], name="code"))
+    frame = pd.DataFrame(rows, columns=["code", "zoning_id", "zone_id"])
+    wide = frame.pivot(index="code", columns="zoning_id", values="zone_id")
+    wide.columns = [f"zone:{z}" for z in wide.columns]
+    return wide
+
+
+def replace_level_indicators(
+    conn: psycopg.Connection, *, level: str, mode: str, indicators: pd.DataFrame, approximate: bool
+) -> int:
+    """Replace the indicators of one level (e.g. ``zone:<id>``) for one mode."""
+    with conn.transaction():
+        conn.execute("DELETE FROM access_indicator WHERE level = %s AND mode = %s", (level, mode))
+        copy_indicators(conn, indicators, mode, approximate)
+    return len(indicators)
+
+
+# ----------------------------------------------------------------------- gaps
+def replace_gaps(conn: psycopg.Connection, *, mode: str, gaps: pd.DataFrame, approximate: bool) -> int:
+    """Replace the gaps of ``mode``: ``kind, category, commune_code, seconds, threshold_s,
+    population`` rows."""
+    with conn.transaction():
+        conn.execute("DELETE FROM gap WHERE mode = %s", (mode,))
+        copy_rows(
+            conn,
+            "gap",
+            ["kind", "mode", "category", "commune_code", "seconds", "threshold_s", "population", "approximate"],
+            (
+                (
+                    r.kind,
+                    mode,
+                    r.category,
+                    r.commune_code,
+                    None if not np.isfinite(r.seconds) else float(r.seconds),
+                    float(r.threshold_s),
+                    int(r.population),
+                    approximate,
+                )
+                for r in gaps.itertuples(index=False)
+            ),
+        )
+    return len(gaps)
+
+
+# ------------------------------------------------------------------ scenarios
+def save_scenario(
+    conn: psycopg.Connection,
+    *,
+    scenario_id: str,
+    label: str,
+    method: str,
+    mode: str,
+    category: str,
+    params: dict[str, Any],
+    summary: dict[str, Any],
+    sites: Sequence[dict[str, Any]],
+    approximate: bool,
+) -> None:
+    """Store a what-if scenario (replacing one with the same id). ``sites``: dicts with
+    ``action`` (add/close), ``commune_code`` or ``structure_id``, ``population_gained``."""
+    with conn.transaction():
+        conn.execute("DELETE FROM scenario WHERE scenario_id = %s", (scenario_id,))
+        conn.execute(
+            "INSERT INTO scenario (scenario_id, label, method, mode, category, params, summary, approximate) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (scenario_id, label, method, mode, category, Jsonb(_jsonable(params)), Jsonb(_jsonable(summary)), approximate),
+        )
+        for rank, site in enumerate(sites, start=1):
+            conn.execute(
+                "INSERT INTO scenario_site (scenario_id, rank, action, commune_code, structure_id, population_gained) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    scenario_id,
+                    rank,
+                    site["action"],
+                    site.get("commune_code"),
+                    site.get("structure_id"),
+                    None if site.get("population_gained") is None else int(site["population_gained"]),
+                ),
+            )
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values (numpy scalars, inf -> None, tuples -> lists)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
