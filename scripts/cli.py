@@ -28,7 +28,7 @@ app.add_typer(db_app, name="db")
 network_app = typer.Typer(help="Réseaux routiers (voiture, marche) pour les temps de trajet.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
 
-@db_app.command("up")
+@db_app.command("up", help="Créer si besoin et démarrer la base PostGIS locale, puis appliquer les migrations.")
 def db_up() -> None:
     """Create if needed and start the local PostGIS cluster, then apply migrations."""
     settings = Settings.from_env()
@@ -49,7 +49,7 @@ def db_up() -> None:
     console.print(f"Base prête ({len(applied)} migration(s) appliquée(s), {time.monotonic() - started:.1f} s).")
 
 
-@db_app.command("down")
+@db_app.command("down", help="Arrêter la base PostGIS locale.")
 def db_down() -> None:
     """Stop the local PostGIS cluster."""
     settings = Settings.from_env()
@@ -62,7 +62,7 @@ def db_down() -> None:
     console.print("Cluster local arrêté." if cluster.down() else "Le cluster local n'était pas démarré.")
 
 
-@db_app.command("status")
+@db_app.command("status", help="Dire où est la base, si elle répond et ce qu'elle contient.")
 def db_status() -> None:
     """Say where the database is, whether it answers and what it holds."""
     settings = Settings.from_env()
@@ -81,7 +81,7 @@ def db_status() -> None:
         typer.echo(f"{key}: {value}")
 
 
-@db_app.command("migrate")
+@db_app.command("migrate", help="Appliquer les migrations de schéma en attente.")
 def db_migrate() -> None:
     """Apply pending schema migrations."""
     applied = _migrate(database_url(Settings.from_env()))
@@ -96,7 +96,7 @@ def _migrate(url: str) -> list[str]:
         return migrate(conn)
 
 
-@app.command("load")
+@app.command("load", help="Charger territoires, types de partenaires et lieux dans PostGIS, en une transaction (tout ou rien).")
 def load(
     data: Annotated[Path | None, typer.Option(help="Dossier des sources (avec atlas.toml).")] = None,
     region: Annotated[str | None, typer.Option(help="Code INSEE de la Région attendue.")] = None,
@@ -169,7 +169,7 @@ def _modes(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
-@network_app.command("load")
+@network_app.command("load", help="Construire les réseaux voiture et marche depuis un extrait OpenStreetMap et les enregistrer.")
 def network_load(
     file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
     mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
@@ -200,7 +200,7 @@ def network_load(
     console.print("Relancer [bold]atlas access[/] pour recalculer les temps de trajet.")
 
 
-@network_app.command("status")
+@network_app.command("status", help="Lister les réseaux enregistrés (OSM ou approximatif).")
 def network_status() -> None:
     """List the stored networks."""
     from storage.access import networks
@@ -218,7 +218,7 @@ def network_status() -> None:
         )
 
 
-@app.command("access")
+@app.command("access", help="Temps de trajet de chaque commune vers les lieux les plus proches, indicateurs et isochrones (approximatifs sans réseau OSM).")
 def access(
     mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
     isochrones: Annotated[bool, typer.Option(help="Calculer les isochrones 15/30/45 min des lieux.")] = True,
@@ -280,7 +280,7 @@ def access(
             )
 
 
-@app.command("export")
+@app.command("export", help="Exporter toutes les couches (GeoPackage stylé pour QGIS, GeoJSON ou CSV pour tableur).")
 def export(
     output: Annotated[Path, typer.Argument(help="Fichier .gpkg, ou dossier pour geojson/csv.")],
     fmt: Annotated[str, typer.Option("--format", help="gpkg (QGIS, stylé), geojson ou csv.")] = "gpkg",
@@ -309,7 +309,7 @@ def export(
     )
 
 
-@app.command("serve")
+@app.command("serve", help="Servir l'application web avec gunicorn (journal sans adresse IP ni paramètres de recherche).")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
@@ -335,9 +335,9 @@ def serve(
 def _register_planning() -> None:
     from scripts.planning_cli import gaps, whatif, zones_app
 
-    app.command("gaps")(gaps)
+    app.command("gaps", help="Zones blanches (communes au-delà du seuil) et communes sans choix (un seul réseau à moins de 30 min).")(gaps)
     app.add_typer(zones_app, name="zones")
-    app.command("whatif")(whatif)
+    app.command("whatif", help="Où de nouveaux lieux aideraient le plus (couverture maximale, p-médiane) et effet d'un scénario d'ouvertures et de fermetures.")(whatif)
 
 
 _register_planning()

@@ -83,7 +83,7 @@ def gaps(
 
 
 # ---------------------------------------------------------------------- zones
-@zones_app.command("propose")
+@zones_app.command("propose", help="Proposer des zones infrarégionales contiguës (bassins des pôles ou max-p sous contraintes) avec leurs indicateurs.")
 def zones_propose(
     zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage (ex. bassins-2026).")],
     method: Annotated[str, typer.Option(help="catchment (bassins des pôles) ou regionalize (max-p sous contraintes).")] = "catchment",
@@ -137,7 +137,7 @@ def zones_propose(
         console.print("Toutes les contraintes sont respectées (contiguïté, population, missions, temps au pôle).")
 
 
-@zones_app.command("import")
+@zones_app.command("import", help="Importer un zonage dessiné par les services (CSV commune→zone ou polygones) et le valider.")
 def zones_import(
     file: Annotated[Path, typer.Argument(help="CSV commune→zone, ou polygones (GeoPackage, GeoJSON).")],
     zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage.")],
@@ -176,7 +176,7 @@ def zones_import(
                   + (f", {len(issues)} avertissement(s)." if issues else "."))
 
 
-@zones_app.command("compare")
+@zones_app.command("compare", help="Comparer deux zonages : recouvrement, indice de Rand ajusté, population mal placée.")
 def zones_compare(
     a: Annotated[str, typer.Argument(help="Zonage A : identifiant stocké, ou epci / arrondissement / departement.")],
     b: Annotated[str, typer.Argument(help="Zonage B (idem).")],
@@ -213,7 +213,7 @@ def zones_compare(
         typer.echo(f"carte des différences : {output}")
 
 
-@zones_app.command("list")
+@zones_app.command("list", help="Lister les zonages enregistrés.")
 def zones_list() -> None:
     """List the stored zonings."""
     from storage.planning import zonings
