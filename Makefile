@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 DATA ?= data/bretagne
 REGION ?= 53
 
-.PHONY: setup system-deps db-up db-down load access demo test clean
+.PHONY: setup system-deps browser db-up db-down load access demo test clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -41,7 +41,10 @@ access: load
 demo: access
 	$(BIN)/atlas serve
 
-test: db-up
+browser:
+	@scripts/ensure-browser.sh
+
+test: db-up browser
 	$(BIN)/pytest
 
 clean:

@@ -8,6 +8,7 @@
 | ``ATLAS_DATA_DIR`` | ``data/bretagne`` | folder holding ``atlas.toml`` and the source files |
 | ``ATLAS_VAR_DIR`` | ``var/`` | local state: the local PostGIS cluster, logs |
 | ``ATLAS_HOST`` / ``ATLAS_PORT`` | ``127.0.0.1`` / ``5000`` | where ``atlas serve`` listens |
+| ``ATLAS_TILE_URL`` | none | Leaflet tile URL template of a basemap the deployer serves (e.g. ``/tuiles/{z}/{x}/{y}.png``); none: commune boundaries drawn as vectors |
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Settings:
     var_dir: Path
     host: str
     port: int
+    tile_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +56,5 @@ class Settings:
             var_dir=Path(env.get("ATLAS_VAR_DIR") or PROJECT_ROOT / "var"),
             host=env.get("ATLAS_HOST", "127.0.0.1"),
             port=int(port_text),
+            tile_url=env.get("ATLAS_TILE_URL") or None,
         )

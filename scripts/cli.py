@@ -309,6 +309,22 @@ def export(
     )
 
 
+@app.command("report", help="Écrire le rapport annuel de la CCREFP : un fichier HTML autonome, accessible et imprimable.")
+def report_command(
+    year: Annotated[int, typer.Option("--year", help="Année du rapport (CCREFP), par exemple 2026.")],
+    output: Annotated[Path | None, typer.Option(help="Fichier HTML à écrire (défaut : rapport-ANNÉE.html).")] = None,
+) -> None:
+    """Write the yearly report for the CCREFP: one self-contained, printable, accessible HTML file."""
+    from scripts.report import ReportError, report
+
+    path = output or Path(f"rapport-{year}.html")
+    try:
+        written = report(year, path, database_url=database_url(Settings.from_env()))
+    except ReportError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"Rapport {year} écrit : {written}")
+
+
 @app.command("serve", help="Servir l'application web avec gunicorn (journal sans adresse IP ni paramètres de recherche).")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,

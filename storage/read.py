@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
+
+from geo.schema import WEEKDAYS
 
 
 def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
@@ -90,50 +93,521 @@ def commune(conn: psycopg.Connection, code: str) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def nearest_structures_from_commune(
-    conn: psycopg.Connection, code: str, *, limit: int = 10, mission: str | None = None
-) -> list[dict[str, Any]]:
-    """Structures nearest (straight line, metres) to a point inside commune ``code``.
+# --------------------------------------------------------------------------- finder
+STRUCTURE_COLUMNS_SQL = """
+    s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
+    p.label AS partner_label, p.receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
+    s.phone, s.website, s.appointment, s.source, s.vintage,
+    s.geocoding IN ('approx_mairie', 'commune') AS approximate_position,
+    s.site_format IN ('itinerant', 'bus') AS itinerant,
+    s.site_format = 'multisites' AS multisite,
+    round(ST_X(ST_Transform(s.geom, 4326))::numeric, 6)::float8 AS lon,
+    round(ST_Y(ST_Transform(s.geom, 4326))::numeric, 6)::float8 AS lat"""
+"""Columns of a structure as the finder and the API show it (``s``: structure, ``p``: partner_type)."""
 
-    The point is ``ST_PointOnSurface`` of the commune polygon (always inside it). Ties on
-    distance are broken by ``structure_id``, which favours no operator on purpose: it is
-    not a ranking, only a stable order.
+_POINT_SQL = "ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326), atlas_srid())"
+
+NEAREST_BY_TIME_SQL = f"""
+            SELECT {STRUCTURE_COLUMNS_SQL},
+                   t.seconds AS seconds, other.seconds AS other_seconds,
+                   round(ST_Distance(s.geom, {{origin}}))::integer AS distance_m
+              FROM (SELECT structure_id, seconds FROM commune_structure_time
+                     WHERE commune_code = %(code)s AND mode = %(mode)s
+                     ORDER BY seconds OFFSET 0) t
+              JOIN structure s ON s.structure_id = t.structure_id
+              JOIN partner_type p ON p.partner_type = s.partner_type
+              JOIN commune_origin o ON o.commune_code = %(code)s AND o.mode = %(mode)s
+              LEFT JOIN commune_structure_time other
+                     ON other.commune_code = %(code)s AND other.mode = %(other)s
+                    AND other.structure_id = t.structure_id
+             WHERE {{filters}}
+             ORDER BY t.seconds, t.structure_id
+             LIMIT %(limit)s
+            """  # noqa: S608 - constant SQL fragments, values are bound
+"""The finder's statement, one query on the index ``(commune_code, mode, seconds)`` of
+``commune_structure_time`` joined to ``structure``; ``{origin}`` and ``{filters}`` are
+composed by :func:`nearest_by_time_query` (values always bound)."""
+
+
+def _filters(
+    *,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+    partner_type: str | None = None,
+    receiving_only: bool = True,
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """The WHERE clause of the finder's filters, with only the predicates in use.
+
+    Only the filters given appear in the statement, so that each combination gets its
+    own (prepared, well-estimated) plan; values are bound parameters. A place for
+    ``tout_public`` serves every public.
+    """
+    clauses: list[sql.Composable] = [sql.SQL("TRUE")]
+    params: dict[str, Any] = {}
+    if receiving_only:
+        clauses.append(sql.SQL("p.receives_public"))
+    if mission:
+        clauses.append(sql.SQL("%(mission)s = ANY (s.missions)"))
+        params["mission"] = mission
+    if public:
+        clauses.append(sql.SQL("(%(public)s = ANY (s.publics) OR 'tout_public' = ANY (s.publics))"))
+        params["public"] = public
+    if day:
+        clauses.append(sql.SQL("s.opening_hours ? %(day)s"))
+        params["day"] = day
+    if partner_type:
+        clauses.append(sql.SQL("s.partner_type = %(partner_type)s"))
+        params["partner_type"] = partner_type
+    return sql.SQL(" AND ").join(clauses), params
+
+
+def nearest_by_time_query(
+    *,
+    commune_code: str,
+    mode: str,
+    limit: int,
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The statement :func:`nearest_by_time` runs and its parameters (for EXPLAIN in tests)."""
+    filters, params = _filters(mission=mission, public=public, day=day)
+    point = lat is not None and lon is not None
+    origin = sql.SQL(_POINT_SQL if point else "o.geom")
+    query = sql.SQL(NEAREST_BY_TIME_SQL).format(origin=origin, filters=filters)
+    params.update(code=commune_code, mode=mode, other="walk" if mode == "drive" else "drive", limit=limit)
+    if point:
+        params.update(lat=lat, lon=lon)
+    return query, params
+
+
+def _ordered_hours(row: dict[str, Any]) -> dict[str, Any]:
+    """Opening hours as a list of (weekday, hours) in weekday order (jsonb keeps no order)."""
+    hours = row.get("opening_hours") or {}
+    row["opening_hours"] = [(day, hours[day]) for day in WEEKDAYS if day in hours]
+    return row
+
+
+def commune_at_point(conn: psycopg.Connection, lat: float, lon: float) -> dict[str, Any] | None:
+    """The commune containing a WGS84 point, else the nearest one (``inside`` says which).
+
+    One KNN statement on the GiST index: a containing polygon is at distance 0. Returns
+    None when no commune is loaded.
     """
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
+            f"""
+            WITH q AS (SELECT {_POINT_SQL} AS pt)
+            SELECT c.code, c.name, c.postcodes, c.departement, c.epci, c.population,
+                   ST_Contains(c.geom, q.pt) AS inside, round(ST_Distance(c.geom, q.pt))::integer AS distance_m
+              FROM commune c, q
+             ORDER BY c.geom <-> q.pt, c.code
+             LIMIT 1
+            """,  # noqa: S608 - constant SQL fragment, values are bound
+            {"lat": lat, "lon": lon},
+        ).fetchone()
+
+
+def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """The latest accessibility run of each mode: ``approximate``, ``network``, ``computed_at``, ``bound_s``."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
             """
-            WITH origin AS (SELECT ST_PointOnSurface(geom) AS pt FROM commune WHERE code = %(code)s)
-            SELECT s.structure_id, s.name, s.address, s.postcode, s.commune_name, s.partner_type,
-                   p.label AS partner_label, s.missions, s.publics, s.site_format, s.geocoding,
-                   s.opening_hours, s.phone, s.appointment,
-                   round(ST_Distance(s.geom, origin.pt))::integer AS distance_m
-              FROM origin, structure s JOIN partner_type p USING (partner_type)
-             WHERE p.receives_public AND (%(mission)s::text IS NULL OR %(mission)s = ANY(s.missions))
-             ORDER BY s.geom <-> origin.pt, s.structure_id
-             LIMIT %(limit)s
-            """,
-            {"code": code, "limit": limit, "mission": mission},
+            SELECT mode, approximate, network, computed_at, (params ->> 'od_limit_s')::float8 AS bound_s
+              FROM access_run ORDER BY mode
+            """
+        ).fetchall()
+    return {row["mode"]: row for row in rows}
+
+
+def nearest_by_time(
+    conn: psycopg.Connection,
+    *,
+    commune_code: str,
+    mode: str,
+    limit: int,
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+) -> list[dict[str, Any]]:
+    """Places nearest in travel time from commune ``commune_code`` (within the run's bound).
+
+    One indexed statement: ``commune_structure_time`` (index on commune, mode, seconds)
+    joined to ``structure``, ``ORDER BY seconds, structure_id LIMIT n``. Equal times are
+    broken by ``structure_id``, never by operator. Each row also carries the time in the
+    other mode when known (``drive_s``, ``walk_s``) and the straight-line distance (metres)
+    from the point ``lat``/``lon`` when given, else from the commune's origin.
+    """
+    other = "walk" if mode == "drive" else "drive"
+    query, params = nearest_by_time_query(
+        commune_code=commune_code, mode=mode, limit=limit, lat=lat, lon=lon, mission=mission, public=public, day=day
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, params).fetchall()
+    for row in rows:
+        row[f"{mode}_s"], row[f"{other}_s"] = row.pop("seconds"), row.pop("other_seconds")
+        row["ranked_by"] = "time"
+        _ordered_hours(row)
+    return rows
+
+
+def nearest_by_distance(
+    conn: psycopg.Connection,
+    *,
+    commune_code: str,
+    limit: int,
+    mode: str = "drive",
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+    exclude: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Places nearest in straight line (KNN ``<->`` on the GiST index), for what travel times do not cover.
+
+    The origin is the point ``lat``/``lon`` when given, else the commune's origin for
+    ``mode`` (where its times start), else a point inside the commune. Places in
+    ``exclude`` (already listed by time) are skipped; ties are broken by ``structure_id``.
+    Known times of both modes are attached (``drive_s``, ``walk_s``, None beyond the bound).
+    """
+    filters, params = _filters(mission=mission, public=public, day=day)
+    if lat is not None and lon is not None:
+        origin = sql.SQL(_POINT_SQL)
+        params.update(lat=lat, lon=lon)
+    else:
+        origin = sql.SQL(
+            "coalesce((SELECT geom FROM commune_origin WHERE commune_code = %(code)s AND mode = %(mode)s),"
+            " (SELECT ST_PointOnSurface(geom) FROM commune WHERE code = %(code)s))"
+        )
+    query = sql.SQL(
+        f"""
+        WITH origin AS MATERIALIZED (SELECT {{origin}} AS pt)
+        SELECT {STRUCTURE_COLUMNS_SQL},
+               round(ST_Distance(s.geom, (SELECT pt FROM origin)))::integer AS distance_m,
+               (SELECT seconds FROM commune_structure_time d
+                 WHERE d.commune_code = %(code)s AND d.mode = 'drive' AND d.structure_id = s.structure_id) AS drive_s,
+               (SELECT seconds FROM commune_structure_time w
+                 WHERE w.commune_code = %(code)s AND w.mode = 'walk' AND w.structure_id = s.structure_id) AS walk_s
+          FROM structure s JOIN partner_type p ON p.partner_type = s.partner_type
+         WHERE {{filters}} AND NOT (s.structure_id = ANY (%(exclude)s::text[]))
+         ORDER BY s.geom <-> (SELECT pt FROM origin), s.structure_id
+         LIMIT %(limit)s
+        """  # noqa: S608 - constant SQL fragments, values are bound
+    ).format(origin=origin, filters=filters)
+    params.update(code=commune_code, mode=mode, limit=limit, exclude=list(exclude or []))
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, params).fetchall()
+    for row in rows:
+        row["ranked_by"] = "distance"
+        _ordered_hours(row)
+    return rows
+
+
+def nearest_places(
+    conn: psycopg.Connection,
+    *,
+    commune_code: str,
+    mode: str,
+    limit: int,
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+) -> dict[str, Any]:
+    """The finder's answer: places by travel time, completed by straight line beyond the bound.
+
+    Returns
+    -------
+    dict
+        ``run`` (the accessibility run of ``mode``, None when times were never computed),
+        ``runs`` (every mode's run, see :func:`access_runs`),
+        ``approximate`` (times computed on the approximate commune graph), ``by_time``
+        (within the run's bound, ordered by time then ``structure_id``) and
+        ``by_distance`` (the rest up to ``limit``, ordered by straight-line distance).
+    """
+    runs = access_runs(conn)
+    run = runs.get(mode)
+    filters = {"mission": mission, "public": public, "day": day, "lat": lat, "lon": lon}
+    by_time = nearest_by_time(conn, commune_code=commune_code, mode=mode, limit=limit, **filters) if run else []
+    by_distance: list[dict[str, Any]] = []
+    if len(by_time) < limit:
+        by_distance = nearest_by_distance(
+            conn, commune_code=commune_code, mode=mode, limit=limit - len(by_time),
+            exclude=[row["structure_id"] for row in by_time], **filters,
+        )
+    return {
+        "run": run,
+        "runs": runs,
+        "approximate": bool(run["approximate"]) if run else None,
+        "by_time": by_time,
+        "by_distance": by_distance,
+    }
+
+
+# ------------------------------------------------------------------- structures
+def partner_types(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Partner types with at least one structure: code, label, missions, publics, count."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT p.partner_type, p.label, p.missions, p.publics, p.receives_public, count(*) AS n_structures
+              FROM partner_type p JOIN structure s USING (partner_type)
+             GROUP BY p.partner_type ORDER BY p.label
+            """
         ).fetchall()
 
 
-def structures_geojson(conn: psycopg.Connection) -> dict[str, Any]:
-    """All structures as a GeoJSON FeatureCollection in WGS84 (RFC 7946)."""
-    row = conn.execute(
-        """
-        SELECT json_build_object(
-            'type', 'FeatureCollection',
-            'features', coalesce(json_agg(json_build_object(
-                'type', 'Feature',
-                'id', s.structure_id,
-                'geometry', ST_AsGeoJSON(ST_Transform(s.geom, 4326), 6)::json,
-                'properties', json_build_object(
-                    'name', s.name, 'partner_type', s.partner_type, 'address', s.address,
-                    'postcode', s.postcode, 'commune_code', s.commune_code, 'commune_name', s.commune_name,
-                    'missions', s.missions, 'publics', s.publics, 'site_format', s.site_format,
-                    'geocoding', s.geocoding, 'opening_hours', s.opening_hours,
-                    'source', s.source, 'vintage', s.vintage)
-            ) ORDER BY s.structure_id), '[]'::json))
-          FROM structure s
-        """
-    ).fetchone()
-    return row[0]
+def structures(
+    conn: psycopg.Connection,
+    *,
+    partner_type: str | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+    receiving_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Structures (filtered like the finder), ordered by ``structure_id``.
+
+    ``receiving_only`` keeps only the partner types that receive the public (the finder's
+    rule); the map and the exports show every place of the network by default.
+    """
+    filters, params = _filters(
+        mission=mission, public=public, day=day, partner_type=partner_type, receiving_only=receiving_only
+    )
+    query = sql.SQL(
+        f"""
+        SELECT {STRUCTURE_COLUMNS_SQL}
+          FROM structure s JOIN partner_type p ON p.partner_type = s.partner_type
+         WHERE {{filters}}
+         ORDER BY s.structure_id
+        """  # noqa: S608 - constant SQL fragments, values are bound
+    ).format(filters=filters)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, params).fetchall()
+    return [_ordered_hours(row) for row in rows]
+
+
+# --------------------------------------------------------------------- communes
+def commune_access(conn: psycopg.Connection, code: str) -> list[dict[str, Any]]:
+    """Access figures of one commune for every mode and category, with the nearest place's name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT a.mode, a.category, c.label AS category_label, c.kind, c.fixed_only, a.seconds,
+                   a.structure_id, s.name AS structure_name, a.n_operators_30, a.fca, a.approximate
+              FROM commune_access a
+              JOIN access_category c ON c.code = a.category
+              LEFT JOIN structure s ON s.structure_id = a.structure_id
+             WHERE a.commune_code = %s
+             ORDER BY a.mode, c.sort_order
+            """,
+            (code,),
+        ).fetchall()
+
+
+def commune_shape(conn: psycopg.Connection, code: str, tolerance_m: float) -> dict[str, Any] | None:
+    """One commune's attributes and simplified polygon (GeoJSON text, WGS84)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT code, name, postcodes, departement, arrondissement, epci, population,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, %s), 4326), 4) AS geometry
+              FROM commune WHERE code = %s
+            """,
+            (tolerance_m, code),
+        ).fetchone()
+
+
+def commune_shapes(conn: psycopg.Connection, tolerance_m: float) -> list[dict[str, Any]]:
+    """Every commune with its polygon simplified (``ST_SimplifyPreserveTopology``, metres)
+    as GeoJSON text in WGS84 (4 decimals, about 10 m)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT code, name, departement, epci, population,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, %s), 4326), 4) AS geometry
+              FROM commune ORDER BY code
+            """,
+            (tolerance_m,),
+        ).fetchall()
+
+
+def commune_values(conn: psycopg.Connection, mode: str, category: str) -> list[dict[str, Any]]:
+    """Travel time to the nearest place of ``category`` from every commune (choropleth)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT a.commune_code AS code, m.name, m.population, a.seconds, a.structure_id,
+                   s.name AS structure_name, a.n_operators_30, a.fca, a.approximate
+              FROM commune_access a
+              JOIN commune m ON m.code = a.commune_code
+              LEFT JOIN structure s ON s.structure_id = a.structure_id
+             WHERE a.mode = %s AND a.category = %s
+             ORDER BY a.commune_code
+            """,
+            (mode, category),
+        ).fetchall()
+
+
+def access_categories(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Categories of places for which access was computed, in display order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, kind, key, fixed_only, label, n_places FROM access_category ORDER BY sort_order, code"
+        ).fetchall()
+
+
+# ------------------------------------------------------------------- territories
+LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci")
+"""Territory levels of the ``territory`` table; zones are ``zone:<zoning_id>``."""
+
+
+def territory_shapes(conn: psycopg.Connection, level: str, tolerance_m: float) -> list[dict[str, Any]]:
+    """Territories of ``level`` with simplified polygons as GeoJSON text in WGS84."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT code, name, population, n_communes,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, %s), 4326), 4) AS geometry
+              FROM territory WHERE level = %s ORDER BY code
+            """,
+            (tolerance_m, level),
+        ).fetchall()
+
+
+def indicator_levels(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Levels having indicators: territory levels first, then one per zoning."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """
+            SELECT DISTINCT i.level, z.label AS zoning_label
+              FROM access_indicator i
+              LEFT JOIN zoning z ON i.level = 'zone:' || z.zoning_id
+            """
+        ).fetchall()
+    order = {level: n for n, level in enumerate(LEVELS)}
+    return sorted(rows, key=lambda r: (order.get(r["level"], len(LEVELS)), r["level"]))
+
+
+def indicators(conn: psycopg.Connection, *, level: str, mode: str, category: str) -> list[dict[str, Any]]:
+    """Indicators of every territory (or zone) of ``level`` for ``mode`` and ``category``, by name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT i.level, i.code, coalesce(t.name, z.name, i.code) AS name, i.mode, i.category,
+                   i.n_communes, i.population, i.population_unreached, i.mean_min, i.median_min,
+                   i.share_10, i.share_20, i.share_30, i.share_45, i.mean_operators_30, i.mean_fca,
+                   i.approximate
+              FROM access_indicator i
+              LEFT JOIN territory t ON t.level = i.level AND t.code = i.code
+              LEFT JOIN zone z ON i.level = 'zone:' || z.zoning_id AND z.zone_id = i.code
+             WHERE i.level = %s AND i.mode = %s AND i.category = %s
+             ORDER BY (i.level = 'region') DESC, coalesce(t.name, z.name, i.code), i.code
+            """,
+            (level, mode, category),
+        ).fetchall()
+
+
+# ------------------------------------------------------------------- zones, gaps
+def zonings(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Stored zonings with their number of zones."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT z.zoning_id, z.label, z.method, z.source, z.created_at, count(zo.zone_id) AS n_zones
+              FROM zoning z LEFT JOIN zone zo USING (zoning_id)
+             GROUP BY z.zoning_id ORDER BY z.zoning_id
+            """
+        ).fetchall()
+
+
+def zone_shapes(conn: psycopg.Connection, zoning_id: str, tolerance_m: float) -> list[dict[str, Any]]:
+    """Zones of a zoning with simplified polygons (GeoJSON text, WGS84) and their hub's name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT z.zone_id, z.name, z.population, z.n_communes, z.hub_structure_id,
+                   s.name AS hub_name, z.explanation,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(z.geom, %s), 4326), 4) AS geometry
+              FROM zone z LEFT JOIN structure s ON s.structure_id = z.hub_structure_id
+             WHERE z.zoning_id = %s ORDER BY z.zone_id
+            """,
+            (tolerance_m, zoning_id),
+        ).fetchall()
+
+
+def isochrone_shapes(
+    conn: psycopg.Connection, *, mode: str, minutes: int, tolerance_m: float, structure_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Isochrones of ``mode`` and ``minutes`` (optionally one place's), simplified, GeoJSON text in WGS84."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT i.structure_id, s.name, s.partner_type, i.mode, i.minutes, i.approximate,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(i.geom, %(tol)s), 4326), 4) AS geometry
+              FROM isochrone i JOIN structure s USING (structure_id)
+             WHERE i.mode = %(mode)s AND i.minutes = %(minutes)s
+               AND (%(sid)s::text IS NULL OR i.structure_id = %(sid)s)
+             ORDER BY i.structure_id
+            """,
+            {"tol": tolerance_m, "mode": mode, "minutes": minutes, "sid": structure_id},
+        ).fetchall()
+
+
+def isochrone_minutes(conn: psycopg.Connection) -> list[int]:
+    """The isochrone limits stored (minutes)."""
+    return [row[0] for row in conn.execute("SELECT DISTINCT minutes FROM isochrone ORDER BY minutes").fetchall()]
+
+
+def gaps(
+    conn: psycopg.Connection, *, kind: str | None = None, mode: str | None = None, category: str | None = None
+) -> list[dict[str, Any]]:
+    """White zones (communes beyond a threshold) and no-choice communes, with names."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT g.kind, g.mode, g.category, c.label AS category_label, g.commune_code, m.name AS commune_name,
+                   m.departement, g.seconds, g.threshold_s, g.population, g.approximate
+              FROM gap g JOIN commune m ON m.code = g.commune_code JOIN access_category c ON c.code = g.category
+             WHERE (%(kind)s::text IS NULL OR g.kind = %(kind)s)
+               AND (%(mode)s::text IS NULL OR g.mode = %(mode)s)
+               AND (%(category)s::text IS NULL OR g.category = %(category)s)
+             ORDER BY g.kind, g.mode, c.sort_order, g.population DESC, g.commune_code
+            """,
+            {"kind": kind, "mode": mode, "category": category},
+        ).fetchall()
+
+
+def gap_summary(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Number of communes and inhabitants per kind of gap, mode and category."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT g.kind, g.mode, g.category, c.label AS category_label, min(g.threshold_s) AS threshold_s,
+                   count(*) AS n_communes, sum(g.population) AS population, bool_or(g.approximate) AS approximate
+              FROM gap g JOIN access_category c ON c.code = g.category
+             GROUP BY g.kind, g.mode, g.category, c.label, c.sort_order
+             ORDER BY g.kind, g.mode, c.sort_order
+            """
+        ).fetchall()
+
+
+# ------------------------------------------------------------------- versions
+def data_version(conn: psycopg.Connection) -> tuple[Any, ...]:
+    """A value that changes whenever loads, accessibility runs or zonings change (cache key)."""
+    return tuple(
+        conn.execute(
+            """
+            SELECT (SELECT max(id) FROM load_run), (SELECT max(computed_at) FROM access_run),
+                   (SELECT count(*) FROM access_run), (SELECT max(created_at) FROM zoning),
+                   (SELECT count(*) FROM zoning)
+            """
+        ).fetchone()
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from webapp import create_app
@@ -21,7 +23,7 @@ def test_home_page_shows_the_region(client) -> None:
     assert response.status_code == 200
     assert '<html lang="fr">' in page
     assert "Le réseau en Bretagne" in page
-    assert "1202 communes" in page and "3 449 370 habitants" in page
+    assert "1\u00a0202 communes" in page and "3\u00a0449\u00a0370 habitants" in page
     assert "Aller au contenu" in page
     assert "Set-Cookie" not in response.headers
     assert "http://" not in page and "https://" not in page  # no third-party asset
@@ -47,10 +49,15 @@ def test_mission_filter_and_bad_parameters(client) -> None:
     assert client.get("/?q=Rennes&commune=99999").status_code == 404
 
 
-def test_results_are_ordered_by_distance_and_flag_approximations(client) -> None:
+def test_without_travel_times_results_are_ordered_by_straight_line_distance(client) -> None:
+    """The pilot alone has no travel times: the finder says so and ranks by distance."""
     page = client.get("/?q=Vitre&commune=35360").get_data(as_text=True)
-    distances = [float(chunk.split(" km")[0].split("— ")[-1]) for chunk in page.split('class="meta">')[1:]]
-    assert distances and distances == sorted(distances)
+    assert "Les temps de trajet n'ont pas encore été calculés" in page
+    metres = []
+    for number, unit in re.findall(r'class="distance">([0-9,]+) (km|m) ', page):
+        value = float(number.replace(",", "."))
+        metres.append(value * 1000 if unit == "km" else value)
+    assert len(metres) == 10 and metres == sorted(metres)
     assert "Position approximative" in page  # the Mission locale of Vitré is placed at the town hall
 
 
@@ -60,6 +67,7 @@ def test_api_structures_geojson(client) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"
     assert data["type"] == "FeatureCollection" and len(data["features"]) == 191
+    assert {"name", "partner_type", "missions", "opening_hours"} <= set(data["features"][0]["properties"])
     lon, lat = data["features"][0]["geometry"]["coordinates"]
     assert -5.5 < lon < -1.0 and 47.0 < lat < 49.0
 

@@ -9,6 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from webapp.params import BadParameter
+
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +33,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # noqa: ANN202
+        headers = exc.get_headers()[1:]  # keeps Allow on 405, drops the HTML content type
         if _wants_json():
-            return jsonify(error=exc.name, message=exc.description), exc.code, exc.get_headers()[1:]
-        return render_template("errors/error.html", status=exc.code, message=exc.description), exc.code
+            body = {"error": exc.name, "message": exc.description}
+            if isinstance(exc, BadParameter):
+                body["parameter"] = exc.parameter
+            return jsonify(body), exc.code, headers
+        return render_template("errors/error.html", status=exc.code, message=exc.description), exc.code, headers

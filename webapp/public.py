@@ -1,44 +1,97 @@
-"""Public pages: the Région overview and a commune search, usable without JavaScript."""
+"""Public pages: the finder (usable without JavaScript) and "À propos".
+
+Searched places and coordinates are never logged, no cookie is set, and search results
+are sent with ``Cache-Control: no-store``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from typing import Any
 
-from geo.schema import MISSIONS
+from flask import Blueprint, current_app, make_response, render_template, request
+
+from geo.schema import MISSIONS, WEEKDAYS
 from storage import read
+from webapp import finder, params
 from webapp.db import connection
+from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
 
 bp = Blueprint("public", __name__)
 
-QUERY_MAX_LENGTH = 80
+RESULTS = 10
+
+
+def _search_title(origin: finder.Origin | None, query: str | None, filters: dict[str, Any]) -> str:
+    """The page title, reflecting the search (RGAA 8.6)."""
+    if origin is None:
+        return f"Recherche « {query} »" if query else "Trouver un lieu d'orientation"
+    parts = [f"Lieux proches de {origin.commune['name']}"]
+    if filters["mission"]:
+        parts.append(MISSION_LABELS[filters["mission"]].lower())
+    if filters["public"]:
+        parts.append(PUBLIC_LABELS[filters["public"]])
+    if filters["day"]:
+        parts.append(f"ouverts le {filters['day']}")
+    parts.append(MODE_LABELS[filters["mode"]])
+    return ", ".join(parts)
 
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    """Overview of the network and the search form; results when a commune is chosen."""
-    query = request.args.get("q", "").strip()
-    code = request.args.get("commune", "").strip()
-    mission = request.args.get("mission", "").strip() or None
-    if len(query) > QUERY_MAX_LENGTH or len(code) > 5:
-        abort(400, "Recherche trop longue.")
-    if mission is not None and mission not in MISSIONS:
-        abort(400, "Mission inconnue.")
+    """Search form; communes matching the text; nearest places once a commune or a point is known."""
+    args = request.args
+    query = params.text(args, "q")
+    code = params.commune_code(args)
+    point = params.lat_lon(args)
+    filters = {
+        "mission": params.mission(args),
+        "public": params.public(args),
+        "day": params.day(args, "jour"),
+        "mode": params.mode(args),
+    }
+    matches: list[dict[str, Any]] = []
+    origin = None
+    found = None
     with connection() as conn:
         overview = read.region_overview(conn)
-        matches = read.search_communes(conn, query) if query else []
-        if not code and len(matches) == 1:
-            code = matches[0]["code"]
-        chosen = read.commune(conn, code) if code else None
-        if code and chosen is None:
-            abort(404, "Commune inconnue.")
-        results = read.nearest_structures_from_commune(conn, code, mission=mission) if chosen else []
-    return render_template(
+        if code:
+            origin = finder.origin_from_commune(conn, code)
+        elif point:
+            origin = finder.origin_from_point(conn, *point)
+        elif query:
+            matches = read.search_communes(conn, query)
+            if len(matches) == 1:
+                origin = finder.origin_from_commune(conn, matches[0]["code"])
+        if origin is not None:
+            found = finder.search(conn, origin, limit=RESULTS, **filters)
+    page = render_template(
         "public/index.html",
+        title=_search_title(origin, query, filters),
         overview=overview,
-        query=query,
+        query=query or "",
+        point=point,
         matches=matches,
-        chosen=chosen,
-        results=results,
-        mission=mission,
+        origin=origin,
+        found=found,
+        filters=filters,
         missions=MISSIONS,
+        publics=params.SEARCHABLE_PUBLICS,
+        weekdays=WEEKDAYS,
+        modes=params.MODES,
+        tile_url=current_app.config.get("TILE_URL"),
     )
+    response = make_response(page)
+    if query or code or point:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/a-propos")
+def about():  # noqa: ANN201
+    """Privacy, accessibility statement, neutrality rule, data sources, vintages and approximations."""
+    with connection() as conn:
+        overview = read.region_overview(conn)
+        runs = read.access_runs(conn)
+        zonings = read.zonings(conn)
+    return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings)
+

@@ -1,0 +1,127 @@
+"""French labels and number formats shown by the pages (Jinja filters and globals)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Flask
+
+MODE_LABELS: dict[str, str] = {"drive": "en voiture", "walk": "à pied"}
+MODE_NAMES: dict[str, str] = {"drive": "Voiture", "walk": "À pied"}
+MISSION_LABELS: dict[str, str] = {
+    "accueil": "Accueil",
+    "information": "Information",
+    "conseil": "Conseil en orientation",
+    "accompagnement": "Accompagnement",
+}
+PUBLIC_LABELS: dict[str, str] = {
+    "tout_public": "tout public",
+    "jeunes": "jeunes (16-25 ans)",
+    "scolaires": "élèves et familles",
+    "etudiants": "étudiants",
+    "adultes": "adultes",
+    "demandeurs_emploi": "demandeurs d'emploi",
+    "salaries": "personnes en emploi",
+    "personnes_handicapees": "personnes en situation de handicap",
+    "cadres": "cadres",
+    "femmes": "femmes",
+    "createurs_entreprise": "créateurs d'entreprise",
+}
+LEVEL_LABELS: dict[str, str] = {
+    "region": "Région",
+    "departement": "Départements",
+    "arrondissement": "Arrondissements",
+    "epci": "EPCI (intercommunalités)",
+}
+SITE_FORMAT_LABELS: dict[str, str] = {
+    "fixe": "site fixe",
+    "fixe_antennes": "site fixe avec antennes",
+    "multisites": "plusieurs sites desservis tour à tour",
+    "itinerant": "service itinérant (permanences)",
+    "bus": "bus itinérant",
+}
+GEOCODING_LABELS: dict[str, str] = {
+    "source": "position donnée par la source",
+    "adresse": "position de l'adresse",
+    "approx_mairie": "position approximative (la mairie de la commune, pas le bâtiment)",
+    "commune": "position approximative (un point de la commune)",
+}
+GAP_LABELS: dict[str, str] = {
+    "white_zone": "Zone blanche (au-delà du seuil)",
+    "no_choice": "Sans choix (un seul réseau à moins de 30 min)",
+}
+TIME_CLASSES: tuple[tuple[int, int | None, str], ...] = (
+    (0, 10, "moins de 10 min"),
+    (10, 20, "10 à 20 min"),
+    (20, 30, "20 à 30 min"),
+    (30, 45, "30 à 45 min"),
+    (45, None, "45 min et plus"),
+)
+"""Classes of the travel-time choropleth (minutes), shared by the map legend and the API."""
+
+
+def level_label(level: str, zoning_label: str | None = None) -> str:
+    """'Départements', 'Zones : bassins'..."""
+    if level.startswith("zone:"):
+        return f"Zones : {zoning_label or level.removeprefix('zone:')}"
+    return LEVEL_LABELS.get(level, level)
+
+
+def minutes(seconds: float | None) -> str:
+    """Seconds as rounded minutes in French ('12 min', '1 h 05', '–' when unknown)."""
+    if seconds is None or (isinstance(seconds, float) and not math.isfinite(seconds)):
+        return "–"
+    total = max(1, round(seconds / 60))
+    if total < 60:
+        return f"{total} min"
+    return f"{total // 60} h {total % 60:02d}"
+
+
+def minutes_value(value: float | None) -> str:
+    """A duration given in minutes, formatted like :func:`minutes`."""
+    return minutes(None if value is None else value * 60)
+
+
+def kilometres(metres: float | None) -> str:
+    """Metres as '850 m' or '12,3 km'."""
+    if metres is None:
+        return "–"
+    if metres < 1000:
+        return f"{round(metres / 10) * 10:.0f} m"
+    return f"{metres / 1000:.1f} km".replace(".", ",")
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    """A number with French separators (no-break space for thousands, decimal comma)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def percent(share: float | None, decimals: int = 1) -> str:
+    """A share (0-1) as '97,5 %'."""
+    if share is None:
+        return "–"
+    return f"{number(share * 100, decimals)}\u00a0%"
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and label tables for the templates."""
+    app.add_template_filter(minutes, "minutes")
+    app.add_template_filter(minutes_value, "mins")
+    app.add_template_filter(kilometres, "km")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_global(level_label, "level_label")
+    app.jinja_env.globals.update(
+        MODE_LABELS=MODE_LABELS,
+        MODE_NAMES=MODE_NAMES,
+        MISSION_LABELS=MISSION_LABELS,
+        PUBLIC_LABELS=PUBLIC_LABELS,
+        SITE_FORMAT_LABELS=SITE_FORMAT_LABELS,
+        GEOCODING_LABELS=GEOCODING_LABELS,
+        GAP_LABELS=GAP_LABELS,
+        TIME_CLASSES=TIME_CLASSES,
+    )

@@ -1,0 +1,75 @@
+"""Planners' pages: the map (``/carte``), the commission tables (``/diagnostic``) and the
+yearly report (``/diagnostic/rapport/<year>``).
+
+The map's data come from the JSON API (``webapp.api``); these views only render the
+controls and the text alternatives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from storage import read
+from webapp import params
+from webapp.db import connection
+from webapp.labels import level_label
+from webapp.reporting import charts_for, report_context
+
+bp = Blueprint("planning", __name__)
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+@bp.get("/carte")
+def map_page():  # noqa: ANN201
+    """The planners' Leaflet map (layers toggled by a form beside it)."""
+    with connection() as conn:
+        context = {
+            "partner_types": read.partner_types(conn),
+            "categories": read.access_categories(conn),
+            "runs": read.access_runs(conn),
+            "isochrone_minutes": read.isochrone_minutes(conn),
+            "zonings": read.zonings(conn),
+            "gap_summary": read.gap_summary(conn),
+        }
+    return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
+
+
+@bp.get("/diagnostic")
+def diagnostic():  # noqa: ANN201
+    """Indicators of a territory level for a mode and category: table, charts, CSV link."""
+    mode = params.mode(request.args)
+    with connection() as conn:
+        levels = read.indicator_levels(conn)
+        categories = read.access_categories(conn)
+        level = params.choice(request.args, "level", [lv["level"] for lv in levels] or read.LEVELS,
+                              default="departement") or "departement"
+        category = params.choice(request.args, "category", [c["code"] for c in categories] or ["any"],
+                                 default="any") or "any"
+        rows = read.indicators(conn, level=level, mode=mode, category=category)
+        runs = read.access_runs(conn)
+        gap_summary = read.gap_summary(conn)
+        overview = read.region_overview(conn)
+    labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
+    category_label = next((c["label"] for c in categories if c["code"] == category), category)
+    subject = f"{category_label}, {'voiture' if mode == 'drive' else 'à pied'}"
+    return render_template(
+        "planning/diagnostic.html",
+        levels=levels, level_labels=labels, level=level, level_name=labels.get(level, level_label(level)),
+        categories=categories, category=category, category_label=category_label,
+        mode=mode, modes=params.MODES, rows=rows, runs=runs, run=runs.get(mode),
+        charts=charts_for(rows, subject=subject) if rows else [],
+        gap_summary=gap_summary, overview=overview, report_year=dt.date.today().year,
+    )
+
+
+@bp.get("/diagnostic/rapport/<int:year>")
+def report(year: int):  # noqa: ANN201
+    """The yearly report for the CCREFP: accessible HTML that prints well."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(404, "Année hors de la période couverte.")
+    with connection() as conn:
+        context = report_context(conn, year)
+    return render_template("planning/rapport.html", standalone=False, **context)

@@ -1,0 +1,76 @@
+"""What the diagnostic pages and the yearly report show, gathered from ``storage.read``.
+
+Shared by the ``/diagnostic/rapport/<year>`` view and ``scripts/report.py`` so that the
+HTML page and the file written by ``atlas report`` are the same document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from storage import read
+from webapp.charts import bar_chart
+from webapp.labels import minutes_value, percent
+
+REPORT_CATEGORIES: tuple[str, ...] = (
+    "any",
+    "any:fixe",
+    "mission:accueil",
+    "mission:information",
+    "mission:conseil",
+    "mission:accompagnement",
+)
+"""Categories of the report's summary tables (those computed are kept, in this order)."""
+
+
+def charts_for(rows: list[dict[str, Any]], *, subject: str) -> list[Any]:
+    """The two bar charts of an indicator table: mean time and share within 30 minutes."""
+    return [
+        bar_chart(rows, title=f"Temps moyen d'accès ({subject})", value="mean_min",
+                  fmt=minutes_value),
+        bar_chart(rows, title=f"Part de la population à moins de 30 min ({subject})", value="share_30",
+                  maximum=1.0, fmt=percent),
+    ]
+
+
+def _matrix(conn: psycopg.Connection, mode: str, categories: list[dict[str, Any]]) -> dict[str, Any]:
+    """Région and départements x categories: mean time and share within 30 minutes."""
+    rows: dict[str, dict[str, Any]] = {}
+    for category in categories:
+        for level in ("region", "departement"):
+            for item in read.indicators(conn, level=level, mode=mode, category=category["code"]):
+                entry = rows.setdefault(f"{level}:{item['code']}", {"name": item["name"], "level": level,
+                                                                     "cells": {}})
+                entry["cells"][category["code"]] = item
+    ordered = sorted(rows.values(), key=lambda r: (r["level"] != "region", r["name"]))
+    return {"mode": mode, "categories": categories, "rows": ordered}
+
+
+def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
+    """Everything the yearly report shows, for the CCREFP of ``year``."""
+    runs = read.access_runs(conn)
+    all_categories = read.access_categories(conn)
+    by_code = {c["code"]: c for c in all_categories}
+    categories = [by_code[code] for code in REPORT_CATEGORIES if code in by_code]
+    matrices = [_matrix(conn, mode, categories) for mode in runs]
+    epci = read.indicators(conn, level="epci", mode="drive", category="any") if "drive" in runs else []
+    zonings = []
+    for zoning in read.zonings(conn):
+        rows = read.indicators(conn, level=f"zone:{zoning['zoning_id']}", mode="drive", category="any")
+        zonings.append({**zoning, "indicators": rows, "charts": charts_for(rows, subject=zoning["label"])})
+    departements = read.indicators(conn, level="departement", mode="drive", category="any") if "drive" in runs else []
+    return {
+        "year": year,
+        "generated_on": dt.date.today(),
+        "overview": read.region_overview(conn),
+        "runs": runs,
+        "approximate": any(run["approximate"] for run in runs.values()),
+        "matrices": matrices,
+        "departement_charts": charts_for(departements, subject="voiture, tout lieu") if departements else [],
+        "epci": epci,
+        "gap_summary": read.gap_summary(conn),
+        "zonings": zonings,
+    }
