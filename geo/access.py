@@ -567,3 +567,28 @@ def commune_times(
     times += extra[np.newaxis, :] + extra[:, np.newaxis]
     times[times > limit] = np.inf
     return times
+
+
+def network_coverage(graph: RoadGraph, communes: gpd.GeoDataFrame, *, max_snap_m: float | None = None) -> float:
+    """Share of the population (0-1) living in communes that the graph covers.
+
+    A commune is covered when a point inside it (``representative_point``) lies within
+    ``max_snap_m`` metres (default :data:`DEFAULT_MAX_SNAP_M`) of a graph node: a network
+    of another territory, or in another CRS by mistake, covers nothing.
+    """
+    _check_inputs_crs(graph, communes)
+    if graph.n_nodes == 0 or communes.empty:
+        return 0.0
+    max_snap = float(max_snap_m if max_snap_m is not None else DEFAULT_MAX_SNAP_M[graph.approximate])
+    points = communes.geometry.representative_point()
+    _, distance = snap_points(graph, points.x.to_numpy(), points.y.to_numpy())
+    population = communes["population"].to_numpy(dtype=np.float64)
+    total = population.sum()
+    covered = population[distance <= max_snap].sum()
+    return float(covered / total) if total > 0 else float((distance <= max_snap).mean())
+
+
+def _check_inputs_crs(graph: RoadGraph, communes: gpd.GeoDataFrame) -> None:
+    if communes.crs is None or not communes.crs.equals(graph.crs):
+        msg = f"communes are in {communes.crs}, the graph in {graph.crs}"
+        raise CrsError(msg)

@@ -173,10 +173,12 @@ def _modes(values: list[str] | None) -> list[str]:
 def network_load(
     file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
     mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
+    force: Annotated[bool, typer.Option(help="Enregistrer même si le réseau ne couvre pas la Région.")] = False,
 ) -> None:
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
+    from geo.access import network_coverage
     from geo.network.osm import graph_from_osm_file
-    from storage.access import file_sha256, save_network
+    from storage.access import file_sha256, read_communes, save_network
     from storage.load import StoreError
 
     settings = Settings.from_env()
@@ -190,13 +192,27 @@ def network_load(
             with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
                 try:
                     graph = graph_from_osm_file(file, mode=m, crs=settings.crs)
+                    communes = read_communes(conn)
+                    coverage = network_coverage(graph, communes)
+                    if coverage < 0.5 and not force:
+                        msg = (
+                            f"{file} : le réseau {MODE_LABELS[m]} ne dessert que {coverage:.0%} de la population "
+                            "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
+                        )
+                        raise fail(f"{msg}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.")
                     save_network(conn, graph, source=file.name, source_sha256=sha256)
                 except (AtlasError, StoreError) as exc:
                     raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
             console.print(
                 f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
-                f"(plus grande composante fortement connexe) en {time.monotonic() - started:.1f} s."
+                f"(plus grande composante fortement connexe), {coverage:.1%} de la population desservie, "
+                f"en {time.monotonic() - started:.1f} s."
             )
+            if coverage < 0.99:
+                console.print(
+                    f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
+                    "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
+                )
     console.print("Relancer [bold]atlas access[/] pour recalculer les temps de trajet.")
 
 

@@ -18,6 +18,7 @@ from geo.access import (
     Category,
     categories_for,
     compute_access,
+    network_coverage,
     od_matrix,
     summarise_levels,
 )
@@ -279,3 +280,15 @@ def test_andorra_nearest_and_matrix_match_networkx(andorra_drive: RoadGraph) -> 
         for code, seconds in pairs["seconds"].items():
             i = int(code[2:])
             assert seconds == pytest.approx(lengths[int(origin_nodes[i])] + snap[i], rel=1e-6)
+
+
+def test_network_coverage_is_a_population_share() -> None:
+    graph, communes = line_territory()
+    assert network_coverage(graph, communes) == 1.0
+    far = communes.copy()
+    far["geometry"] = far.geometry.translate(xoff=0, yoff=50_000)
+    mixed = pd.concat([communes.iloc[:2], far.iloc[2:]], ignore_index=True)
+    # Communes 0 and 1 (1,000 + 2,000 of 15,000 inhabitants) are on the network.
+    assert network_coverage(graph, mixed) == pytest.approx(3 / 15)
+    with pytest.raises(CrsError):
+        network_coverage(graph, communes.to_crs("EPSG:4326"))

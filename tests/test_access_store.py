@@ -77,10 +77,15 @@ def test_reloading_the_region_clears_derived_results(accessed_copy: str, pilot_s
 
 
 def test_network_load_of_a_real_osm_file(pilot_copy: str) -> None:
-    """Andorra is not in Bretagne: the graph is stored, every origin is off network."""
+    """Andorra is not in Bretagne: refused, unless forced (then every origin is off network)."""
     before = snapshot(pilot_copy)
-    result = atlas(pilot_copy, "network", "load", str(ANDORRA))
+    refused = atlas(pilot_copy, "network", "load", str(ANDORRA))
+    assert refused.returncode == 2
+    assert "0% de la population" in refused.stderr and "andorra.osm.pbf" in refused.stderr
+    assert snapshot(pilot_copy) == before
+    result = atlas(pilot_copy, "network", "load", str(ANDORRA), "--force")
     assert result.returncode == 0, result.stderr
+    assert "hors de ce réseau" in result.stderr
     assert "Réseau voiture" in result.stderr and "Réseau marche" in result.stderr
     with db.connect(pilot_copy) as conn:
         stored = load_network(conn, "drive")
