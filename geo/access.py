@@ -81,6 +81,16 @@ CATCHMENT_S: dict[str, float] = {"drive": 1_800.0, "walk": 2_700.0}
 
 TOUT_PUBLIC = "tout_public"
 
+MAIN_CATEGORIES: tuple[str, ...] = (
+    "any",
+    "any:fixe",
+    "mission:accueil",
+    "mission:information",
+    "mission:conseil",
+    "mission:accompagnement",
+)
+"""Categories shown first in summaries and spread into columns of exports."""
+
 
 @dataclass(frozen=True)
 class Category:

@@ -12,16 +12,7 @@ import pandas as pd
 import psycopg
 import shapely
 
-WIDE_CATEGORIES: tuple[str, ...] = (
-    "any",
-    "any:fixe",
-    "mission:accueil",
-    "mission:information",
-    "mission:conseil",
-    "mission:accompagnement",
-)
-"""Categories spread into columns of the communes layer (all categories are in the
-``indicateurs_communes`` table)."""
+from geo.access import MAIN_CATEGORIES as WIDE_CATEGORIES  # spread into columns of the communes layer
 
 
 def _frame(conn: psycopg.Connection, query: str, params: tuple = (), *, crs: str | None = None) -> pd.DataFrame:
