@@ -174,6 +174,9 @@ def network_load(
     file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
     mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
     force: Annotated[bool, typer.Option(help="Enregistrer même si le réseau ne couvre pas la Région.")] = False,
+    island_min_nodes: Annotated[
+        int, typer.Option(help="Garder aussi les réseaux isolés (îles sans pont) d'au moins ce nombre de nœuds ; 0 : seulement le plus grand.")
+    ] = 200,
 ) -> None:
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
     from geo.access import network_coverage
@@ -191,7 +194,9 @@ def network_load(
             started = time.monotonic()
             with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
                 try:
-                    graph = graph_from_osm_file(file, mode=m, crs=settings.crs)
+                    graph = graph_from_osm_file(
+                        file, mode=m, crs=settings.crs, island_min_nodes=island_min_nodes or None
+                    )
                     communes = read_communes(conn)
                     coverage = network_coverage(graph, communes)
                     if coverage < 0.5 and not force:
@@ -205,7 +210,8 @@ def network_load(
                     raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
             console.print(
                 f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
-                f"(plus grande composante fortement connexe), {coverage:.1%} de la population desservie, "
+                f"({graph.strongly_connected_components()[0]} composante(s) fortement connexe(s) gardée(s)), "
+                f"{coverage:.1%} de la population desservie, "
                 f"en {time.monotonic() - started:.1f} s."
             )
             if coverage < 0.99:

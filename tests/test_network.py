@@ -542,3 +542,20 @@ def test_approximate_graph_errors(communes: gpd.GeoDataFrame) -> None:
     missing.loc[2, "population"] = np.nan
     with pytest.raises(ValidationError, match="row 3"):
         approximate_graph_from_communes(missing, crs=CRS, mode="drive")
+
+
+def test_island_components_are_kept_on_demand() -> None:
+    """Components of at least ``island_min_nodes`` are kept besides the largest one."""
+    from geo.network.osm import graph_from_osm_file
+
+    path = Path(__file__).parent / "data" / "andorra.osm.pbf"
+    largest = graph_from_osm_file(path, mode="drive", crs="EPSG:2154")
+    raw = graph_from_osm_file(path, mode="drive", crs="EPSG:2154", largest_component=False)
+    _, labels = raw.strongly_connected_components()
+    sizes = np.bincount(labels)
+    threshold = int(np.sort(sizes)[-2])  # the second-largest component's size
+    kept = graph_from_osm_file(path, mode="drive", crs="EPSG:2154", island_min_nodes=threshold)
+    n_kept, kept_labels = kept.strongly_connected_components()
+    assert n_kept == int((sizes >= threshold).sum()) >= 2
+    assert kept.n_nodes == int(sizes[sizes >= threshold].sum()) > largest.n_nodes
+    assert np.bincount(kept_labels).min() >= threshold

@@ -374,6 +374,22 @@ class RoadGraph:
         best = candidates[np.argmin(first_member[candidates])]
         return self.subgraph(labels == best)
 
+    def components_at_least(self, min_nodes: int) -> RoadGraph:
+        """Return the subgraph of the largest strongly connected component and of every
+        other one with at least ``min_nodes`` nodes (islands without a bridge, for example).
+
+        Routing between two kept components gives ``inf``: nothing joins them.
+        """
+        if self.n_nodes == 0:
+            return self
+        if min_nodes < 1:
+            msg = f"min_nodes must be at least 1, got {min_nodes}"
+            raise ValidationError(msg, field="min_nodes")
+        _, labels = self.strongly_connected_components()
+        sizes = np.bincount(labels)
+        keep = (sizes >= min_nodes) | (sizes == sizes.max())
+        return self.subgraph(keep[labels])
+
     def to_networkx(self) -> nx.DiGraph:
         """Return a ``networkx.DiGraph`` copy, for tests and oracles (slow on big graphs).
 

@@ -40,6 +40,7 @@ def graph_from_osm_file(
     mode: Literal["drive", "walk"],
     crs: str,
     largest_component: bool = True,
+    island_min_nodes: int | None = None,
 ) -> RoadGraph:
     """Build a road graph with travel times from an OSM extract.
 
@@ -55,6 +56,11 @@ def graph_from_osm_file(
     largest_component
         Keep only the largest strongly connected component (default). Turn off only to
         inspect the raw network: routing on it yields unreachable pairs.
+    island_min_nodes
+        With ``largest_component``, also keep every other strongly connected component
+        of at least this many nodes: islands without a bridge (ferries are not modelled)
+        keep their own network, so that their inhabitants are measured to the places on
+        the island instead of being left off the network. None keeps only the largest.
 
     Returns
     -------
@@ -128,7 +134,9 @@ def graph_from_osm_file(
         mode=mode,
         approximate=False,
     )
-    if largest_component:
+    if largest_component and island_min_nodes is not None:
+        graph = graph.components_at_least(island_min_nodes)
+    elif largest_component:
         graph = graph.largest_strongly_connected_component()
     return graph.sorted_spatially()
 
