@@ -108,8 +108,8 @@ def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, s
     Returns
     -------
     places
-        ``structure_id, name, partner_type, missions, publics, site_format, geocoding``
-        and Points in the Région's CRS, ordered by ``structure_id``.
+        ``structure_id, name, partner_type, missions, publics, site_format, geocoding,
+        commune_code`` and Points in the Région's CRS, ordered by ``structure_id``.
     labels
         Partner type -> French label.
     """
@@ -117,12 +117,12 @@ def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, s
     rows = conn.execute(
         """
         SELECT s.structure_id, s.name, s.partner_type, s.missions, s.publics, s.site_format,
-               s.geocoding, ST_AsBinary(s.geom)
+               s.geocoding, s.commune_code, ST_AsBinary(s.geom)
           FROM structure s JOIN partner_type p USING (partner_type)
          WHERE p.receives_public ORDER BY s.structure_id
         """
     ).fetchall()
-    columns = ["structure_id", "name", "partner_type", "missions", "publics", "site_format", "geocoding"]
+    columns = ["structure_id", "name", "partner_type", "missions", "publics", "site_format", "geocoding", "commune_code"]
     frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
     geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
     labels = dict(conn.execute("SELECT partner_type, label FROM partner_type").fetchall())

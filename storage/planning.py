@@ -40,7 +40,7 @@ def read_matrix(conn: psycopg.Connection, mode: str) -> tuple[gpd.GeoDataFrame, 
     communes
         :func:`storage.access.read_communes` (ordered by code).
     places
-        :func:`storage.access.read_places` plus ``commune_code`` (ordered by id).
+        :func:`storage.access.read_places` (ordered by id).
     times_s
         ``(n_places, n_communes)`` seconds, ``inf`` beyond the stored bound.
     """
@@ -49,13 +49,6 @@ def read_matrix(conn: psycopg.Connection, mode: str) -> tuple[gpd.GeoDataFrame, 
         raise StoreError(msg)
     communes = read_communes(conn)
     places, _ = read_places(conn)
-    places["commune_code"] = [
-        row[0]
-        for row in conn.execute(
-            "SELECT s.commune_code FROM structure s JOIN partner_type p USING (partner_type) "
-            "WHERE p.receives_public ORDER BY s.structure_id"
-        ).fetchall()
-    ]
     pairs = conn.execute(
         "SELECT structure_id, commune_code, seconds FROM commune_structure_time WHERE mode = %s", (mode,)
     ).fetchall()
