@@ -8,6 +8,9 @@
 | ``ATLAS_DATA_DIR`` | ``data/bretagne`` | folder holding ``atlas.toml`` and the source files |
 | ``ATLAS_VAR_DIR`` | ``var/`` | local state: the local PostGIS cluster, logs |
 | ``ATLAS_HOST`` / ``ATLAS_PORT`` | ``127.0.0.1`` / ``5000`` | where ``atlas serve`` listens |
+| ``ATLAS_RATELIMIT`` | ``300/minute`` | per-client limit on ``/api``; ``off`` disables it |
+| ``ATLAS_RATELIMIT_STORAGE`` | ``memory://`` | counts per worker; ``redis://…`` shares them (needs the ``redis`` package) |
+| ``ATLAS_TRUSTED_PROXIES`` | ``0`` | reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` are trusted; 1 behind nginx |
 | ``ATLAS_TILE_URL`` | none | Leaflet tile URL template of a basemap the deployer serves (e.g. ``/tuiles/{z}/{x}/{y}.png``); none: commune boundaries drawn as vectors |
 """
 
@@ -35,6 +38,9 @@ class Settings:
     host: str
     port: int
     tile_url: str | None = None
+    ratelimit: str = "300/minute"
+    ratelimit_storage: str = "memory://"
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +54,10 @@ class Settings:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             msg = f"ATLAS_PORT must be a TCP port number, got {port_text!r}"
             raise ValueError(msg)
+        proxies_text = env.get("ATLAS_TRUSTED_PROXIES", "0").strip() or "0"
+        if not proxies_text.isdigit() or int(proxies_text) > 10:
+            msg = f"ATLAS_TRUSTED_PROXIES must be a number of proxies (0-10), got {proxies_text!r}"
+            raise ValueError(msg)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             region=region,
@@ -57,4 +67,7 @@ class Settings:
             host=env.get("ATLAS_HOST", "127.0.0.1"),
             port=int(port_text),
             tile_url=env.get("ATLAS_TILE_URL") or None,
+            ratelimit=env.get("ATLAS_RATELIMIT", "").strip() or "300/minute",
+            ratelimit_storage=env.get("ATLAS_RATELIMIT_STORAGE", "").strip() or "memory://",
+            trusted_proxies=int(proxies_text),
         )

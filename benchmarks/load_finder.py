@@ -2,146 +2,87 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/load_finder.py                 # 10 s, 3 sync workers, wrk if installed
-    .venv/bin/python benchmarks/load_finder.py --rate 500 --duration 5 --workers 3 --threads 2
-    .venv/bin/python benchmarks/load_finder.py --client python  # force the Python client even if wrk exists
+    .venv/bin/python benchmarks/load_finder.py                   # paced at 1000 req/s for 10 s, every search
+    .venv/bin/python benchmarks/load_finder.py --mix population  # searches drawn by commune population
+    .venv/bin/python benchmarks/load_finder.py --no-result-cache # every search runs its SQL statement
+    .venv/bin/python benchmarks/load_finder.py --client wrk      # closed loop: the server's capacity
+    .venv/bin/python benchmarks/load_finder.py --client python   # Python open-loop client (no wrk)
 
-The script starts gunicorn itself on 127.0.0.1 (a free port; never another address), waits
-for it, warms it up, sends a bounded number of requests, stops gunicorn and prints the
-p50/p99 latency, the throughput and PASS/FAIL against the target: **p99 < 5 ms at
-1000 req/s on 2 cores**. Not a pytest test.
+The script starts gunicorn itself on 127.0.0.1 (a free port; never another address; no
+rate limit, no access log), waits for it, warms it up, sends a bounded number of
+requests, stops gunicorn and prints the p50/p99 latency, the throughput and PASS/FAIL
+against the target: **p99 < 5 ms at 1000 req/s on 2 cores**. Not a pytest test.
 
-Requests rotate over every commune of the Région with a mix of filters (no filter,
-a mission, a public, walking), like real searches. The database is ``DATABASE_URL``,
-else the project-local cluster; ``atlas access`` must have run on it (otherwise the
-times fall back to straight-line distances and the script says so).
+Searches (``--mix``):
 
-Clients:
+- ``uniform`` (default, the worst case for the result cache): every commune of the
+  Région x 5 filter mixes (no filter, a mission, a public, walking, mission + public),
+  6,010 distinct searches in the pilot, rotated in a shuffled order;
+- ``population``: communes drawn with a probability proportional to their population
+  (people search from where they live), filters drawn uniformly from the same 5 mixes.
 
-- ``wrk`` (Debian package) when installed: closed loop, ``--connections`` keep-alive
-  connections, latency percentiles from wrk's HdrHistogram. It sends as fast as the
-  server answers, so the throughput it reports is the server's capacity; the target is
-  met when that capacity is at least the rate and p99 is under the limit.
-- otherwise a Python asyncio client: **open loop** at a constant arrival rate
-  (``--rate``) over ``--connections`` keep-alive connections. Latency is measured from
-  each request's *scheduled* time, so a slow server is not hidden by the client waiting
-  (no coordinated omission). The client shares the 2 cores with the server: its own
-  CPU use makes the figures pessimistic, and the script prints it.
+The database is ``DATABASE_URL``, else the project-local cluster; ``atlas access`` must
+have run on it (otherwise the times fall back to straight-line distances and the
+script says so).
+
+Clients (``--client``):
+
+- ``wrk-rate`` (default when wrk is installed): wrk held at ``--rate`` (see
+  ``load_common.py``): the latency at that rate, and the rate actually achieved;
+- ``wrk``: closed loop, ``--connections`` connections, as fast as the server answers
+  (its capacity; latency there is mostly queueing behind the other connections);
+- ``python``: an asyncio **open-loop** client at a constant arrival rate, latency from
+  each request's *scheduled* time (no coordinated omission); it shares the 2 cores with
+  the server, so its figures are pessimistic (its CPU use is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from settings import Settings  # noqa: E402
+from load_common import (  # noqa: E402
+    HOST,
+    MAX_DURATION_S,
+    Result,
+    database_url,
+    free_port,
+    gunicorn,
+    wrk_closed,
+    wrk_paced,
+)
 
-HOST = "127.0.0.1"  # loopback only, by design
 TARGET_P99_MS = 5.0
 TARGET_RATE = 1000.0
-MAX_DURATION_S = 120.0
 MAX_REQUESTS = 200_000
 FILTERS = ("", "&mission=conseil", "&public=jeunes", "&mode=walk", "&mission=accompagnement&public=demandeurs_emploi")
 
 
-@dataclass
-class Result:
-    """What one load run measured."""
-
-    client: str
-    requests: int
-    errors: int
-    elapsed_s: float
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    client_cpu_s: float | None = None
-
-    @property
-    def throughput(self) -> float:
-        return self.requests / self.elapsed_s if self.elapsed_s else 0.0
-
-
-def database_url() -> str:
-    """``DATABASE_URL``, else the local cluster's URL (as ``atlas`` does)."""
-    settings = Settings.from_env()
-    if settings.database_url:
-        return settings.database_url
-    from storage.cluster import local_cluster
-
-    return local_cluster(settings.var_dir).url()
-
-
-def request_paths(url: str, seed: int = 42) -> tuple[list[str], bool]:
-    """Shuffled search paths over every commune and filter mix; whether travel times exist."""
+def request_paths(url: str, *, mix: str = "uniform", seed: int = 42, n: int = 100_000) -> tuple[list[str], bool]:
+    """Search paths (see ``--mix``) and whether travel times exist."""
     from storage import db
 
     with db.connect(url) as conn:
-        codes = [row[0] for row in conn.execute("SELECT code FROM commune ORDER BY code").fetchall()]
+        communes = conn.execute("SELECT code, population FROM commune ORDER BY code").fetchall()
         has_times = conn.execute("SELECT count(*) FROM access_run").fetchone()[0] > 0
-    if not codes:
+    if not communes:
         msg = "no commune in the database: run `atlas load` (and `atlas access`) first"
         raise SystemExit(msg)
-    paths = [f"/api/nearest?commune={code}&limit=10{flt}" for code in codes for flt in FILTERS]
-    random.Random(seed).shuffle(paths)
+    rng = random.Random(seed)
+    if mix == "population":
+        codes = rng.choices([c for c, _ in communes], weights=[max(p or 0, 1) for _, p in communes], k=n)
+        return [f"/api/nearest?commune={code}&limit=10{rng.choice(FILTERS)}" for code in codes], has_times
+    paths = [f"/api/nearest?commune={code}&limit=10{flt}" for code, _ in communes for flt in FILTERS]
+    rng.shuffle(paths)
     return paths, has_times
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def gunicorn(url: str, *, workers: int, threads: int, port: int) -> Iterator[subprocess.Popen]:
-    """gunicorn serving the app on ``HOST:port``, without access log; stopped on exit."""
-    env = {**os.environ, "DATABASE_URL": url}
-    argv = [
-        sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-        "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
-        "--keep-alive", "30", "--log-level", "warning", "webapp:create_app()",
-    ]
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                msg = f"gunicorn did not start: {process.stderr.read() if process.stderr else ''}"
-                raise SystemExit(msg)
-            time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --------------------------------------------------------------------- Python client
@@ -219,76 +160,62 @@ def _pct(sorted_ms: list[float], q: float) -> float:
 
 
 # --------------------------------------------------------------------- wrk client
-WRK_SCRIPT = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("ATLAS requests=%%d errors=%%d duration_us=%%d p50_us=%%d p99_us=%%d max_us=%%d\\n",
-    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout,
-    summary.duration, latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
-
-
-def wrk_client(port: int, paths: list[str], *, duration: float, connections: int) -> Result:
-    """Closed-loop load with wrk (capacity at ``connections`` concurrent keep-alive connections)."""
-    with tempfile.TemporaryDirectory() as folder:
-        listing = Path(folder) / "paths.txt"
-        listing.write_text("\n".join(paths) + "\n", encoding="ascii")
-        script = Path(folder) / "atlas.lua"
-        script.write_text(WRK_SCRIPT % listing, encoding="ascii")
-        seconds = max(1, min(int(MAX_DURATION_S), round(duration)))
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s", "-s", str(script),
-                f"http://{HOST}:{port}/"]
-        output = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    match = re.search(r"ATLAS requests=(\d+) errors=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)",
-                      output)
-    if match is None:
-        msg = f"unexpected wrk output:\n{output}"
-        raise SystemExit(msg)
-    requests, errors, duration_us, p50, p99, peak = (int(g) for g in match.groups())
-    return Result(f"wrk (closed loop, {connections} connections)", requests, errors, duration_us / 1e6,
-                  p50 / 1000, p99 / 1000, peak / 1000)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="requests per second (Python client)")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="requests per second (wrk-rate, python)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of measured load (max 120)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (sync: one per core)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1, else sync)")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--warmup", type=int, default=2000, help="requests sent before measuring")
+    parser.add_argument("--connections", type=int, default=0,
+                        help="concurrent connections (default: 16 for wrk-rate and python, 8 for wrk)")
+    parser.add_argument("--client", choices=("auto", "wrk-rate", "wrk", "python"), default="auto")
+    parser.add_argument("--worker-connections", type=int, default=0,
+                        help="gunicorn --worker-connections (gthread: connections one worker holds; 0: default 1000)")
+    parser.add_argument("--mix", choices=("uniform", "population"), default="uniform", help="which searches")
+    parser.add_argument("--warmup", type=float, default=-1.0,
+                        help="seconds of closed-loop load before measuring (default: about 1.2 passes over the "
+                             "distinct searches per worker, so that each worker's result cache is warm; 0: none)")
+    parser.add_argument("--distinct", type=int, default=0, help="use only the first N searches (0: all)")
+    parser.add_argument("--no-result-cache", action="store_true",
+                        help="disable the finder's result LRU (RESULT_CACHE_SIZE=0): every search runs its SQL")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S or not 0 < args.rate <= 20_000:
         parser.error(f"--duration must be in (0, {MAX_DURATION_S:g}] and --rate in (0, 20000]")
     client = args.client
     if client == "auto":
-        client = "wrk" if shutil.which("wrk") else "python"
-    elif client == "wrk" and not shutil.which("wrk"):
+        client = "wrk-rate" if shutil.which("wrk") else "python"
+    elif client.startswith("wrk") and not shutil.which("wrk"):
         parser.error("wrk is not installed (apt-get install wrk)")
+    connections = args.connections or (8 if client == "wrk" else 16)
 
     url = database_url()
-    paths, has_times = request_paths(url)
+    paths, has_times = request_paths(url, mix=args.mix)
+    if args.distinct:
+        paths = paths[:args.distinct]
+    config = {"RESULT_CACHE_SIZE": 0} if args.no_result_cache else {}
     port = free_port()
     print(f"Atlas SPRO finder load test: GET /api/nearest on {HOST}:{port}, {os.cpu_count()} CPU(s), "
-          f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), client {client}")
+          f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), client {client}, mix {args.mix} "
+          f"({len(set(paths)):,} distinct searches), result cache {'off' if args.no_result_cache else 'on'}")
     if not has_times:
         print("NOTE: no accessibility run in this database (atlas access): the finder answers by straight line.")
-    with gunicorn(url, workers=args.workers, threads=args.threads, port=port):
-        python_client(port, paths, rate=max(200.0, args.rate / 2), duration=args.warmup / max(200.0, args.rate / 2),
-                      connections=args.connections)
+    with gunicorn(url, workers=args.workers, threads=args.threads, port=port, config=config,
+                  worker_connections=args.worker_connections):
+        warmup = args.warmup
+        if warmup < 0:  # each worker must see each search once: about 1.2 passes per worker at ~900 req/s
+            warmup = 0.0 if args.no_result_cache else min(MAX_DURATION_S, 1.2 * len(set(paths)) * args.workers / 900)
+        if warmup > 0:
+            print(f"warm-up     {warmup:.0f} s of closed-loop load (not measured)")
+            if shutil.which("wrk"):
+                wrk_closed(port, paths, duration=warmup, connections=4)
+            else:
+                python_client(port, paths, rate=args.rate / 2, duration=warmup, connections=connections)
         if client == "wrk":
-            result = wrk_client(port, paths, duration=args.duration, connections=args.connections)
+            result = wrk_closed(port, paths, duration=args.duration, connections=connections)
+        elif client == "wrk-rate":
+            result = wrk_paced(port, paths, rate=args.rate, duration=args.duration, connections=connections)
         else:
-            result = python_client(port, paths, rate=args.rate, duration=args.duration, connections=args.connections)
+            result = python_client(port, paths, rate=args.rate, duration=args.duration, connections=connections)
 
     print(f"client      {result.client}")
     print(f"requests    {result.requests} in {result.elapsed_s:.1f} s, {result.errors} error(s)")

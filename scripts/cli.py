@@ -351,7 +351,7 @@ def report_command(
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
-    workers: Annotated[int, typer.Option(help="Processus gunicorn.")] = 2,
+    workers: Annotated[int, typer.Option(help="Processus gunicorn.")] = 3,
 ) -> None:
     """Serve the web application with gunicorn (access log without IPs or query strings)."""
     settings = Settings.from_env()
@@ -363,6 +363,7 @@ def serve(
     console.print(f"Atlas SPRO sur http://{bind}/ (Ctrl+C pour arrêter)")
     argv = [
         sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
+        "--worker-class", "sync", "--config", "python:webapp.gunicorn_conf", "--timeout", "30", "--graceful-timeout", "10",
         # Privacy: path only (%(U)s), no client address, no query string, no referrer.
         "--access-logfile", "-", "--access-logformat", '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s',
         "webapp:create_app()",

@@ -33,7 +33,7 @@ def render_report(year: int, database_url: str) -> str:
     from webapp.db import connection
     from webapp.reporting import report_context
 
-    app = create_app({"DATABASE_URL": database_url, "POOL_TIMEOUT_S": 5.0})
+    app = create_app({"DATABASE_URL": database_url, "POOL_TIMEOUT_S": 5.0, "CACHE_WARM": False, "RATELIMIT_API": "off"})
     try:
         with app.test_request_context(f"/diagnostic/rapport/{year}"):
             with connection() as conn:

@@ -194,21 +194,11 @@ def _ordered_hours(row: dict[str, Any]) -> dict[str, Any]:
 def commune_at_point(conn: psycopg.Connection, lat: float, lon: float) -> dict[str, Any] | None:
     """The commune containing a WGS84 point, else the nearest one (``inside`` says which).
 
-    One KNN statement on the GiST index: a containing polygon is at distance 0. Returns
-    None when no commune is loaded.
+    KNN on the GiST index (:data:`COMMUNE_AT_POINT_SQL`): a containing polygon is at
+    distance 0. Returns None when no commune is loaded.
     """
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"""
-            WITH q AS (SELECT {_POINT_SQL} AS pt)
-            SELECT c.code, c.name, c.postcodes, c.departement, c.epci, c.population,
-                   ST_Contains(c.geom, q.pt) AS inside, round(ST_Distance(c.geom, q.pt))::integer AS distance_m
-              FROM commune c, q
-             ORDER BY c.geom <-> q.pt, c.code
-             LIMIT 1
-            """,  # noqa: S608 - constant SQL fragment, values are bound
-            {"lat": lat, "lon": lon},
-        ).fetchone()
+        return cur.execute(COMMUNE_AT_POINT_SQL, {"lat": lat, "lon": lon}).fetchone()
 
 
 def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
@@ -348,6 +338,255 @@ def nearest_places(
         "approximate": bool(run["approximate"]) if run else None,
         "by_time": by_time,
         "by_distance": by_distance,
+    }
+
+
+# ------------------------------------------------------------------ finder (one statement)
+DATA_VERSION_COLUMNS_SQL = """
+    (SELECT max(id) FROM load_run) AS v_load, (SELECT max(computed_at) FROM access_run) AS v_access,
+    (SELECT count(*) FROM access_run) AS n_access, (SELECT max(created_at) FROM zoning) AS v_zoning,
+    (SELECT count(*) FROM zoning) AS n_zoning"""
+"""What :func:`data_version` reads (five index or tiny-table lookups, about 0.05 ms)."""
+DATA_VERSION_SQL = f"SELECT {DATA_VERSION_COLUMNS_SQL}"  # noqa: S608 - constant SQL
+
+
+_LOCATED_BY_COMMUNE_SQL = """
+    SELECT c.code, TRUE AS inside, 0 AS distance_m,
+           coalesce((SELECT o.geom FROM commune_origin o WHERE o.commune_code = c.code AND o.mode = %(mode)s),
+                    ST_PointOnSurface(c.geom)) AS pt
+      FROM commune c WHERE c.code = %(code)s"""
+_LOCATED_BY_POINT_SQL = f"""
+    SELECT k.code, ST_Contains(k.geom, q.pt) AS inside, round(ST_Distance(k.geom, q.pt))::integer AS distance_m, q.pt
+      FROM (SELECT {_POINT_SQL} AS pt) q,
+           LATERAL (SELECT c.code, c.geom FROM commune c ORDER BY c.geom <-> q.pt LIMIT 8) k
+     ORDER BY ST_Distance(k.geom, q.pt), k.code
+     LIMIT 1"""
+"""The commune containing the point (distance 0), else the nearest one, ties by code: 8
+candidates from the GiST index (KNN ``<->`` alone, so that the index orders them), then
+the exact order among them."""
+COMMUNE_AT_POINT_SQL = f"""
+    SELECT m.code, m.name, m.postcodes, m.departement, m.epci, m.population, l.inside, l.distance_m
+      FROM ({_LOCATED_BY_POINT_SQL}) l JOIN commune m ON m.code = l.code"""  # noqa: S608 - constant SQL
+FINDER_SQL = f"""
+WITH located AS MATERIALIZED ({{located}}),
+by_time AS MATERIALIZED (
+    SELECT t.structure_id, t.seconds, other.seconds AS other_seconds,
+           round(ST_Distance(s.geom, (SELECT pt FROM located)))::integer AS distance_m
+      FROM (SELECT structure_id, seconds FROM commune_structure_time
+             WHERE commune_code = (SELECT code FROM located) AND mode = %(mode)s
+             ORDER BY seconds OFFSET 0) t
+      JOIN structure s ON s.structure_id = t.structure_id
+      JOIN partner_type p ON p.partner_type = s.partner_type
+      LEFT JOIN commune_structure_time other
+             ON other.commune_code = (SELECT code FROM located) AND other.mode = %(other)s
+            AND other.structure_id = t.structure_id
+     WHERE {{filters}} AND (SELECT distance_m FROM located) <= %(max_distance_m)s
+     ORDER BY t.seconds, t.structure_id
+     LIMIT %(limit)s
+),
+by_distance AS (
+    SELECT s.structure_id, ST_Distance(s.geom, (SELECT pt FROM located)) AS exact_m
+      FROM structure s JOIN partner_type p ON p.partner_type = s.partner_type
+     WHERE {{filters}} AND (SELECT distance_m FROM located) <= %(max_distance_m)s
+       AND (SELECT count(*) FROM by_time) < %(limit)s
+       AND NOT (s.structure_id IN (SELECT structure_id FROM by_time))
+     ORDER BY s.geom <-> (SELECT pt FROM located), s.structure_id
+     LIMIT %(limit)s - (SELECT count(*) FROM by_time)
+)
+SELECT 0 AS part, 0::float8 AS ord, l.code AS id, NULL::real AS a_s, NULL::real AS b_s, l.distance_m,
+       l.inside, {DATA_VERSION_COLUMNS_SQL}
+  FROM located l
+UNION ALL
+SELECT 1, b.seconds, b.structure_id, b.seconds, b.other_seconds, b.distance_m, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM by_time b
+UNION ALL
+SELECT 2, d.exact_m, d.structure_id, dt.seconds, wt.seconds, round(d.exact_m)::integer, NULL, NULL, NULL, NULL,
+       NULL, NULL
+  FROM by_distance d
+  LEFT JOIN commune_structure_time dt
+         ON dt.commune_code = (SELECT code FROM located) AND dt.mode = 'drive' AND dt.structure_id = d.structure_id
+  LEFT JOIN commune_structure_time wt
+         ON wt.commune_code = (SELECT code FROM located) AND wt.mode = 'walk' AND wt.structure_id = d.structure_id
+ORDER BY part, ord, id
+"""  # noqa: S608 - constant SQL fragments, values are bound
+"""The finder in one statement (see :func:`finder_search`); ``{located}`` and ``{filters}``
+are composed by :func:`finder_query`, values are always bound."""
+
+
+def finder_query(
+    *,
+    mode: str,
+    limit: int,
+    commune_code: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+    max_distance_m: int = 20_000,
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The statement :func:`finder_search` runs and its parameters (for EXPLAIN in tests)."""
+    filters, params = _filters(mission=mission, public=public, day=day)
+    if commune_code is not None:
+        located = sql.SQL(_LOCATED_BY_COMMUNE_SQL)
+        params["code"] = commune_code
+    elif lat is not None and lon is not None:
+        located = sql.SQL(_LOCATED_BY_POINT_SQL)
+        params.update(lat=float(lat), lon=float(lon))
+    else:
+        msg = "finder_query needs commune_code, or lat and lon"
+        raise ValueError(msg)
+    params.update(mode=mode, other="walk" if mode == "drive" else "drive", limit=int(limit),
+                  max_distance_m=int(max_distance_m))
+    return sql.SQL(FINDER_SQL).format(located=located, filters=filters), params
+
+
+def finder_search(
+    conn: psycopg.Connection,
+    *,
+    mode: str,
+    limit: int,
+    commune_code: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    mission: str | None = None,
+    public: str | None = None,
+    day: str | None = None,
+    max_distance_m: int = 20_000,
+) -> dict[str, Any]:
+    """The finder's search in **one** prepared statement: where it starts, places by time, then by distance.
+
+    The web application ranks in memory from :func:`finder_commune` (cached per commune);
+    this statement is the SQL statement of the same rule, and ``tests/test_web_api.py``
+    checks that both agree for every commune.
+
+    The origin is the commune ``commune_code``, or the commune containing the WGS84 point
+    ``lat``/``lon`` (else the nearest one, ``inside`` false). Places within the
+    precomputed bound come first, ordered by travel time then ``structure_id`` (never by
+    operator); the rest up to ``limit`` are ordered by straight-line distance (KNN), as
+    :func:`nearest_places` does in two or three statements. Only identifiers and numbers
+    are returned: the places' attributes are small and change only with a load, so the web
+    application keeps them in memory (:func:`finder_reference`).
+
+    Returns
+    -------
+    dict
+        ``version`` (:func:`data_version`, read in the same statement), ``origin`` (None when
+        the commune is unknown or no commune is loaded: ``code``, ``inside``, ``distance_m``
+        from the point), ``by_time`` (tuples ``(structure_id, seconds, other_mode_seconds,
+        distance_m)``) and ``by_distance`` (tuples ``(structure_id, drive_s, walk_s,
+        distance_m)``). Beyond ``max_distance_m`` from the Région, the origin is returned
+        without places.
+    """
+    query, params = finder_query(
+        mode=mode, limit=limit, commune_code=commune_code, lat=lat, lon=lon, mission=mission, public=public,
+        day=day, max_distance_m=max_distance_m,
+    )
+    rows = conn.execute(query, params, prepare=True).fetchall()
+    origin = None
+    version: tuple[Any, ...] | None = None
+    by_time: list[tuple[str, float | None, float | None, int]] = []
+    by_distance: list[tuple[str, float | None, float | None, int]] = []
+    for part, _ord, ident, a_s, b_s, distance_m, inside, *version_columns in rows:
+        if part == 0:
+            origin = {"code": ident, "inside": inside, "distance_m": distance_m}
+            version = tuple(version_columns)
+        elif part == 1:
+            by_time.append((ident, a_s, b_s, distance_m))
+        else:
+            by_distance.append((ident, a_s, b_s, distance_m))
+    if version is None:  # no origin row: read the version alone (unknown commune, empty database)
+        version = data_version(conn)
+    return {"version": version, "origin": origin, "by_time": by_time, "by_distance": by_distance}
+
+
+FINDER_COMMUNE_SQL = f"""
+SELECT 0 AS part, c.code AS id, NULL::text AS mode, NULL::real AS seconds,
+       ST_X(ST_PointOnSurface(c.geom)) AS x, ST_Y(ST_PointOnSurface(c.geom)) AS y, {DATA_VERSION_COLUMNS_SQL}
+  FROM commune c WHERE c.code = %(code)s
+UNION ALL
+SELECT 1, o.commune_code, o.mode, NULL, ST_X(o.geom), ST_Y(o.geom), NULL, NULL, NULL, NULL, NULL
+  FROM commune_origin o WHERE o.commune_code = %(code)s
+UNION ALL
+SELECT 2, t.structure_id, t.mode, t.seconds, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM commune_structure_time t WHERE t.commune_code = %(code)s
+"""  # noqa: S608 - constant SQL fragments, values are bound
+"""Everything the finder needs about one commune, in one statement (see :func:`finder_commune`)."""
+
+LOCATE_POINT_SQL = f"""
+SELECT l.code, l.inside, l.distance_m, ST_X(l.pt) AS x, ST_Y(l.pt) AS y, {DATA_VERSION_COLUMNS_SQL}
+  FROM ({_LOCATED_BY_POINT_SQL}) l
+"""  # noqa: S608 - constant SQL fragments, values are bound
+
+
+def finder_commune(conn: psycopg.Connection, code: str) -> dict[str, Any]:
+    """One commune's precomputed travel times and origins, in one prepared statement.
+
+    Returns ``version`` (:func:`data_version`), ``code`` (None when the commune is
+    unknown), ``surface`` (a point inside the commune, projected x/y), ``origins`` (mode ->
+    x/y of the point the times start from), ``times`` (mode -> ``(seconds, structure_id)``
+    within the run's bound, ordered by time then identifier) and ``seconds`` (mode ->
+    structure_id -> seconds). The finder orders and filters these rows in memory
+    (``webapp.finder``) exactly as :func:`finder_search` does in SQL.
+    """
+    rows = conn.execute(FINDER_COMMUNE_SQL, {"code": code}, prepare=True).fetchall()
+    found: dict[str, Any] = {"version": None, "code": None, "surface": None, "origins": {}, "times": {},
+                             "seconds": {}}
+    for part, ident, mode, seconds, x, y, *version in rows:
+        if part == 0:
+            found.update(code=ident, surface=(x, y), version=tuple(version))
+        elif part == 1:
+            found["origins"][mode] = (x, y)
+        else:
+            found["times"].setdefault(mode, []).append((seconds, ident))
+            found["seconds"].setdefault(mode, {})[ident] = seconds
+    for times in found["times"].values():
+        times.sort()
+    if found["version"] is None:
+        found["version"] = data_version(conn)
+    return found
+
+
+def locate_point(conn: psycopg.Connection, lat: float, lon: float) -> dict[str, Any]:
+    """The commune containing a WGS84 point (else the nearest), the point in the Région's CRS, the version.
+
+    ``code`` is None when no commune is loaded; ``inside``, ``distance_m`` (to the
+    commune, 0 inside) and ``x``/``y`` otherwise.
+    """
+    row = conn.execute(LOCATE_POINT_SQL, {"lat": float(lat), "lon": float(lon)}, prepare=True).fetchone()
+    if row is None:
+        return {"code": None, "version": data_version(conn)}
+    code, inside, distance_m, x, y, *version = row
+    return {"code": code, "inside": inside, "distance_m": distance_m, "x": x, "y": y, "version": tuple(version)}
+
+
+def finder_reference(conn: psycopg.Connection) -> dict[str, Any]:
+    """What the finder keeps in memory, read in one consistent snapshot (REPEATABLE READ).
+
+    ``version`` (:func:`data_version`), ``communes`` (code -> code, name, postcodes,
+    departement, epci, population), ``structures`` (structure_id -> the columns of
+    :func:`structures`), ``positions`` (structure_id -> x/y in the Région's CRS) and
+    ``runs`` (:func:`access_runs`). A few hundred kilobytes for a
+    Région; reread only when ``version`` changes.
+    """
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        version = data_version(conn)
+        with conn.cursor(row_factory=dict_row) as cur:
+            communes = cur.execute(
+                "SELECT code, name, postcodes, departement, epci, population FROM commune ORDER BY code"
+            ).fetchall()
+        places = structures(conn)
+        positions = {sid: (x, y) for sid, x, y in conn.execute(
+            "SELECT structure_id, ST_X(geom), ST_Y(geom) FROM structure"
+        ).fetchall()}
+        runs = access_runs(conn)
+    return {
+        "version": version,
+        "communes": {row["code"]: row for row in communes},
+        "structures": {row["structure_id"]: row for row in places},
+        "positions": positions,
+        "runs": runs,
     }
 
 
@@ -602,12 +841,4 @@ def gap_summary(conn: psycopg.Connection) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------- versions
 def data_version(conn: psycopg.Connection) -> tuple[Any, ...]:
     """A value that changes whenever loads, accessibility runs or zonings change (cache key)."""
-    return tuple(
-        conn.execute(
-            """
-            SELECT (SELECT max(id) FROM load_run), (SELECT max(computed_at) FROM access_run),
-                   (SELECT count(*) FROM access_run), (SELECT max(created_at) FROM zoning),
-                   (SELECT count(*) FROM zoning)
-            """
-        ).fetchone()
-    )
+    return tuple(conn.execute(DATA_VERSION_SQL, prepare=True).fetchone())

@@ -266,3 +266,90 @@ def test_access_log_path_is_the_route_not_the_searched_place(web_app) -> None:
     assert path_logged("/api/communes/35238/access") == "/api/communes/<code>/access"
     assert path_logged("/Plougastel-Daoulas") == "/<introuvable>"
     assert path_logged("/api/nearest") == "/api/nearest"
+
+
+# ----------------------------------------------------------------- the finder in memory = the finder in SQL
+FILTER_SETS = ({}, {"mission": "conseil"}, {"public": "jeunes"}, {"day": "samedi"},
+               {"mission": "accompagnement", "public": "demandeurs_emploi"}, {"mission": "accueil", "day": "lundi"})
+
+
+def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) -> None:
+    """webapp.finder.rank (what the server runs, on cached rows) gives exactly what
+    storage.read.finder_search computes in one SQL statement: same places, order, times and
+    rounded distances, for every commune, both modes and several filter sets."""
+    from webapp import finder
+
+    with db.connect(web_db) as conn:
+        reference = read.finder_reference(conn)
+        codes = sorted(reference["communes"])
+        compared = 0
+        for n, code in enumerate(codes):
+            times = read.finder_commune(conn, code)
+            for mode in ("drive", "walk"):
+                filters = {"mission": None, "public": None, "day": None, **FILTER_SETS[n % len(FILTER_SETS)]}
+                limit = (10, 3, 50)[n % 3]
+                expected = read.finder_search(conn, commune_code=code, mode=mode, limit=limit, **filters)
+                start = times["origins"].get(mode) or times["surface"]
+                by_time, by_distance = finder.rank(reference, times, origin=start, mode=mode, limit=limit, **filters)
+                assert (by_time, by_distance) == (expected["by_time"], expected["by_distance"]), (code, mode, filters)
+                compared += 1
+        # From points (distances from the point itself), inside and just outside the coast.
+        for lat, lon in ((48.1113, -1.68), (48.30, -4.90), (47.75, -3.37), (48.64, -2.03), (48.45, -4.48)):
+            located = read.locate_point(conn, lat, lon)
+            times = read.finder_commune(conn, located["code"])
+            for mode in ("drive", "walk"):
+                expected = read.finder_search(conn, lat=lat, lon=lon, mode=mode, limit=10)
+                assert expected["origin"]["code"] == located["code"]
+                got = finder.rank(reference, times, origin=(located["x"], located["y"]), mode=mode, limit=10,
+                                  mission=None, public=None, day=None)
+                assert got == (expected["by_time"], expected["by_distance"]), (lat, lon, mode)
+    assert compared == 2 * len(codes) == 2404
+
+
+def test_finder_is_one_statement_then_none(web_db, monkeypatch) -> None:
+    """A search runs one statement for its commune; any later search from that commune (other
+    mode, filters or limit, API or page) and any repeated search run none."""
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": web_db, "TESTING": True, "CACHE_CHECK_S": 60})
+    statements: list[str] = []
+    original = read.finder_commune
+
+    def counting(conn, code):  # noqa: ANN001, ANN202
+        statements.append(code)
+        return original(conn, code)
+
+    try:
+        with app.test_client() as client:
+            client.get("/api/nearest?commune=35047")  # loads the reference data (once per data version)
+            monkeypatch.setattr(read, "finder_commune", counting)
+            assert client.get("/api/nearest?commune=35238").status_code == 200
+            assert client.get("/api/nearest?commune=35238&mode=walk&mission=conseil&limit=3").status_code == 200
+            assert client.get("/?commune=35238&public=jeunes").status_code == 200
+            assert client.get("/api/nearest?commune=35238").status_code == 200
+    finally:
+        app.extensions["atlas_pool"].close()
+    assert statements == ["35238"]
+
+
+def test_a_new_load_is_seen_within_the_check_interval(accessed_copy) -> None:
+    """Caches follow the data version: after a change in the database, a search answers
+    from the new data once CACHE_CHECK_S has passed."""
+    import time
+
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": accessed_copy, "TESTING": True, "CACHE_CHECK_S": 0.2})
+    try:
+        with app.test_client() as client:
+            before = client.get("/api/nearest?commune=35238&limit=1").get_json()["results"][0]
+            with db.connect(accessed_copy) as conn:
+                conn.execute("UPDATE structure SET name = 'Renommé' WHERE structure_id = %s",
+                             (before["structure_id"],))
+                conn.execute("INSERT INTO load_run (started_at, kind, files, counts) "
+                             "VALUES (now(), 'test', '{}'::jsonb, '{}'::jsonb)")
+            time.sleep(0.3)
+            after = client.get("/api/nearest?commune=35238&limit=1").get_json()["results"][0]
+    finally:
+        app.extensions["atlas_pool"].close()
+    assert after["structure_id"] == before["structure_id"] and after["name"] == "Renommé"

@@ -17,7 +17,9 @@ import pytest
 from storage import db
 
 MALICIOUS_ID = "test:xss"
-MALICIOUS_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)>${alert(3)}`x`"
+MALICIOUS_NAME = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>${alert(3)}`x`'&amp;"
+"""Breaks out of element text (``<script>``) and of a double-quoted attribute (``"><img``),
+and tries template literals (``${}``, backquotes), a single quote and an entity."""
 MALICIOUS_ADDRESS = "=HYPERLINK(\"http://example.invalid\")"
 MALICIOUS_COMMUNE = "35360"  # Vitré
 ZONING_ID = "test-departements"

@@ -41,6 +41,7 @@ COMMUNE_CODE = _path(
 ERROR = {"$ref": "#/components/responses/Error"}
 NOT_FOUND = {"$ref": "#/components/responses/NotFound"}
 UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
+TOO_MANY = {"$ref": "#/components/responses/TooManyRequests"}
 
 
 def _ok(description: str, schema_ref: str | None = None, *, media: str = "application/json",
@@ -53,7 +54,7 @@ def _ok(description: str, schema_ref: str | None = None, *, media: str = "applic
 
 def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], *, tags: list[str],
          not_found: bool = False, description: str | None = None) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": ok, "400": ERROR, "503": UNAVAILABLE}
+    responses: dict[str, Any] = {"200": ok, "400": ERROR, "429": TOO_MANY, "503": UNAVAILABLE}
     if not_found:
         responses["404"] = NOT_FOUND
     operation: dict[str, Any] = {"summary": summary, "tags": tags, "parameters": parameters, "responses": responses}
@@ -75,7 +76,8 @@ def openapi_document() -> dict[str, Any]:
                 "Toute réponse contenant des temps de trajet porte « approximate » : true quand ils ont été "
                 "calculés sans réseau routier OpenStreetMap (graphe des communes adjacentes). À temps égal, "
                 "l'ordre suit l'identifiant du lieu, jamais l'organisme. Les paramètres inconnus sont refusés "
-                "(400). Aucune requête n'est journalisée avec ses paramètres."
+                "(400). Aucune requête n'est journalisée avec ses paramètres. Limite par défaut : 300 requêtes "
+                "par minute et par client (429 avec Retry-After au-delà)."
             ),
             "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
         },
@@ -177,7 +179,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/openapi.json": _get("Ce document", [], _ok("OpenAPI 3.1."), tags=["service"]),
             "/api/docs": {"get": {
                 "summary": "Documentation lisible de l'API (HTML)", "tags": ["service"],
-                "responses": {"200": {"description": "Page HTML.", "content": {"text/html": {}}}},
+                "responses": {"200": {"description": "Page HTML.", "content": {"text/html": {}}}, "429": TOO_MANY},
             }},
         },
         "components": {
@@ -247,6 +249,12 @@ def openapi_document() -> dict[str, Any]:
                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "Unavailable": {"description": "Base de données indisponible (Retry-After: 30).",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "TooManyRequests": {
+                    "description": "Trop de requêtes de ce client (300 par minute par défaut) : réessayer après "
+                                   "Retry-After secondes.",
+                    "headers": {"Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
             },
         },
     }

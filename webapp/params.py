@@ -8,6 +8,7 @@ the public on the HTML pages.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping
 
 from werkzeug.exceptions import BadRequest
@@ -31,11 +32,17 @@ class BadParameter(BadRequest):
         self.parameter = parameter
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+"""Refused in text parameters (PostgreSQL text cannot hold NUL; none has a meaning in a search)."""
+
+
 def text(args: Mapping[str, str], name: str, *, max_length: int = QUERY_MAX_LENGTH) -> str | None:
-    """A stripped text parameter, None when absent or empty."""
+    """A stripped text parameter without control characters, None when absent or empty."""
     value = args.get(name, "").strip()
     if len(value) > max_length:
         raise BadParameter(name, f"Le paramètre « {name} » est trop long ({max_length} caractères au plus).")
+    if CONTROL_CHARACTERS.search(value):
+        raise BadParameter(name, f"Le paramètre « {name} » contient des caractères de contrôle.")
     return value or None
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from storage import read
 from webapp import params
+from webapp.cache import memo
 from webapp.db import connection
 from webapp.labels import level_label
 from webapp.reporting import charts_for, report_context
@@ -27,12 +28,12 @@ def map_page():  # noqa: ANN201
     """The planners' Leaflet map (layers toggled by a form beside it)."""
     with connection() as conn:
         context = {
-            "partner_types": read.partner_types(conn),
-            "categories": read.access_categories(conn),
-            "runs": read.access_runs(conn),
-            "isochrone_minutes": read.isochrone_minutes(conn),
-            "zonings": read.zonings(conn),
-            "gap_summary": read.gap_summary(conn),
+            "partner_types": memo(conn, read.partner_types),
+            "categories": memo(conn, read.access_categories),
+            "runs": memo(conn, read.access_runs),
+            "isochrone_minutes": memo(conn, read.isochrone_minutes),
+            "zonings": memo(conn, read.zonings),
+            "gap_summary": memo(conn, read.gap_summary),
         }
     return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
 
@@ -42,16 +43,16 @@ def diagnostic():  # noqa: ANN201
     """Indicators of a territory level for a mode and category: table, charts, CSV link."""
     mode = params.mode(request.args)
     with connection() as conn:
-        levels = read.indicator_levels(conn)
-        categories = read.access_categories(conn)
+        levels = memo(conn, read.indicator_levels)
+        categories = memo(conn, read.access_categories)
         level = params.choice(request.args, "level", [lv["level"] for lv in levels] or read.LEVELS,
                               default="departement") or "departement"
         category = params.choice(request.args, "category", [c["code"] for c in categories] or ["any"],
                                  default="any") or "any"
         rows = read.indicators(conn, level=level, mode=mode, category=category)
-        runs = read.access_runs(conn)
-        gap_summary = read.gap_summary(conn)
-        overview = read.region_overview(conn)
+        runs = memo(conn, read.access_runs)
+        gap_summary = memo(conn, read.gap_summary)
+        overview = memo(conn, read.region_overview)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     category_label = next((c["label"] for c in categories if c["code"] == category), category)
     subject = f"{category_label}, {'voiture' if mode == 'drive' else 'à pied'}"

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from geo.schema import MISSIONS, WEEKDAYS
 from storage import read
 from webapp import finder, params
+from webapp.cache import memo, remembered
 from webapp.db import connection
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
 
@@ -53,17 +54,16 @@ def index():  # noqa: ANN201
     origin = None
     found = None
     with connection() as conn:
-        overview = read.region_overview(conn)
-        if code:
-            origin = finder.origin_from_commune(conn, code)
-        elif point:
-            origin = finder.origin_from_point(conn, *point)
-        elif query:
-            matches = read.search_communes(conn, query)
+        # The home page checks the data version on every request (one 0.05 ms query), so that
+        # it answers 503 as soon as the database is down, and keeps the overview (4 queries).
+        overview = memo(conn, read.region_overview, check=True)
+        if not code and not point and query:
+            matches = remembered(conn, ("communes", query.casefold(), 10), lambda: read.search_communes(conn, query))
             if len(matches) == 1:
-                origin = finder.origin_from_commune(conn, matches[0]["code"])
-        if origin is not None:
-            found = finder.search(conn, origin, limit=RESULTS, **filters)
+                code = matches[0]["code"]
+        if code or point:
+            outcome = finder.find(conn=conn, code=code, point=None if code else point, limit=RESULTS, **filters)
+            origin, found = outcome.origin, finder.page_results(outcome)
     page = render_template(
         "public/index.html",
         title=_search_title(origin, query, filters),
@@ -90,8 +90,8 @@ def index():  # noqa: ANN201
 def about():  # noqa: ANN201
     """Privacy, accessibility statement, neutrality rule, data sources, vintages and approximations."""
     with connection() as conn:
-        overview = read.region_overview(conn)
-        runs = read.access_runs(conn)
-        zonings = read.zonings(conn)
+        overview = memo(conn, read.region_overview)
+        runs = memo(conn, read.access_runs)
+        zonings = memo(conn, read.zonings)
     return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings)
 
