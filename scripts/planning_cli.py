@@ -123,7 +123,7 @@ def zones_propose(
         except AtlasError as exc:
             raise fail(str(exc)) from exc
         default_label = "Bassins des pôles" if method == "catchment" else "Zones max-p sous contraintes"
-        n = _store_zoning(conn, zoning_id, label or f"{default_label} ({min_population} hab. min.)", zoning.method or method,
+        n = _store_zoning(conn, communes, zoning_id, label or f"{default_label} ({min_population} hab. min.)", zoning.method or method,
                           {**zoning.params, "mode": mode}, zoning.assignment, zoning.zones, source=None)
     console.print(f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s.")
     for row in zoning.zones.head(12).itertuples():
@@ -170,7 +170,7 @@ def zones_import(
             raise fail(f"{len(errors)} erreur(s) dans {file.name} ; rien n'a été écrit.")
         assignment = mapping[["commune_code", "zone_id"]].astype(str)
         zones = zone_table(communes, assignment, explanation=f"Zonage importé de {file.name}")
-        n = _store_zoning(conn, zoning_id, label or f"Zonage importé ({file.name})", "imported", {"file": file.name},
+        n = _store_zoning(conn, communes, zoning_id, label or f"Zonage importé ({file.name})", "imported", {"file": file.name},
                           assignment, zones, source=file.name)
     console.print(f"Zonage {zoning_id} importé : {len(zones)} zones, {len(assignment)} communes, {n} lignes d'indicateurs"
                   + (f", {len(issues)} avertissement(s)." if issues else "."))
@@ -226,10 +226,9 @@ def zones_list() -> None:
         typer.echo(f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})")
 
 
-def _store_zoning(conn, zoning_id, label, method, params, assignment, zones, *, source) -> int:  # noqa: ANN001
+def _store_zoning(conn, communes, zoning_id, label, method, params, assignment, zones, *, source) -> int:  # noqa: ANN001
     """Store a zoning and, when travel times exist, its indicators per mode."""
     from geo.access import summarise_levels
-    from storage.access import read_communes
     from storage.load import StoreError
     from storage.planning import access_run, read_nearest, replace_level_indicators, save_zoning
 
@@ -238,7 +237,7 @@ def _store_zoning(conn, zoning_id, label, method, params, assignment, zones, *, 
                     assignment=assignment, zones=zones, source=source)
     except StoreError as exc:
         raise fail(str(exc)) from exc
-    communes = read_communes(conn)
+    communes = communes.copy()
     level = f"zone:{zoning_id}"
     communes[level] = communes["code"].map(assignment.set_index("commune_code")["zone_id"])
     written = 0

@@ -11,18 +11,12 @@ from typing import Any
 
 import psycopg
 
+from geo.access import MAIN_CATEGORIES
 from storage import read
 from webapp.charts import bar_chart
 from webapp.labels import minutes_value, percent
 
-REPORT_CATEGORIES: tuple[str, ...] = (
-    "any",
-    "any:fixe",
-    "mission:accueil",
-    "mission:information",
-    "mission:conseil",
-    "mission:accompagnement",
-)
+REPORT_CATEGORIES = MAIN_CATEGORIES
 """Categories of the report's summary tables (those computed are kept, in this order)."""
 
 
