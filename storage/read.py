@@ -107,27 +107,6 @@ STRUCTURE_COLUMNS_SQL = """
 
 _POINT_SQL = "ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326), atlas_srid())"
 
-NEAREST_BY_TIME_SQL = f"""
-            SELECT {STRUCTURE_COLUMNS_SQL},
-                   t.seconds AS seconds, other.seconds AS other_seconds,
-                   round(ST_Distance(s.geom, {{origin}}))::integer AS distance_m
-              FROM (SELECT structure_id, seconds FROM commune_structure_time
-                     WHERE commune_code = %(code)s AND mode = %(mode)s
-                     ORDER BY seconds OFFSET 0) t
-              JOIN structure s ON s.structure_id = t.structure_id
-              JOIN partner_type p ON p.partner_type = s.partner_type
-              JOIN commune_origin o ON o.commune_code = %(code)s AND o.mode = %(mode)s
-              LEFT JOIN commune_structure_time other
-                     ON other.commune_code = %(code)s AND other.mode = %(other)s
-                    AND other.structure_id = t.structure_id
-             WHERE {{filters}}
-             ORDER BY t.seconds, t.structure_id
-             LIMIT %(limit)s
-            """  # noqa: S608 - constant SQL fragments, values are bound
-"""The finder's statement, one query on the index ``(commune_code, mode, seconds)`` of
-``commune_structure_time`` joined to ``structure``; ``{origin}`` and ``{filters}`` are
-composed by :func:`nearest_by_time_query` (values always bound)."""
-
 
 def _filters(
     *,
@@ -162,43 +141,11 @@ def _filters(
     return sql.SQL(" AND ").join(clauses), params
 
 
-def nearest_by_time_query(
-    *,
-    commune_code: str,
-    mode: str,
-    limit: int,
-    lat: float | None = None,
-    lon: float | None = None,
-    mission: str | None = None,
-    public: str | None = None,
-    day: str | None = None,
-) -> tuple[sql.Composed, dict[str, Any]]:
-    """The statement :func:`nearest_by_time` runs and its parameters (for EXPLAIN in tests)."""
-    filters, params = _filters(mission=mission, public=public, day=day)
-    point = lat is not None and lon is not None
-    origin = sql.SQL(_POINT_SQL if point else "o.geom")
-    query = sql.SQL(NEAREST_BY_TIME_SQL).format(origin=origin, filters=filters)
-    params.update(code=commune_code, mode=mode, other="walk" if mode == "drive" else "drive", limit=limit)
-    if point:
-        params.update(lat=lat, lon=lon)
-    return query, params
-
-
 def _ordered_hours(row: dict[str, Any]) -> dict[str, Any]:
     """Opening hours as a list of (weekday, hours) in weekday order (jsonb keeps no order)."""
     hours = row.get("opening_hours") or {}
     row["opening_hours"] = [(day, hours[day]) for day in WEEKDAYS if day in hours]
     return row
-
-
-def commune_at_point(conn: psycopg.Connection, lat: float, lon: float) -> dict[str, Any] | None:
-    """The commune containing a WGS84 point, else the nearest one (``inside`` says which).
-
-    KNN on the GiST index (:data:`COMMUNE_AT_POINT_SQL`): a containing polygon is at
-    distance 0. Returns None when no commune is loaded.
-    """
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(COMMUNE_AT_POINT_SQL, {"lat": lat, "lon": lon}).fetchone()
 
 
 def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
@@ -211,134 +158,6 @@ def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
             """
         ).fetchall()
     return {row["mode"]: row for row in rows}
-
-
-def nearest_by_time(
-    conn: psycopg.Connection,
-    *,
-    commune_code: str,
-    mode: str,
-    limit: int,
-    lat: float | None = None,
-    lon: float | None = None,
-    mission: str | None = None,
-    public: str | None = None,
-    day: str | None = None,
-) -> list[dict[str, Any]]:
-    """Places nearest in travel time from commune ``commune_code`` (within the run's bound).
-
-    One indexed statement: ``commune_structure_time`` (index on commune, mode, seconds)
-    joined to ``structure``, ``ORDER BY seconds, structure_id LIMIT n``. Equal times are
-    broken by ``structure_id``, never by operator. Each row also carries the time in the
-    other mode when known (``drive_s``, ``walk_s``) and the straight-line distance (metres)
-    from the point ``lat``/``lon`` when given, else from the commune's origin.
-    """
-    other = "walk" if mode == "drive" else "drive"
-    query, params = nearest_by_time_query(
-        commune_code=commune_code, mode=mode, limit=limit, lat=lat, lon=lon, mission=mission, public=public, day=day
-    )
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query, params).fetchall()
-    for row in rows:
-        row[f"{mode}_s"], row[f"{other}_s"] = row.pop("seconds"), row.pop("other_seconds")
-        row["ranked_by"] = "time"
-        _ordered_hours(row)
-    return rows
-
-
-def nearest_by_distance(
-    conn: psycopg.Connection,
-    *,
-    commune_code: str,
-    limit: int,
-    mode: str = "drive",
-    lat: float | None = None,
-    lon: float | None = None,
-    mission: str | None = None,
-    public: str | None = None,
-    day: str | None = None,
-    exclude: list[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Places nearest in straight line (KNN ``<->`` on the GiST index), for what travel times do not cover.
-
-    The origin is the point ``lat``/``lon`` when given, else the commune's origin for
-    ``mode`` (where its times start), else a point inside the commune. Places in
-    ``exclude`` (already listed by time) are skipped; ties are broken by ``structure_id``.
-    Known times of both modes are attached (``drive_s``, ``walk_s``, None beyond the bound).
-    """
-    filters, params = _filters(mission=mission, public=public, day=day)
-    if lat is not None and lon is not None:
-        origin = sql.SQL(_POINT_SQL)
-        params.update(lat=lat, lon=lon)
-    else:
-        origin = sql.SQL(
-            "coalesce((SELECT geom FROM commune_origin WHERE commune_code = %(code)s AND mode = %(mode)s),"
-            " (SELECT ST_PointOnSurface(geom) FROM commune WHERE code = %(code)s))"
-        )
-    query = sql.SQL(
-        f"""
-        WITH origin AS MATERIALIZED (SELECT {{origin}} AS pt)
-        SELECT {STRUCTURE_COLUMNS_SQL},
-               round(ST_Distance(s.geom, (SELECT pt FROM origin)))::integer AS distance_m,
-               (SELECT seconds FROM commune_structure_time d
-                 WHERE d.commune_code = %(code)s AND d.mode = 'drive' AND d.structure_id = s.structure_id) AS drive_s,
-               (SELECT seconds FROM commune_structure_time w
-                 WHERE w.commune_code = %(code)s AND w.mode = 'walk' AND w.structure_id = s.structure_id) AS walk_s
-          FROM structure s JOIN partner_type p ON p.partner_type = s.partner_type
-         WHERE {{filters}} AND NOT (s.structure_id = ANY (%(exclude)s::text[]))
-         ORDER BY s.geom <-> (SELECT pt FROM origin), s.structure_id
-         LIMIT %(limit)s
-        """  # noqa: S608 - constant SQL fragments, values are bound
-    ).format(origin=origin, filters=filters)
-    params.update(code=commune_code, mode=mode, limit=limit, exclude=list(exclude or []))
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query, params).fetchall()
-    for row in rows:
-        row["ranked_by"] = "distance"
-        _ordered_hours(row)
-    return rows
-
-
-def nearest_places(
-    conn: psycopg.Connection,
-    *,
-    commune_code: str,
-    mode: str,
-    limit: int,
-    lat: float | None = None,
-    lon: float | None = None,
-    mission: str | None = None,
-    public: str | None = None,
-    day: str | None = None,
-) -> dict[str, Any]:
-    """The finder's answer: places by travel time, completed by straight line beyond the bound.
-
-    Returns
-    -------
-    dict
-        ``run`` (the accessibility run of ``mode``, None when times were never computed),
-        ``runs`` (every mode's run, see :func:`access_runs`),
-        ``approximate`` (times computed on the approximate commune graph), ``by_time``
-        (within the run's bound, ordered by time then ``structure_id``) and
-        ``by_distance`` (the rest up to ``limit``, ordered by straight-line distance).
-    """
-    runs = access_runs(conn)
-    run = runs.get(mode)
-    filters = {"mission": mission, "public": public, "day": day, "lat": lat, "lon": lon}
-    by_time = nearest_by_time(conn, commune_code=commune_code, mode=mode, limit=limit, **filters) if run else []
-    by_distance: list[dict[str, Any]] = []
-    if len(by_time) < limit:
-        by_distance = nearest_by_distance(
-            conn, commune_code=commune_code, mode=mode, limit=limit - len(by_time),
-            exclude=[row["structure_id"] for row in by_time], **filters,
-        )
-    return {
-        "run": run,
-        "runs": runs,
-        "approximate": bool(run["approximate"]) if run else None,
-        "by_time": by_time,
-        "by_distance": by_distance,
-    }
 
 
 # ------------------------------------------------------------------ finder (one statement)
@@ -364,9 +183,6 @@ _LOCATED_BY_POINT_SQL = f"""
 """The commune containing the point (distance 0), else the nearest one, ties by code: 8
 candidates from the GiST index (KNN ``<->`` alone, so that the index orders them), then
 the exact order among them."""
-COMMUNE_AT_POINT_SQL = f"""
-    SELECT m.code, m.name, m.postcodes, m.departement, m.epci, m.population, l.inside, l.distance_m
-      FROM ({_LOCATED_BY_POINT_SQL}) l JOIN commune m ON m.code = l.code"""  # noqa: S608 - constant SQL
 FINDER_SQL = f"""
 WITH located AS MATERIALIZED ({{located}}),
 by_time AS MATERIALIZED (
@@ -463,8 +279,7 @@ def finder_search(
     The origin is the commune ``commune_code``, or the commune containing the WGS84 point
     ``lat``/``lon`` (else the nearest one, ``inside`` false). Places within the
     precomputed bound come first, ordered by travel time then ``structure_id`` (never by
-    operator); the rest up to ``limit`` are ordered by straight-line distance (KNN), as
-    :func:`nearest_places` does in two or three statements. Only identifiers and numbers
+    operator); the rest up to ``limit`` are ordered by straight-line distance (KNN). Only identifiers and numbers
     are returned: the places' attributes are small and change only with a load, so the web
     application keeps them in memory (:func:`finder_reference`).
 

@@ -59,23 +59,28 @@ def test_ties_are_broken_by_structure_id_everywhere(web_db) -> None:
     with db.connect(web_db) as conn:
         ties = 0
         for (code,) in conn.execute("SELECT code FROM commune ORDER BY code LIMIT 150").fetchall():
-            rows = read.nearest_by_time(conn, commune_code=code, mode="drive", limit=50)
-            keys = [(r["drive_s"], r["structure_id"]) for r in rows]
+            found = read.finder_search(conn, commune_code=code, mode="drive", limit=50)
+            keys = [(seconds, sid) for sid, seconds, _other, _metres in found["by_time"]]
             assert keys == sorted(keys), code
             ties += sum(1 for a, b in zip(keys, keys[1:], strict=False) if a[0] == b[0])
     assert ties > 0  # places sharing a building exist in the pilot: the rule is exercised
 
 
 def test_nearest_statement_is_one_indexed_query(web_db) -> None:
-    """The finder's statement reads commune_structure_time through its (commune, mode, seconds) index."""
+    """The finder's statement reads commune_structure_time through its (commune, mode, seconds)
+    index, then orders the places beyond the bound by KNN distance (``<->``; with a few
+    hundred places the planner may sort them rather than walk the GiST index)."""
     from psycopg import sql
 
     for filters in ({}, {"mission": "conseil"}, {"public": "jeunes", "day": "samedi"}):
-        query, params = read.nearest_by_time_query(commune_code="35238", mode="drive", limit=10, **filters)
-        with db.connect(web_db) as conn:
-            plan = "\n".join(row[0] for row in conn.execute(sql.SQL("EXPLAIN ") + query, params).fetchall())
-        assert "commune_structure_time_order_idx" in plan, plan
-        assert plan.count("Limit") == 1
+        for origin in ({"commune_code": "35238"}, {"lat": 48.11, "lon": -1.68}):
+            query, params = read.finder_query(mode="drive", limit=10, **origin, **filters)
+            with db.connect(web_db) as conn:
+                rows = conn.execute(sql.SQL("EXPLAIN ") + query, params).fetchall()
+            plan = "\n".join(row[0] for row in rows)
+            assert "commune_structure_time_order_idx" in plan, plan
+            assert "<->" in plan, plan
+            assert "Seq Scan on commune_structure_time" not in plan, plan
 
 
 def test_nearest_beyond_the_bound_falls_back_to_straight_line(web_client) -> None:
