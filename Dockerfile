@@ -22,7 +22,8 @@ RUN pip install --no-deps . && useradd --system --uid 10001 atlas
 USER atlas
 
 EXPOSE 8000
-# Privacy: the access log keeps the path only (no client address, no query string).
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", \
-     "--access-logfile", "-", "--access-logformat", "%(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)s", \
-     "webapp:create_app()"]
+# The same server as `atlas serve` (webapp/gunicorn_conf.py: asgi worker, webapp.asgi). Privacy:
+# the access log holds the route only (no client address, no query string, no searched place).
+# One worker per core: WEB_CONCURRENCY (read by gunicorn) is the container's number of cores.
+ENV ATLAS_ACCESS_LOG=- WEB_CONCURRENCY=2
+CMD ["gunicorn", "--config", "python:webapp.gunicorn_conf", "--bind", "0.0.0.0:8000", "webapp.asgi:create_app()"]

@@ -11,6 +11,7 @@
 | ``ATLAS_RATELIMIT`` | ``300/minute`` | per-client limit on ``/api``; ``off`` disables it |
 | ``ATLAS_RATELIMIT_STORAGE`` | ``memory://`` | counts per worker; ``redis://…`` shares them (needs the ``redis`` package) |
 | ``ATLAS_TRUSTED_PROXIES`` | ``0`` | reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` are trusted; 1 behind nginx |
+| ``ATLAS_ACCESS_LOG`` | none (``-`` under ``atlas serve``) | where the web server writes its access log (route, status, size, time; never the client address, query string or searched place): ``-`` for standard output, a file path, or empty for none |
 | ``ATLAS_TILE_URL`` | none | Leaflet tile URL template of a basemap the deployer serves (e.g. ``/tuiles/{z}/{x}/{y}.png``); none: commune boundaries drawn as vectors |
 """
 
@@ -41,6 +42,7 @@ class Settings:
     ratelimit: str = "300/minute"
     ratelimit_storage: str = "memory://"
     trusted_proxies: int = 0
+    access_log: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,4 +72,5 @@ class Settings:
             ratelimit=env.get("ATLAS_RATELIMIT", "").strip() or "300/minute",
             ratelimit_storage=env.get("ATLAS_RATELIMIT_STORAGE", "").strip() or "memory://",
             trusted_proxies=int(proxies_text),
+            access_log=env.get("ATLAS_ACCESS_LOG", "").strip() or None,
         )

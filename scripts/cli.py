@@ -10,6 +10,7 @@ file, row and field; nothing is written in that case.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -351,22 +352,20 @@ def report_command(
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
-    workers: Annotated[int, typer.Option(help="Processus gunicorn.")] = 3,
+    workers: Annotated[int, typer.Option(help="Processus gunicorn (un par cœur).")] = max(2, os.cpu_count() or 2),
 ) -> None:
     """Serve the web application with gunicorn (access log without IPs or query strings)."""
     settings = Settings.from_env()
     bind = f"{host or settings.host}:{port or settings.port}"
-    import os
-
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", database_url(settings))
     console.print(f"Atlas SPRO sur http://{bind}/ (Ctrl+C pour arrêter)")
+    # Privacy: webapp.asgi writes the access log (route, status, size, time), never the client
+    # address, the query string or the values in the path; gunicorn's own is off (gunicorn_conf).
+    env.setdefault("ATLAS_ACCESS_LOG", "-")
     argv = [
-        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-        "--worker-class", "sync", "--config", "python:webapp.gunicorn_conf", "--timeout", "30", "--graceful-timeout", "10",
-        # Privacy: path only (%(U)s), no client address, no query string, no referrer.
-        "--access-logfile", "-", "--access-logformat", '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s',
-        "webapp:create_app()",
+        sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf",
+        "--bind", bind, "--workers", str(workers), "webapp.asgi:create_app()",
     ]
     os.execvpe(argv[0], argv, env)
 
