@@ -1,17 +1,19 @@
 """Shared pieces of the loopback load tests (``load_finder.py``, ``load_sustained.py``).
 
 - :func:`gunicorn`: the application served by gunicorn on 127.0.0.1 (a free port; never
-  another address), without access log and without rate limit (every request of a load
-  test comes from 127.0.0.1: the default 300/minute per client would refuse them);
+  another address) as ``atlas serve`` serves it, without access log and without rate
+  limit (every request of a load test comes from 127.0.0.1: the default 300/minute per
+  client would refuse them);
 - :func:`wrk_paced`: ``wrk`` (Debian package) held at a **constant rate**, as wrk2 does:
-  each of the ``connections`` keep-alive connections waits the same delay
-  (``connections / rate`` minus the measured service time) before each request, through
-  wrk's Lua ``delay()`` hook, their phases spread at random over the first period. Latency
-  is wrk's (HdrHistogram), measured from the moment a request is sent. Below the
-  server's capacity this is the latency a user sees at that rate; when the server cannot
-  keep up, the achieved rate falls short of the target, which the scripts report (the
-  latency of requests the client did not send is not invented: a closed-loop generator
-  hides queueing beyond its connections, so the rate must be checked too);
+  request *k* is due at ``start + k / rate``, whichever of the ``connections`` keep-alive
+  connections is free takes it (wrk's Lua ``delay()`` hook waits until then, with a
+  monotonic clock read through LuaJIT's FFI; wrk counts delays in whole milliseconds,
+  so a request may leave up to 1 ms early, never late). When the server falls behind,
+  the due requests leave at once, as real arrivals would. Latency is wrk's
+  (HdrHistogram), measured from the moment a request is sent: below the server's
+  capacity this is the latency a user sees at that rate; beyond it the achieved rate
+  falls short of the target, which the scripts report (a generator limited to its
+  connections hides queueing beyond them, so the rate must be checked too);
 - :func:`wrk_closed`: wrk closed loop (as fast as the server answers: its capacity).
 """
 
@@ -80,26 +82,36 @@ def app_config(extra: dict | None = None) -> dict:
     return {"RATELIMIT_API": "off", **(extra or {})}
 
 
+WORKER_CLASSES = ("asgi", "sync", "gthread")
+"""``asgi``: what ``atlas serve`` runs (``webapp/gunicorn_conf.py``, ``webapp.asgi``); the
+others serve the Flask application directly, for comparison."""
+
+
 @contextlib.contextmanager
 def gunicorn(
-    url: str, *, workers: int, threads: int, port: int, config: dict | None = None, worker_connections: int = 0,
+    url: str, *, workers: int, port: int, worker_class: str = "asgi", threads: int = 1,
+    config: dict | None = None,
 ) -> Iterator[subprocess.Popen]:
     """gunicorn serving the app on ``HOST:port``, without access log; stopped on exit.
 
-    ``threads`` > 1 selects the ``gthread`` worker (keep-alive connections), else ``sync``
-    (one request at a time per process, the connection closed after each response). The
-    settings file ``webapp/gunicorn_conf.py`` is the one ``atlas serve`` should use
-    (``TCP_DEFER_ACCEPT``: a worker only gets connections whose request has arrived).
+    Started with ``webapp/gunicorn_conf.py``, the settings ``atlas serve`` uses: by default
+    the same server as in production (``asgi`` worker, ``webapp.asgi``). ``sync`` (one
+    request per process at a time, the connection closed after each response) and
+    ``gthread`` (``threads`` per process, keep-alive) serve the Flask application
+    directly, for comparison.
     """
-    env = {**os.environ, "DATABASE_URL": url}
+    if worker_class not in WORKER_CLASSES:
+        msg = f"worker class must be one of {WORKER_CLASSES}, got {worker_class!r}"
+        raise SystemExit(msg)
+    env = {**os.environ, "DATABASE_URL": url, "ATLAS_ACCESS_LOG": ""}
+    factory = "webapp.asgi:create_app" if worker_class == "asgi" else "webapp:create_app"
     argv = [
-        sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-        "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
-        "--keep-alive", "30", "--log-level", "warning", "--config", "python:webapp.gunicorn_conf",
-        f"webapp:create_app({app_config(config)!r})",
+        sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf", "--bind", f"{HOST}:{port}",
+        "--workers", str(workers), "--worker-class", worker_class, "--log-level", "warning",
+        f"{factory}({app_config(config)!r})",
     ]
-    if worker_connections:
-        argv[-1:-1] = ["--worker-connections", str(worker_connections)]
+    if worker_class == "gthread":
+        argv[-1:-1] = ["--threads", str(threads)]
     process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -129,7 +141,6 @@ math.randomseed(%(seed)d)
 local paths = {}
 for line in io.lines("%(listing)s") do paths[#paths + 1] = line end
 local i = math.random(#paths) - 1
-local mean_delay = %(delay_ms).3f
 request = function()
   i = i %% #paths + 1
   return wrk.format("GET", paths[i], {["Accept"] = "*/*"})
@@ -142,28 +153,39 @@ done = function(summary, latency, requests)
     summary.duration, latency:percentile(50), latency:percentile(99), latency.max))
 end
 """
-DELAY_FUNCTION = """
-local started = 0
+SCHEDULE_FUNCTION = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } atlas_timespec;
+int clock_gettime(int clock_id, atlas_timespec *tp);
+]]
+local clock = ffi.new("atlas_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local period_ms = %(period_ms).6f
+local due = nil
 delay = function()
-  if started < %(connections)d then
-    started = started + 1
-    return math.random() * mean_delay
-  end
-  return mean_delay
+  local now = now_ms()
+  if due == nil then due = now end
+  due = due + period_ms
+  local wait = due - now
+  if wait < 0 then return 0 end
+  return wait
 end
 """
-"""Constant rate, as wrk2 does: each connection waits the same delay before each request,
-the connections' phases spread at random over the first period."""
+"""Constant rate: each request's due time is the previous one's plus ``period_ms``."""
 RESULT_RE = re.compile(r"ATLAS requests=(\d+) errors=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)")
 
 
 @dataclass
 class WrkJob:
-    """One wrk run to start: paths rotated from a random offset, ``delay_ms`` (0: closed loop)."""
+    """One wrk run to start: paths rotated from a random offset, at ``rate`` requests/s (0: closed loop)."""
 
     paths: Sequence[str]
     connections: int
-    delay_ms: float = 0.0
+    rate: float = 0.0
     label: str = ""
 
 
@@ -171,8 +193,8 @@ def _start(job: WrkJob, port: int, seconds: int, folder: Path, index: int) -> su
     listing = folder / f"paths-{index}.txt"
     listing.write_text("\n".join(job.paths) + "\n", encoding="ascii")
     script = folder / f"atlas-{index}.lua"
-    delay = DELAY_FUNCTION % {"connections": job.connections} if job.delay_ms > 0 else ""
-    values = {"listing": listing, "delay_ms": job.delay_ms, "seed": 7919 * (index + 1), "delay": delay}
+    delay = SCHEDULE_FUNCTION % {"period_ms": 1000.0 / job.rate} if job.rate > 0 else ""
+    values = {"listing": listing, "seed": 7919 * (index + 1), "delay": delay}
     script.write_text(WRK_SCRIPT % values, encoding="ascii")
     argv = ["wrk", "-t1", f"-c{job.connections}", f"-d{seconds}s", "--timeout", "2s", "-s", str(script),
             f"http://{HOST}:{port}/"]
@@ -193,7 +215,7 @@ def wrk_many(port: int, jobs: Sequence[WrkJob], *, duration: float) -> list[Resu
             msg = f"unexpected wrk output ({job.label}):\n{out}\n{err}"
             raise SystemExit(msg)
         requests, errors, duration_us, p50, p99, peak = (int(g) for g in match.groups())
-        kind = f"wrk {'paced' if job.delay_ms else 'closed loop'}, {job.connections} connections"
+        kind = f"wrk {'paced' if job.rate else 'closed loop'}, {job.connections} connections"
         results.append(Result(kind, requests, errors, duration_us / 1e6, p50 / 1000, p99 / 1000, peak / 1000))
     return results
 
@@ -203,27 +225,6 @@ def wrk_closed(port: int, paths: Sequence[str], *, duration: float, connections:
     return wrk_many(port, [WrkJob(paths, connections)], duration=duration)[0]
 
 
-def paced_delays(port: int, jobs: Sequence[WrkJob], rates: Sequence[float], *, calibrate_s: float = 3.0,
-                 rounds: int = 2) -> list[float]:
-    """Per-connection delays (ms) that hold each job at its rate, calibrated on short runs.
-
-    Each connection's cycle is its delay plus the request's service time: a run with a
-    given delay measures the achieved rate, from which the service time is deduced and
-    subtracted; ``rounds`` runs refine it. Nothing of these runs is reported.
-    """
-    periods = [job.connections * 1000.0 / rate for job, rate in zip(jobs, rates, strict=True)]
-    delays = list(periods)
-    for _round in range(rounds):
-        trial = [WrkJob(job.paths, job.connections, delay, job.label) for job, delay in zip(jobs, delays, strict=True)]
-        measured = wrk_many(port, trial, duration=calibrate_s)
-        for n, (job, period, result) in enumerate(zip(jobs, periods, measured, strict=True)):
-            cycle = job.connections * 1000.0 / max(result.throughput, 1e-6)
-            delays[n] = max(0.0, delays[n] + period - cycle)
-    return delays
-
-
 def wrk_paced(port: int, paths: Sequence[str], *, rate: float, duration: float, connections: int) -> Result:
     """wrk held at ``rate`` requests per second (see the module docstring)."""
-    job = WrkJob(paths, connections)
-    delay = paced_delays(port, [job], [rate])[0]
-    return wrk_many(port, [WrkJob(paths, connections, delay)], duration=duration)[0]
+    return wrk_many(port, [WrkJob(paths, connections, rate)], duration=duration)[0]

@@ -7,9 +7,10 @@ Usage::
     .venv/bin/python benchmarks/load_finder.py --no-result-cache # every search runs its SQL statement
     .venv/bin/python benchmarks/load_finder.py --client wrk      # closed loop: the server's capacity
     .venv/bin/python benchmarks/load_finder.py --client python   # Python open-loop client (no wrk)
+    .venv/bin/python benchmarks/load_finder.py --worker-class sync # gunicorn's sync worker, for comparison
 
-The script starts gunicorn itself on 127.0.0.1 (a free port; never another address; no
-rate limit, no access log), waits for it, warms it up, sends a bounded number of
+The script starts gunicorn itself on 127.0.0.1 as ``atlas serve`` does (same settings file
+and application; a free port, never another address; no rate limit, no access log), waits for it, warms it up, sends a bounded number of
 requests, stops gunicorn and prints the p50/p99 latency, the throughput and PASS/FAIL
 against the target: **p99 < 5 ms at 1000 req/s on 2 cores**. Not a pytest test.
 
@@ -52,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_common import (  # noqa: E402
     HOST,
     MAX_DURATION_S,
+    WORKER_CLASSES,
     Result,
     database_url,
     free_port,
@@ -164,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="requests per second (wrk-rate, python)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of measured load (max 120)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (sync: one per core)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1, else sync)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
+    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="asgi",
+                        help="asgi: as atlas serve (default); sync or gthread: for comparison")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--connections", type=int, default=0,
                         help="concurrent connections (default: 16 for wrk-rate and python, 8 for wrk)")
     parser.add_argument("--client", choices=("auto", "wrk-rate", "wrk", "python"), default="auto")
-    parser.add_argument("--worker-connections", type=int, default=0,
-                        help="gunicorn --worker-connections (gthread: connections one worker holds; 0: default 1000)")
     parser.add_argument("--mix", choices=("uniform", "population"), default="uniform", help="which searches")
     parser.add_argument("--warmup", type=float, default=-1.0,
                         help="seconds of closed-loop load before measuring (default: about 1.2 passes over the "
@@ -195,19 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     config = {"RESULT_CACHE_SIZE": 0} if args.no_result_cache else {}
     port = free_port()
     print(f"Atlas SPRO finder load test: GET /api/nearest on {HOST}:{port}, {os.cpu_count()} CPU(s), "
-          f"gunicorn {args.workers} worker(s) x {args.threads} thread(s), client {client}, mix {args.mix} "
+          f"gunicorn {args.workers} {args.worker_class} worker(s) x {args.threads} thread(s), client {client}, mix {args.mix} "
           f"({len(set(paths)):,} distinct searches), result cache {'off' if args.no_result_cache else 'on'}")
     if not has_times:
         print("NOTE: no accessibility run in this database (atlas access): the finder answers by straight line.")
-    with gunicorn(url, workers=args.workers, threads=args.threads, port=port, config=config,
-                  worker_connections=args.worker_connections):
+    with gunicorn(url, workers=args.workers, worker_class=args.worker_class, threads=args.threads, port=port,
+                  config=config):
         warmup = args.warmup
         if warmup < 0:  # each worker must see each search once: about 1.2 passes per worker at ~900 req/s
             warmup = 0.0 if args.no_result_cache else min(MAX_DURATION_S, 1.2 * len(set(paths)) * args.workers / 900)
         if warmup > 0:
             print(f"warm-up     {warmup:.0f} s of closed-loop load (not measured)")
             if shutil.which("wrk"):
-                wrk_closed(port, paths, duration=warmup, connections=4)
+                wrk_closed(port, paths, duration=warmup, connections=connections)
             else:
                 python_client(port, paths, rate=args.rate / 2, duration=warmup, connections=connections)
         if client == "wrk":

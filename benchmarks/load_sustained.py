@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/load_sustained.py                  # 60 s, 400 req/s in all
     .venv/bin/python benchmarks/load_sustained.py --rate 600 --duration 30
-    .venv/bin/python benchmarks/load_sustained.py --workers 3 --threads 2
+    .venv/bin/python benchmarks/load_sustained.py --worker-class gthread --workers 3 --threads 2
 
 The script starts gunicorn itself on 127.0.0.1 (a free port, no rate limit, no access
 log), then runs one ``wrk`` per endpoint **at the same time**, each held at its share of
@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_common import (  # noqa: E402
     HOST,
     MAX_DURATION_S,
+    WORKER_CLASSES,
     WrkJob,
     database_url,
     free_port,
     gunicorn,
-    paced_delays,
     wrk_many,
 )
 
@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=400.0, help="requests per second, all endpoints together")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load (max 120)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1, else sync)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
+    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="asgi",
+                        help="asgi: as atlas serve (default); sync or gthread: for comparison")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of paced load before measuring")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S or not 0 < args.rate <= 5_000:
@@ -100,15 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     endpoints = endpoint_paths(url)
     port = free_port()
     rates = [share * args.rate for share, _paths in endpoints.values()]
-    jobs = [WrkJob(paths, connections=max(2, min(16, round(rate / 25))), label=label)
+    jobs = [WrkJob(paths, connections=max(2, min(16, round(rate / 25))), rate=rate, label=label)
             for (label, (_share, paths)), rate in zip(endpoints.items(), rates, strict=True)]
     print(f"Atlas SPRO sustained load test on {HOST}:{port}, {os.cpu_count()} CPU(s), gunicorn {args.workers} "
-          f"worker(s) x {args.threads} thread(s), {args.rate:g} req/s in all for {args.duration:g} s "
+          f"{args.worker_class} worker(s) x {args.threads} thread(s), {args.rate:g} req/s in all for {args.duration:g} s "
           f"({len(jobs)} wrk processes at once)")
-    with gunicorn(url, workers=args.workers, threads=args.threads, port=port):
-        delays = paced_delays(port, jobs, rates, calibrate_s=max(3.0, args.warmup))
-        paced = [WrkJob(job.paths, job.connections, delay, job.label) for job, delay in zip(jobs, delays, strict=True)]
-        results = wrk_many(port, paced, duration=args.duration)
+    with gunicorn(url, workers=args.workers, worker_class=args.worker_class, threads=args.threads, port=port):
+        if args.warmup > 0:
+            wrk_many(port, jobs, duration=args.warmup)
+        results = wrk_many(port, jobs, duration=args.duration)
 
     width = max(len(job.label) for job in jobs)
     print(f"{'endpoint':<{width}}  {'target':>7}  {'req/s':>7}  {'requests':>8}  {'errors':>6}  {'p50 ms':>7}  "
