@@ -43,6 +43,9 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 SPECIAL_HEADERS = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+LOG_ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x22, 0x5C, 0x7F]}
+"""Control characters, quotes and backslashes of a logged path, written as ``\\xNN``
+(a static file's path is logged as sent: no line or field can be forged)."""
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, access_log: str | None = None) -> WsgiInLoop:
@@ -112,7 +115,8 @@ class WsgiInLoop:
     def _log(self, environ: dict[str, Any], status: int, sent: int, seconds: float) -> None:
         # PATH_INFO now holds the matched route, not the values (webapp._log_routes_not_values).
         stamp = time.strftime("[%d/%b/%Y:%H:%M:%S %z]")
-        line = f'{stamp} "{environ["REQUEST_METHOD"]} {environ["PATH_INFO"]}" {status} {sent} {seconds:.6f}\n'
+        request = f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"]}'.translate(LOG_ESCAPES)
+        line = f'{stamp} "{request}" {status} {sent} {seconds:.6f}\n'
         try:
             self.access_log.write(line)  # type: ignore[union-attr]
             self.access_log.flush()  # type: ignore[union-attr]
