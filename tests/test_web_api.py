@@ -258,7 +258,7 @@ def test_api_sets_no_cookie_and_logs_no_place(web_client, caplog) -> None:
 
 
 def test_access_log_path_is_the_route_not_the_searched_place(web_app) -> None:
-    """gunicorn logs PATH_INFO after the response: it holds the rule, not the commune code."""
+    """The access log (webapp.asgi) shows PATH_INFO after the response: the rule, not the commune code."""
     from werkzeug.test import EnvironBuilder
 
     def path_logged(path: str) -> str:

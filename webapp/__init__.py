@@ -212,8 +212,8 @@ def _trust_proxies(app: Flask) -> None:
 def _log_routes_not_values(app: Flask) -> None:
     """Make the access log show the route, never the values in the path.
 
-    ``atlas serve`` logs the path without query string (gunicorn ``%(U)s``, read from
-    ``PATH_INFO`` once the response is sent). A path can still hold a searched place
+    ``atlas serve``'s access log (written by ``webapp.asgi`` once the response is sent)
+    shows ``PATH_INFO``, without query string. A path can still hold a searched place
     (``/api/communes/29189/access``): at the end of each request, ``PATH_INFO`` is
     replaced by the matched rule (``/api/communes/<code>/access``), and an unknown path
     by ``/<introuvable>``. Static files keep their path (it names no place).
