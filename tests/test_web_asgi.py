@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,10 @@ def call(app: WsgiInLoop, request: dict[str, Any], body_parts: tuple[bytes, ...]
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(request, receive, send))
+    # On a thread of its own: the browser tests' Playwright may have left an event loop
+    # running in the main thread, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(request, receive, send)).result()
     start = sent[0]
     assert start["type"] == "http.response.start"
     bodies = sent[1:]
