@@ -154,8 +154,8 @@ def _latin1(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def wsgi_environ(scope: Scope, body: bytes = b"") -> dict[str, Any]:
-    """The PEP 3333 environ of an ASGI HTTP ``scope`` (see the module docstring)."""
+def wsgi_environ(scope: Scope) -> dict[str, Any]:
+    """The PEP 3333 environ of an ASGI HTTP ``scope`` (see the module docstring; no body)."""
     raw_path = scope.get("raw_path")
     path = unquote_to_bytes(raw_path).decode("latin-1") if raw_path else _latin1(scope["path"])
     root_path = _latin1(scope.get("root_path") or "")
@@ -175,7 +175,7 @@ def wsgi_environ(scope: Scope, body: bytes = b"") -> dict[str, Any]:
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": io.BytesIO(),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": True,
