@@ -6,9 +6,12 @@ needed. Each fixture database is created empty, used, then dropped.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +132,40 @@ def atlas(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "scripts.cli", *args],
         env=env, capture_output=True, text=True, timeout=900, check=False, cwd=PROJECT_ROOT,
     )
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(url: str, output: Path, **env: str) -> Iterator[int]:
+    """The real ``atlas serve`` (one worker) on a free loopback port against the database at
+    ``url``, everything it prints written to ``output``; yields the port once it accepts
+    connections (no request is sent), stops the server on exit."""
+    port = free_port()
+    with output.open("w") as out:
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "scripts.cli", "serve", "--port", str(port), "--workers", "1"],
+            env={**os.environ, "DATABASE_URL": url, **env}, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"atlas serve did not start: {output.read_text()}")
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

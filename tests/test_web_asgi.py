@@ -2,8 +2,8 @@
 application (``webapp.asgi``), against a pilot copy where ``atlas access`` ran.
 
 The adapter is driven as gunicorn drives it (ASGI messages) and compared with the Flask
-test client; then the real gunicorn, with the project's settings file, is started on a
-loopback port to check keep-alive, HEAD and the access log.
+test client; then the real ``atlas serve`` is started on a loopback port to check
+keep-alive, HEAD, the refusal of oversized requests and the access log.
 """
 
 from __future__ import annotations
@@ -11,18 +11,12 @@ from __future__ import annotations
 import asyncio
 import http.client
 import io
-import os
 import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from settings import PROJECT_ROOT
+from tests.conftest import served
 from tests.web_fixtures import web_app, web_client, web_db  # noqa: F401
 from webapp.asgi import WsgiInLoop, wsgi_environ
 
@@ -164,13 +158,7 @@ def test_access_log_holds_the_route_not_the_place_nor_the_client(web_app) -> Non
         assert secret not in log.getvalue()
 
 
-# ----------------------------------------------------------------- the real gunicorn
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
+# ----------------------------------------------------------------- the real server (atlas serve)
 def _status_line(port: int, request: bytes) -> bytes:
     """The status code of the answer to a raw ``request`` (within 5 s)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -184,29 +172,11 @@ def _status_line(port: int, request: bytes) -> bytes:
     return received.split(b" ", 2)[1] if received.startswith(b"HTTP/") else received
 
 
-def test_gunicorn_asgi_worker_keeps_connections_alive(web_db: str, tmp_path: Path) -> None:
-    """gunicorn with ``webapp/gunicorn_conf.py`` (as ``atlas serve``): several requests on
+def test_atlas_serve_keeps_connections_alive(web_db: str, tmp_path: Path) -> None:
+    """The real ``atlas serve`` (gunicorn with ``webapp/gunicorn_conf.py``): several requests on
     one connection, GET and HEAD, and the adapter's access log in the file asked for."""
-    port = _free_port()
     log = tmp_path / "access.log"
-    output = tmp_path / "gunicorn.out"
-    env = {**os.environ, "DATABASE_URL": web_db, "ATLAS_ACCESS_LOG": str(log)}
-    with output.open("w") as out:
-        server = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1", "webapp.asgi:create_app()"],
-            env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start: {output.read_text()}")
-                time.sleep(0.2)
+    with served(web_db, tmp_path / "serve.out", ATLAS_ACCESS_LOG=str(log)) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.connect()
         local = connection.sock.getsockname()
@@ -230,9 +200,6 @@ def test_gunicorn_asgi_worker_keeps_connections_alive(web_db: str, tmp_path: Pat
         announced = b"GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000
         assert _status_line(port, announced) == b"413"
         assert _status_line(port, b"POST /api/nearest HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n") == b"405"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     lines = log.read_text().splitlines()
     assert [line.split('"')[1] for line in lines] == ["GET /api/nearest", "GET /api/nearest", "GET /a-propos",
                                                       "HEAD /a-propos", "GET /api/health", "POST /<introuvable>"]
