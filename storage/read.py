@@ -85,14 +85,6 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 10) -> 
         ).fetchall()
 
 
-def commune(conn: psycopg.Connection, code: str) -> dict[str, Any] | None:
-    """One commune's attributes (no geometry)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT code, name, postcodes, departement, epci, population FROM commune WHERE code = %s", (code,)
-        ).fetchone()
-
-
 # --------------------------------------------------------------------------- finder
 STRUCTURE_COLUMNS_SQL = """
     s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
@@ -279,9 +271,9 @@ def finder_search(
     The origin is the commune ``commune_code``, or the commune containing the WGS84 point
     ``lat``/``lon`` (else the nearest one, ``inside`` false). Places within the
     precomputed bound come first, ordered by travel time then ``structure_id`` (never by
-    operator); the rest up to ``limit`` are ordered by straight-line distance (KNN). Only identifiers and numbers
-    are returned: the places' attributes are small and change only with a load, so the web
-    application keeps them in memory (:func:`finder_reference`).
+    operator); the rest up to ``limit`` are ordered by straight-line distance (KNN). Only
+    identifiers and numbers are returned: the places' attributes are small and change only
+    with a load, so the web application keeps them in memory (:func:`finder_reference`).
 
     Returns
     -------

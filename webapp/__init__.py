@@ -31,7 +31,6 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATELIMIT_API = "300/minute"
 MAX_URL_LENGTH = 2048
 """Longest path + query string accepted (414 beyond); gunicorn refuses request lines over 4094 bytes itself."""
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -89,11 +88,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CACHE_CHECK_S=1.0,
         RESULT_CACHE_SIZE=8192,
         RESULT_CACHE_MB=32.0,
-        RATELIMIT_API=getattr(settings, "ratelimit", None) or DEFAULT_RATELIMIT_API,
-        RATELIMIT_STORAGE_URI=getattr(settings, "ratelimit_storage", None) or "memory://",
+        RATELIMIT_API=settings.ratelimit,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage,
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_KEY_PREFIX="atlas",
-        TRUSTED_PROXIES=int(getattr(settings, "trusted_proxies", 0) or 0),
+        TRUSTED_PROXIES=settings.trusted_proxies,
     )
     if test_config:
         app.config.update(test_config)

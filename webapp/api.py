@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound
 
 from storage import read
 from webapp import finder, formats, params
-from webapp.cache import cached, memo, remembered
+from webapp.cache import cached, memo
 from webapp.db import connection
 from webapp.labels import TIME_CLASSES
 from webapp.openapi import openapi_document
@@ -161,8 +161,7 @@ def communes():  # noqa: ANN201
         raise params.BadParameter("q", "« q » : au moins 2 caractères (nom de commune ou code postal).")
     limit = params.integer(request.args, "limit", default=10, minimum=1, maximum=params.MAX_LIMIT)
     with connection() as conn:
-        rows = remembered(conn, ("communes", query.casefold(), limit),
-                          lambda: read.search_communes(conn, query, limit=limit))
+        rows = finder.matching_communes(conn, query, limit=limit)
     return _no_store(jsonify(communes=rows))
 
 

@@ -40,7 +40,7 @@ def _wants_json() -> bool:
 def _message(exc: HTTPException) -> str:
     code = exc.code or 500
     default = type(exc).description
-    if code >= 500 or not exc.description or exc.description == default or code == 429:
+    if code >= 500 or not exc.description or exc.description == default:
         return FRENCH_MESSAGES.get(code, FRENCH_MESSAGES[500] if code >= 500 else FRENCH_MESSAGES[400])
     return exc.description
 

@@ -26,7 +26,7 @@ import psycopg
 from werkzeug.exceptions import NotFound
 
 from storage import read
-from webapp.cache import DataCache, data_cache
+from webapp.cache import DataCache, data_cache, remembered
 from webapp.db import connection
 
 MAX_DISTANCE_FROM_REGION_M = 20_000
@@ -202,12 +202,15 @@ def find(
     return outcome
 
 
-def times_are_approximate(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> bool:
-    """Whether any travel time given for ``row`` comes from an approximate run."""
-    return any(bool(run["approximate"]) for mode, run in runs.items() if row.get(f"{mode}_s") is not None)
+def matching_communes(conn: psycopg.Connection, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """:func:`storage.read.search_communes`, kept in the LRU for the current data version
+    (the public page and ``/api/communes`` share the entries)."""
+    return remembered(conn, ("communes", query.casefold(), limit),
+                      lambda: read.search_communes(conn, query, limit=limit))
 
 
 def _approximate(runs: dict[str, dict[str, Any]], drive_s: float | None, walk_s: float | None) -> bool:
+    """Whether any travel time given comes from an approximate run."""
     return bool(
         (drive_s is not None and "drive" in runs and runs["drive"]["approximate"])
         or (walk_s is not None and "walk" in runs and runs["walk"]["approximate"])

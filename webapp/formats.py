@@ -48,9 +48,7 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
-        body = orjson.dumps(obj, default=flask_default, option=self.OPTIONS) + b"\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return self._app.response_class(json_bytes(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)
 
 
 def json_bytes(obj: Any) -> bytes:

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from geo.schema import MISSIONS, WEEKDAYS
 from storage import read
 from webapp import finder, params
-from webapp.cache import memo, remembered
+from webapp.cache import memo
 from webapp.db import connection
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
 
@@ -58,7 +58,7 @@ def index():  # noqa: ANN201
         # it answers 503 as soon as the database is down, and keeps the overview (4 queries).
         overview = memo(conn, read.region_overview, check=True)
         if not code and not point and query:
-            matches = remembered(conn, ("communes", query.casefold(), 10), lambda: read.search_communes(conn, query))
+            matches = finder.matching_communes(conn, query)
             if len(matches) == 1:
                 code = matches[0]["code"]
         if code or point:

@@ -37,7 +37,7 @@ class RateLimited(TooManyRequests):
     """429 with the number of seconds to wait (``Retry-After``)."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("Trop de requêtes : réessayez dans quelques instants.")
+        super().__init__()  # the French message is the error handler's (webapp.errors)
         self.retry_after = retry_after
 
     def get_headers(self, environ=None, scope=None):  # noqa: ANN001, ANN201 - werkzeug's signature
