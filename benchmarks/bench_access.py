@@ -3,7 +3,7 @@
 Builds the SYNTHETIC road-like graph of ``bench_routing.synthetic_road_graph`` (1M nodes by
 default: a Région's drive network is 1-2M nodes), a SYNTHETIC grid of square "communes"
 over it (1,200 by default, Bretagne has 1,202) with SYNTHETIC populations, and SYNTHETIC
-places on random nodes, then times :func:`geo.access.compute_access` (commune origins,
+places on random nodes, then times :func:`geo.analysis.access.compute_access` (commune origins,
 the commune x place matrix, one nearest run per category, choice counts, 2SFCA) and the
 isochrones of the places. Nothing here is real data; it measures speed only.
 
@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_routing import _status_kib, synthetic_road_graph  # noqa: E402
 
-from geo.access import compute_access, summarise_levels  # noqa: E402
+from geo.analysis.access import compute_access, summarise_levels  # noqa: E402
 from geo.isochrones import place_isochrones  # noqa: E402
-from geo.schema import MISSIONS  # noqa: E402
+from geo.vocabulary import MISSIONS  # noqa: E402
 
 
 def synthetic_territory(graph, n_communes: int, n_places: int, seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

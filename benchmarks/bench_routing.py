@@ -49,14 +49,13 @@ if str(ROOT) not in sys.path:
 
 from geo.network import RoadGraph  # noqa: E402
 from geo.network.osm import graph_from_osm_file  # noqa: E402
-from geo.routing import (  # noqa: E402
+from geo.isochrones import (  # noqa: E402
     DEFAULT_ISOCHRONE_FILL_M,
     isochrone_cell_m,
-    isochrone_nodes,
     isochrone_polygon,
     isochrone_polygons,
-    nearest_facility_times,
 )
+from geo.routing import isochrone_nodes, nearest_facility_times  # noqa: E402
 
 ANDORRA = ROOT / "tests" / "data" / "andorra.osm.pbf"
 CRS = "EPSG:2154"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
@@ -36,6 +36,124 @@ TIME_CLASSES_MIN: tuple[tuple[float, float, str, str], ...] = (
     (45, 100_000, "plus de 45 min", "189,0,38,255"),
 )
 """Classes (minutes) and colours (ColorBrewer YlOrRd, colour-blind safe) of the choropleth."""
+
+
+LAYER_NAMES: tuple[str, ...] = (
+    "communes",
+    "lieux",
+    "isochrones",
+    "zones_blanches",
+    "zonages",
+    "indicateurs_territoires",
+    "indicateurs_communes",
+    "metadonnees",
+)
+"""Layers of an export, in the order they are written (optional ones only when not empty)."""
+
+
+def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The layers a planner opens, from the stored tables (:func:`storage.export.export_tables`).
+
+    Columns are named in French (snake_case) and times are in minutes. The ``communes``
+    layer carries, per mode and main category (:data:`geo.vocabulary.MAIN_CATEGORIES`),
+    the time to the nearest place (``t_<mode>_<category>``, minutes, one decimal) and
+    its name (``lieu_<mode>_<category>``), the number of partner networks within 30
+    minutes and the 2SFCA ratio for ``any`` (``reseaux_30min_<mode>``,
+    ``ratio_2sfca_<mode>``) and whether that mode's times are approximate
+    (``approximatif_<mode>``).
+
+    Returns
+    -------
+    dict
+        Layer name -> (Geo)DataFrame, in the order of :data:`LAYER_NAMES`; ``communes``,
+        ``lieux`` and ``metadonnees`` always, the others only when they have rows.
+    """
+    communes = tables["communes"].rename(columns={"name": "nom"})
+    access = tables["access"]
+    if not access.empty:
+        access = access.assign(
+            key=access["mode"] + "_" + access["category"].str.replace(":", "_"), minutes=access["seconds"] / 60
+        )
+        minutes = access.pivot(index="code", columns="key", values="minutes").astype(float).round(1)
+        minutes.columns = [f"t_{key}" for key in minutes.columns]
+        names = access.pivot(index="code", columns="key", values="structure_name")
+        names.columns = [f"lieu_{key}" for key in names.columns]
+        choice = access[access["category"] == "any"].pivot(index="code", columns="mode", values=["n_operators_30", "fca"])
+        choice.columns = [
+            f"{'reseaux_30min' if kind == 'n_operators_30' else 'ratio_2sfca'}_{mode}" for kind, mode in choice.columns
+        ]
+        approximate = access.pivot_table(index="code", columns="mode", values="approximate", aggfunc="max")
+        approximate.columns = [f"approximatif_{mode}" for mode in approximate.columns]
+        wide = minutes.join(names).join(choice).join(approximate)
+        communes = communes.merge(wide, left_on="code", right_index=True, how="left")
+    places = tables["places"].assign(
+        missions=lambda f: f["missions"].map(", ".join), publics=lambda f: f["publics"].map(", ".join)
+    )
+    layers: dict[str, pd.DataFrame] = {
+        "communes": communes,
+        "lieux": places.rename(
+            columns={
+                "name": "nom", "partner_label": "type_libelle", "address": "adresse", "postcode": "code_postal",
+                "commune_name": "commune", "phone": "telephone", "website": "site_web", "site_format": "format",
+                "geocoding": "geocodage", "vintage": "millesime",
+            }
+        ),
+        "isochrones": tables["isochrones"].rename(columns={"name": "nom", "approximate": "approximatif"}),
+        "zones_blanches": tables["gaps"].assign(
+            minutes=lambda f: f["seconds"] / 60, seuil_minutes=lambda f: f["threshold_s"] / 60
+        )[["kind", "mode", "category", "commune_code", "commune_name", "population", "minutes", "seuil_minutes",
+           "approximate", "geometry"]].rename(
+            columns={"kind": "type", "category": "categorie", "commune_name": "commune", "approximate": "approximatif"}
+        ),
+        "zonages": tables["zones"].rename(
+            columns={
+                "zoning_id": "zonage", "zoning_label": "zonage_libelle", "method": "methode", "name": "nom",
+                "hub_structure_id": "pole", "explanation": "explication",
+            }
+        ),
+        "indicateurs_territoires": tables["indicators"].rename(
+            columns={
+                "level": "niveau", "category": "categorie", "population_unreached": "population_non_desservie",
+                "mean_min": "moyenne_min", "median_min": "mediane_min", "share_10": "part_10min",
+                "share_20": "part_20min", "share_30": "part_30min", "share_45": "part_45min",
+                "mean_operators_30": "reseaux_30min", "mean_fca": "ratio_2sfca", "approximate": "approximatif",
+            }
+        ),
+        "indicateurs_communes": tables["commune_access"].assign(minutes=lambda f: f["seconds"] / 60)[
+            ["commune_code", "mode", "category", "minutes", "structure_id", "n_operators_30", "fca", "approximate"]
+        ].rename(
+            columns={
+                "category": "categorie", "structure_id": "lieu", "n_operators_30": "reseaux_30min",
+                "fca": "ratio_2sfca", "approximate": "approximatif",
+            }
+        ),
+        "metadonnees": pd.DataFrame(metadata_rows(tables["facts"]), columns=["cle", "valeur"]),
+    }
+    always = ("communes", "lieux", "metadonnees")
+    return {name: layers[name] for name in LAYER_NAMES if name in always or not layers[name].empty}
+
+
+def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Key/value rows stating sources, vintages, networks and whether times are approximate."""
+    rows: list[tuple[str, str]] = [
+        ("region", str(facts["region"])),
+        ("systeme_de_coordonnees", str(facts["crs"])),
+    ]
+    if facts["loaded_at"] is not None:
+        rows.append(("chargement", facts["loaded_at"].isoformat(timespec="seconds")))
+        rows += [(f"source:{path}", f"sha256 {digest}") for path, digest in sorted(facts["files"].items())]
+    for dataset in facts["datasets"].itertuples(index=False):
+        rows.append((f"lieux:{dataset.dataset}", f"{dataset.n_places} lieux, millésime {dataset.vintage or 'inconnu'}"))
+    for run in facts["runs"].itertuples(index=False):
+        state = (
+            "APPROXIMATIFS (graphe des communes adjacentes, pas de réseau routier)"
+            if run.approximate
+            else f"réseau OpenStreetMap {run.network}"
+        )
+        rows.append((f"temps_{run.mode}", f"{state}, calculés le {run.computed_at:%Y-%m-%d}"))
+    rows.append(("unites", "temps en minutes ; populations : populations légales INSEE ; ratio 2SFCA en lieux pour 10 000 habitants"))
+    rows.append(("logiciel", "Atlas SPRO"))
+    return rows
 
 
 def write_layers(

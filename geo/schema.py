@@ -1,27 +1,15 @@
 """Canonical columns of the layers the core produces.
 
-Sources are renamed into these columns once, where they enter (``geo.communes``,
-``geo.structures``); everything downstream (storage, accessibility, web) relies on them.
+Sources are renamed into these columns once, where they enter (:mod:`geo.sources`);
+everything downstream (storage, accessibility, web) relies on them. The values of the
+coded columns (missions, publics, site formats, geocoding precisions) are listed in
+:mod:`geo.vocabulary`.
 """
 
 from __future__ import annotations
 
-MISSIONS: tuple[str, ...] = ("accueil", "information", "conseil", "accompagnement")
-"""The four missions of the SPRO (loi du 5 mars 2014, art. L6111-3 code du travail)."""
-
-WEEKDAYS: tuple[str, ...] = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
-SITE_FORMATS: tuple[str, ...] = ("fixe", "fixe_antennes", "multisites", "itinerant", "bus")
-"""How a place receives the public: a fixed site, a fixed site with antennas, several
-sites served in turn, an itinerant service (permanences) or a bus."""
-
-GEOCODING_PRECISIONS: tuple[str, ...] = ("source", "adresse", "approx_mairie", "commune")
-"""Where a structure's point comes from: given by the source, geocoded from the address,
-the town hall of its commune (``approx_mairie``: not the building), or a point inside the
-commune polygon (coarsest)."""
-
 COMMUNE_COLUMNS: tuple[str, ...] = (
-    "code",  # current COG code (5 characters)
+    "code",  # current COG code (5 characters, geo.vocabulary.is_commune_code)
     "name",
     "departement",
     "arrondissement",
@@ -44,12 +32,12 @@ STRUCTURE_COLUMNS: tuple[str, ...] = (
     "phone",
     "email",
     "website",
-    "site_format",  # one of SITE_FORMATS
+    "site_format",  # one of geo.vocabulary.SITE_FORMATS
     "opening_hours",  # dict weekday -> text as published ("09:00 - 12:00 / 14:00 - 17:00"), {} unknown
     "appointment",  # bool | None: appointment needed / possible, when the source says it
-    "geocoding",  # one of GEOCODING_PRECISIONS
-    "missions",  # list of MISSIONS served, from the partner-type mapping
-    "publics",  # list of publics served, from the partner-type mapping
+    "geocoding",  # one of geo.vocabulary.GEOCODING_PRECISIONS
+    "missions",  # list of geo.vocabulary.MISSIONS served, from the partner-type mapping
+    "publics",  # list of geo.vocabulary.PUBLICS served, from the partner-type mapping
     "source",  # free text: where the row comes from
     "vintage",  # date or label of the source's version
     "geometry",  # Point in the Région's projected CRS

@@ -107,9 +107,10 @@ def load(
     ] = None,
 ) -> None:
     """Load territories, partner types and structures into PostGIS, in one transaction."""
-    from geo.sources import StructureSource, read_region_sources
+    from geo.sources.region import StructureSource, read_region_sources
     from storage.db import connect
-    from storage.load import StoreError, replace_region
+    from storage.common import StoreError
+    from storage.load import replace_region
     from storage.migrate import migrate
 
     settings = Settings.from_env()
@@ -180,10 +181,10 @@ def network_load(
     ] = 200,
 ) -> None:
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
-    from geo.access import network_coverage
+    from geo.traveltimes import network_coverage
     from geo.network.osm import graph_from_osm_file
     from storage.access import file_sha256, read_communes, save_network
-    from storage.load import StoreError
+    from storage.common import StoreError
 
     settings = Settings.from_env()
     modes = _modes(mode)
@@ -251,11 +252,11 @@ def access(
     Uses the stored OSM network of each mode; without one, builds the approximate graph of
     adjacent communes, stores it and flags every result as approximate.
     """
-    from geo.access import accessibility_tables
+    from geo.analysis.access import accessibility_tables
     from geo.network.approximate import approximate_graph_from_communes
     from storage.access import load_network, read_communes, read_places, replace_access, save_network
     from storage.planning import zone_columns
-    from storage.load import StoreError
+    from storage.common import StoreError
 
     settings = Settings.from_env()
     with open_db(settings) as conn:
@@ -310,15 +311,16 @@ def export(
 ) -> None:
     """Export every layer (communes with travel times, places, isochrones, white zones,
     zonings, indicators, metadata) for QGIS or a spreadsheet."""
-    from geo.export import write_layers
-    from storage.export import export_layers
+    from geo.export import planner_layers, write_layers
+    from storage.common import StoreError
+    from storage.export import export_tables
 
     if fmt not in ("gpkg", "geojson", "csv"):
         raise fail(f"format inconnu {fmt!r} : attendu gpkg, geojson ou csv")
     with open_db() as conn:
         try:
-            layers = export_layers(conn)
-        except LookupError as exc:
+            layers = planner_layers(export_tables(conn))
+        except StoreError as exc:
             raise fail(str(exc)) from exc
     try:
         written = write_layers(layers, output, fmt=fmt)  # type: ignore[arg-type]

@@ -10,13 +10,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from geo import french
 from settings import Settings
 
 if TYPE_CHECKING:
     import psycopg
 
-MODE_LABELS: dict[str, str] = {"drive": "voiture", "walk": "marche"}
-"""French names of the travel modes."""
+MODE_LABELS: dict[str, str] = dict(french.MODE_NOUNS)
+"""French names of the travel modes (« réseau voiture », « réseau marche »)."""
 
 console = Console(stderr=True)
 """Messages go to stderr; stdout is kept for results a script may read."""

@@ -1,7 +1,7 @@
 """Planners' commands: ``atlas gaps``, ``atlas zones propose|import|compare|list``, ``atlas whatif``.
 
 Thin wrappers: read what the core needs from PostGIS (``storage.planning``), call the core
-(``geo.gaps``, ``geo.zones``, ``geo.zoning_compare``, ``geo.location``), store the result,
+(``geo.analysis.gaps``, ``geo.zoning``, ``geo.analysis.location``), store the result,
 print a French summary. Input errors exit with status 2 and change nothing.
 """
 
@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import pandas as pd
 import typer
 
+from geo import french
 from geo.errors import AtlasError
 from scripts.common import MODE_LABELS, console, fail, open_db
 
@@ -29,10 +29,6 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
-def _int_fr(value: float) -> str:
-    return f"{int(round(value)):,}".replace(",", "\u202f")
-
-
 # ----------------------------------------------------------------------- gaps
 def gaps(
     mode: Annotated[list[str] | None, typer.Option(help="drive et/ou walk ; les deux par défaut.")] = None,
@@ -41,7 +37,7 @@ def gaps(
 ) -> None:
     """White zones (communes beyond the threshold from each category) and communes with no
     choice (a single partner network within 30 minutes); stored in PostGIS."""
-    from geo.gaps import no_choice, white_zones
+    from geo.analysis.gaps import no_choice, white_zones
     from storage.planning import access_run, read_matrix, read_nearest, replace_gaps
 
     thresholds = {"drive": drive_minutes * 60.0, "walk": walk_minutes * 60.0}
@@ -75,9 +71,9 @@ def gaps(
             any_single = single[single["category"] == "any"]
             console.print(
                 f"{MODE_LABELS[m].capitalize()}{' (APPROXIMATIF)' if run['approximate'] else ''} : "
-                f"{len(any_white)} communes ({_int_fr(any_white['population'].sum())} hab.) à plus de "
+                f"{len(any_white)} communes ({french.number(any_white['population'].sum())} hab.) à plus de "
                 f"{thresholds[m] / 60:g} min de tout lieu du SPRO ; {len(any_single)} communes "
-                f"({_int_fr(any_single['population'].sum())} hab.) sans choix (un seul réseau à moins de 30 min) ; "
+                f"({french.number(any_single['population'].sum())} hab.) sans choix (un seul réseau à moins de 30 min) ; "
                 f"{len(rows)} lignes enregistrées toutes catégories."
             )
 
@@ -96,7 +92,8 @@ def zones_propose(
 ) -> None:
     """Propose infra-regional zones (contiguous groups of communes) and store them with
     their indicators and the reason for their shape."""
-    from geo.zones import catchment_zones, regionalize
+    from geo.zoning.catchment import catchment_zones
+    from geo.zoning.regionalize import regionalize
 
     _check_id(zoning_id, "zonage")
     if method not in ("catchment", "regionalize"):
@@ -127,7 +124,7 @@ def zones_propose(
                           {**zoning.params, "mode": mode}, zoning.assignment, zoning.zones, source=None)
     console.print(f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s.")
     for row in zoning.zones.head(12).itertuples():
-        console.print(f"  {row.zone_id} {row.name} : {_int_fr(row.population)} hab., {row.n_communes} communes. {row.explanation}",
+        console.print(f"  {row.zone_id} {row.name} : {french.number(row.population)} hab., {row.n_communes} communes. {row.explanation}",
                       highlight=False, soft_wrap=True)
     if zoning.violations:
         console.print(f"[bold yellow]{len(zoning.violations)} contrainte(s) non respectée(s)[/] :")
@@ -146,8 +143,9 @@ def zones_import(
 ) -> None:
     """Load a zoning drawn by planners and validate it (every commune exactly once;
     contiguity warnings)."""
-    from geo.zones import zone_table
-    from geo.zoning_compare import read_zoning_csv, read_zoning_polygons, validate_zoning
+    from geo.zoning.checks import check_zoning
+    from geo.zoning.model import zone_table
+    from geo.sources.zoning_files import read_zoning_csv, read_zoning_polygons
     from storage.access import read_communes
 
     _check_id(zoning_id, "zonage")
@@ -160,7 +158,7 @@ def zones_import(
                 mapping = read_zoning_csv(file, zone_column=zone_column)
             else:
                 mapping = read_zoning_polygons(file, communes, zone_column=zone_column)
-            issues = validate_zoning(mapping, communes)
+            issues = check_zoning(mapping, communes, contiguity="warning")
         except AtlasError as exc:
             raise fail(f"{exc}\nRien n'a été écrit.") from exc
         errors = [i for i in issues if i.severity == "error"]
@@ -183,9 +181,9 @@ def zones_compare(
     output: Annotated[Path | None, typer.Option(help="GeoPackage de la carte des différences.")] = None,
 ) -> None:
     """Compare two zonings: overlap table, adjusted Rand index, population mismatched."""
-    from geo.zoning_compare import compare_zonings
+    from geo.zoning.compare import compare_zonings
     from storage.access import read_communes
-    from storage.load import StoreError
+    from storage.common import StoreError
     from storage.planning import read_assignment
 
     with open_db() as conn:
@@ -199,11 +197,11 @@ def zones_compare(
     except AtlasError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"{a} / {b} : indice de Rand ajusté {result.ari:.3f} (communes), {result.ari_population:.3f} (population)")
-    typer.echo(f"population dans une zone différente de la zone correspondante : {_int_fr(result.mismatched_population)} "
+    typer.echo(f"population dans une zone différente de la zone correspondante : {french.number(result.mismatched_population)} "
                f"hab. ({result.mismatched_share:.1%})")
     top = result.overlap.sort_values("population", ascending=False).head(15)
     for row in top.itertuples():
-        typer.echo(f"  {row.zone_a} ∩ {row.zone_b} : {row.n_communes} communes, {_int_fr(row.population)} hab.")
+        typer.echo(f"  {row.zone_a} ∩ {row.zone_b} : {row.n_communes} communes, {french.number(row.population)} hab.")
     if output is not None:
         import pyogrio
 
@@ -216,7 +214,7 @@ def zones_compare(
 @zones_app.command("list", help="Lister les zonages enregistrés.")
 def zones_list() -> None:
     """List the stored zonings."""
-    from storage.planning import zonings
+    from storage.read import zonings
 
     with open_db() as conn:
         rows = zonings(conn)
@@ -228,8 +226,8 @@ def zones_list() -> None:
 
 def _store_zoning(conn, communes, zoning_id, label, method, params, assignment, zones, *, source) -> int:  # noqa: ANN001
     """Store a zoning and, when travel times exist, its indicators per mode."""
-    from geo.access import summarise_levels
-    from storage.load import StoreError
+    from geo.analysis.access import summarise_levels
+    from storage.common import StoreError
     from storage.planning import access_run, read_nearest, replace_level_indicators, save_zoning
 
     try:
@@ -264,10 +262,11 @@ def whatif(
 ) -> None:
     """Where new places would help most (maximal covering or p-median, existing places
     kept), and the effect of a scenario of openings and closures."""
-    from geo.access import Category, commune_times
-    from geo.location import evaluate_scenario, locate_new_sites
+    from geo.analysis.location import evaluate_scenario, locate_new_sites
+    from geo.categories import Category
+    from geo.traveltimes import commune_times
     from storage.access import load_network
-    from storage.load import StoreError
+    from storage.common import StoreError
     from storage.planning import access_run, read_assignment, read_matrix, save_scenario
 
     if mode not in MODE_LABELS:
@@ -299,20 +298,15 @@ def whatif(
         graph, _ = load_network(conn, mode)
         between = commune_times(graph, communes)
         sites = places[mask].reset_index(drop=True)
-        times = times[mask]
+        times = times[:, mask]
         chosen: list[str] = []
         gained: list[float] = []
         try:
             if k:
                 located = locate_new_sites(communes, times, between, k=k, objective=objective, threshold_s=threshold_s)  # type: ignore[arg-type]
-                chosen = list(located.chosen_codes)
-                # Population newly covered by each chosen site, in the order of choice.
-                before = located.seconds_before
-                for code in chosen:
-                    column = between[communes.index[communes["code"] == code][0]]
-                    after = np.minimum(before, column)
-                    gained.append(float(communes["population"].to_numpy()[(after <= threshold_s) & (before > threshold_s)].sum()))
-                    before = after
+                # Each site's own gain, largest first (geo.analysis.location.site_gains).
+                chosen = located.gains["commune_code"].tolist()
+                gained = located.gains["population_covered"].tolist()
             result = evaluate_scenario(communes, times, sites, commune_times_s=between, add_at=[*chosen, *(add or [])],
                                        close=close or [], threshold_s=threshold_s, zoning=assignment)
         except AtlasError as exc:
@@ -321,9 +315,9 @@ def whatif(
         approx = " (temps APPROXIMATIFS)" if run["approximate"] else ""
         typer.echo(f"{wanted.label()} — {MODE_LABELS[mode]}, seuil {minutes:g} min{approx}")
         for rank, code in enumerate(chosen, start=1):
-            typer.echo(f"  {rank}. {names[code]} ({code}) : +{_int_fr(gained[rank - 1])} hab. à moins de {minutes:g} min")
-        typer.echo(f"population nouvellement couverte : {_int_fr(result.newly_covered_population)} hab. ; "
-                   f"plus couverte : {_int_fr(result.no_longer_covered_population)} hab.")
+            typer.echo(f"  {rank}. {names[code]} ({code}) : +{french.number(gained[rank - 1])} hab. à moins de {minutes:g} min")
+        typer.echo(f"population nouvellement couverte : {french.number(result.newly_covered_population)} hab. ; "
+                   f"plus couverte : {french.number(result.no_longer_covered_population)} hab.")
         total = result.zones[result.zones["zone_id"].isna()].iloc[0]
         typer.echo(f"part à moins de {minutes:g} min : {total['share_within_before']:.1%} → {total['share_within_after']:.1%}")
         if scenario_id is not None:

@@ -15,11 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
-import shapely
 from psycopg.types.json import Jsonb
 
 from geo.network.graph import RoadGraph, load_npz
-from storage.load import StoreError, copy_rows, ewkb_hex
+from storage.common import StoreError, copy_rows, ewkb_hex, read_frame, region_crs, region_srid
 
 
 # ------------------------------------------------------------------ networks
@@ -29,13 +28,10 @@ def save_network(conn: psycopg.Connection, graph: RoadGraph, *, source: str, sou
     The accessibility results of that mode are removed in the same transaction: they
     described the previous network.
     """
-    mode = graph.mode.removeprefix("approximate-")
-    region = conn.execute("SELECT crs FROM region_config").fetchone()
-    if region is None:
-        msg = "no Région is loaded yet (run `atlas load` first)"
-        raise StoreError(msg)
-    if region[0] != graph.crs:
-        msg = f"the graph is in {graph.crs}, the Région's data in {region[0]}"
+    mode = graph.mode
+    crs = region_crs(conn)
+    if crs != graph.crs:
+        msg = f"the graph is in {graph.crs}, the Région's data in {crs}"
         raise StoreError(msg)
     with conn.transaction():
         conn.execute("DELETE FROM access_run WHERE mode = %s", (mode,))
@@ -88,18 +84,16 @@ def networks(conn: psycopg.Connection) -> list[dict[str, Any]]:
 def read_communes(conn: psycopg.Connection) -> gpd.GeoDataFrame:
     """Communes (``code, name, departement, arrondissement, epci, population, region``)
     with their polygons in the Région's CRS."""
-    crs = _crs(conn)
-    rows = conn.execute(
+    communes: gpd.GeoDataFrame = read_frame(
+        conn,
         """
         SELECT code, name, departement, arrondissement, epci, population,
-               (SELECT code FROM territory WHERE level = 'region') AS region, ST_AsBinary(geom)
+               (SELECT code FROM territory WHERE level = 'region') AS region, ST_AsBinary(geom) AS wkb
           FROM commune ORDER BY code
-        """
-    ).fetchall()
-    columns = ["code", "name", "departement", "arrondissement", "epci", "population", "region"]
-    frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
-    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+        """,
+        crs=region_crs(conn),
+    )
+    return communes
 
 
 def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
@@ -113,28 +107,18 @@ def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, s
     labels
         Partner type -> French label.
     """
-    crs = _crs(conn)
-    rows = conn.execute(
+    places: gpd.GeoDataFrame = read_frame(
+        conn,
         """
         SELECT s.structure_id, s.name, s.partner_type, s.missions, s.publics, s.site_format,
-               s.geocoding, s.commune_code, ST_AsBinary(s.geom)
+               s.geocoding, s.commune_code, ST_AsBinary(s.geom) AS wkb
           FROM structure s JOIN partner_type p USING (partner_type)
          WHERE p.receives_public ORDER BY s.structure_id
-        """
-    ).fetchall()
-    columns = ["structure_id", "name", "partner_type", "missions", "publics", "site_format", "geocoding", "commune_code"]
-    frame = pd.DataFrame([row[:-1] for row in rows], columns=columns)
-    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
+        """,
+        crs=region_crs(conn),
+    )
     labels = dict(conn.execute("SELECT partner_type, label FROM partner_type").fetchall())
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs), labels
-
-
-def _crs(conn: psycopg.Connection) -> str:
-    row = conn.execute("SELECT crs FROM region_config").fetchone()
-    if row is None:
-        msg = "no Région is loaded yet (run `atlas load` first)"
-        raise StoreError(msg)
-    return str(row[0])
+    return places, labels
 
 
 # ------------------------------------------------------------------ results
@@ -151,9 +135,9 @@ def replace_access(
     Parameters
     ----------
     result
-        A :class:`geo.access.AccessResult`.
+        A :class:`geo.analysis.access.AccessResult`.
     indicators
-        :func:`geo.access.summarise_levels` of the result.
+        :func:`geo.analysis.access.summarise_levels` of the result.
     isochrones
         ``structure_id, minutes`` and polygons in the Région's CRS.
     network
@@ -164,11 +148,7 @@ def replace_access(
     dict
         Row counts written per table.
     """
-    srid = conn.execute("SELECT srid FROM region_config").fetchone()
-    if srid is None:
-        msg = "no Région is loaded yet (run `atlas load` first)"
-        raise StoreError(msg)
-    srid = int(srid[0])
+    srid = region_srid(conn)
     mode, approximate = result.mode, bool(result.approximate)
     counts = {
         "communes": int(result.origins.shape[0]),

@@ -8,21 +8,16 @@ stored before stays as it was. Running it twice with the same input gives the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import pandas as pd
 import psycopg
-import shapely
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo.crs import epsg_code
 from geo.schema import STRUCTURE_COLUMNS
-
-
-class StoreError(RuntimeError):
-    """The database refuses the data (another Région, a broken reference...)."""
+from storage.common import StoreError, copy_rows, ewkb_hex
 
 
 def replace_region(
@@ -109,24 +104,6 @@ def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str)
     )
 
 
-def ewkb_hex(geoms: Iterable, srid: int, *, multi: bool) -> list[str]:
-    """Hex EWKB with the SRID, as PostGIS reads it in text COPY."""
-    array = shapely.from_wkb(shapely.to_wkb(list(geoms)))  # plain copy, detached from pandas
-    if multi:
-        array = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in array]
-    return list(shapely.to_wkb(shapely.set_srid(list(array), srid), hex=True, include_srid=True))
-
-
-def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """COPY ``rows`` into ``table`` (text format; values adapted by psycopg)."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _copy_partner_types(conn: psycopg.Connection, partner_types: pd.DataFrame) -> None:
     rows = (
         (key, r["label"], list(r["missions"]), list(r["publics"]), bool(r["receives_public"]), _none(r["description"]))
@@ -183,4 +160,4 @@ def _none(value: object) -> object:
         return value
 
 
-__all__ = ["StoreError", "replace_region"]
+__all__ = ["replace_region"]

@@ -16,8 +16,9 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from storage import read
 from storage.access import copy_indicators, read_communes, read_places
-from storage.load import StoreError, copy_rows, ewkb_hex
+from storage.common import StoreError, copy_rows, ewkb_hex, jsonable, region_srid
 
 OFFICIAL_LEVELS: tuple[str, ...] = ("epci", "arrondissement", "departement")
 """Official zonings available without import: columns of the commune table."""
@@ -42,7 +43,8 @@ def read_matrix(conn: psycopg.Connection, mode: str) -> tuple[gpd.GeoDataFrame, 
     places
         :func:`storage.access.read_places` (ordered by id).
     times_s
-        ``(n_places, n_communes)`` seconds, ``inf`` beyond the stored bound.
+        ``(n_communes, n_places)`` seconds from each commune to each place (the orientation
+        of :mod:`geo.traveltimes`), ``inf`` beyond the stored bound.
     """
     if access_run(conn, mode) is None:
         msg = f"no travel times for mode {mode!r} yet (run `atlas access`)"
@@ -52,12 +54,12 @@ def read_matrix(conn: psycopg.Connection, mode: str) -> tuple[gpd.GeoDataFrame, 
     pairs = conn.execute(
         "SELECT structure_id, commune_code, seconds FROM commune_structure_time WHERE mode = %s", (mode,)
     ).fetchall()
-    times = np.full((len(places), len(communes)), np.inf)
+    times = np.full((len(communes), len(places)), np.inf)
     if pairs:
         place_pos = pd.Series(np.arange(len(places)), index=places["structure_id"])
         commune_pos = pd.Series(np.arange(len(communes)), index=communes["code"])
         frame = pd.DataFrame(pairs, columns=["structure_id", "commune_code", "seconds"])
-        times[place_pos.loc[frame["structure_id"]].to_numpy(), commune_pos.loc[frame["commune_code"]].to_numpy()] = (
+        times[commune_pos.loc[frame["commune_code"]].to_numpy(), place_pos.loc[frame["structure_id"]].to_numpy()] = (
             frame["seconds"].to_numpy(dtype=float)
         )
     return communes, places, times
@@ -98,13 +100,13 @@ def save_zoning(
         ``zone_id, name, population, n_communes``, optional ``hub`` (structure_id) and
         ``explanation``, dissolved polygons in the Région's CRS.
     """
-    srid = int(conn.execute("SELECT srid FROM region_config").fetchone()[0])
+    srid = region_srid(conn)
     try:
         with conn.transaction():
             conn.execute("DELETE FROM zoning WHERE zoning_id = %s", (zoning_id,))
             conn.execute(
                 "INSERT INTO zoning (zoning_id, label, method, params, source) VALUES (%s, %s, %s, %s, %s)",
-                (zoning_id, label, method, Jsonb(_jsonable(params)), source),
+                (zoning_id, label, method, Jsonb(jsonable(params)), source),
             )
             hubs = zones["hub"] if "hub" in zones.columns else pd.Series([None] * len(zones))
             explanations = zones["explanation"] if "explanation" in zones.columns else pd.Series([None] * len(zones))
@@ -141,15 +143,6 @@ def save_zoning(
         raise StoreError(msg) from exc
 
 
-def zonings(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Stored zonings: ``zoning_id, label, method, n_zones, created_at``."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(
-            "SELECT z.zoning_id, z.label, z.method, z.created_at, count(zn.*) AS n_zones "
-            "FROM zoning z LEFT JOIN zone zn USING (zoning_id) GROUP BY z.zoning_id ORDER BY z.zoning_id"
-        ).fetchall()
-
-
 def read_assignment(conn: psycopg.Connection, zoning: str) -> pd.DataFrame:
     """``commune_code, zone_id`` of a stored zoning, or of an official level
     (``epci``, ``arrondissement``, ``departement``)."""
@@ -165,7 +158,7 @@ def read_assignment(conn: psycopg.Connection, zoning: str) -> pd.DataFrame:
             "SELECT commune_code, zone_id FROM zone_commune WHERE zoning_id = %s ORDER BY commune_code", (zoning,)
         ).fetchall()
         if not rows:
-            msg = f"no zoning {zoning!r} (stored: {', '.join(z['zoning_id'] for z in zonings(conn)) or 'none'}; official: {', '.join(OFFICIAL_LEVELS)})"
+            msg = f"no zoning {zoning!r} (stored: {', '.join(z['zoning_id'] for z in read.zonings(conn)) or 'none'}; official: {', '.join(OFFICIAL_LEVELS)})"
             raise StoreError(msg)
     return pd.DataFrame(rows, columns=["commune_code", "zone_id"])
 
@@ -239,7 +232,7 @@ def save_scenario(
         conn.execute(
             "INSERT INTO scenario (scenario_id, label, method, mode, category, params, summary, approximate) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (scenario_id, label, method, mode, category, Jsonb(_jsonable(params)), Jsonb(_jsonable(summary)), approximate),
+            (scenario_id, label, method, mode, category, Jsonb(jsonable(params)), Jsonb(jsonable(summary)), approximate),
         )
         for rank, site in enumerate(sites, start=1):
             conn.execute(
@@ -256,14 +249,3 @@ def save_scenario(
             )
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values (numpy scalars, inf -> None, tuples -> lists)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from geo.schema import WEEKDAYS
+from geo.vocabulary import WEEKDAYS
 
 
 def database_summary(conn: psycopg.Connection) -> dict[str, Any]:

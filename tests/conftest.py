@@ -65,7 +65,7 @@ def migrated_db(empty_db: str) -> str:
 @pytest.fixture(scope="session")
 def pilot_sources():
     """The Bretagne pilot read and validated in memory (once per session)."""
-    from geo.sources import read_region_sources
+    from geo.sources.region import read_region_sources
 
     return read_region_sources(PILOT_DIR, crs=CRS, region="53")
 

@@ -1,5 +1,5 @@
-"""Accessibility per commune and category (geo.access): hand-built territories and the
-real Andorra graph, with networkx as the oracle."""
+"""Accessibility per commune and category (geo.traveltimes, geo.analysis.access): hand-built
+territories and the real Andorra graph, with networkx as the oracle."""
 
 from __future__ import annotations
 
@@ -12,21 +12,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.access import (
-    CONNECTOR_DETOUR,
-    CONNECTOR_SPEED_KPH,
-    Category,
-    categories_for,
-    compute_access,
-    network_coverage,
-    od_matrix,
-    summarise_levels,
-)
+from geo.analysis.access import compute_access, summarise_levels
+from geo.categories import Category, categories_for
 from geo.errors import CrsError, MissingColumnError, ValidationError
 from geo.isochrones import place_isochrones
 from geo.network import RoadGraph
 from geo.network.approximate import approximate_graph_from_communes
 from geo.network.osm import graph_from_osm_file
+from geo.routing import od_matrix
+from geo.traveltimes import CONNECTOR_DETOUR, CONNECTOR_SPEED_KPH, network_coverage
 
 CRS = "EPSG:2154"
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
@@ -166,8 +160,9 @@ def test_origins_far_from_the_network_are_off_network() -> None:
 
 def test_od_matrix_respects_the_limit_and_shared_nodes() -> None:
     graph, _ = line_territory()
-    matrix = od_matrix(graph, np.array([0, 0, 4]), np.arange(5), limit_s=150.0, batch_size=2)
-    expected = np.array([[0, 60, 120, np.inf, np.inf]] * 2 + [[np.inf, np.inf, 120, 60, 0]], dtype=float)
+    # Origins are rows, destinations columns (geo.traveltimes): nodes 0..4 to places at 0, 0, 4.
+    matrix = od_matrix(graph, np.arange(5), np.array([0, 0, 4]), limit_s=150.0, batch_size=2)
+    expected = np.array([[0, 60, 120, np.inf, np.inf]] * 2 + [[np.inf, np.inf, 120, 60, 0]], dtype=float).T
     np.testing.assert_array_equal(matrix, expected)
 
 

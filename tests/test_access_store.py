@@ -9,7 +9,7 @@ import pytest
 from geo.network.osm import graph_from_osm_file
 from storage import db
 from storage.access import load_network, save_network
-from storage.load import StoreError
+from storage.common import StoreError
 from tests.conftest import atlas, snapshot, store_sources
 
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"

@@ -8,8 +8,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo import communes as cio
-from geo import territories as tio
+from geo.sources import communes as cio
+from geo.sources import territories as tio
 from geo.errors import CrsError, GeometryError, MissingColumnError, ReconciliationError
 from tests.conftest import CRS, PILOT_DIR
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import gaps
+from geo.analysis import gaps
+from geo.vocabulary import REACH_S
 from geo.errors import MissingColumnError, ValidationError
 
 CRS = "EPSG:2154"
@@ -35,7 +36,7 @@ def communes() -> gpd.GeoDataFrame:
 
 
 def test_default_thresholds_are_documented_values():
-    assert gaps.DEFAULT_THRESHOLDS_S == {"drive": 30 * MIN, "walk": 45 * MIN}
+    assert REACH_S == {"drive": 30 * MIN, "walk": 45 * MIN}  # one source: geo.vocabulary
     assert gaps.threshold_for("car") == 30 * MIN
     assert gaps.threshold_for("foot") == 45 * MIN
     with pytest.raises(ValidationError, match="unknown mode"):
@@ -139,13 +140,13 @@ def sites() -> pd.DataFrame:
 
 
 def choice_times(n_communes: int = 9) -> np.ndarray:
-    """Minutes from each commune (columns) to each site (rows), in seconds."""
+    """Seconds from each commune (rows) to each site (columns), written site by site in minutes."""
     minutes = np.full((4, n_communes), np.inf)
     minutes[0] = [10, 10, 10, 40, 40, 40, 40, 40, 40]  # cio:1
     minutes[1] = [40, 40, 40, 20, 20, 40, 40, 40, 40]  # cio:2
     minutes[2] = [20, 40, 40, 40, 20, 40, 40, 40, 40]  # ml:1
     minutes[3] = [40, 30, 40, 40, 40, 25, 40, 40, np.inf]  # fs:1
-    return minutes * MIN
+    return (minutes * MIN).T
 
 
 def test_no_choice_counts_distinct_partner_types(communes, sites):
@@ -186,12 +187,12 @@ def test_no_choice_include_none_and_custom_groups(communes, sites):
 
 
 def test_distinct_groups_within_vectorised():
-    times = np.array([[0.0, 2_000.0], [100.0, 100.0], [np.inf, 50.0]])
+    times = np.array([[0.0, 2_000.0], [100.0, 100.0], [np.inf, 50.0]]).T  # communes x sites
     n, first = gaps.distinct_groups_within(times, np.array(["b", "a", "b"]))
     assert n.tolist() == [2, 2]
     assert first.tolist() == ["a", "a"]
     n, first = gaps.distinct_groups_within(
-        times[:, :1], np.array(["b", "b", None], dtype=object), limit_s=10.0
+        times[:1, :], np.array(["b", "b", None], dtype=object), limit_s=10.0
     )
     assert n.tolist() == [1] and first.tolist() == ["b"]
     with pytest.raises(ValidationError):

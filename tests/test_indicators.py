@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import MissingColumnError, ValidationError
-from geo.indicators import (
+from geo.analysis.indicators import (
     THRESHOLDS_MIN,
     aggregate,
     distinct_within,
@@ -196,7 +196,7 @@ TIMES = np.array(
         [0.0, 1200.0, 2400.0],  # site A reaches communes 1 and 2
         [INF, 900.0, 1800.0],  # site B reaches 2 and 3 (3 exactly at t0)
     ]
-)
+).T  # communes x sites: the orientation of every matrix (geo.traveltimes)
 SUPPLY = np.array([1.0, 2.0])
 POPULATION = np.array([1000.0, 2000.0, 3000.0])
 
@@ -223,7 +223,7 @@ def test_two_step_fca_gaussian_hand_computed() -> None:
 
 def test_two_step_fca_per_and_empty_catchment() -> None:
     # A third site reaching only an empty commune contributes nothing (no division by 0).
-    times = np.vstack((TIMES, [INF, INF, 60.0]))
+    times = np.column_stack((TIMES, [INF, INF, 60.0]))
     population = POPULATION.copy()
     population[2] = 0.0
     got = two_step_fca(
@@ -264,7 +264,7 @@ def test_two_step_fca_matches_double_loop(decay: str) -> None:
     times[4, :5] = 100.0  # a site reaching only empty communes
     supply = rng.integers(0, 4, 20).astype(float)
     t0 = 1800.0
-    got = two_step_fca(times, supply, demand, catchment_s=t0, decay=decay)
+    got = two_step_fca(times.T, supply, demand, catchment_s=t0, decay=decay)  # communes x sites
     expected = _reference_2sfca(times, supply, demand, t0, decay, 10_000.0)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     assert got.shape == (50,)
@@ -311,14 +311,14 @@ def test_distinct_within_toy() -> None:
             [300.0, 1700.0, INF, INF],  # CIO again: counts once
             [INF, 1801.0, INF, 500.0],  # PE
         ]
-    )
+    ).T  # communes x sites
     groups = np.array(["CIO", "ML", "CIO", "PE"], dtype=object)
     got = distinct_within(times, groups, limit_s=1800.0)
     np.testing.assert_array_equal(got, [2, 2, 0, 2])  # 1800 s is within (bound included)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(distinct_within(times, groups, limit_s=150.0), [1, 1, 0, 0])
     np.testing.assert_array_equal(distinct_within(times, [7, 7, 7, 7], limit_s=1e9), [1, 1, 0, 1])
-    empty = distinct_within(np.empty((0, 3)), np.array([], dtype=object), limit_s=60.0)
+    empty = distinct_within(np.empty((3, 0)), np.array([], dtype=object), limit_s=60.0)
     np.testing.assert_array_equal(empty, [0, 0, 0])
 
 
@@ -327,7 +327,7 @@ def test_distinct_within_matches_loop() -> None:
     times = rng.uniform(0, 3600, (30, 40))
     times[rng.random((30, 40)) < 0.3] = INF
     groups = rng.choice(["CIO", "ML", "PE", "SUIO", "CIDJ"], 30)
-    got = distinct_within(times, groups, limit_s=1200.0)
+    got = distinct_within(times.T, groups, limit_s=1200.0)  # communes x sites
     expected = [len({groups[j] for j in range(30) if times[j, i] <= 1200.0}) for i in range(40)]
     np.testing.assert_array_equal(got, expected)
 

@@ -178,7 +178,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(case: str, pilot_db: str, t
 
 def test_database_refusal_rolls_back_everything(pilot_copy: str, pilot_sources) -> None:
     """A failure inside the write (here a structure in an unknown commune) leaves no trace."""
-    from storage.load import StoreError
+    from storage.common import StoreError
 
     before = snapshot(pilot_copy)
     broken = pilot_sources.structures.copy()
@@ -190,7 +190,7 @@ def test_database_refusal_rolls_back_everything(pilot_copy: str, pilot_sources) 
 
 
 def test_another_region_is_refused(pilot_copy: str, pilot_sources) -> None:
-    from storage.load import StoreError
+    from storage.common import StoreError
 
     before = snapshot(pilot_copy)
     sources = type(pilot_sources)(**{**pilot_sources.__dict__, "region_code": "52"})

@@ -1,4 +1,8 @@
-"""Location-allocation of new sites on toy grids, checked against brute force."""
+"""Location-allocation of new sites on toy grids, checked against brute force, and on a
+directed graph (one-way streets), where the orientation of the matrices matters.
+
+Every matrix is communes x sites (geo.traveltimes): ``od[:, [0]]`` is the time from every
+commune to a site at commune 0."""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import location
+from geo.analysis import location
 from geo.errors import ValidationError
+from geo.network import RoadGraph
+from geo.traveltimes import commune_times
 
 STEP_S = 300.0  # 5 minutes per grid step
 BASE_S = 60.0
@@ -39,20 +45,20 @@ def grid(n: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, np.ndarray]:
 
 
 def brute_force_coverage(population, existing, candidates, k, threshold):
-    before = existing.min(axis=0) if existing.shape[0] else np.full(population.size, np.inf)
+    before = existing.min(axis=1) if existing.shape[1] else np.full(population.size, np.inf)
     uncovered = before > threshold
     values = {}
-    for subset in itertools.combinations(range(candidates.shape[0]), k):
-        after = np.minimum(before, candidates[list(subset)].min(axis=0))
+    for subset in itertools.combinations(range(candidates.shape[1]), k):
+        after = np.minimum(before, candidates[:, list(subset)].min(axis=1))
         values[subset] = population[uncovered & (after <= threshold)].sum()
     return values
 
 
 def brute_force_median(population, existing, candidates, k, penalty):
-    before = existing.min(axis=0) if existing.shape[0] else np.full(population.size, np.inf)
+    before = existing.min(axis=1) if existing.shape[1] else np.full(population.size, np.inf)
     values = {}
-    for subset in itertools.combinations(range(candidates.shape[0]), k):
-        after = np.minimum(before, candidates[list(subset)].min(axis=0))
+    for subset in itertools.combinations(range(candidates.shape[1]), k):
+        after = np.minimum(before, candidates[:, list(subset)].min(axis=1))
         values[subset] = float((population * np.minimum(after, penalty)).sum())
     return values
 
@@ -61,7 +67,7 @@ def brute_force_median(population, existing, candidates, k, penalty):
 def test_maximal_covering_finds_the_brute_force_optimum(k):
     communes, od = grid(4, seed=k)
     population = communes["population"].to_numpy(dtype=float)
-    existing = od[:, [0]].T  # one existing site at the corner commune 0
+    existing = od[:, [0]]  # one existing site at the corner commune 0
     candidates = location.candidate_times(od, np.arange(16))
     threshold = BASE_S + STEP_S  # one step
     values = brute_force_coverage(population, existing, candidates, k, threshold)
@@ -95,8 +101,8 @@ def test_maximal_covering_beats_greedy_on_a_known_trap():
         ],
         dtype=bool,
     )
-    candidates = np.where(reach, 100.0, np.inf)
-    existing = np.zeros((0, 6))
+    candidates = np.where(reach, 100.0, np.inf).T  # communes x candidates
+    existing = np.zeros((6, 0))
     exact = location.maximal_covering(population, existing, candidates, k=2, threshold_s=600)
     greedy = location.maximal_covering(
         population, existing, candidates, k=2, threshold_s=600, method="greedy"
@@ -109,7 +115,7 @@ def test_maximal_covering_beats_greedy_on_a_known_trap():
 def test_p_median_finds_the_brute_force_optimum(k):
     communes, od = grid(4, seed=10 + k)
     population = communes["population"].to_numpy(dtype=float)
-    existing = od[:, [5]].T
+    existing = od[:, [5]]
     candidates = location.candidate_times(od, np.arange(16))
     result = location.p_median(population, existing, candidates, k=k)
     penalty = result.params["unreachable_s"]
@@ -126,7 +132,7 @@ def test_p_median_penalises_unreachable_communes():
     # Three communes; commune 2 is reachable only from a site at 2 itself.
     od = np.array([[0.0, 100.0, np.inf], [100.0, 0.0, np.inf], [np.inf, np.inf, 0.0]])
     population = np.array([1_000.0, 1_000.0, 10.0])
-    existing = od[:, [0]].T
+    existing = od[:, [0]]
     candidates = location.candidate_times(od, [1, 2])
     # A heavy penalty: reaching the 10 isolated inhabitants saves 1e7, a site at 1 only 1e5.
     heavy = location.p_median(population, existing, candidates, k=1, unreachable_s=1e6)
@@ -142,7 +148,7 @@ def test_p_median_penalises_unreachable_communes():
 def test_results_are_deterministic():
     communes, od = grid(5, seed=3)
     population = communes["population"].to_numpy(dtype=float)
-    existing = od[:, [0, 24]].T
+    existing = od[:, [0, 24]]
     candidates = location.candidate_times(od, np.arange(25))
     first = location.maximal_covering(population, existing, candidates, k=3, threshold_s=BASE_S + STEP_S)
     for _ in range(3):
@@ -158,7 +164,7 @@ def test_p_median_agrees_with_spopt_pmedian():
     communes, od = grid(4, seed=5)
     population = communes["population"].to_numpy(dtype=float)
     existing_columns = [0, 15]
-    existing = od[:, existing_columns].T
+    existing = od[:, existing_columns]
     result = location.p_median(population, existing, location.candidate_times(od, np.arange(16)), k=2)
     # spopt: facilities = existing sites (predefined) + every candidate commune.
     cost = np.hstack((od[:, existing_columns], od))
@@ -173,7 +179,7 @@ def test_locate_new_sites_returns_codes():
     communes, od = grid(4, seed=1)
     result = location.locate_new_sites(
         communes,
-        od[:, [0]].T,
+        od[:, [0]],
         od,
         k=2,
         objective="coverage",
@@ -182,12 +188,12 @@ def test_locate_new_sites_returns_codes():
     )
     assert len(result.chosen_codes) == 2
     assert set(result.chosen_codes) <= {"35005", "35010", "35015"}
-    median = location.locate_new_sites(communes, od[:, [0]].T, od, k=1, objective="median")
+    median = location.locate_new_sites(communes, od[:, [0]], od, k=1, objective="median")
     assert median.chosen_codes and median.objective == "median"
     with pytest.raises(ValidationError, match="unknown commune code"):
-        location.locate_new_sites(communes, od[:, [0]].T, od, k=1, candidates=["99999"])
+        location.locate_new_sites(communes, od[:, [0]], od, k=1, candidates=["99999"])
     with pytest.raises(ValidationError, match="k must be"):
-        location.locate_new_sites(communes, od[:, [0]].T, od, k=17)
+        location.locate_new_sites(communes, od[:, [0]], od, k=17)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -195,7 +201,7 @@ def test_evaluate_scenario_adding_and_closing_sites():
     communes, od = grid(4, seed=2)
     population = communes["population"].to_numpy()
     sites = pd.DataFrame({"structure_id": ["s_corner", "s_far"]})
-    times = od[:, [0, 15]].T
+    times = od[:, [0, 15]]
     zoning = pd.DataFrame(
         {"commune_code": communes["code"], "zone_id": np.where(communes["c"] < 2, "W", "E")}
     )
@@ -241,7 +247,7 @@ def test_evaluate_scenario_errors_and_unreached():
     od[:, 3] = np.inf
     od[3, 3] = 0.0
     sites = pd.DataFrame({"structure_id": ["a"]})
-    times = od[:, [0]].T
+    times = od[:, [0]]
     result = location.evaluate_scenario(communes, times, sites, commune_times_s=od, add_at=["35003"])
     assert result.communes.loc[3, "seconds_before"] == np.inf
     assert result.communes.loc[3, "seconds_after"] == 0.0
@@ -251,3 +257,46 @@ def test_evaluate_scenario_errors_and_unreached():
         location.evaluate_scenario(communes, times, sites, close=["zz"])
     with pytest.raises(ValidationError, match="commune_times_s is needed"):
         location.evaluate_scenario(communes, times, sites, add_at=["35001"])
+
+
+# ------------------------------------------------------- one-way streets (orientation)
+def test_new_sites_are_measured_from_the_residents_on_one_way_streets():
+    """Three communes on a ring of one-way streets, 0 -> 1 (100 s) -> 2 (450 s) -> 0 (450 s):
+    from commune 0, a site at commune 1 is 100 s away; from commune 1, commune 0 is 900 s
+    away. The what-if must use the first: residents travel to the site."""
+    crs = "EPSG:2154"
+    x = 500.0 + 1000.0 * np.arange(3)
+    graph = RoadGraph(
+        node_id=np.arange(3), x=x, y=np.full(3, 500.0), src=[0, 1, 2], dst=[1, 2, 0],
+        seconds=[100.0, 450.0, 450.0], crs=crs, mode="drive",
+    )
+    communes = gpd.GeoDataFrame(
+        {"code": ["35000", "35001", "35002"], "population": [1_000, 10, 10]},
+        geometry=[shapely.box(1000.0 * i, 0.0, 1000.0 * (i + 1), 1000.0) for i in range(3)],
+        crs=crs,
+    )
+    between = commune_times(graph, communes)
+    assert between[0, 1] == 100.0 and between[1, 0] == 900.0  # [i, j]: from commune i to j
+    no_site = np.zeros((3, 0))
+    located = location.locate_new_sites(communes, no_site, between, k=1, threshold_s=300.0, candidates=["35001"])
+    assert located.seconds_after.tolist() == [100.0, 0.0, 550.0]
+    assert located.value == 1_010.0  # communes 0 and 1 within 5 minutes of the new site
+    assert located.gains[["commune_code", "population_covered"]].values.tolist() == [["35001", 1_010.0]]
+    scenario = location.evaluate_scenario(
+        communes, no_site, pd.DataFrame({"structure_id": []}), commune_times_s=between, add_at=["35001"],
+        threshold_s=300.0,
+    )
+    assert scenario.communes["seconds_after"].tolist() == [100.0, 0.0, 550.0]
+    assert scenario.newly_covered_population == 1_010
+
+
+def test_site_gains_count_each_inhabitant_once_largest_first():
+    population = np.array([100.0, 10.0, 1.0])
+    before = np.array([np.inf, 900.0, 900.0])
+    candidates = np.array([[600.0, 100.0], [100.0, 100.0], [100.0, 900.0]])  # communes x candidates
+    gains = location.site_gains(population, before, candidates, [0, 1], threshold_s=300.0)
+    # Candidate 1 brings communes 0 and 1 (110 inhabitants); candidate 0 then only commune 2.
+    assert gains["position"].tolist() == [1, 0]
+    assert gains["population_covered"].tolist() == [110.0, 1.0]
+    # Time saved counts the communes that already reached a site: 10 x 800 s, then 1 x 800 s.
+    assert gains["person_seconds_saved"].tolist() == [8_000.0, 800.0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import geopandas as gpd
@@ -163,11 +165,13 @@ def test_invalid_graphs_are_refused(src, dst, seconds, match) -> None:
         tiny_graph(src, dst, seconds, n=2)
 
 
-def test_mode_and_approximate_flag_must_agree() -> None:
-    with pytest.raises(ValidationError, match="contradicts"):
-        tiny_graph([0], [1], [1.0], approximate=True)
+def test_mode_is_drive_or_walk_and_approximate_a_flag_of_its_own() -> None:
+    assert (tiny_graph([0], [1], [1.0], approximate=True).mode, tiny_graph([0], [1], [1.0]).approximate) == (
+        "drive", False)
     with pytest.raises(ValidationError, match="unknown mode"):
         tiny_graph([0], [1], [1.0], mode="bike")
+    with pytest.raises(ValidationError, match="unknown mode"):  # no mode packs the flag into its name
+        tiny_graph([0], [1], [1.0], mode="approximate-drive", approximate=True)
 
 
 def test_reordered_keeps_the_same_network() -> None:
@@ -227,12 +231,22 @@ def test_npz_round_trip(tmp_path: Path, drive: RoadGraph) -> None:
 
 
 def test_npz_round_trip_keeps_labels(tmp_path: Path) -> None:
-    graph = tiny_graph(
-        [0], [1], [2.0], mode="approximate-walk", approximate=True, node_label=["29019", "2A004"]
-    )
+    graph = tiny_graph([0], [1], [2.0], mode="walk", approximate=True, node_label=["29019", "2A004"])
     loaded = load_npz(graph.save_npz(tmp_path / "labels.npz"))
     assert loaded.node_label.tolist() == ["29019", "2A004"]
-    assert loaded.approximate
+    assert (loaded.mode, loaded.approximate) == ("walk", True)
+
+
+def test_npz_of_format_1_still_loads(tmp_path: Path) -> None:
+    """Format 1 packed the approximate flag into the mode ("approximate-walk"): graphs
+    stored by earlier versions load as mode "walk", approximate."""
+    graph = tiny_graph([0], [1], [2.0], mode="walk", approximate=True, node_label=["29019", "2A004"])
+    meta = {"format_version": 1, "crs": graph.crs, "mode": "approximate-walk", "approximate": True}
+    arrays = {name: getattr(graph, name) for name in ("node_id", "x", "y", "src", "dst", "seconds", "node_label")}
+    path = tmp_path / "old.npz"
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+    loaded = load_npz(path)
+    assert (loaded.mode, loaded.approximate, loaded.node_label.tolist()) == ("walk", True, ["29019", "2A004"])
 
 
 def test_load_npz_errors(tmp_path: Path) -> None:
@@ -472,7 +486,7 @@ def communes() -> gpd.GeoDataFrame:
 def test_approximate_graph_adjacency_and_flags(communes: gpd.GeoDataFrame) -> None:
     graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive")
     assert graph.approximate
-    assert graph.mode == "approximate-drive"
+    assert graph.mode == "drive"
     assert graph.node_label.tolist() == ["35001", "35002", "35003", "29155"]
     assert sorted(zip(graph.src.tolist(), graph.dst.tolist(), strict=True)) == [
         (0, 1),
@@ -496,7 +510,7 @@ def test_approximate_graph_applies_detour_and_density_speeds(communes: gpd.GeoDa
     assert seconds[(1, 0)] == seconds[(0, 1)]
 
     walking = approximate_graph_from_communes(communes, crs=CRS, mode="walk", detour_factor=1.5)
-    assert walking.mode == "approximate-walk"
+    assert walking.mode == "walk" and walking.approximate
     step = {
         (int(s), int(d)): t
         for s, d, t in zip(walking.src, walking.dst, walking.seconds, strict=True)

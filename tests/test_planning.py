@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo.access import Category, commune_times
+from geo.categories import Category
+from geo.traveltimes import commune_times
 from storage import db
 from storage.access import load_network
 from storage.planning import read_assignment, read_matrix
@@ -105,11 +106,11 @@ def test_whatif_finds_the_best_single_site(accessed_copy: str) -> None:
         ).fetchone()
         communes, places, times = read_matrix(conn, "drive")
         graph, _ = load_network(conn, "drive")
-    times = times[Category.from_code("mission:conseil").mask(places)]
-    between = commune_times(graph, communes)
+    times = times[:, Category.from_code("mission:conseil").mask(places)]  # communes x places
+    between = commune_times(graph, communes)  # [i, j]: from commune i to a site at commune j
     population = communes["population"].to_numpy()
-    uncovered = times.min(axis=0) > 1200
-    gains = ((between <= 1200) & uncovered[np.newaxis, :]) @ population
+    uncovered = times.min(axis=1) > 1200
+    gains = population @ ((between <= 1200) & uncovered[:, np.newaxis])
     assert gained == gains.max()
     assert gains[communes.index[communes["code"] == chosen][0]] == gains.max()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
@@ -13,16 +12,12 @@ import scipy.ndimage
 import shapely
 from shapely.geometry import LineString, Point
 
-from geo.errors import CrsError, GeometryError, ValidationError
+from geo.errors import ValidationError
 from geo.network import RoadGraph
 from geo.network.osm import graph_from_osm_file
+from geo.isochrones import _cells_polygon, isochrone_cell_m, isochrone_polygon, isochrone_polygons
 from geo.routing import (
-    attach_points,
-    _cells_polygon,
-    isochrone_cell_m,
     isochrone_nodes,
-    isochrone_polygon,
-    isochrone_polygons,
     nearest_facility_times,
     snap_points,
     travel_times_from,
@@ -491,25 +486,6 @@ def test_snap_points_returns_nearest_node_and_distance() -> None:
     np.testing.assert_allclose(distance, [10.0, 40.0, np.hypot(300.0, 30.0)])
     with pytest.raises(ValidationError, match="finite"):
         snap_points(graph, np.array([np.nan]), np.array([0.0]))
-
-
-def test_attach_points_flags_far_snaps() -> None:
-    graph = graph_of([(0, 1, 1.0)], n=2)
-    points = gpd.GeoDataFrame(
-        {"id": ["a", "b"]}, geometry=[Point(5, 0), Point(100, 900)], crs=CRS, index=[10, 20]
-    )
-    attached = attach_points(graph, points, max_snap_m=500.0)
-    assert attached.index.tolist() == [10, 20]
-    assert attached["node"].tolist() == [0, 1]
-    assert attached["snap_m"].tolist() == [5.0, 900.0]
-    assert attached["far_snap"].tolist() == [False, True]
-    assert not attach_points(graph, points.geometry)["far_snap"].any()
-    with pytest.raises(CrsError, match="graph in EPSG:2154"):
-        attach_points(graph, points.to_crs("EPSG:4326"))
-    with pytest.raises(GeometryError, match="row 2"):
-        attach_points(
-            graph, points.set_geometry([Point(0, 0), LineString([(0, 0), (1, 1)])], crs=CRS)
-        )
 
 
 def test_snapped_andorra_facilities_route(andorra: RoadGraph) -> None:

@@ -12,6 +12,7 @@ import ast
 import logging
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -309,17 +310,42 @@ def _fragment_problems(node: ast.expr | None, constants: dict[str, ast.expr]) ->
     return [f"SQL text built by {ast.unparse(node)[:60]!r}"]
 
 
-def _sql_problems(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
+@dataclass(frozen=True)
+class _Module:
+    """One parsed module of the scan: its path, constants, functions and their locals."""
+
+    relative: str
+    constants: dict[str, ast.expr]
+    functions: dict[str, ast.FunctionDef]
+    locals_of: dict[str, dict[str, ast.AST]]
+    imported: set[str]
+
+
+def _module(path: Path, root: Path = PROJECT_ROOT) -> _Module:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    constants = _module_constants(tree)
-    relative = path.relative_to(root).as_posix()
+    functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+    return _Module(
+        relative=path.relative_to(root).as_posix(),
+        constants=_module_constants(tree),
+        functions=functions,
+        locals_of={name: _locals(f) for name, f in functions.items()},
+        imported={alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                  for alias in node.names},
+    )
+
+
+def _sql_problems(path: Path, root: Path = PROJECT_ROOT, project: list[_Module] | None = None) -> list[str]:
+    """Problems of one module; a statement given as a parameter is checked at every call site
+    of its function, in this module or in any module of ``project`` (shared helpers such as
+    ``storage.common.read_frame``)."""
+    module = _module(path, root)
+    modules = [module, *[m for m in project or [] if m.relative != module.relative]]
+    relative, constants, functions, locals_of = module.relative, module.constants, module.functions, module.locals_of
     problems = []
     # Module-level SQL texts: only constant fragments may be interpolated.
     for name, value in constants.items():
         if isinstance(value, ast.JoinedStr) and SQL_WORDS.search(ast.unparse(value)):
             problems += [f"{relative}: {name}: {p}" for p in _fragment_problems(value, constants)]
-    functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
-    locals_of = {name: _locals(f) for name, f in functions.items()}
     for fname, function in functions.items():
         local = locals_of[fname]
         for node in ast.walk(function):
@@ -333,23 +359,37 @@ def _sql_problems(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
                 if not problem.startswith("param:"):
                     problems.append(f"{where}: {problem}")
                     continue
-                # The statement is a parameter: check what every caller in the module passes.
+                # The statement is a parameter: check what every caller passes.
                 param = problem.split(":", 1)[1]
                 names = [a.arg for a in function.args.args]
                 index = names.index(param) if param in names else None
-                calls = [(caller, c) for caller, f in functions.items() for c in ast.walk(f)
-                         if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == fname]
+                calls = [
+                    (other, caller, c)
+                    for other in modules
+                    for caller, f in other.functions.items()
+                    for c in ast.walk(f)
+                    if isinstance(c, ast.Call)
+                    and (
+                        (isinstance(c.func, ast.Name) and c.func.id == fname and (other is module or fname in _imported(other)))
+                        or (isinstance(c.func, ast.Attribute) and c.func.attr == fname and other is not module)
+                    )
+                ]
                 if not calls:
                     problems.append(f"{where}: statement parameter {param!r} of {fname}() never checked")
-                for caller, call in calls:
+                for other, caller, call in calls:
                     given_arg = next((k.value for k in call.keywords if k.arg == param), None)
                     if given_arg is None and index is not None and index < len(call.args):
                         given_arg = call.args[index]
                     if given_arg is None:
                         continue
-                    problems += [f"{relative}:{call.lineno}: {p}"
-                                 for p in _problems(given_arg, constants, locals_of[caller])]
+                    problems += [f"{other.relative}:{call.lineno}: {p}"
+                                 for p in _problems(given_arg, other.constants, other.locals_of[caller])]
     return problems
+
+
+def _imported(module: _Module) -> set[str]:
+    """Names a module imports with ``from x import name``."""
+    return module.imported
 
 
 def test_sql_is_only_built_from_constants_and_bound_parameters() -> None:
@@ -357,7 +397,8 @@ def test_sql_is_only_built_from_constants_and_bound_parameters() -> None:
     psycopg.sql composition is allowed, and SQL texts interpolate only UPPER_CASE constants."""
     files = sorted((PROJECT_ROOT / "webapp").rglob("*.py")) + sorted((PROJECT_ROOT / "storage").rglob("*.py"))
     assert len(files) > 10
-    problems = [p for path in files for p in _sql_problems(path)]
+    project = [_module(path) for path in files]
+    problems = [p for path in files for p in _sql_problems(path, project=project)]
     assert problems == []
 
 
@@ -376,6 +417,18 @@ def test_the_sql_checker_catches_injections(tmp_path: Path) -> None:
     )
     problems = _sql_problems(bad, root=tmp_path)
     assert [p.split(":")[1] for p in problems] == ["2", "4", "7", "9", "11", "18"], problems
+    # A shared helper taking a statement is checked at its call sites in other modules too.
+    helper = tmp_path / "helper.py"
+    helper.write_text("def read_frame(conn, query):\n    conn.execute(query)\n", encoding="utf-8")
+    caller = tmp_path / "caller.py"
+    caller.write_text(
+        "from helper import read_frame\n"
+        "def g(conn, name):\n    read_frame(conn, 'SELECT 1')\n    read_frame(conn, f'SELECT {name}')\n",
+        encoding="utf-8",
+    )
+    project = [_module(path, tmp_path) for path in (helper, caller)]
+    problems = _sql_problems(helper, root=tmp_path, project=project)
+    assert [p.split(":")[:2] for p in problems] == [["caller.py", "4"]], problems
 
 
 # ------------------------------------------------------------------- escaping

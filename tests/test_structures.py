@@ -13,9 +13,14 @@ import pyproj
 import pytest
 import shapely
 
-from geo import structures as sio
 from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
-from geo.schema import MISSIONS, STRUCTURE_COLUMNS
+from geo.schema import STRUCTURE_COLUMNS
+from geo.sources import annuaire as annuaire_io
+from geo.sources import france_services as france_services_io
+from geo.sources import partenaires as partenaires_io
+from geo.sources import structures as sio
+from geo.sources.partner_types import read_partner_types
+from geo.vocabulary import MISSIONS, PUBLICS
 from tests.conftest import CRS, PILOT_DIR, TEST_DATA
 
 PARTNER_TYPES = PILOT_DIR.parent / "partner-types.csv"
@@ -28,22 +33,22 @@ TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
 @pytest.fixture(scope="module")
 def partner_types():
-    return sio.read_partner_types(PARTNER_TYPES)
+    return read_partner_types(PARTNER_TYPES)
 
 
 @pytest.fixture(scope="module")
 def france_services(partner_types):
-    return sio.read_france_services(FS, partner_types=partner_types, crs=CRS)
+    return france_services_io.read_france_services(FS, partner_types=partner_types, crs=CRS)
 
 
 @pytest.fixture(scope="module")
 def partenaires(partner_types):
-    return sio.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
+    return partenaires_io.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
 
 
 @pytest.fixture(scope="module")
 def annuaire(partner_types):
-    return sio.read_annuaire_service_public(SAMPLE, partner_types=partner_types, crs=CRS)
+    return annuaire_io.read_annuaire_service_public(SAMPLE, partner_types=partner_types, crs=CRS)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -94,7 +99,7 @@ def test_partner_type_mapping_covers_the_network(partner_types) -> None:
     assert list(partner_types.columns) == ["label", "missions", "publics", "receives_public", "description"]
     for key, entry in partner_types.iterrows():
         assert set(entry["missions"]) <= set(MISSIONS), key
-        assert set(entry["publics"]) <= set(sio.PUBLICS), key
+        assert set(entry["publics"]) <= set(PUBLICS), key
         assert isinstance(entry["receives_public"], bool)
         if key != "arml":
             assert entry["receives_public"] and entry["missions"] and entry["publics"], key
@@ -106,7 +111,7 @@ def test_partner_type_mapping_covers_the_network(partner_types) -> None:
 
 
 def test_every_annuaire_pivot_maps_to_a_defined_partner_type(partner_types) -> None:
-    assert set(sio.ANNUAIRE_PIVOT_TYPES.values()) <= set(partner_types.index)
+    assert set(annuaire_io.ANNUAIRE_PIVOT_TYPES.values()) <= set(partner_types.index)
 
 
 PARTNER_TYPE_CASES: dict[str, tuple[dict[tuple[int, str], str], type[Exception], list[str]]] = {
@@ -125,14 +130,14 @@ def test_bad_partner_type_files_name_file_row_and_field(case: str, tmp_path: Pat
     edits, error, fragments = PARTNER_TYPE_CASES[case]
     path = _edited(PARTNER_TYPES, tmp_path / "partner-types.csv", edits)
     with pytest.raises(error) as exc:
-        sio.read_partner_types(path)
+        read_partner_types(path)
     _assert_names(exc, str(path), *fragments)
 
 
 def test_partner_types_without_a_required_column(tmp_path: Path) -> None:
     path = _drop_column(PARTNER_TYPES, tmp_path / "partner-types.csv", "publics")
     with pytest.raises(MissingColumnError) as exc:
-        sio.read_partner_types(path)
+        read_partner_types(path)
     _assert_names(exc, str(path), "row 1", "'publics'")
 
 
@@ -181,7 +186,7 @@ def test_france_services_accepts_semicolons_decimal_commas_and_bom(
             i = rows[0].index(column)
             row[i] = row[i].replace(".", ",")
     path = _write(tmp_path / "fs.csv", rows, delimiter=";", encoding="utf-8-sig")
-    again = sio.read_france_services(path, partner_types=partner_types, crs=CRS)
+    again = france_services_io.read_france_services(path, partner_types=partner_types, crs=CRS)
     assert len(again) == 130
     assert again.geometry.geom_equals_exact(france_services.geometry, tolerance=1e-6).all()
 
@@ -206,7 +211,7 @@ def test_partenaires_real_file(partenaires, partner_types) -> None:
 
 
 def test_partenaires_ids_are_stable_across_reads(partenaires, partner_types) -> None:
-    again = sio.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
+    again = partenaires_io.read_partenaires(PARTNERS, partner_types=partner_types, crs=CRS)
     assert again["structure_id"].tolist() == partenaires["structure_id"].tolist()
 
 
@@ -216,7 +221,7 @@ def test_two_different_partners_with_the_same_identity_are_refused(tmp_path: Pat
     rows[6][rows[0].index("adresse")] = "autre adresse"
     path = _write(tmp_path / "partenaires.csv", rows)
     with pytest.raises(DuplicateError) as exc:
-        sio.read_partenaires(path, partner_types=partner_types, crs=CRS)
+        partenaires_io.read_partenaires(path, partner_types=partner_types, crs=CRS)
     _assert_names(exc, str(path), "row 7", "'nom'", "rows 2 and 7")
 
 
@@ -258,7 +263,7 @@ def test_annuaire_bare_list_and_csv_forms(tmp_path: Path, partner_types, annuair
     ]
     as_csv = _write(tmp_path / "annuaire.csv", table, delimiter=";")
     for path, first_row in ((bare, 1), (as_csv, 2)):
-        layer = sio.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS, dataset="x")
+        layer = annuaire_io.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS, dataset="x")
         assert layer["name"].tolist() == annuaire["name"].tolist()
         assert layer["opening_hours"].tolist() == annuaire["opening_hours"].tolist()
         assert layer.index[0] == first_row
@@ -292,14 +297,14 @@ def test_bad_annuaire_services_name_file_row_and_field(case: str, tmp_path: Path
     changes, error, fragments = ANNUAIRE_CASES[case]
     path = _sample_with(tmp_path, 2, **changes)
     with pytest.raises(error) as exc:
-        sio.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS)
+        annuaire_io.read_annuaire_service_public(path, partner_types=partner_types, crs=CRS)
     _assert_names(exc, str(path), *fragments)
 
 
 def test_annuaire_partner_type_missing_from_the_mapping(tmp_path: Path, partner_types) -> None:
     without_cidff = partner_types.drop(index="cidff")
     with pytest.raises(ValidationError) as exc:
-        sio.read_annuaire_service_public(SAMPLE, partner_types=without_cidff, crs=CRS)
+        annuaire_io.read_annuaire_service_public(SAMPLE, partner_types=without_cidff, crs=CRS)
     _assert_names(exc, str(SAMPLE), "row 5", "'pivot'", "cidff")
 
 
@@ -354,7 +359,7 @@ BAD_FILES: dict[str, tuple[Path, Callable[[Path], Path], type[Exception], list[s
 
 
 def _reader(source: Path) -> Callable[..., gpd.GeoDataFrame]:
-    return sio.read_france_services if source == FS else sio.read_partenaires
+    return france_services_io.read_france_services if source == FS else partenaires_io.read_partenaires
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
@@ -373,13 +378,13 @@ def test_latin1_file_is_refused_with_how_to_convert(tmp_path: Path, partner_type
         (i, rows[0][j]) for i, cells in enumerate(rows, start=1) for j, cell in enumerate(cells) if not cell.isascii()
     )
     with pytest.raises(ValidationError) as exc:
-        sio.read_france_services(path, partner_types=partner_types, crs=CRS)
+        france_services_io.read_france_services(path, partner_types=partner_types, crs=CRS)
     _assert_names(exc, str(path), f"row {row}", f"'{column}'", "not UTF-8", "iconv")
 
 
 def test_france_services_need_their_partner_type(partner_types) -> None:
     with pytest.raises(ValidationError) as exc:
-        sio.read_france_services(FS, partner_types=partner_types.drop(index="france_services"), crs=CRS)
+        france_services_io.read_france_services(FS, partner_types=partner_types.drop(index="france_services"), crs=CRS)
     _assert_names(exc, str(FS), "row 2", "france_services")
 
 
@@ -406,7 +411,7 @@ def _partners_at(
         lon, lat = TO_WGS84.transform(x, y)
         rows.append(["cio", f"CIO test {i}", "35000", "NOM SOURCE", code, f"{lat:.7f}", f"{lon:.7f}", "source"])
     path = _write(tmp_path / "partenaires.csv", rows)
-    return path, sio.read_partenaires(path, partner_types=partner_types, crs=CRS)
+    return path, partenaires_io.read_partenaires(path, partner_types=partner_types, crs=CRS)
 
 
 def test_spatial_join_fills_empty_codes_and_names(tmp_path: Path, squares, partner_types) -> None:
@@ -452,7 +457,7 @@ def test_layers_in_different_crs_are_refused(tmp_path: Path, squares, partner_ty
 
 
 def test_real_files_and_sample_fall_in_bretagne_communes(france_services, partenaires, annuaire) -> None:
-    from geo import communes as cio
+    from geo.sources import communes as cio
 
     admin = PILOT_DIR / "admin"
     communes, _ = cio.reconcile_communes(

@@ -1,4 +1,6 @@
-"""Infra-regional zones on small constructed territories (grids of square communes)."""
+"""Infra-regional zones on small constructed territories (grids of square communes).
+
+Times are communes x sites (geo.traveltimes): ``times[i, k]`` from commune ``i`` to site ``k``."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import zones
+from geo import categories
+from geo.zoning import adjacency as zoning_adjacency
+from geo.zoning import catchment, checks, model, regionalize
 from geo.errors import ValidationError
-from geo.schema import MISSIONS
+from geo.vocabulary import MISSIONS
 
 CRS = "EPSG:2154"
 SIDE_M = 1_000.0
@@ -67,14 +71,14 @@ def manhattan_times(communes: gpd.GeoDataFrame, sites: pd.DataFrame, offsets=Non
     times = BASE_S + STEP_S * steps.astype(float)
     if offsets is not None:
         times = times + np.asarray(offsets, dtype=float)[:, None]
-    return times
+    return times.T  # communes x sites
 
 
-def zone_of(zoning: zones.Zoning) -> dict[str, str]:
+def zone_of(zoning: model.Zoning) -> dict[str, str]:
     return dict(zip(zoning.assignment["commune_code"], zoning.assignment["zone_id"], strict=True))
 
 
-def assert_partition(zoning: zones.Zoning, communes: gpd.GeoDataFrame) -> None:
+def assert_partition(zoning: model.Zoning, communes: gpd.GeoDataFrame) -> None:
     assert list(zoning.assignment["commune_code"]) == list(communes["code"])
     assert zoning.assignment["zone_id"].notna().all()
     assert set(zoning.zones["zone_id"]) == set(zoning.assignment["zone_id"])
@@ -84,10 +88,10 @@ def assert_partition(zoning: zones.Zoning, communes: gpd.GeoDataFrame) -> None:
     assert table["population"].sum() == communes["population"].sum()
 
 
-def assert_contiguous(zoning: zones.Zoning, communes: gpd.GeoDataFrame) -> None:
-    adjacency = zones.commune_adjacency(communes)
+def assert_contiguous(zoning: model.Zoning, communes: gpd.GeoDataFrame) -> None:
+    adjacency = zoning_adjacency.commune_adjacency(communes)
     labels = zoning.assignment["zone_id"].to_numpy()
-    pieces = zones.zone_pieces(adjacency, labels)
+    pieces = zoning_adjacency.zone_pieces(adjacency, labels)
     for zone in set(labels):
         assert np.unique(pieces[labels == zone]).size == 1, f"zone {zone} is not contiguous"
     # The dissolved geometry of a contiguous zone of squares is a single polygon.
@@ -100,7 +104,7 @@ def test_adjacency_matches_libpysal_contiguity(rule):
     from libpysal.weights import Queen, Rook
 
     communes = grid(4, 5)
-    adjacency = zones.commune_adjacency(communes, rule=rule)
+    adjacency = zoning_adjacency.commune_adjacency(communes, rule=rule)
     weights = (Queen if rule == "queen" else Rook).from_dataframe(communes, use_index=False)
     expected = {i: set(weights.neighbors[i]) for i in range(len(communes))}
     got = {i: set(adjacency[i].indices.tolist()) for i in range(len(communes))}
@@ -108,7 +112,7 @@ def test_adjacency_matches_libpysal_contiguity(rule):
     # Weights are the common border in metres; corners carry only the contact weight.
     assert adjacency[0, 1] == pytest.approx(SIDE_M)
     if rule == "queen":
-        assert adjacency[0, 6] == pytest.approx(zones.CONTACT_WEIGHT_M)
+        assert adjacency[0, 6] == pytest.approx(zoning_adjacency.CONTACT_WEIGHT_M)
     assert (adjacency != adjacency.T).nnz == 0
 
 
@@ -131,30 +135,30 @@ def test_adjacency_bridges_an_island_to_the_nearest_commune():
         crs=CRS,
     )
     territory = pd.concat([communes, island], ignore_index=True)
-    bare = zones.commune_adjacency(territory, bridge_islands=False)
+    bare = zoning_adjacency.commune_adjacency(territory, bridge_islands=False)
     assert bare[9].nnz == 0
-    bridged = zones.commune_adjacency(territory)
+    bridged = zoning_adjacency.commune_adjacency(territory)
     # Nearest commune of the island: row 1, column 2 (x 2–3 km, y 1–2 km).
     assert bridged[9].indices.tolist() == [territory.index[territory["code"] == code(1, 2)][0]]
-    assert bridged[9].data.tolist() == [zones.CONTACT_WEIGHT_M]
+    assert bridged[9].data.tolist() == [zoning_adjacency.CONTACT_WEIGHT_M]
 
 
 def test_adjacency_tolerance_closes_small_gaps():
     left = shapely.box(0, 0, 1_000, 1_000)
     right = shapely.box(1_000.5, 0, 2_000, 1_000)  # a 0.5 m sliver between them
     communes = gpd.GeoDataFrame({"code": ["a", "b"], "population": [1, 1]}, geometry=[left, right], crs=CRS)
-    assert zones.commune_adjacency(communes, bridge_islands=False).nnz == 0
-    close = zones.commune_adjacency(communes, tolerance_m=1.0, bridge_islands=False)
+    assert zoning_adjacency.commune_adjacency(communes, bridge_islands=False).nnz == 0
+    close = zoning_adjacency.commune_adjacency(communes, tolerance_m=1.0, bridge_islands=False)
     assert close[0, 1] == pytest.approx(1_000.0, rel=0.01)
     # Without tolerance the two are still linked, by an island bridge of contact weight.
-    assert zones.commune_adjacency(communes)[0, 1] == zones.CONTACT_WEIGHT_M
+    assert zoning_adjacency.commune_adjacency(communes)[0, 1] == zoning_adjacency.CONTACT_WEIGHT_M
 
 
 def test_adjacency_rejects_a_non_polygon():
     communes = grid(2, 2)
     communes.loc[3, "geometry"] = shapely.Point(0, 0)
     with pytest.raises(Exception) as info:
-        zones.commune_adjacency(communes)
+        zoning_adjacency.commune_adjacency(communes)
     assert "row 4" in str(info.value)
 
 
@@ -171,11 +175,11 @@ def test_catchment_assigns_every_commune_to_its_fastest_hub():
     )
     # Distinct offsets rule out ties between hubs.
     times = manhattan_times(communes, sites, offsets=[0, 7, 13, 0])
-    zoning = zones.catchment_zones(communes, sites, times)
+    zoning = catchment.catchment_zones(communes, sites, times)
     assert_partition(zoning, communes)
     hub_of_zone = dict(zip(zoning.zones["zone_id"], zoning.zones["hub"], strict=True))
     hub_rows = np.array([0, 1, 2])
-    fastest = sites["structure_id"].to_numpy()[hub_rows[np.argmin(times[hub_rows], axis=0)]]
+    fastest = sites["structure_id"].to_numpy()[hub_rows[np.argmin(times[:, hub_rows], axis=1)]]
     assigned = [hub_of_zone[z] for z in zoning.assignment["zone_id"]]
     assert assigned == list(fastest)
     assert set(zoning.zones["hub"]) == {"cio_a", "ml_b", "ft_c"}
@@ -190,10 +194,10 @@ def test_catchment_merges_small_zones_into_the_longest_border():
     communes = grid(4, 4)
     sites = sites_at([("cio_a", 0, 0, ALL), ("ml_b", 3, 3, ALL), ("ft_c", 0, 3, ALL)])
     times = manhattan_times(communes, sites, offsets=[0, 1, 400])
-    before = zones.catchment_zones(communes, sites, times)
+    before = catchment.catchment_zones(communes, sites, times)
     small = before.zones.set_index("hub").loc["ft_c", "population"]
     assert small < 3_000  # the corner hub ft_c keeps only a few communes
-    zoning = zones.catchment_zones(communes, sites, times, min_population=3_000)
+    zoning = catchment.catchment_zones(communes, sites, times, min_population=3_000)
     assert_partition(zoning, communes)
     assert (zoning.zones["population"] >= 3_000).all()
     assert "ft_c" not in set(zoning.zones["hub"])
@@ -205,7 +209,7 @@ def test_catchment_merges_small_zones_into_the_longest_border():
         c for c, z in zone_of(before).items() if z == before.zones.set_index("hub").loc["ft_c", "zone_id"]
     }
     absorbing = merged["zone_id"].iloc[0]
-    adjacency = zones.commune_adjacency(communes)
+    adjacency = zoning_adjacency.commune_adjacency(communes)
     codes = communes["code"].to_numpy()
     inside = np.isin(codes, list(zone_ft))
     border = {}
@@ -216,7 +220,7 @@ def test_catchment_merges_small_zones_into_the_longest_border():
     best_hub = max(border, key=border.get)
     assert zoning.zones.set_index("zone_id").loc[absorbing, "hub"] == best_hub
     assert (
-        zones.check_zoning(zoning.assignment, communes, sites=sites, times_s=times, min_population=3_000)
+        checks.check_zoning(zoning.assignment, communes, sites=sites, times_s=times, min_population=3_000)
         == []
     )
 
@@ -225,13 +229,13 @@ def test_catchment_merge_by_fastest_hub():
     communes = grid(1, 5, population=[[5_000, 100, 100, 100, 5_000]])
     sites = sites_at([("cio_a", 0, 0, ALL), ("ml_b", 0, 2, ALL), ("ft_c", 0, 4, ALL)])
     times = manhattan_times(communes, sites)
-    times[0, 1:4] += 10_000  # a is far from the middle communes
+    times[1:4, 0] += 10_000  # a is far from the middle communes
     # b's bassin is the three middle communes (300 inhabitants), bordering a and c equally.
-    assert set(zone_of(zones.catchment_zones(communes, sites, times)).values()) == {"Z01", "Z02", "Z03"}
-    by_border = zones.catchment_zones(communes, sites, times, min_population=1_000)
+    assert set(zone_of(catchment.catchment_zones(communes, sites, times)).values()) == {"Z01", "Z02", "Z03"}
+    by_border = catchment.catchment_zones(communes, sites, times, min_population=1_000)
     middle = zone_of(by_border)[code(0, 2)]
     assert by_border.zones.set_index("zone_id").loc[middle, "hub"] == "cio_a"  # tie: first pôle
-    zoning = zones.catchment_zones(communes, sites, times, min_population=1_000, merge_rule="time")
+    zoning = catchment.catchment_zones(communes, sites, times, min_population=1_000, merge_rule="time")
     assert "ml_b" not in set(zoning.zones["hub"])
     middle = zone_of(zoning)[code(0, 2)]
     assert zoning.zones.set_index("zone_id").loc[middle, "hub"] == "ft_c"
@@ -242,8 +246,8 @@ def test_catchment_reassigns_a_cut_off_piece_to_the_zone_it_touches_most():
     communes = grid(5, 5)
     sites = sites_at([("cio_a", 0, 0, ALL), ("ml_b", 4, 4, ALL)])
     times = manhattan_times(communes, sites)
-    times[1, 5] = 30.0  # commune (1, 0) "reaches" the far hub b fastest: an enclave of b in a
-    zoning = zones.catchment_zones(communes, sites, times)
+    times[5, 1] = 30.0  # commune (1, 0) "reaches" the far hub b fastest: an enclave of b in a
+    zoning = catchment.catchment_zones(communes, sites, times)
     assert zone_of(zoning)[code(1, 0)] == zone_of(zoning)[code(0, 0)]
     assert_contiguous(zoning, communes)
     text = zoning.zones.set_index("hub").loc["cio_a", "explanation"]
@@ -255,8 +259,8 @@ def test_catchment_attaches_unreachable_communes_by_contiguity():
     communes = grid(3, 3)
     sites = sites_at([("cio_a", 0, 0, ALL)])
     times = manhattan_times(communes, sites)
-    times[0, 8] = np.inf
-    zoning = zones.catchment_zones(communes, sites, times)
+    times[8, 0] = np.inf
+    zoning = catchment.catchment_zones(communes, sites, times)
     assert set(zoning.assignment["zone_id"]) == {"Z01"}
     assert "1 commune sans pôle joignable rattachée par contiguïté" in zoning.zones["explanation"].iloc[0]
     assert zoning.zones["max_hub_time_s"].iloc[0] == np.inf
@@ -266,10 +270,10 @@ def test_catchment_needs_a_hub():
     communes = grid(2, 2)
     sites = sites_at([("fs_a", 0, 0, ["accueil"])])
     with pytest.raises(ValidationError, match="four missions"):
-        zones.catchment_zones(communes, sites, manhattan_times(communes, sites))
+        catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
     with pytest.raises(ValidationError, match="unknown hub"):
-        zones.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["nope"])
-    zoning = zones.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["fs_a"])
+        catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["nope"])
+    zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["fs_a"])
     assert [v.constraint for v in zoning.violations] == ["missions"]
 
 
@@ -296,7 +300,7 @@ def regional_instance():
 def test_regionalize_meets_every_constraint(attributes):
     communes, sites, times = regional_instance()
     min_population, max_time = 6_000, BASE_S + 3 * STEP_S  # 16 minutes
-    zoning = zones.regionalize(
+    zoning = regionalize.regionalize(
         communes, sites, times, min_population=min_population, max_hub_time_s=max_time, attributes=attributes
     )
     assert_partition(zoning, communes)
@@ -314,8 +318,8 @@ def test_regionalize_meets_every_constraint(attributes):
         assert row.hub in set(located["structure_id"])
         hub_row = int(np.flatnonzero(sites["structure_id"] == row.hub)[0])
         columns = communes["code"].isin(members).to_numpy()
-        assert times[hub_row, columns].max() <= max_time
-        assert row.max_hub_time_s == times[hub_row, columns].max()
+        assert times[columns, hub_row].max() <= max_time
+        assert row.max_hub_time_s == times[columns, hub_row].max()
         assert row.explanation.startswith(f"Zone de {row.n_communes} communes")
         assert "régionalisation max-p (au moins 6\u00a0000\u00a0hab. par zone)" in row.explanation
         # Hubs offer every mission when the zone has such a site.
@@ -324,7 +328,7 @@ def test_regionalize_meets_every_constraint(attributes):
 
 def test_regionalize_time_repair_moves_communes_and_reports_the_rest():
     communes, sites, times = regional_instance()
-    repaired = zones.regionalize(
+    repaired = regionalize.regionalize(
         communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 3 * STEP_S
     )
     # The max-p zones leave a commune 21 min from its hub; the repair hands it over.
@@ -335,7 +339,7 @@ def test_regionalize_time_repair_moves_communes_and_reports_the_rest():
     )
     assert repaired.zones["explanation"].str.contains("reçue de zones voisines").any()
     assert repaired.violations == []
-    strict = zones.regionalize(
+    strict = regionalize.regionalize(
         communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 2 * STEP_S
     )
     assert [v.constraint for v in strict.violations] == ["max_hub_time"]
@@ -349,15 +353,15 @@ def test_regionalize_is_deterministic_and_restores_numpy_random_state():
     np.random.seed(123)
     expected_draw = np.random.random()
     np.random.seed(123)
-    first = zones.regionalize(communes, sites, times, min_population=5_000, seed=7)
+    first = regionalize.regionalize(communes, sites, times, min_population=5_000, seed=7)
     assert np.random.random() == expected_draw
-    second = zones.regionalize(communes, sites, times, min_population=5_000, seed=7)
+    second = regionalize.regionalize(communes, sites, times, min_population=5_000, seed=7)
     pd.testing.assert_frame_equal(first.assignment, second.assignment)
 
 
 def test_regionalize_nests_zones_in_departements():
     communes, sites, times = regional_instance()
-    zoning = zones.regionalize(
+    zoning = regionalize.regionalize(
         communes, sites, times, min_population=4_000, nest_by="departement", required_missions=()
     )
     assert_partition(zoning, communes)
@@ -376,7 +380,7 @@ def test_regionalize_merges_zones_lacking_a_mission():
         ALL if sid in ("cio_1", "ml_4") else ["accueil", "information", "accompagnement"]
         for sid in sites["structure_id"]
     ]
-    zoning = zones.regionalize(communes, sites, times, min_population=3_000)
+    zoning = regionalize.regionalize(communes, sites, times, min_population=3_000)
     assert_partition(zoning, communes)
     assert len(zoning.zones) <= 2
     labels = zone_of(zoning)
@@ -395,7 +399,7 @@ def test_regionalize_merges_zones_lacking_a_mission():
 
 def test_small_group_becomes_one_zone_and_is_reported():
     communes, sites, times = regional_instance()
-    zoning = zones.regionalize(communes, sites, times, min_population=10**6, required_missions=())
+    zoning = regionalize.regionalize(communes, sites, times, min_population=10**6, required_missions=())
     assert len(zoning.zones) == 1
     assert "de moins de 1\u00a0000\u00a0000\u00a0hab. : une seule zone" in zoning.zones["explanation"].iloc[0]
     assert [v.constraint for v in zoning.violations] == ["min_population"]
@@ -405,15 +409,15 @@ def test_hub_time_repair_hands_far_communes_to_the_neighbour():
     communes = grid(1, 6)
     sites = sites_at([("cio_a", 0, 0, ALL), ("ml_b", 0, 5, ALL)])
     times = manhattan_times(communes, sites)
-    adjacency = zones.commune_adjacency(communes)
+    adjacency = zoning_adjacency.commune_adjacency(communes)
     population = communes["population"].to_numpy(dtype=float)
-    site_pos = zones.site_commune_positions(sites, communes)
-    missions = zones.mission_matrix(sites)
+    site_pos = model.site_commune_positions(sites, communes)
+    missions = categories.mission_matrix(sites)
     labels = np.array([0, 0, 0, 0, 1, 1])
     hubs = {0: 0, 1: 1}
     events: dict[int, list[str]] = {0: [], 1: []}
     limit = BASE_S + 2 * STEP_S
-    new_labels, new_hubs = zones._repair_hub_time(
+    new_labels, new_hubs = regionalize._repair_hub_time(
         labels,
         adjacency,
         population,
@@ -430,7 +434,7 @@ def test_hub_time_repair_hands_far_communes_to_the_neighbour():
     assert new_hubs == {0: 0, 1: 1}
     assert events[0] == ["1 commune cédée à une zone voisine pour rester à 11\u00a0min au plus du pôle"]
     # The donor would fall under the minimum population: nothing moves.
-    kept, _ = zones._repair_hub_time(
+    kept, _ = regionalize._repair_hub_time(
         labels,
         adjacency,
         population,
@@ -462,7 +466,7 @@ def test_check_zoning_reports_each_broken_constraint():
     assignment = pd.concat(
         [assignment, pd.DataFrame({"commune_code": ["99999", code(0, 1)], "zone_id": ["B", "A"]})]
     )
-    violations = zones.check_zoning(
+    violations = checks.check_zoning(
         assignment,
         communes,
         sites=sites,
@@ -492,7 +496,7 @@ def test_check_zoning_accepts_a_sound_zoning():
     times = manhattan_times(communes, sites)
     assignment = pd.DataFrame({"code": communes["code"], "zone": ["A", "A", "B", "B", "A", "A", "B", "B"]})
     assert (
-        zones.check_zoning(
+        checks.check_zoning(
             assignment,
             communes,
             sites=sites,

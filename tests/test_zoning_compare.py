@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import zoning_compare as zc
+from geo.zoning import compare as zc
+from geo.zoning.checks import check_zoning
+from geo.sources import zoning_files as zf
 from geo.errors import CrsError, MissingColumnError, ValidationError
 
 CRS = "EPSG:2154"
@@ -107,7 +109,7 @@ def test_compare_rejects_incomplete_zonings(communes):
 
 # ---------------------------------------------------------------- validation
 def test_validate_zoning_accepts_a_sound_zoning(communes):
-    assert zc.validate_zoning(quadrants(communes), communes) == []
+    assert check_zoning(quadrants(communes), communes, contiguity="warning") == []
 
 
 def test_validate_zoning_reports_missing_duplicate_and_unknown(communes):
@@ -115,7 +117,7 @@ def test_validate_zoning_reports_missing_duplicate_and_unknown(communes):
     zoning = zoning[zoning["commune_code"] != communes["code"].iloc[5]]  # missing
     extra = pd.DataFrame({"commune_code": [communes["code"].iloc[2], "99999"], "zone_id": ["NW", "NE"]})
     zoning = pd.concat([zoning, extra], ignore_index=True)  # rows 16 (duplicate) and 17 (unknown)
-    issues = zc.validate_zoning(zoning, communes)
+    issues = check_zoning(zoning, communes, contiguity="warning")
     by_kind = {issue.kind: issue for issue in issues}
     assert set(by_kind) == {"missing", "duplicate", "unknown"}
     assert all(issue.severity == "error" for issue in issues)
@@ -132,14 +134,14 @@ def test_validate_zoning_reports_missing_duplicate_and_unknown(communes):
 def test_validate_zoning_warns_about_split_zones(communes):
     zoning = quadrants(communes)
     zoning.loc[15, "zone_id"] = "SW"  # the NE corner joins SW: SW in two pieces
-    issues = zc.validate_zoning(zoning, communes)
+    issues = check_zoning(zoning, communes, contiguity="warning")
     assert [(i.kind, i.severity, i.zone_id) for i in issues] == [("not_contiguous", "warning", "SW")]
     assert communes["code"].iloc[15] in issues[0].message
     assert "2 pieces" in issues[0].message
 
 
 # ------------------------------------------------------------------- readers
-def test_read_csv_latin1_semicolon(tmp_path, communes):
+def test_read_csv_semicolon_restores_leading_zeros_and_refuses_latin1(tmp_path, communes):
     path = tmp_path / "zonage.csv"
     lines = ["Commune;Libellé;Zone"]
     codes = communes["code"].tolist()
@@ -148,13 +150,20 @@ def test_read_csv_latin1_semicolon(tmp_path, communes):
     )
     for code, zone in zip(codes, zones, strict=True):
         lines.append(f"{code.lstrip('0')};Commune é;{zone}")  # spreadsheet dropped the leading zero
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
-    mapping = zc.read_zoning_csv(path)
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    mapping = zf.read_zoning_csv(path)
     assert mapping["commune_code"].tolist() == codes
     assert set(mapping["zone_id"]) == {"Léon", "Trégor", "Cornouaille", "Pays de Rhuys"}
-    assert mapping["row"].tolist() == list(range(1, 17))
+    assert mapping["row"].tolist() == list(range(2, 18))  # spreadsheet rows: the header is row 1
     assert mapping.attrs["source"] == str(path)
-    assert zc.validate_zoning(mapping, communes) == []
+    assert check_zoning(mapping, communes, contiguity="warning") == []
+    # One encoding policy for every file a planner gives (geo.sources.tables): Latin-1 is
+    # refused, naming the row and the column of the first accented value, with the fix.
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+    with pytest.raises(ValidationError) as info:
+        zf.read_zoning_csv(path)
+    assert info.value.row == 1  # "Libellé", in the header
+    assert "not UTF-8" in str(info.value) and "iconv" in str(info.value)
 
 
 def test_read_csv_utf8_comma_and_errors(tmp_path, communes):
@@ -163,28 +172,28 @@ def test_read_csv_utf8_comma_and_errors(tmp_path, communes):
         "\ufeffcode,zone\n" + "\n".join(f"{c},Z{i % 2}" for i, c in enumerate(communes["code"])) + "\n",
         encoding="utf-8",
     )
-    mapping = zc.read_zoning_csv(good)
+    mapping = zf.read_zoning_csv(good)
     assert len(mapping) == 16 and set(mapping["zone_id"]) == {"Z0", "Z1"}
 
     no_zone = tmp_path / "no_zone.csv"
     no_zone.write_text("code;secteur\n01000;A\n", encoding="utf-8")
     with pytest.raises(MissingColumnError) as info:
-        zc.read_zoning_csv(no_zone)
+        zf.read_zoning_csv(no_zone)
     assert info.value.file == str(no_zone) and info.value.field == "zone"
     assert "secteur" in str(info.value)
 
     empty_zone = tmp_path / "empty_zone.csv"
     empty_zone.write_text("code;zone\n01000;A\n01100; \n", encoding="utf-8")
     with pytest.raises(ValidationError) as info:
-        zc.read_zoning_csv(empty_zone)
-    assert (info.value.file, info.value.row, info.value.field) == (str(empty_zone), 2, "zone")
+        zf.read_zoning_csv(empty_zone)
+    assert (info.value.file, info.value.row, info.value.field) == (str(empty_zone), 3, "zone")
 
     duplicate = tmp_path / "duplicate.csv"
     duplicate.write_text("code;zone\n01000;A\n01000;B\n", encoding="utf-8")
-    issues = zc.validate_zoning(zc.read_zoning_csv(duplicate), communes)
+    issues = check_zoning(zf.read_zoning_csv(duplicate), communes, contiguity="warning")
     dup = next(i for i in issues if i.kind == "duplicate")
-    assert dup.rows == (1, 2) and dup.file == str(duplicate)
-    assert dup.message.startswith(f"{duplicate}, rows 1, 2: ")
+    assert dup.rows == (2, 3) and dup.file == str(duplicate)
+    assert dup.message.startswith(f"{duplicate}, rows 2, 3: ")
 
 
 def test_read_polygons_assigns_the_majority_zone(tmp_path, communes):
@@ -196,27 +205,27 @@ def test_read_polygons_assigns_the_majority_zone(tmp_path, communes):
     )
     path = tmp_path / "zones.geojson"
     polygons.to_file(path, driver="GeoJSON", engine="pyogrio")
-    mapping = zc.read_zoning_polygons(path, communes)
+    mapping = zf.read_zoning_polygons(path, communes)
     column = np.arange(len(communes)) % N
     expected = np.where(column == 0, "Ouest", "Est")
     assert mapping["zone_id"].tolist() == expected.tolist()
     assert mapping["row"].tolist() == np.where(column == 0, 1, 2).tolist()
     assert mapping.loc[column == 1, "share"].to_numpy() == pytest.approx(0.6)
-    assert zc.validate_zoning(mapping, communes) == []
+    assert check_zoning(mapping, communes, contiguity="warning") == []
 
     # The same polygons in WGS84 are reprojected to the communes' CRS.
     wgs84 = tmp_path / "zones_wgs84.geojson"
     polygons.to_crs("EPSG:4326").to_file(wgs84, driver="GeoJSON", engine="pyogrio")
-    assert zc.read_zoning_polygons(wgs84, communes)["zone_id"].tolist() == expected.tolist()
+    assert zf.read_zoning_polygons(wgs84, communes)["zone_id"].tolist() == expected.tolist()
 
 
 def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes):
     only_west = gpd.GeoDataFrame({"zone": ["Ouest"]}, geometry=[shapely.box(0, 0, 2_000, 4_000)], crs=CRS)
     path = tmp_path / "west.gpkg"
     only_west.to_file(path, driver="GPKG", engine="pyogrio")
-    mapping = zc.read_zoning_polygons(path, communes)
+    mapping = zf.read_zoning_polygons(path, communes)
     assert len(mapping) == 8
-    missing = [i for i in zc.validate_zoning(mapping, communes) if i.kind == "missing"]
+    missing = [i for i in check_zoning(mapping, communes, contiguity="warning") if i.kind == "missing"]
     assert len(missing) == 8
 
     no_zone = tmp_path / "no_zone.geojson"
@@ -224,7 +233,7 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
         no_zone, driver="GeoJSON", engine="pyogrio"
     )
     with pytest.raises(MissingColumnError) as info:
-        zc.read_zoning_polygons(no_zone, communes)
+        zf.read_zoning_polygons(no_zone, communes)
     assert info.value.file == str(no_zone) and "secteur" in str(info.value)
 
     points = tmp_path / "points.geojson"
@@ -232,7 +241,7 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
         {"zone": ["A", "B"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.Point(0, 0)], crs=CRS
     ).to_file(points, driver="GeoJSON", engine="pyogrio")
     with pytest.raises(ValidationError) as info:
-        zc.read_zoning_polygons(points, communes)
+        zf.read_zoning_polygons(points, communes)
     assert (info.value.row, info.value.field) == (2, "geometry")
 
     no_crs = tmp_path / "no_crs.gpkg"
@@ -241,7 +250,7 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
             no_crs, driver="GPKG", engine="pyogrio"
         )
     with pytest.raises(CrsError):
-        zc.read_zoning_polygons(no_crs, communes)
+        zf.read_zoning_polygons(no_crs, communes)
 
     with pytest.raises(ValidationError, match="cannot read"):
-        zc.read_zoning_polygons(tmp_path / "absent.gpkg", communes)
+        zf.read_zoning_polygons(tmp_path / "absent.gpkg", communes)

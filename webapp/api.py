@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import NotFound
 
+from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
 from webapp.cache import cached, memo
@@ -166,7 +167,7 @@ def communes():  # noqa: ANN201
 
 
 def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:
-    if not params.is_commune_code(code.upper()):
+    if not is_commune_code(code.upper()):
         raise params.BadParameter("code", "Code commune INSEE invalide (5 caractères, par exemple 35238).")
     found = read.commune_shape(conn, code.upper(), COMMUNE_TOLERANCE_M)
     if found is None:
@@ -367,7 +368,7 @@ def gaps():  # noqa: ANN201
     """White zones (communes beyond the threshold) and no-choice communes, GeoJSON or CSV."""
     params.no_unknown(request.args, ("kind", "mode", "category", "format"))
     kind = params.choice(request.args, "kind", ("white_zone", "no_choice"))
-    mode = params.choice(request.args, "mode", params.MODES)
+    mode = params.choice(request.args, "mode", MODES)
     fmt = _format(("geojson", "csv"))
     with connection() as conn:
         category = _category(conn, default=None)

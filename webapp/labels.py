@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Flask
 
-MODE_LABELS: dict[str, str] = {"drive": "en voiture", "walk": "à pied"}
-MODE_NAMES: dict[str, str] = {"drive": "Voiture", "walk": "À pied"}
+from geo import french
+
+MODE_LABELS: dict[str, str] = dict(french.MODE_PHRASES)
+MODE_NAMES: dict[str, str] = dict(french.MODE_TITLES)
 MISSION_LABELS: dict[str, str] = {
     "accueil": "Accueil",
     "information": "Information",
@@ -70,12 +71,7 @@ def level_label(level: str, zoning_label: str | None = None) -> str:
 
 def minutes(seconds: float | None) -> str:
     """Seconds as rounded minutes in French ('12 min', '1 h 05', '–' when unknown)."""
-    if seconds is None or (isinstance(seconds, float) and not math.isfinite(seconds)):
-        return "–"
-    total = max(1, round(seconds / 60))
-    if total < 60:
-        return f"{total} min"
-    return f"{total // 60} h {total % 60:02d}"
+    return french.duration(seconds)
 
 
 def minutes_value(value: float | None) -> str:
@@ -94,17 +90,12 @@ def kilometres(metres: float | None) -> str:
 
 def number(value: Any, decimals: int = 0) -> str:
     """A number with French separators (no-break space for thousands, decimal comma)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u00a0").replace(".", ",")
+    return french.number(value, decimals)
 
 
 def percent(share: float | None, decimals: int = 1) -> str:
     """A share (0-1) as '97,5 %'."""
-    if share is None:
-        return "–"
-    return f"{number(share * 100, decimals)}\u00a0%"
+    return french.percent(share, decimals)
 
 
 def init_app(app: Flask) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.schema import MISSIONS, WEEKDAYS
-from webapp.params import MAX_LIMIT, MODES, SEARCHABLE_PUBLICS
+from geo.vocabulary import COMMUNE_CODE_PATTERN, MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
+from webapp.params import MAX_LIMIT
 
 LEVEL_PATTERN = "^(region|departement|arrondissement|epci|zone:[a-z0-9][a-z0-9_-]{0,62})$"
 
@@ -35,7 +35,7 @@ CATEGORY = _query(
 )
 GEO_FORMAT = _query("format", "geojson (défaut) ou csv.", {"type": "string", "enum": ["geojson", "csv"]})
 COMMUNE_CODE = _path(
-    "code", "Code INSEE de la commune (5 caractères).", {"type": "string", "pattern": "^[0-9][0-9AB][0-9]{3}$"}
+    "code", "Code INSEE de la commune (5 caractères).", {"type": "string", "pattern": f"^{COMMUNE_CODE_PATTERN}$"}
 )
 
 ERROR = {"$ref": "#/components/responses/Error"}

@@ -13,15 +13,11 @@ from collections.abc import Collection, Mapping
 
 from werkzeug.exceptions import BadRequest
 
-from geo.schema import MISSIONS, WEEKDAYS
-from geo.structures import PUBLICS
+from geo.vocabulary import MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS, Mode, is_commune_code, parse_mode
 
-MODES: tuple[str, ...] = ("drive", "walk")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 QUERY_MAX_LENGTH = 80
-SEARCHABLE_PUBLICS: tuple[str, ...] = tuple(p for p in PUBLICS if p != "tout_public")
-"""Publics one can filter on (a place for ``tout_public`` serves every one of them)."""
 
 
 class BadParameter(BadRequest):
@@ -104,17 +100,6 @@ def commune_code(args: Mapping[str, str], name: str = "commune") -> str | None:
     return value
 
 
-def is_commune_code(value: str) -> bool:
-    """Whether ``value`` looks like an INSEE commune code."""
-    return (
-        len(value) == 5
-        and value.isascii()
-        and value[0].isdigit()
-        and (value[1].isdigit() or value[1] in "AB")
-        and value[2:].isdigit()
-    )
-
-
 def mission(args: Mapping[str, str]) -> str | None:
     """One of the four SPRO missions."""
     return choice(args, "mission", MISSIONS)
@@ -130,9 +115,10 @@ def day(args: Mapping[str, str], name: str = "jour") -> str | None:
     return choice(args, name, WEEKDAYS)
 
 
-def mode(args: Mapping[str, str], *, default: str = "drive") -> str:
+def mode(args: Mapping[str, str], *, default: Mode = "drive") -> Mode:
     """``drive`` (car) or ``walk`` (on foot)."""
-    return choice(args, "mode", MODES, default=default) or default
+    value = choice(args, "mode", MODES)
+    return default if value is None else parse_mode(value)
 
 
 def limit(args: Mapping[str, str]) -> int:

@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from geo.vocabulary import MODES
 from storage import read
 from webapp import params
 from webapp.cache import memo
@@ -60,7 +61,7 @@ def diagnostic():  # noqa: ANN201
         "planning/diagnostic.html",
         levels=levels, level_labels=labels, level=level, level_name=labels.get(level, level_label(level)),
         categories=categories, category=category, category_label=category_label,
-        mode=mode, modes=params.MODES, rows=rows, runs=runs, run=runs.get(mode),
+        mode=mode, modes=MODES, rows=rows, runs=runs, run=runs.get(mode),
         charts=charts_for(rows, subject=subject) if rows else [],
         gap_summary=gap_summary, overview=overview, report_year=dt.date.today().year,
     )

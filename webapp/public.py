@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from geo.schema import MISSIONS, WEEKDAYS
+from geo.vocabulary import MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
 from storage import read
 from webapp import finder, params
 from webapp.cache import memo
@@ -75,9 +75,9 @@ def index():  # noqa: ANN201
         found=found,
         filters=filters,
         missions=MISSIONS,
-        publics=params.SEARCHABLE_PUBLICS,
+        publics=SEARCHABLE_PUBLICS,
         weekdays=WEEKDAYS,
-        modes=params.MODES,
+        modes=MODES,
         tile_url=current_app.config.get("TILE_URL"),
     )
     response = make_response(page)

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from geo.access import MAIN_CATEGORIES
+from geo.vocabulary import MAIN_CATEGORIES
 from storage import read
 from webapp.charts import bar_chart
 from webapp.labels import minutes_value, percent

@@ -23,8 +23,8 @@ intermediate             >= 150         50  suburbs and small towns, 50 km/h lim
 rural                    < 150          70  country roads at 80, slowed by villages
 =======================  ==========  =====  ==========================================
 
-Walking uses 5 km/h everywhere. The graph is flagged ``approximate=True`` and its mode is
-``"approximate-drive"`` or ``"approximate-walk"``.
+Walking uses 5 km/h everywhere. The graph keeps its mode (``"drive"`` or ``"walk"``) and is
+flagged ``approximate=True``.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def approximate_graph_from_communes(
         dst=dst,
         seconds=seconds,
         crs=crs,
-        mode="approximate-drive" if mode == "drive" else "approximate-walk",
+        mode=mode,
         approximate=True,
         node_label=communes["code"].astype(str).to_numpy(),
     )

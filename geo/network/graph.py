@@ -17,7 +17,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import scipy.sparse
@@ -25,17 +25,14 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.errors import ValidationError
+from geo.vocabulary import MODES, Mode
 
 if TYPE_CHECKING:
     import networkx as nx
 
-Mode = Literal["drive", "walk", "approximate-drive", "approximate-walk"]
-"""Travel mode of a graph; ``approximate-*`` graphs join commune points, not roads."""
-
-MODES: tuple[str, ...] = get_args(Mode)
-
-NPZ_FORMAT_VERSION = 1
-"""Version of the ``.npz`` layout written by :meth:`RoadGraph.save_npz`."""
+NPZ_FORMAT_VERSION = 2
+"""Version of the ``.npz`` layout written by :meth:`RoadGraph.save_npz`. Version 1 (read
+too) packed the approximate flag into the mode's name (``approximate-drive``)."""
 
 _ARRAYS = ("node_id", "x", "y", "src", "dst", "seconds")
 
@@ -114,10 +111,10 @@ class RoadGraph:
     crs
         The projected CRS of ``x`` and ``y``, e.g. ``"EPSG:2154"``.
     mode
-        ``"drive"``, ``"walk"``, ``"approximate-drive"`` or ``"approximate-walk"``.
+        ``"drive"`` or ``"walk"`` (:data:`geo.vocabulary.MODES`).
     approximate
         True when the graph is not a road network but an estimate (e.g. commune
-        adjacency, see :mod:`geo.network.approximate`); must agree with ``mode``.
+        adjacency, see :mod:`geo.network.approximate`).
     node_label
         Optional text label of each node (e.g. the INSEE code of a commune).
 
@@ -179,9 +176,6 @@ class RoadGraph:
         if self.mode not in MODES:
             msg = f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}"
             raise ValidationError(msg, field="mode")
-        if self.approximate != self.mode.startswith("approximate-"):
-            msg = f"approximate={self.approximate} contradicts mode {self.mode!r}"
-            raise ValidationError(msg, field="approximate")
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -479,14 +473,14 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
         msg = f"not a RoadGraph file: missing arrays {', '.join(missing)}"
         raise ValidationError(msg, file=path)
     meta = json.loads(str(contents.pop("meta")))
-    if meta.get("format_version") != NPZ_FORMAT_VERSION:
+    if meta.get("format_version") not in (1, NPZ_FORMAT_VERSION):
         msg = f"unsupported graph format version {meta.get('format_version')!r}"
         raise ValidationError(msg, file=path)
     return RoadGraph(
         **{name: contents[name] for name in _ARRAYS},
         node_label=contents.get("node_label"),
         crs=meta["crs"],
-        mode=meta["mode"],
+        mode=str(meta["mode"]).removeprefix("approximate-"),  # type: ignore[arg-type]  # checked by RoadGraph
         approximate=bool(meta["approximate"]),
     )
 

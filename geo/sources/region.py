@@ -17,17 +17,23 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo import communes as commune_io
-from geo import structures as structure_io
-from geo import territories as territory_io
-from geo.errors import DuplicateError, MissingColumnError, ValidationError
+from geo.errors import MissingColumnError, ValidationError
+from geo.sources import communes as commune_io
+from geo.sources import territories as territory_io
+from geo.sources.annuaire import read_annuaire_service_public
+from geo.sources.france_services import read_france_services
+from geo.sources.partenaires import read_partenaires
+from geo.sources.partner_types import read_partner_types
+from geo.sources.structures import assign_communes, concat_structures
+from geo.sources.tables import read_text
 
 MANIFEST = "atlas.toml"
 STRUCTURE_READERS = {
-    "france_services": structure_io.read_france_services,
-    "partenaires": structure_io.read_partenaires,
-    "annuaire": structure_io.read_annuaire_service_public,
+    "france_services": read_france_services,
+    "partenaires": read_partenaires,
+    "annuaire": read_annuaire_service_public,
 }
+"""Structures file formats (``format`` in the manifest) and their readers."""
 
 
 @dataclass(frozen=True)
@@ -81,17 +87,7 @@ def read_manifest(data_dir: str | Path) -> dict:
     if not path.is_file():
         msg = f"no {MANIFEST} manifest in {data_dir}"
         raise ValidationError(msg, file=path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        msg = f"cannot read the file: {exc.strerror or exc}"
-        raise ValidationError(msg, file=path) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        msg = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save the manifest as UTF-8"
-        raise ValidationError(msg, file=path, row=line) from exc
+    text = read_text(path)
     try:
         manifest = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -216,7 +212,7 @@ def read_region_sources(
         raise ValidationError(msg, file=base / MANIFEST, field="dataset")
     for source in sources:
         _check_structure_source(source)
-    partner_types = structure_io.read_partner_types(partner_types_path)
+    partner_types = read_partner_types(partner_types_path)
     layers = []
     for source in sources:
         layers.append((source, _read_structure_file(source, partner_types=partner_types, crs=crs)))
@@ -240,10 +236,10 @@ def read_region_sources(
     )
     communes = territory_io.assign_epci(communes, epci, file=paths["epci"])
     frames = [
-        structure_io.assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file)
+        assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file)
         for source, layer in layers
     ]
-    structures = _concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
+    structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
     territories = territory_io.build_territories(
         communes,
         region=units["region"],
@@ -282,33 +278,6 @@ def _read_structure_file(source: StructureSource, *, partner_types: pd.DataFrame
     if source.vintage and source.format == "france_services":
         kwargs["vintage"] = source.vintage
     return STRUCTURE_READERS[source.format](source.file, **kwargs)
-
-
-def read_structure_source(
-    source: StructureSource, *, partner_types: pd.DataFrame, crs: str, communes: gpd.GeoDataFrame
-) -> gpd.GeoDataFrame:
-    """Read one structures file with the reader of its format and place it in its commune."""
-    frame = _read_structure_file(source, partner_types=partner_types, crs=crs)
-    return structure_io.assign_communes(frame, communes[["code", "name", "geometry"]], file=source.file)
-
-
-def _concat_structures(
-    frames: list[gpd.GeoDataFrame], *, crs: str, files: list[Path] | None = None
-) -> gpd.GeoDataFrame:
-    from geo.schema import STRUCTURE_COLUMNS
-
-    if not frames:
-        return gpd.GeoDataFrame(columns=list(STRUCTURE_COLUMNS), geometry="geometry", crs=crs)
-    files = files or [None] * len(frames)
-    combined = pd.concat([f[list(STRUCTURE_COLUMNS)] for f in frames], ignore_index=True)
-    dup = combined[combined["structure_id"].duplicated(keep=False)]
-    if not dup.empty:
-        sid = dup.iloc[0]["structure_id"]
-        where = [(file, int(row)) for frame, file in zip(frames, files, strict=True)
-                 for row in frame.index[frame["structure_id"] == sid]]
-        msg = f"structure id {sid} appears in two datasets: " + " and ".join(f"{f}, row {r}" for f, r in where)
-        raise DuplicateError(msg, file=where[-1][0], row=where[-1][1], field="structure_id")
-    return gpd.GeoDataFrame(combined, geometry="geometry", crs=crs)
 
 
 def _sha256(path: Path) -> str:

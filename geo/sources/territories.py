@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.communes import _code_text, _read_json_list
+from geo.sources.tables import code_text, read_json_list
 from geo.errors import DuplicateError, MissingColumnError, ValidationError
 
 LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci", "commune")
@@ -30,7 +30,7 @@ def read_epci(path: str | Path) -> pd.DataFrame:
         Columns ``code`` (SIREN), ``name``, ``kind`` (CC, CA, CU, METRO), ``members``
         (list of commune codes, all Régions).
     """
-    records = _read_json_list(path)
+    records = read_json_list(path)
     rows = []
     seen: dict[str, int] = {}
     for i, rec in enumerate(records, start=1):
@@ -38,7 +38,7 @@ def read_epci(path: str | Path) -> pd.DataFrame:
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        code = _code_text(rec["code"])
+        code = code_text(rec["code"])
         if not code:
             msg = "empty EPCI code (SIREN)"
             raise ValidationError(msg, file=path, row=i, field="code")
@@ -51,7 +51,7 @@ def read_epci(path: str | Path) -> pd.DataFrame:
             raise ValidationError(msg, file=path, row=i, field="membres")
         members = []
         for member in rec["membres"]:
-            member_code = _code_text(member.get("code")) if isinstance(member, dict) else None
+            member_code = code_text(member.get("code")) if isinstance(member, dict) else None
             if not member_code:
                 msg = f"a member without a commune code: {member!r}"
                 raise ValidationError(msg, file=path, row=i, field="membres")
@@ -65,18 +65,18 @@ def read_named_units(path: str | Path, *, region: str) -> pd.DataFrame:
 
     Entries carrying a ``region`` property of another Région are ignored.
     """
-    records = _read_json_list(path)
+    records = read_json_list(path)
     rows = []
     for i, rec in enumerate(records, start=1):
         for key in ("code", "nom"):
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        code = _code_text(rec["code"])
+        code = code_text(rec["code"])
         if not code:
             msg = "empty code"
             raise ValidationError(msg, file=path, row=i, field="code")
-        if _code_text(rec.get("region", region)) != region and code != region:
+        if code_text(rec.get("region", region)) != region and code != region:
             continue
         rows.append({"code": code, "name": rec["nom"], "chef_lieu": rec.get("chefLieu")})
     return pd.DataFrame(rows, columns=["code", "name", "chef_lieu"])

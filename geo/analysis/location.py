@@ -23,10 +23,13 @@ stops on its time limit without a solution.
 closed): new nearest times per commune, population newly covered, and the change of the
 main indicators per zone.
 
-Times are in seconds, populations in inhabitants. Matrices follow the accessibility
-engine: ``times_s`` is ``(n_sites, n_communes)`` (commune -> site), ``commune_times_s``
-is ``(n_communes, n_communes)`` with ``[i, j]`` the time from commune ``i``'s origin to
-commune ``j``'s origin; ``inf`` beyond reach.
+Times are in seconds, populations in inhabitants. Matrices follow the orientation of
+:mod:`geo.traveltimes`, one row per commune (where the inhabitants start), one column per
+site: ``times_s`` is ``(n_communes, n_sites)``, ``candidate_times_s`` ``(n_communes,
+n_candidates)`` and ``commune_times_s`` ``(n_communes, n_communes)`` with ``[i, j]`` the
+time from commune ``i``'s origin to a site at commune ``j``'s origin; ``inf`` beyond
+reach. (The solvers below work candidate by candidate: they take the transpose,
+``by_candidate``, built once in :func:`_inputs`.)
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ import scipy.sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.errors import MissingColumnError, ValidationError
+from geo.vocabulary import COVER_S
+from geo.zoning.model import assignment_frame
 
-DEFAULT_COVER_S = 1_800.0
+DEFAULT_COVER_S = COVER_S
 """Coverage threshold (seconds) of :func:`maximal_covering` and the scenarios: 30 minutes."""
 
 Method = Literal["exact", "greedy"]
@@ -59,7 +64,7 @@ class LocationResult:
     objective
         ``"coverage"`` or ``"median"``.
     chosen
-        Positions (rows of ``candidate_times_s``) of the chosen candidates, ascending.
+        Positions (columns of ``candidate_times_s``) of the chosen candidates, ascending.
     value
         Objective value: population newly covered (coverage), or total
         population-weighted time in inhabitant-seconds, unreachable communes costing
@@ -73,6 +78,9 @@ class LocationResult:
         True when the exact solver proved optimality.
     chosen_codes
         Commune codes of the chosen candidates (from :func:`locate_new_sites`).
+    gains
+        What each chosen site brings (from :func:`locate_new_sites`): :func:`site_gains`,
+        one row per chosen site, largest gain first.
     params
         The parameters used.
     """
@@ -85,6 +93,7 @@ class LocationResult:
     method: str
     optimal: bool
     chosen_codes: list[str] = field(default_factory=list)
+    gains: pd.DataFrame = field(default_factory=pd.DataFrame)
     params: dict[str, object] = field(default_factory=dict)
 
 
@@ -106,10 +115,10 @@ def maximal_covering(
     population
         Inhabitants of each commune, shape ``(n_communes,)``.
     existing_times_s
-        ``(n_sites, n_communes)`` seconds from each commune to each existing site (may
-        have zero rows).
+        ``(n_communes, n_sites)`` seconds from each commune to each existing site (may
+        have zero columns).
     candidate_times_s
-        ``(n_candidates, n_communes)`` seconds from each commune to each candidate
+        ``(n_communes, n_candidates)`` seconds from each commune to each candidate
         (:func:`candidate_times` builds it from ``commune_times_s``).
     k
         Number of new sites, ``0 <= k <= n_candidates``.
@@ -132,9 +141,9 @@ def maximal_covering(
     ``y_i <= sum_{j: t_ij <= T} x_j`` and ``sum x_j = k`` (``y`` is integral at the
     optimum since ``x`` is).
     """
-    weights, before, candidates = _inputs(population, existing_times_s, candidate_times_s, k)
+    weights, before, by_candidate = _inputs(population, existing_times_s, candidate_times_s, k)
     covered = before <= threshold_s
-    reach = (candidates <= threshold_s) & ~covered[np.newaxis, :] & (weights > 0)[np.newaxis, :]
+    reach = (by_candidate <= threshold_s) & ~covered[np.newaxis, :] & (weights > 0)[np.newaxis, :]
     if method == "greedy":
         chosen = _greedy(weights, reach, k, objective="coverage")
         result_method, optimal = "greedy", False
@@ -145,7 +154,7 @@ def maximal_covering(
             chosen, result_method, optimal = _greedy(weights, reach, k, objective="coverage"), "greedy", False
     else:
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
-    after = _after(before, candidates, chosen)
+    after = _after(before, by_candidate, chosen)
     value = float(weights[~covered & (after <= threshold_s)].sum())
     return LocationResult(
         objective="coverage",
@@ -192,10 +201,10 @@ def p_median(
     ``sum w_i (t_ij - e_i) z_ij`` subject to ``sum_j z_ij <= 1``, ``z_ij <= x_j`` and
     ``sum x_j = k``.
     """
-    weights, before, candidates = _inputs(population, existing_times_s, candidate_times_s, k)
+    weights, before, by_candidate = _inputs(population, existing_times_s, candidate_times_s, k)
     penalty = _unreachable(unreachable_s, existing_times_s, candidate_times_s)
     base = np.minimum(before, penalty)
-    costs = np.minimum(candidates, penalty)
+    costs = np.minimum(by_candidate, penalty)
     if method == "greedy":
         chosen = _greedy(weights, costs, k, objective="median", base=base)
         result_method, optimal = "greedy", False
@@ -210,7 +219,7 @@ def p_median(
             )
     else:
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
-    after = _after(before, candidates, chosen)
+    after = _after(before, by_candidate, chosen)
     value = float((weights * np.minimum(after, penalty)).sum())
     return LocationResult(
         objective="median",
@@ -225,27 +234,82 @@ def p_median(
 
 
 def candidate_times(commune_times_s: np.ndarray, candidates: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Times to new sites at candidate communes, in the orientation of ``times_s``.
+    """Times to new sites at candidate communes: the candidates' columns of ``commune_times_s``.
 
     Parameters
     ----------
     commune_times_s
-        ``(n_communes, n_communes)``, ``[i, j]`` = seconds from commune ``i``'s origin to
-        commune ``j``'s origin.
+        ``(n_communes, n_communes)``, ``[i, j]`` = seconds from commune ``i``'s origin to a
+        site at commune ``j``'s origin (:func:`geo.traveltimes.commune_times`).
     candidates
         Positions of the candidate communes.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_candidates, n_communes)``: row ``r`` is the time from every commune to a
+        ``(n_communes, n_candidates)``: column ``r`` is the time from every commune to a
         site at candidate ``candidates[r]``.
     """
     matrix = np.asarray(commune_times_s, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         msg = f"commune_times_s must be square (n_communes, n_communes), got {matrix.shape}"
         raise ValidationError(msg, field="commune_times_s")
-    return matrix[:, np.asarray(candidates, dtype=np.int64)].T.copy()
+    return matrix[:, np.asarray(candidates, dtype=np.int64)].copy()
+
+
+def site_gains(
+    population: np.ndarray,
+    seconds_before: np.ndarray,
+    candidate_times_s: np.ndarray,
+    chosen: Sequence[int] | np.ndarray,
+    *,
+    threshold_s: float = DEFAULT_COVER_S,
+) -> pd.DataFrame:
+    """What each chosen site brings, counted once: the site bringing most first, then the
+    next given the first, and so on.
+
+    Parameters
+    ----------
+    population
+        Inhabitants of each commune, ``(n_communes,)``.
+    seconds_before
+        Nearest time (seconds) of every commune with the existing sites.
+    candidate_times_s
+        ``(n_communes, n_candidates)`` seconds to each candidate.
+    chosen
+        Positions of the chosen candidates (columns of ``candidate_times_s``).
+    threshold_s
+        Coverage threshold (seconds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per chosen site, in that order: ``position``, ``population_covered``
+        (inhabitants newly within ``threshold_s`` thanks to it, given the sites listed
+        before) and ``person_seconds_saved`` (population-weighted reduction of the nearest
+        time, in inhabitant-seconds, over the communes that already reached a site: a
+        first access is counted in ``population_covered`` only).
+    """
+    weights = np.asarray(population, dtype=np.float64)
+    current = np.asarray(seconds_before, dtype=np.float64).copy()
+    times = np.asarray(candidate_times_s, dtype=np.float64)
+    remaining = [int(j) for j in chosen]
+    rows = []
+    while remaining:
+
+        def gain(j: int) -> tuple[float, float]:
+            after = np.minimum(current, times[:, j])
+            covered = float(weights[(after <= threshold_s) & ~(current <= threshold_s)].sum())
+            known = np.isfinite(current)
+            saved = float((weights[known] * (current[known] - after[known])).sum())
+            return covered, saved
+
+        best = max(remaining, key=lambda j: (*gain(j), -j))
+        covered, saved = gain(best)
+        rows.append({"position": best, "population_covered": covered, "person_seconds_saved": saved})
+        current = np.minimum(current, times[:, best])
+        remaining.remove(best)
+    return pd.DataFrame(rows, columns=["position", "population_covered", "person_seconds_saved"])
 
 
 def locate_new_sites(
@@ -268,7 +332,7 @@ def locate_new_sites(
     communes
         ``code`` and ``population`` (inhabitants), in the column order of the matrices.
     times_s
-        ``(n_sites, n_communes)`` seconds to the existing sites.
+        ``(n_communes, n_sites)`` seconds to the existing sites.
     commune_times_s
         ``(n_communes, n_communes)`` seconds between commune origins (``[i, j]``: from
         ``i`` to ``j``).
@@ -286,23 +350,24 @@ def locate_new_sites(
     Returns
     -------
     LocationResult
-        With ``chosen_codes``.
+        With ``chosen_codes`` and ``gains`` (:func:`site_gains`, with the commune code of
+        each site in ``commune_code``).
     """
     codes = _codes(communes)
     positions = (
         _positions(codes, candidates, field="candidates") if candidates is not None else np.arange(codes.size)
     )
     population = communes["population"].to_numpy(dtype=np.float64)
-    rows = candidate_times(commune_times_s, positions)
+    columns = candidate_times(commune_times_s, positions)
     if objective == "coverage":
         result = maximal_covering(
-            population, times_s, rows, k=k, threshold_s=threshold_s, method=method, time_limit_s=time_limit_s
+            population, times_s, columns, k=k, threshold_s=threshold_s, method=method, time_limit_s=time_limit_s
         )
     elif objective == "median":
         result = p_median(
             population,
             times_s,
-            rows,
+            columns,
             k=k,
             unreachable_s=unreachable_s,
             method=method,
@@ -313,6 +378,9 @@ def locate_new_sites(
             f"unknown objective {objective!r}; expected 'coverage' or 'median'", field="objective"
         )
     result.chosen_codes = [str(codes[positions[j]]) for j in result.chosen]
+    gains = site_gains(population, result.seconds_before, columns, result.chosen, threshold_s=threshold_s)
+    gains.insert(1, "commune_code", [str(codes[positions[j]]) for j in gains["position"]])
+    result.gains = gains
     return result
 
 
@@ -366,9 +434,9 @@ def evaluate_scenario(
         ``code``, ``population`` (inhabitants), in the column order of the matrices;
         the geometry is carried when present.
     times_s
-        ``(n_sites, n_communes)`` seconds from each commune to each existing site.
+        ``(n_communes, n_sites)`` seconds from each commune to each existing site.
     sites
-        ``structure_id`` of each row of ``times_s``.
+        ``structure_id`` of each column of ``times_s``.
     commune_times_s
         ``(n_communes, n_communes)`` seconds between commune origins; needed by
         ``add_at``.
@@ -395,14 +463,14 @@ def evaluate_scenario(
     times_s = np.asarray(times_s, dtype=np.float64)
     if "structure_id" not in sites.columns:
         raise MissingColumnError("sites lack the column 'structure_id'", field="structure_id")
-    if times_s.shape != (len(sites), codes.size):
-        msg = f"times_s is {times_s.shape}, expected (n_sites, n_communes) = {(len(sites), codes.size)}"
+    if times_s.shape != (codes.size, len(sites)):
+        msg = f"times_s is {times_s.shape}, expected (n_communes, n_sites) = {(codes.size, len(sites))}"
         raise ValidationError(msg, field="times_s")
     ids = sites["structure_id"].astype(str).to_numpy()
     unknown = sorted(set(map(str, close)) - set(ids))
     if unknown:
         raise ValidationError(f"unknown structure_id(s) to close: {', '.join(unknown)}", field="close")
-    kept = times_s[~np.isin(ids, [str(c) for c in close])]
+    kept = times_s[:, ~np.isin(ids, [str(c) for c in close])]
     before = _nearest(times_s)
     after = _nearest(kept)
     if len(add_at):
@@ -411,10 +479,10 @@ def evaluate_scenario(
                 "commune_times_s is needed to add sites at communes", field="commune_times_s"
             )
         added = candidate_times(commune_times_s, _positions(codes, add_at, field="add_at"))
-        if added.shape[1] != codes.size:
-            msg = f"commune_times_s covers {added.shape[1]} communes, expected {codes.size}"
+        if added.shape[0] != codes.size:
+            msg = f"commune_times_s covers {added.shape[0]} communes, expected {codes.size}"
             raise ValidationError(msg, field="commune_times_s")
-        after = np.minimum(after, added.min(axis=0))
+        after = np.minimum(after, added.min(axis=1))
     zone = _zone_column(zoning, codes)
     within_before = before <= threshold_s
     within_after = after <= threshold_s
@@ -597,6 +665,8 @@ def _fill(chosen: np.ndarray, n_candidates: int, k: int) -> np.ndarray:
 def _inputs(
     population: np.ndarray, existing_times_s: np.ndarray, candidate_times_s: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked weights, the nearest existing time per commune, and ``by_candidate``: the
+    candidates' times transposed, one row per candidate, as the solvers read them."""
     weights = np.asarray(population, dtype=np.float64)
     existing = np.asarray(existing_times_s, dtype=np.float64)
     candidates = np.asarray(candidate_times_s, dtype=np.float64)
@@ -605,30 +675,31 @@ def _inputs(
             f"population must be one-dimensional, got shape {weights.shape}", field="population"
         )
     n = weights.size
-    if existing.ndim != 2 or existing.shape[1] != n:
-        msg = f"existing_times_s is {existing.shape}, expected (n_sites, {n})"
+    if existing.ndim != 2 or existing.shape[0] != n:
+        msg = f"existing_times_s is {existing.shape}, expected ({n}, n_sites)"
         raise ValidationError(msg, field="existing_times_s")
-    if candidates.ndim != 2 or candidates.shape[1] != n:
-        msg = f"candidate_times_s is {candidates.shape}, expected (n_candidates, {n})"
+    if candidates.ndim != 2 or candidates.shape[0] != n:
+        msg = f"candidate_times_s is {candidates.shape}, expected ({n}, n_candidates)"
         raise ValidationError(msg, field="candidate_times_s")
-    if not 0 <= k <= candidates.shape[0]:
-        msg = f"k must be between 0 and the number of candidates ({candidates.shape[0]}), got {k}"
+    if not 0 <= k <= candidates.shape[1]:
+        msg = f"k must be between 0 and the number of candidates ({candidates.shape[1]}), got {k}"
         raise ValidationError(msg, field="k")
     if np.any(weights < 0) or not np.all(np.isfinite(weights)):
         raise ValidationError("population must be finite and non-negative", field="population")
     if np.any(np.isnan(existing)) or np.any(np.isnan(candidates)):
         raise ValidationError("times must be numbers (inf beyond reach, never NaN)", field="times_s")
-    return weights, _nearest(existing), candidates
+    return weights, _nearest(existing), candidates.T
 
 
 def _nearest(times: np.ndarray) -> np.ndarray:
-    """Minimum over the sites (rows); ``inf`` when there is none."""
+    """Minimum over the sites (columns); ``inf`` when there is none."""
     times = np.asarray(times, dtype=np.float64)
-    return times.min(axis=0) if times.shape[0] else np.full(times.shape[1], np.inf)
+    return times.min(axis=1) if times.shape[1] else np.full(times.shape[0], np.inf)
 
 
-def _after(before: np.ndarray, candidates: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    return np.minimum(before, candidates[chosen].min(axis=0)) if chosen.size else before.copy()
+def _after(before: np.ndarray, by_candidate: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Nearest time per commune once the ``chosen`` rows of ``by_candidate`` are open."""
+    return np.minimum(before, by_candidate[chosen].min(axis=0)) if chosen.size else before.copy()
 
 
 def _unreachable(unreachable_s: float | None, *matrices: np.ndarray) -> float:
@@ -658,14 +729,12 @@ def _positions(codes: np.ndarray, wanted: Sequence[str], *, field: str) -> np.nd
 
 
 def _zone_column(zoning: pd.DataFrame | None, codes: np.ndarray) -> np.ndarray:
+    """Zone of every commune of ``codes`` (one zone ``ensemble`` without a zoning)."""
     if zoning is None:
         return np.full(codes.size, "ensemble", dtype=object)
-    code = next((c for c in ("commune_code", "code", "commune") if c in zoning.columns), None)
-    zone = next((c for c in ("zone_id", "zone") if c in zoning.columns), None)
-    if code is None or zone is None:
-        missing = "commune_code" if code is None else "zone_id"
-        raise MissingColumnError(f"the zoning lacks the column '{missing}'", field=missing)
-    mapping = pd.Series(zoning[zone].astype(str).to_numpy(), index=zoning[code].astype(str).to_numpy())
+    frame = assignment_frame(zoning)
+    frame = frame[frame["zone_id"].notna()]
+    mapping = pd.Series(frame["zone_id"].to_numpy(), index=frame["commune_code"].to_numpy())
     mapping = mapping[~mapping.index.duplicated()]
     values = mapping.reindex(codes)
     if values.isna().any():

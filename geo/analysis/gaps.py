@@ -6,44 +6,36 @@ or a summary per category.
 
 White zones (:func:`white_zones`)
     Communes whose nearest place of a category is farther than the threshold of the mode
-    of travel (:data:`DEFAULT_THRESHOLDS_S`: 30 minutes by car, 45 minutes on foot), or
+    of travel (:data:`geo.vocabulary.REACH_S`: 30 minutes by car, 45 minutes on foot), or
     unreachable (no time: NaN or ``inf``).
 
 No choice (:func:`no_choice`)
     Communes that reach places of a single operator (partner type, by default) within
-    :data:`CHOICE_LIMIT_S` (30 minutes): the public cannot choose whom to turn to.
+    :data:`geo.vocabulary.CHOICE_S` (30 minutes): the public cannot choose whom to turn to.
 
 Times are in seconds, populations in inhabitants, geometries in the communes' projected
-CRS.
+CRS; matrices follow the orientation of :mod:`geo.traveltimes` (one row per commune, one
+column per site).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse
 
+from geo.analysis.indicators import reached_groups
+from geo.categories import Category
 from geo.errors import MissingColumnError, ValidationError
-from geo.schema import MISSIONS
-
-DEFAULT_THRESHOLDS_S: dict[str, float] = {"drive": 1_800.0, "walk": 2_700.0}
-"""White-zone threshold per mode of travel, in seconds: 30 minutes by car (``drive``),
-45 minutes on foot (``walk``). ``car`` and ``foot`` are accepted as aliases."""
-
-MODE_ALIASES: dict[str, str] = {"car": "drive", "voiture": "drive", "foot": "walk", "pied": "walk"}
-"""Other names of the modes of :data:`DEFAULT_THRESHOLDS_S`."""
-
-CHOICE_LIMIT_S = 1_800.0
-"""Distinct operators are counted within 30 minutes (seconds)."""
+from geo.vocabulary import CHOICE_S, MISSIONS, MODE_ALIASES, REACH_S
 
 COMMUNE_CONTEXT: tuple[str, ...] = ("name", "departement", "epci")
 """Columns of the communes copied into the result frames when present."""
 
 
-def threshold_for(mode: str, thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S) -> float:
+def threshold_for(mode: str, thresholds: Mapping[str, float] = REACH_S) -> float:
     """Threshold (seconds) of a mode of travel (``drive``/``car``, ``walk``/``foot``).
 
     Raises
@@ -64,7 +56,7 @@ def white_zones(
     *,
     mode: str = "drive",
     threshold_s: float | None = None,
-    thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S,
+    thresholds: Mapping[str, float] = REACH_S,
     categories: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Communes beyond the threshold of the mode, per category.
@@ -83,7 +75,7 @@ def white_zones(
     threshold_s
         Threshold in seconds; default ``thresholds[mode]``.
     thresholds
-        Threshold per mode (default :data:`DEFAULT_THRESHOLDS_S`).
+        Threshold per mode (default :data:`geo.vocabulary.REACH_S`).
     categories
         Categories to keep (default: every category of ``nearest``).
 
@@ -117,7 +109,7 @@ def white_zone_summary(
     *,
     mode: str = "drive",
     threshold_s: float | None = None,
-    thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS_S,
+    thresholds: Mapping[str, float] = REACH_S,
     categories: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Communes and population in white zones, per category.
@@ -169,20 +161,14 @@ def white_zone_summary(
 
 
 def default_categories(sites: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Site masks of the categories of :func:`no_choice`: ``any`` and ``mission:<m>``.
-
-    Codes follow the accessibility engine (``any``, ``mission:conseil``…); a mission
-    that no site offers is left out.
-    """
+    """Site masks of the categories of :func:`no_choice`: ``any`` and ``mission:<m>``
+    (:class:`geo.categories.Category`); a mission that no site offers is left out."""
     if "missions" not in sites.columns:
         msg = "sites lack the column 'missions' (list of missions offered)"
         raise MissingColumnError(msg, field="missions")
     masks = {"any": np.ones(len(sites), dtype=bool)}
-    offered = sites["missions"].map(
-        lambda values: set(values) if isinstance(values, Iterable) and not isinstance(values, str) else set()
-    )
     for mission in MISSIONS:
-        mask = offered.map(lambda values, m=mission: m in values).to_numpy(dtype=bool)
+        mask = Category("mission", mission).mask(sites)
         if mask.any():
             masks[f"mission:{mission}"] = mask
     return masks
@@ -192,14 +178,14 @@ def distinct_groups_within(
     times_s: np.ndarray,
     groups: np.ndarray,
     *,
-    limit_s: float = CHOICE_LIMIT_S,
+    limit_s: float = CHOICE_S,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Number of distinct groups (operators) reachable within ``limit_s``, per commune.
 
     Parameters
     ----------
     times_s
-        ``(n_sites, n_communes)`` seconds from each commune to each site, ``inf`` beyond
+        ``(n_communes, n_sites)`` seconds from each commune to each site, ``inf`` beyond
         reach.
     groups
         Group of each site (e.g. its partner type), length ``n_sites``.
@@ -215,22 +201,14 @@ def distinct_groups_within(
         group" where ``n_groups == 1``. Sites without a group (None/NaN) are ignored.
     """
     times_s = np.asarray(times_s, dtype=np.float64)
-    codes, uniques = pd.factorize(pd.Series(groups, dtype=object), sort=True)
-    if times_s.shape[0] != codes.size:
-        msg = f"times_s has {times_s.shape[0]} rows for {codes.size} sites"
+    if times_s.ndim != 2 or times_s.shape[1] != len(groups):
+        msg = f"times_s has {times_s.shape[-1]} columns for {len(groups)} sites"
         raise ValidationError(msg, field="times_s")
-    n_sites, n_communes = times_s.shape
-    if n_sites == 0 or uniques.size == 0:
-        return np.zeros(n_communes, dtype=np.int64), np.full(n_communes, None, dtype=object)
-    valid = codes >= 0
-    one_hot = scipy.sparse.csr_matrix(
-        (np.ones(int(valid.sum())), (codes[valid], np.flatnonzero(valid))), shape=(uniques.size, n_sites)
-    )
-    within = (times_s <= limit_s).astype(np.float64)
-    reached = np.asarray(one_hot @ within) > 0  # (n_groups, n_communes)
-    n_groups = reached.sum(axis=0).astype(np.int64)
-    names = np.asarray(uniques, dtype=object)
-    first = np.where(n_groups > 0, names[np.argmax(reached, axis=0)], None)
+    reached, names = reached_groups(times_s, groups, limit_s=limit_s)
+    n_groups = reached.sum(axis=1).astype(np.int64)
+    if names.size == 0:
+        return n_groups, np.full(times_s.shape[0], None, dtype=object)
+    first = np.where(n_groups > 0, names[np.argmax(reached, axis=1)], None)
     return n_groups, first
 
 
@@ -240,7 +218,7 @@ def no_choice(
     communes: gpd.GeoDataFrame,
     *,
     group_column: str = "partner_type",
-    limit_s: float = CHOICE_LIMIT_S,
+    limit_s: float = CHOICE_S,
     categories: Mapping[str, np.ndarray] | None = None,
     include_none: bool = False,
 ) -> gpd.GeoDataFrame:
@@ -249,8 +227,8 @@ def no_choice(
     Parameters
     ----------
     times_s
-        ``(n_sites, n_communes)`` seconds from each commune (columns, in the order of
-        ``communes``) to each site (rows, in the order of ``sites``), ``inf`` beyond
+        ``(n_communes, n_sites)`` seconds from each commune (rows, in the order of
+        ``communes``) to each site (columns, in the order of ``sites``), ``inf`` beyond
         reach.
     sites
         ``structure_id``, ``group_column``, and ``missions`` for the default
@@ -260,7 +238,7 @@ def no_choice(
     group_column
         What makes an operator distinct (default: the partner type).
     limit_s
-        Time limit in seconds (default :data:`CHOICE_LIMIT_S`, 30 minutes).
+        Time limit in seconds (default :data:`geo.vocabulary.CHOICE_S`, 30 minutes).
     categories
         Category code -> boolean mask over the sites (default
         :func:`default_categories`: ``any`` and each mission).
@@ -277,8 +255,8 @@ def no_choice(
         category, then commune code.
     """
     times_s = np.asarray(times_s, dtype=np.float64)
-    if times_s.shape != (len(sites), len(communes)):
-        msg = f"times_s is {times_s.shape}, expected (n_sites, n_communes) = {(len(sites), len(communes))}"
+    if times_s.shape != (len(communes), len(sites)):
+        msg = f"times_s is {times_s.shape}, expected (n_communes, n_sites) = {(len(communes), len(sites))}"
         raise ValidationError(msg, field="times_s")
     if group_column not in sites.columns:
         msg = f"sites lack the column '{group_column}'"
@@ -293,10 +271,10 @@ def no_choice(
         if mask.shape != (len(sites),):
             msg = f"mask of category {category!r} has shape {mask.shape}, expected ({len(sites)},)"
             raise ValidationError(msg, field="categories")
-        sub = times_s[mask]
+        sub = times_s[:, mask]
         n_groups, first = distinct_groups_within(sub, groups_all[mask], limit_s=limit_s)
         keep = (n_groups == 1) | (include_none & (n_groups == 0))
-        nearest = sub.min(axis=0) if sub.shape[0] else np.full(len(communes), np.inf)
+        nearest = sub.min(axis=1) if sub.shape[1] else np.full(len(communes), np.inf)
         frames.append(
             pd.DataFrame(
                 {

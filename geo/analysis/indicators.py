@@ -1,7 +1,7 @@
 """Accessibility indicators computed from travel times: pure numpy/pandas functions.
 
-The travel times themselves come from :mod:`geo.routing`; this module only turns them into
-the figures the atlas reports:
+The travel times themselves come from :mod:`geo.traveltimes`; this module only turns them
+into the figures the atlas reports:
 
 - :func:`summarise_times`: population-weighted summary of the time from each commune to
   its nearest structure (shares within 10/20/30/45 minutes, mean, median, unreached);
@@ -13,8 +13,9 @@ the figures the atlas reports:
 
 Conventions: times are in seconds on input (``inf`` = unreachable, off network or beyond
 the routing limit) and in minutes in the summaries; populations are inhabitants (counts,
-non-negative). Travel-time matrices have shape ``(n_supply, n_demand)``: one row per
-supply site (structure), one column per demand location (commune). Nothing here loops
+non-negative). Travel-time matrices follow the orientation of :mod:`geo.traveltimes`:
+shape ``(n_demand, n_supply)``, one row per demand location (commune, the origin), one
+column per supply site (structure, the destination). Nothing here loops
 over matrix cells in Python. Bad input raises :class:`geo.errors.ValidationError` naming
 the argument (``field``) and, for 1-D inputs, the 1-based position (``row``).
 """
@@ -27,10 +28,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 from geo.errors import MissingColumnError, ValidationError
+from geo.vocabulary import SHARE_MINUTES
 
-THRESHOLDS_MIN: tuple[int, ...] = (10, 20, 30, 45)
+THRESHOLDS_MIN: tuple[int, ...] = SHARE_MINUTES
 """Travel-time thresholds (minutes) of the ``share_<t>`` / ``population_beyond_<t>`` figures."""
 
 DEFAULT_PER: float = 10_000.0
@@ -100,10 +103,10 @@ def _check_1d_pair(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None
 
 
 def _check_matrix(times_s: object) -> np.ndarray:
-    """A ``(n_supply, n_demand)`` travel-time matrix (seconds) as float64."""
+    """A ``(n_demand, n_supply)`` travel-time matrix (seconds) as float64."""
     times = _as_float(times_s, "times_s")
     if times.ndim != 2:
-        msg = f"expected a 2-D (n_supply, n_demand) matrix, got shape {times.shape}"
+        msg = f"expected a 2-D (n_demand, n_supply) matrix, got shape {times.shape}"
         raise ValidationError(msg, field="times_s")
     _check_times(times, "times_s")
     return times
@@ -364,8 +367,8 @@ def two_step_fca(
     Parameters
     ----------
     times_s
-        Travel times in seconds, shape ``(n_supply, n_demand)``: row ``j`` = site,
-        column ``i`` = commune; ``inf`` beyond reach. ``>= 0``, no ``nan``.
+        Travel times in seconds, shape ``(n_demand, n_supply)``: row ``i`` = commune,
+        column ``j`` = site; ``inf`` beyond reach. ``>= 0``, no ``nan``.
     supply
         Capacity of each site, shape ``(n_supply,)``, finite and ``>= 0`` (1 per site to
         count sites, or e.g. opening hours or staff).
@@ -397,23 +400,23 @@ def two_step_fca(
         msg = f"unknown decay {decay!r}; expected 'gaussian' or 'step'"
         raise ValidationError(msg, field="decay")
     times = _check_matrix(times_s)
-    n_supply, n_demand = times.shape
+    n_demand, n_supply = times.shape
     s = _as_float(supply, "supply")
     p = _as_float(demand, "demand")
     if s.shape != (n_supply,):
-        msg = f"expected shape ({n_supply},) (one value per row of times_s), got {s.shape}"
+        msg = f"expected shape ({n_supply},) (one value per column of times_s), got {s.shape}"
         raise ValidationError(msg, field="supply")
     if p.shape != (n_demand,):
-        msg = f"expected shape ({n_demand},) (one value per column of times_s), got {p.shape}"
+        msg = f"expected shape ({n_demand},) (one value per row of times_s), got {p.shape}"
         raise ValidationError(msg, field="demand")
     _check_weights(s, "supply")
     _check_weights(p, "demand")
 
     weight = _gaussian(times, t0) if decay == "gaussian" else (times <= t0).astype(np.float64)
-    catchment_population = weight @ p  # (n_supply,)
+    catchment_population = p @ weight  # (n_supply,)
     ratio = np.zeros(n_supply)
     np.divide(s, catchment_population, out=ratio, where=catchment_population > 0)
-    return per * (ratio @ weight)
+    return per * (weight @ ratio)
 
 
 def distinct_within(times_s: np.ndarray, groups: np.ndarray, *, limit_s: float) -> np.ndarray:
@@ -422,8 +425,8 @@ def distinct_within(times_s: np.ndarray, groups: np.ndarray, *, limit_s: float) 
     Parameters
     ----------
     times_s
-        Travel times in seconds, shape ``(n_supply, n_demand)`` (row = site, column =
-        commune); ``inf`` beyond reach. ``>= 0``, no ``nan``.
+        Travel times in seconds, shape ``(n_demand, n_supply)`` (row = commune, column =
+        site); ``inf`` beyond reach. ``>= 0``, no ``nan``.
     groups
         Label of each site (e.g. partner type or operator), shape ``(n_supply,)``; any
         hashable values, none missing.
@@ -440,28 +443,55 @@ def distinct_within(times_s: np.ndarray, groups: np.ndarray, *, limit_s: float) 
     ------
     geo.errors.ValidationError
         When ``times_s`` is not 2-D or has a ``nan`` or negative time, ``groups`` does not
-        have one label per row or a label is missing, or ``limit_s`` is not a positive
+        have one label per column or a label is missing, or ``limit_s`` is not a positive
         number.
     """
     limit = _check_positive(limit_s, "limit_s")
     times = _check_matrix(times_s)
-    n_supply, n_demand = times.shape
+    n_supply = times.shape[1]
     labels = pd.Series(np.asarray(groups, dtype=object).ravel())
     if np.ndim(groups) != 1 or labels.size != n_supply:
-        msg = f"expected one label per row of times_s ({n_supply}), got shape {np.shape(groups)}"
+        msg = f"expected one label per column of times_s ({n_supply}), got shape {np.shape(groups)}"
         raise ValidationError(msg, field="groups")
     missing = labels.isna().to_numpy()
     if missing.any():
         msg = "site label is missing"
         raise ValidationError(msg, row=_first_bad(missing), field="groups")
-    if n_supply == 0:
-        return np.zeros(n_demand, dtype=np.int64)
-    codes, _ = pd.factorize(labels)
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    within = times[order] <= limit
-    reached_group = np.logical_or.reduceat(within, starts, axis=0)  # (n_groups, n_demand)
-    return reached_group.sum(axis=0, dtype=np.int64)
+    reached, _names = reached_groups(times, labels.to_numpy(), limit_s=limit)
+    return reached.sum(axis=1, dtype=np.int64)
+
+
+def reached_groups(times_s: np.ndarray, groups: np.ndarray, *, limit_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which groups of sites each commune reaches within ``limit_s`` (the rule of choice).
+
+    Parameters
+    ----------
+    times_s
+        ``(n_demand, n_supply)`` seconds, ``inf`` beyond reach (not validated here).
+    groups
+        Group of each site (column); sites without a group (None/NaN) are ignored.
+    limit_s
+        Time limit in seconds (inclusive).
+
+    Returns
+    -------
+    reached : numpy.ndarray
+        bool ``(n_demand, n_groups)``: commune ``i`` reaches a site of group ``g``.
+    names : numpy.ndarray
+        object ``(n_groups,)``: the groups, sorted.
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    codes, uniques = pd.factorize(pd.Series(groups, dtype=object), sort=True)
+    n_demand, n_supply = times.shape
+    names = np.asarray(uniques, dtype=object)
+    if n_supply == 0 or names.size == 0:
+        return np.zeros((n_demand, names.size), dtype=bool), names
+    valid = codes >= 0
+    one_hot = scipy.sparse.csr_matrix(
+        (np.ones(int(valid.sum())), (np.flatnonzero(valid), codes[valid])), shape=(n_supply, names.size)
+    )
+    within = (times <= limit_s).astype(np.float64)
+    return np.asarray(one_hot.T @ within.T).T > 0, names
 
 
 def aggregate(

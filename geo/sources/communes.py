@@ -17,8 +17,6 @@ dropped silently, and so is any current commune left without a polygon.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +36,9 @@ from geo.errors import (
     ReconciliationError,
     ValidationError,
 )
-from geo.structures import _iso_date, _read_csv_table, _read_json, _require_columns
+from geo.sources.tables import code_text, iso_date, read_csv_table, read_json, read_json_list, require_columns
+from geo.vocabulary import is_commune_code
 
-COMMUNE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
-"""An INSEE commune code: 5 characters, 2A/2B for Corsica (e.g. 35238, 2A004)."""
 
 CURRENT = "commune-actuelle"
 ABSORBED_TYPES = ("commune-deleguee", "commune-associee")
@@ -84,14 +81,14 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
         ``code, name, type, departement, arrondissement, postcodes, population,
         chef_lieu, former_codes``.
     """
-    records = _read_json_list(path)
+    records = read_json_list(path)
     rows = []
     for i, rec in enumerate(records, start=1):
         for key in ("code", "nom", "type"):
             if key not in rec:
                 msg = f"missing property '{key}'"
                 raise MissingColumnError(msg, file=path, row=i, field=key)
-        if _code_text(rec.get("region")) != region:
+        if code_text(rec.get("region")) != region:
             continue
         _check_commune_code(rec["code"], file=path, row=i)
         kind = rec["type"]
@@ -112,8 +109,8 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
                 "code": str(rec["code"]),
                 "name": rec["nom"],
                 "type": kind,
-                "departement": _code_text(rec.get("departement")),
-                "arrondissement": _code_text(rec.get("arrondissement")),
+                "departement": code_text(rec.get("departement")),
+                "arrondissement": code_text(rec.get("arrondissement")),
                 "postcodes": list(rec.get("codesPostaux") or []),
                 "population": rec.get("population"),
                 "chef_lieu": rec.get("chefLieu"),
@@ -134,19 +131,14 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
     return frame.drop(columns="_row").reset_index(drop=True)
 
 
-def _code_text(value: object) -> str | None:
-    """A code as text: "53" and 53 are the same code, None stays None."""
-    if value is None or isinstance(value, bool):
-        return None
-    return str(value).strip()
 
 
 def _check_commune_code(value: object, *, file: str | Path, row: int, field: str = "code") -> str:
-    code = _code_text(value)
+    code = code_text(value)
     if not code:
         msg = "missing or empty commune code"
         raise ValidationError(msg, file=file, row=row, field=field)
-    if not COMMUNE_CODE.fullmatch(code):
+    if not is_commune_code(code):
         msg = f"{value!r} is not an INSEE commune code (5 characters, e.g. 35238)"
         raise ValidationError(msg, file=file, row=row, field=field)
     return code
@@ -202,7 +194,7 @@ def read_commune_contours(path: str | Path) -> gpd.GeoDataFrame:
 
 def _read_geojson_polygons(path: Path) -> gpd.GeoDataFrame:
     """Parse a GeoJSON FeatureCollection, reporting the feature number of any bad geometry."""
-    data = _read_json(path, records=_feature_properties)
+    data = read_json(path, records=_feature_properties)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         msg = "expected a GeoJSON FeatureCollection"
         raise ValidationError(msg, file=path)
@@ -322,15 +314,15 @@ def read_merger_events(path: str | Path) -> dict[str, str]:
     The CSV has columns ``ancien_code, nouveau_code`` (plus documentary columns
     ``ancien_nom, nouveau_nom, date_effet, source``).
     """
-    table = _read_csv_table(path)
-    _require_columns(table, ("ancien_code", "nouveau_code"))
+    table = read_csv_table(path)
+    require_columns(table, ("ancien_code", "nouveau_code"))
     events: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for row, values in table.rows:
         old = _check_commune_code(values["ancien_code"], file=table.file, row=row, field="ancien_code")
         new = _check_commune_code(values["nouveau_code"], file=table.file, row=row, field="nouveau_code")
         if "date_effet" in values:
-            _iso_date(values["date_effet"].strip(), file=table.file, row=row, field="date_effet")
+            iso_date(values["date_effet"].strip(), file=table.file, row=row, field="date_effet")
         if old in first_row:
             msg = f"code {old} has more than one merger event (rows {first_row[old]} and {row})"
             raise DuplicateError(msg, file=table.file, row=row, field="ancien_code")
@@ -433,21 +425,6 @@ def _old_to_current(cog: pd.DataFrame) -> dict[str, str]:
     return mapping
 
 
-def _read_json_list(path: str | Path) -> list[dict]:
-    """Read a JSON file holding a list of objects, with a clear error otherwise."""
-    data = _read_json(Path(path), records=lambda d: enumerate(d, start=1) if isinstance(d, list) else [])
-    if not isinstance(data, list):
-        kind = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
-        msg = f"expected a JSON array of objects, got a JSON {kind}"
-        raise ValidationError(msg, file=path)
-    for i, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            msg = f"expected an object, got {json.dumps(item)[:40]}"
-            raise ValidationError(msg, file=path, row=i)
-    if not data:
-        msg = "empty list: expected one object per entry"
-        raise ValidationError(msg, file=path)
-    return data
 
 
 __all__ = [

@@ -1,0 +1,131 @@
+"""``partenaires.csv``: the project's one-schema CSV for places of any partner type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import DuplicateError, ValidationError
+from geo.sources.structures import SourceFields, build_layer
+from geo.sources.tables import (
+    Table,
+    blank_to_none,
+    postcode,
+    read_csv_table,
+    require_columns,
+    require_data_rows,
+    required_text,
+    slug,
+)
+from geo.vocabulary import GEOCODING_PRECISIONS
+
+PARTENAIRES_COLUMNS: tuple[str, ...] = ("type", "nom", "code_postal", "lat", "lon", "geocodage")
+"""Required columns of ``partenaires.csv`` (``adresse, commune, code_insee, source, millesime`` optional)."""
+
+def read_partenaires(
+    path: str | Path,
+    *,
+    partner_types: pd.DataFrame,
+    crs: str,
+    dataset: str = "partenaires",
+) -> gpd.GeoDataFrame:
+    """Read ``partenaires.csv``: structures of any partner type, one schema, WGS84 lat/lon.
+
+    The file has no identifier column, so ``structure_id`` is derived from the content:
+    ``"<dataset>:<type>-<slug of nom>-<code_postal>"``, stable as long as these three values do
+    not change. Rows that are exact copies of each other (every column equal) are kept and
+    numbered in file order (``-2``, ``-3``...), as the pilot file lists three agencies twice;
+    two *different* rows with the same type, name and postcode are an error.
+
+    Parameters
+    ----------
+    path
+        CSV with the columns of :data:`PARTENAIRES_COLUMNS` (``type`` is a key of the
+        partner-type mapping, ``geocodage`` one of ``geo.schema.GEOCODING_PRECISIONS``) and
+        optionally ``adresse, commune, code_insee, source, millesime``.
+    partner_types
+        Output of :func:`read_partner_types`.
+    crs
+        Projected CRS (metres) of the returned points, e.g. ``"EPSG:2154"``.
+    dataset
+        Dataset name, prefix of ``structure_id``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``geo.schema.STRUCTURE_COLUMNS``, points in ``crs``, indexed by ``source_row``
+        (spreadsheet row); ``site_format`` is ``"fixe"``, ``opening_hours`` is ``{}``.
+
+    Raises
+    ------
+    MissingColumnError, ValidationError, CrsError, GeometryError, DuplicateError
+        Naming the file, the spreadsheet row and the column.
+    """
+    table = read_csv_table(path)
+    require_columns(table, PARTENAIRES_COLUMNS)
+    require_data_rows(table)
+    ids = _partenaire_ids(table, dataset=dataset)
+    records = [
+        _partenaire_record(values, file=table.file, row=row, dataset=dataset, structure_id=ids[row])
+        for row, values in table.rows
+    ]
+    fields = SourceFields(id="nom", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
+    return build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+
+def _partenaire_ids(table: Table, *, dataset: str) -> dict[int, str]:
+    """Row -> derived identifier; exact duplicate rows are numbered, conflicting ones refused."""
+    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    for row, values in table.rows:
+        name = slug(values["nom"])
+        if not name:
+            msg = "a name is needed to identify the structure"
+            raise ValidationError(msg, file=table.file, row=row, field="nom")
+        key = f"{dataset}:{values['type'].strip()}-{name}-{''.join(values['code_postal'].split())}"
+        groups.setdefault(key, []).append((row, values))
+    ids = {}
+    for key, members in groups.items():
+        first_row, first_values = members[0]
+        ids[first_row] = key
+        for rank, (row, values) in enumerate(members[1:], start=2):
+            if values != first_values:
+                msg = (
+                    f"rows {first_row} and {row} have the same type, name and postcode but differ "
+                    f"(identifier {key}): give the two structures distinct names"
+                )
+                raise DuplicateError(msg, file=table.file, row=row, field="nom")
+            ids[row] = f"{key}-{rank}"
+    return ids
+
+def _partenaire_record(
+    values: Mapping[str, str], *, file: Path, row: int, dataset: str, structure_id: str
+) -> dict[str, Any]:
+    geocoding = values["geocodage"].strip()
+    if geocoding not in GEOCODING_PRECISIONS:
+        msg = f"unknown geocoding precision {geocoding!r}; expected one of {', '.join(GEOCODING_PRECISIONS)}"
+        raise ValidationError(msg, file=file, row=row, field="geocodage")
+    return {
+        "structure_id": structure_id,
+        "dataset": dataset,
+        "partner_type": values["type"].strip(),
+        "name": required_text(values, "nom", file=file, row=row),
+        "address": blank_to_none(values.get("adresse")),
+        "postcode": postcode(values["code_postal"], file=file, row=row, field="code_postal"),
+        "commune_code": blank_to_none(values.get("code_insee")),
+        "commune_name": blank_to_none(values.get("commune")),
+        "phone": None,
+        "email": None,
+        "website": None,
+        "site_format": "fixe",
+        "opening_hours": {},
+        "appointment": None,
+        "geocoding": geocoding,
+        "source": blank_to_none(values.get("source")) or file.name,
+        "vintage": blank_to_none(values.get("millesime")),
+        "_lat": values["lat"],
+        "_lon": values["lon"],
+        "_row": row,
+    }
