@@ -11,6 +11,7 @@ import re
 import pytest
 
 from storage import db, read
+from tests import finder_sql
 from tests.web_fixtures import MALICIOUS_ID, MALICIOUS_NAME, ZONING_ID, web_app, web_client, web_db  # noqa: F401
 from webapp.openapi import openapi_document
 
@@ -59,7 +60,7 @@ def test_ties_are_broken_by_structure_id_everywhere(web_db) -> None:
     with db.connect(web_db) as conn:
         ties = 0
         for (code,) in conn.execute("SELECT code FROM commune ORDER BY code LIMIT 150").fetchall():
-            found = read.finder_search(conn, commune_code=code, mode="drive", limit=50)
+            found = finder_sql.finder_search(conn, commune_code=code, mode="drive", limit=50)
             keys = [(seconds, sid) for sid, seconds, _other, _metres in found["by_time"]]
             assert keys == sorted(keys), code
             ties += sum(1 for a, b in zip(keys, keys[1:], strict=False) if a[0] == b[0])
@@ -74,7 +75,7 @@ def test_nearest_statement_is_one_indexed_query(web_db) -> None:
 
     for filters in ({}, {"mission": "conseil"}, {"public": "jeunes", "day": "samedi"}):
         for origin in ({"commune_code": "35238"}, {"lat": 48.11, "lon": -1.68}):
-            query, params = read.finder_query(mode="drive", limit=10, **origin, **filters)
+            query, params = finder_sql.finder_query(mode="drive", limit=10, **origin, **filters)
             with db.connect(web_db) as conn:
                 rows = conn.execute(sql.SQL("EXPLAIN ") + query, params).fetchall()
             plan = "\n".join(row[0] for row in rows)
@@ -279,10 +280,10 @@ FILTER_SETS = ({}, {"mission": "conseil"}, {"public": "jeunes"}, {"day": "samedi
 
 
 def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) -> None:
-    """webapp.finder.rank (what the server runs, on cached rows) gives exactly what
-    storage.read.finder_search computes in one SQL statement: same places, order, times and
-    rounded distances, for every commune, both modes and several filter sets."""
-    from webapp import finder
+    """geo.analysis.finder.rank (what the server runs, on cached rows) gives exactly what
+    tests/finder_sql.finder_search computes in one SQL statement: same places, order, times
+    and rounded distances, for every commune, both modes and several filter sets."""
+    from geo.analysis.finder import allowed_places, rank
 
     with db.connect(web_db) as conn:
         reference = read.finder_reference(conn)
@@ -293,9 +294,10 @@ def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) ->
             for mode in ("drive", "walk"):
                 filters = {"mission": None, "public": None, "day": None, **FILTER_SETS[n % len(FILTER_SETS)]}
                 limit = (10, 3, 50)[n % 3]
-                expected = read.finder_search(conn, commune_code=code, mode=mode, limit=limit, **filters)
+                expected = finder_sql.finder_search(conn, commune_code=code, mode=mode, limit=limit, **filters)
                 start = times["origins"].get(mode) or times["surface"]
-                by_time, by_distance = finder.rank(reference, times, origin=start, mode=mode, limit=limit, **filters)
+                allowed = allowed_places(reference["structures"], **filters)
+                by_time, by_distance = rank(allowed, reference["positions"], times, origin=start, mode=mode, limit=limit)
                 assert (by_time, by_distance) == (expected["by_time"], expected["by_distance"]), (code, mode, filters)
                 compared += 1
         # From points (distances from the point itself), inside and just outside the coast.
@@ -303,10 +305,10 @@ def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) ->
             located = read.locate_point(conn, lat, lon)
             times = read.finder_commune(conn, located["code"])
             for mode in ("drive", "walk"):
-                expected = read.finder_search(conn, lat=lat, lon=lon, mode=mode, limit=10)
+                expected = finder_sql.finder_search(conn, lat=lat, lon=lon, mode=mode, limit=10)
                 assert expected["origin"]["code"] == located["code"]
-                got = finder.rank(reference, times, origin=(located["x"], located["y"]), mode=mode, limit=10,
-                                  mission=None, public=None, day=None)
+                got = rank(allowed_places(reference["structures"], None, None, None), reference["positions"], times,
+                           origin=(located["x"], located["y"]), mode=mode, limit=10)
                 assert got == (expected["by_time"], expected["by_distance"]), (lat, lon, mode)
     assert compared == 2 * len(codes) == 2404
 

@@ -13,10 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import NotFound
 
+from geo.analysis.finder import Search
 from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
-from webapp.cache import cached, memo
+from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import TIME_CLASSES
 from webapp.openapi import openapi_document
@@ -40,7 +41,7 @@ def _format(allowed: tuple[str, ...]) -> str:
 
 
 def _category(conn: Any, default: str | None = "any") -> str | None:
-    codes = [c["code"] for c in memo(conn, read.access_categories)]
+    codes = [c["code"] for c in cached(conn, read.access_categories)]
     value = params.choice(request.args, "category", codes or ["any"], default=default)
     return value
 
@@ -87,7 +88,7 @@ def structures():  # noqa: ANN201
     fmt = _format(("geojson", "csv"))
     mission, public, day = params.mission(request.args), params.public(request.args), params.day(request.args, "day")
     with connection() as conn:
-        types = [t["partner_type"] for t in memo(conn, read.partner_types)]
+        types = [t["partner_type"] for t in cached(conn, read.partner_types)]
         partner_type = params.choice(request.args, "partner_type", types)
         rows = read.structures(conn, partner_type=partner_type, mission=mission, public=public, day=day)
     if fmt == "csv":
@@ -121,7 +122,7 @@ def nearest():  # noqa: ANN201
         raise params.BadParameter("commune", "Indiquez soit « commune » (code INSEE), soit « lat » et « lon ».")
     mission, public = params.mission(args), params.public(args)
     day, mode, limit = params.day(args, "day"), params.mode(args), params.limit(args)
-    outcome = finder.find(code=code, point=point, mode=mode, limit=limit, mission=mission, public=public, day=day)
+    outcome = finder.find(Search(mode=mode, limit=limit, mission=mission, public=public, day=day, code=code, point=point))
     return _no_store(Response(formats.json_bytes(_nearest_body(outcome, mode)), mimetype="application/json"))
 
 
@@ -192,7 +193,7 @@ def commune_access(code: str):  # noqa: ANN201
     with connection() as conn:
         found = _commune_or_404(conn, code)
         rows = read.commune_access(conn, found["code"])
-        runs = memo(conn, read.access_runs)
+        runs = cached(conn, read.access_runs)
     modes: dict[str, Any] = {}
     for mode, run in _runs_json(runs).items():
         modes[mode] = {**run, "categories": []}
@@ -221,9 +222,9 @@ def categories():  # noqa: ANN201
     """Categories of places with computed access, the runs (approximate or not) and isochrone limits."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        rows = memo(conn, read.access_categories)
-        runs = memo(conn, read.access_runs)
-        minutes = memo(conn, read.isochrone_minutes)
+        rows = cached(conn, read.access_categories)
+        runs = cached(conn, read.access_runs)
+        minutes = cached(conn, read.isochrone_minutes)
     return jsonify(
         categories=rows,
         runs=_runs_json(runs),
@@ -233,11 +234,13 @@ def categories():  # noqa: ANN201
     )
 
 
-def _commune_shapes(conn: Any) -> dict[str, dict[str, Any]]:
-    def compute() -> dict[str, dict[str, Any]]:
-        return {row["code"]: row for row in read.commune_shapes(conn, COMMUNE_TOLERANCE_M)}
+def _shapes_by_code(conn: Any, tolerance_m: float) -> dict[str, dict[str, Any]]:
+    """Every commune's simplified polygon (:func:`storage.read.commune_shapes`), by code."""
+    return {row["code"]: row for row in read.commune_shapes(conn, tolerance_m)}
 
-    return cached(conn, ("communes", COMMUNE_TOLERANCE_M), compute)
+
+def _commune_shapes(conn: Any) -> dict[str, dict[str, Any]]:
+    return cached(conn, _shapes_by_code, COMMUNE_TOLERANCE_M)
 
 
 @bp.get("/access/communes")
@@ -248,7 +251,7 @@ def access_communes():  # noqa: ANN201
     with connection() as conn:
         category = _category(conn)
         rows = read.commune_values(conn, mode, category)
-        runs = memo(conn, read.access_runs)
+        runs = cached(conn, read.access_runs)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}
     approximate = bool(runs[mode]["approximate"]) if mode in runs else False
     for row in rows:
@@ -278,11 +281,11 @@ def indicators():  # noqa: ANN201
     params.no_unknown(request.args, ("level", "mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("json", "csv"))
     with connection() as conn:
-        levels = [row["level"] for row in memo(conn, read.indicator_levels)]
+        levels = [row["level"] for row in cached(conn, read.indicator_levels)]
         level = params.choice(request.args, "level", levels or list(read.LEVELS), default="region") or "region"
         category = _category(conn)
         rows = read.indicators(conn, level=level, mode=mode, category=category)
-        runs = memo(conn, read.access_runs)
+        runs = cached(conn, read.access_runs)
     if fmt == "csv":
         return formats.csv_response(rows, INDICATOR_COLUMNS, f"indicateurs-{level.replace(':', '-')}-{mode}.csv")
     return jsonify(
@@ -306,7 +309,7 @@ def territories():  # noqa: ANN201
     params.no_unknown(request.args, ("level",))
     level = params.choice(request.args, "level", read.LEVELS, default="departement") or "departement"
     with connection() as conn:
-        rows = cached(conn, ("territories", level), lambda: read.territory_shapes(conn, level, TERRITORY_TOLERANCE_M))
+        rows = cached(conn, read.territory_shapes, level, TERRITORY_TOLERANCE_M)
     features = (formats.feature(r["geometry"], {k: r[k] for k in ("code", "name", "population", "n_communes")},
                                 r["code"]) for r in rows)
     return formats.geojson_response(formats.collection(features, level=level), max_age=LAYER_MAX_AGE_S)
@@ -317,7 +320,7 @@ def zonings():  # noqa: ANN201
     """Stored zonings."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        rows = memo(conn, read.zonings)
+        rows = cached(conn, read.zonings)
     return jsonify(zonings=rows)
 
 
@@ -326,10 +329,10 @@ def zoning(zoning_id: str):  # noqa: ANN201
     """Zones of one zoning as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        known = {z["zoning_id"]: z for z in memo(conn, read.zonings)}
+        known = {z["zoning_id"]: z for z in cached(conn, read.zonings)}
         if zoning_id not in known:
             raise NotFound("Zonage inconnu.")
-        rows = cached(conn, ("zones", zoning_id), lambda: read.zone_shapes(conn, zoning_id, TERRITORY_TOLERANCE_M))
+        rows = cached(conn, read.zone_shapes, zoning_id, TERRITORY_TOLERANCE_M)
     keys = ("zone_id", "name", "population", "n_communes", "hub_structure_id", "hub_name", "explanation")
     features = (formats.feature(r["geometry"], {k: r[k] for k in keys}, r["zone_id"]) for r in rows)
     return formats.geojson_response(formats.collection(
@@ -345,12 +348,12 @@ def isochrones():  # noqa: ANN201
     minutes = params.integer(request.args, "minutes", default=30, minimum=1, maximum=240)
     structure_id = params.text(request.args, "structure_id", max_length=200)
     with connection() as conn:
-        available = memo(conn, read.isochrone_minutes)
+        available = cached(conn, read.isochrone_minutes)
         if available and minutes not in available:
             raise params.BadParameter("minutes", f"« minutes » : valeurs disponibles {available}.")
-        runs = memo(conn, read.access_runs)
-        rows = cached(conn, ("isochrones", mode, minutes, structure_id), lambda: read.isochrone_shapes(
-            conn, mode=mode, minutes=minutes, structure_id=structure_id, tolerance_m=ISOCHRONE_TOLERANCE_M))
+        runs = cached(conn, read.access_runs)
+        rows = cached(conn, read.isochrone_shapes, mode=mode, minutes=minutes, structure_id=structure_id,
+                      tolerance_m=ISOCHRONE_TOLERANCE_M)
     keys = ("structure_id", "name", "partner_type", "mode", "minutes", "approximate")
     features = (formats.feature(r["geometry"], {k: r[k] for k in keys}, r["structure_id"]) for r in rows)
     return formats.geojson_response(formats.collection(

@@ -4,14 +4,18 @@ Kinds of entries, all dropped as soon as a worker sees a new version:
 
 - **simplified geometries** (commune polygons, territories, zones, isochrones): simplifying
   and transforming 1,200 commune polygons costs about 0.4 s in PostGIS;
-- **small lists** (:func:`memo`: categories, runs, zonings, partner types, the white-zone
-  summary, which aggregates 21,000 rows in 20 ms);
+
+  both kept by :func:`cached`, the one way views keep what a ``storage.read`` function
+  returned;
+- **small lists** (categories, runs, zonings, partner types, the white-zone summary, which
+  aggregates 21,000 rows in 20 ms);
 - **the finder's reference data** (:func:`storage.read.finder_reference`: communes' names,
   places' attributes and positions, accessibility runs): a few hundred kilobytes, read in
   one snapshot;
 - in one bounded LRU: **each commune's travel times** (:func:`storage.read.finder_commune`,
   about 2 KB), **finished finder results** from a commune (identifiers and numbers), and
-  commune-name searches. Searches from a position are never kept (privacy).
+  commune-name searches (:mod:`webapp.finder`). Searches from a position are never kept
+  (privacy).
 
 Invalidation. The version is read by every finder statement (it is part of
 :data:`storage.read.FINDER_COMMUNE_SQL` and :data:`storage.read.LOCATE_POINT_SQL`), and
@@ -71,8 +75,6 @@ class DataCache:
         self._reference: dict[str, Any] | None = None
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._shapes: OrderedDict[Hashable, Any] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
 
     # ------------------------------------------------------------------ version
     def fresh(self) -> bool:
@@ -135,15 +137,12 @@ class DataCache:
         if self.result_size <= 0:
             return None
         if not self.fresh():
-            self.misses += 1
             return None
         with self._lock:
             entry = self._results.get(key)
             if entry is None or entry[0] != self._version:
-                self.misses += 1
                 return None
             self._results.move_to_end(key)
-            self.hits += 1
             return entry[1]
 
     def store_result(self, key: Hashable, version: tuple[Any, ...], value: Any) -> None:
@@ -161,11 +160,6 @@ class DataCache:
             self._result_cost += cost
             while self._results and (len(self._results) > self.result_size or self._result_cost > self.result_bytes):
                 self._result_cost -= self._results.popitem(last=False)[1][2]
-
-    def stats(self) -> dict[str, int]:
-        """Entries and hit counts (for benchmarks and tests)."""
-        return {"results": len(self._results), "result_bytes": self._result_cost, "shapes": len(self._shapes),
-                "hits": self.hits, "misses": self.misses}
 
 
 def warm(app: Flask) -> int:
@@ -212,26 +206,16 @@ def data_cache() -> DataCache:
     return current_app.extensions["atlas_cache"]
 
 
-def cached(conn: psycopg.Connection, key: Hashable, compute: Callable[[], T]) -> T:
-    """:meth:`DataCache.get` on the current application's caches."""
-    return data_cache().get(conn, key, compute)
+def cached(conn: psycopg.Connection, reader: Callable[..., T], *args: Hashable, check: bool = False,
+           **kwargs: Hashable) -> T:
+    """``reader(conn, *args, **kwargs)`` (a ``storage.read`` function, or a view's own reader),
+    kept for the current data version under its name and arguments.
 
-
-def memo(conn: psycopg.Connection, read_function: Callable[[psycopg.Connection], T], *, check: bool = False) -> T:
-    """``read_function(conn)`` (a ``storage.read`` function without other argument), kept for
-    the current data version: lists that only change with a load, an accessibility run or
-    a zoning (categories, runs, zonings, the white-zone summary: 20 ms of aggregation).
-    The value is shared between requests: callers must not modify it."""
-    return data_cache().get(conn, ("memo", read_function.__name__), lambda: read_function(conn), check=check)
-
-
-def remembered(conn: psycopg.Connection | None, key: Hashable, compute: Callable[[], T]) -> T:
-    """A value kept in the results LRU for the current data version (e.g. a commune search)."""
-    cache = data_cache()
-    value = cache.result(key)
-    if value is None:
-        version = cache.version(conn) if conn is not None else None
-        value = compute()
-        if version is not None:
-            cache.store_result(key, version, value)
-    return value
+    For what changes only with a load, an accessibility run or a zoning: lists (categories,
+    runs, zonings, the white-zone summary: 20 ms of aggregation) and simplified geometries.
+    ``check`` reads the data version even when the last reading is fresh: one cheap query
+    that also makes the request fail (503) when the database is down. The value is shared
+    between requests: callers must not modify it.
+    """
+    key = (reader.__module__, reader.__qualname__, args, tuple(sorted(kwargs.items())))
+    return data_cache().get(conn, key, lambda: reader(conn, *args, **kwargs), check=check)

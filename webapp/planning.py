@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from geo.vocabulary import MODES
 from storage import read
 from webapp import params
-from webapp.cache import memo
+from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import level_label
 from webapp.reporting import charts_for, report_context
@@ -29,12 +29,12 @@ def map_page():  # noqa: ANN201
     """The planners' Leaflet map (layers toggled by a form beside it)."""
     with connection() as conn:
         context = {
-            "partner_types": memo(conn, read.partner_types),
-            "categories": memo(conn, read.access_categories),
-            "runs": memo(conn, read.access_runs),
-            "isochrone_minutes": memo(conn, read.isochrone_minutes),
-            "zonings": memo(conn, read.zonings),
-            "gap_summary": memo(conn, read.gap_summary),
+            "partner_types": cached(conn, read.partner_types),
+            "categories": cached(conn, read.access_categories),
+            "runs": cached(conn, read.access_runs),
+            "isochrone_minutes": cached(conn, read.isochrone_minutes),
+            "zonings": cached(conn, read.zonings),
+            "gap_summary": cached(conn, read.gap_summary),
         }
     return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
 
@@ -44,16 +44,16 @@ def diagnostic():  # noqa: ANN201
     """Indicators of a territory level for a mode and category: table, charts, CSV link."""
     mode = params.mode(request.args)
     with connection() as conn:
-        levels = memo(conn, read.indicator_levels)
-        categories = memo(conn, read.access_categories)
+        levels = cached(conn, read.indicator_levels)
+        categories = cached(conn, read.access_categories)
         level = params.choice(request.args, "level", [lv["level"] for lv in levels] or read.LEVELS,
                               default="departement") or "departement"
         category = params.choice(request.args, "category", [c["code"] for c in categories] or ["any"],
                                  default="any") or "any"
         rows = read.indicators(conn, level=level, mode=mode, category=category)
-        runs = memo(conn, read.access_runs)
-        gap_summary = memo(conn, read.gap_summary)
-        overview = memo(conn, read.region_overview)
+        runs = cached(conn, read.access_runs)
+        gap_summary = cached(conn, read.gap_summary)
+        overview = cached(conn, read.region_overview)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     category_label = next((c["label"] for c in categories if c["code"] == category), category)
     subject = f"{category_label}, {'voiture' if mode == 'drive' else 'à pied'}"

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
+from geo.analysis.finder import Search
 from geo.vocabulary import MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
 from storage import read
 from webapp import finder, params
-from webapp.cache import memo
+from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
 
@@ -56,13 +57,14 @@ def index():  # noqa: ANN201
     with connection() as conn:
         # The home page checks the data version on every request (one 0.05 ms query), so that
         # it answers 503 as soon as the database is down, and keeps the overview (4 queries).
-        overview = memo(conn, read.region_overview, check=True)
+        overview = cached(conn, read.region_overview, check=True)
         if not code and not point and query:
             matches = finder.matching_communes(conn, query)
             if len(matches) == 1:
                 code = matches[0]["code"]
         if code or point:
-            outcome = finder.find(conn=conn, code=code, point=None if code else point, limit=RESULTS, **filters)
+            search = Search(limit=RESULTS, code=code, point=None if code else point, **filters)
+            outcome = finder.find(search, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
     page = render_template(
         "public/index.html",
@@ -90,8 +92,8 @@ def index():  # noqa: ANN201
 def about():  # noqa: ANN201
     """Privacy, accessibility statement, neutrality rule, data sources, vintages and approximations."""
     with connection() as conn:
-        overview = memo(conn, read.region_overview)
-        runs = memo(conn, read.access_runs)
-        zonings = memo(conn, read.zonings)
+        overview = cached(conn, read.region_overview)
+        runs = cached(conn, read.access_runs)
+        zonings = cached(conn, read.zonings)
     return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings)
 
