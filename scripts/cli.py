@@ -17,10 +17,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from geo.errors import AtlasError
-from scripts.common import MODE_LABELS, console, database_url, fail, open_db
+from scripts.common import (
+    MODE_LABELS,
+    console,
+    database_url,
+    fail,
+    modes_option,
+    open_db,
+)
 from settings import Settings
 
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
@@ -108,8 +121,8 @@ def load(
 ) -> None:
     """Load territories, partner types and structures into PostGIS, in one transaction."""
     from geo.sources.region import StructureSource, read_region_sources
-    from storage.db import connect
     from storage.common import StoreError
+    from storage.db import connect
     from storage.load import replace_region
     from storage.migrate import migrate
 
@@ -160,17 +173,6 @@ def load(
     )
 
 
-MODES = ("drive", "walk")
-
-
-def _modes(values: list[str] | None) -> list[str]:
-    modes = values or list(MODES)
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise fail(f"mode inconnu {unknown[0]!r} : attendu drive (voiture) ou walk (marche)")
-    return list(dict.fromkeys(modes))
-
-
 @network_app.command("load", help="Construire les réseaux voiture et marche depuis un extrait OpenStreetMap et les enregistrer.")
 def network_load(
     file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
@@ -181,13 +183,13 @@ def network_load(
     ] = 200,
 ) -> None:
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
-    from geo.traveltimes import network_coverage
     from geo.network.osm import graph_from_osm_file
+    from geo.traveltimes import network_coverage
     from storage.access import file_sha256, read_communes, save_network
     from storage.common import StoreError
 
     settings = Settings.from_env()
-    modes = _modes(mode)
+    modes = modes_option(mode)
     if not file.is_file():
         raise fail(f"{file} : fichier introuvable")
     sha256 = file_sha256(str(file))
@@ -253,10 +255,17 @@ def access(
     adjacent communes, stores it and flags every result as approximate.
     """
     from geo.analysis.access import accessibility_tables
+    from geo.isochrones import DEFAULT_MINUTES
     from geo.network.approximate import approximate_graph_from_communes
-    from storage.access import load_network, read_communes, read_places, replace_access, save_network
-    from storage.planning import zone_columns
+    from storage.access import (
+        load_network,
+        read_communes,
+        read_places,
+        replace_access,
+        save_network,
+    )
     from storage.common import StoreError
+    from storage.planning import zone_columns
 
     settings = Settings.from_env()
     with open_db(settings) as conn:
@@ -270,7 +279,7 @@ def access(
         level_columns = ("epci", "arrondissement", "departement", "region", *zones.columns)
         if communes.empty or places.empty:
             raise fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
-        for m in _modes(mode):
+        for m in modes_option(mode):
             started = time.monotonic()
             stored = load_network(conn, m)
             if stored is None or stored[1]["approximate"]:
@@ -289,7 +298,7 @@ def access(
                 try:
                     result, indicators, polygons = accessibility_tables(
                         graph, communes, places, partner_labels=labels,
-                        isochrone_minutes=(15, 30, 45) if isochrones else None, levels=level_columns,
+                        isochrone_minutes=DEFAULT_MINUTES if isochrones else None, levels=level_columns,
                     )
                     counts = replace_access(conn, result=result, indicators=indicators, isochrones=polygons, network=network)
                 except (AtlasError, StoreError) as exc:

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from geo import french
+from geo.errors import ValidationError
+from geo.vocabulary import MODES, Mode, parse_mode
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -47,3 +49,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as an error (markup in it is shown as text) and return the exit."""
     console.print(f"[bold red]Erreur[/] : {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code)
+
+
+def modes_option(values: list[str] | None) -> list[Mode]:
+    """The modes of a ``--mode`` option (both by default), or a failure naming the unknown one."""
+    return list(dict.fromkeys(mode_option(value) for value in values or MODES))
+
+
+def mode_option(value: str) -> Mode:
+    """One mode (``drive``/``voiture``, ``walk``/``marche``/``pied``), or a failure (exit 2)."""
+    try:
+        return parse_mode(value)
+    except ValidationError as exc:
+        raise fail(f"mode inconnu {value!r} : attendu drive (voiture) ou walk (marche)") from exc

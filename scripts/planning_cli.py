@@ -17,7 +17,15 @@ import typer
 
 from geo import french
 from geo.errors import AtlasError
-from scripts.common import MODE_LABELS, console, fail, open_db
+from geo.vocabulary import CHOICE_S, COVER_S, MODES, REACH_S
+from scripts.common import (
+    MODE_LABELS,
+    console,
+    fail,
+    mode_option,
+    modes_option,
+    open_db,
+)
 
 zones_app = typer.Typer(help="Zonages infrarégionaux : proposer, importer, comparer.", no_args_is_help=True)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -32,8 +40,8 @@ def _check_id(value: str, what: str) -> str:
 # ----------------------------------------------------------------------- gaps
 def gaps(
     mode: Annotated[list[str] | None, typer.Option(help="drive et/ou walk ; les deux par défaut.")] = None,
-    drive_minutes: Annotated[float, typer.Option(help="Seuil en voiture (minutes).")] = 30,
-    walk_minutes: Annotated[float, typer.Option(help="Seuil à pied (minutes).")] = 45,
+    drive_minutes: Annotated[float, typer.Option(help="Seuil en voiture (minutes).")] = REACH_S["drive"] / 60,
+    walk_minutes: Annotated[float, typer.Option(help="Seuil à pied (minutes).")] = REACH_S["walk"] / 60,
 ) -> None:
     """White zones (communes beyond the threshold from each category) and communes with no
     choice (a single partner network within 30 minutes); stored in PostGIS."""
@@ -44,9 +52,7 @@ def gaps(
     if min(thresholds.values()) <= 0:
         raise fail("les seuils doivent être positifs (minutes)")
     with open_db() as conn:
-        for m in mode or ["drive", "walk"]:
-            if m not in MODE_LABELS:
-                raise fail(f"mode inconnu {m!r} : attendu drive ou walk")
+        for m in modes_option(mode):
             run = access_run(conn, m)
             if run is None:
                 raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[m]} : lancer d'abord atlas access")
@@ -62,7 +68,7 @@ def gaps(
                     pd.DataFrame({"kind": "white_zone", "category": white["category"], "commune_code": white["commune_code"],
                                   "seconds": white["seconds"], "threshold_s": thresholds[m], "population": white["population"]}),
                     pd.DataFrame({"kind": "no_choice", "category": single["category"], "commune_code": single["commune_code"],
-                                  "seconds": single["seconds_nearest"], "threshold_s": 1800.0, "population": single["population"]}),
+                                  "seconds": single["seconds_nearest"], "threshold_s": CHOICE_S, "population": single["population"]}),
                 ],
                 ignore_index=True,
             )
@@ -96,6 +102,7 @@ def zones_propose(
     from geo.zoning.regionalize import regionalize
 
     _check_id(zoning_id, "zonage")
+    mode = mode_option(mode)
     if method not in ("catchment", "regionalize"):
         raise fail(f"méthode inconnue {method!r} : attendu catchment ou regionalize")
     if nest not in (None, "departement", "epci"):
@@ -143,9 +150,9 @@ def zones_import(
 ) -> None:
     """Load a zoning drawn by planners and validate it (every commune exactly once;
     contiguity warnings)."""
+    from geo.sources.zoning_files import read_zoning_csv, read_zoning_polygons
     from geo.zoning.checks import check_zoning
     from geo.zoning.model import zone_table
-    from geo.sources.zoning_files import read_zoning_csv, read_zoning_polygons
     from storage.access import read_communes
 
     _check_id(zoning_id, "zonage")
@@ -228,7 +235,12 @@ def _store_zoning(conn, communes, zoning_id, label, method, params, assignment, 
     """Store a zoning and, when travel times exist, its indicators per mode."""
     from geo.analysis.access import summarise_levels
     from storage.common import StoreError
-    from storage.planning import access_run, read_nearest, replace_level_indicators, save_zoning
+    from storage.planning import (
+        access_run,
+        read_nearest,
+        replace_level_indicators,
+        save_zoning,
+    )
 
     try:
         save_zoning(conn, zoning_id=zoning_id, label=label, method=method, params=params,
@@ -239,7 +251,7 @@ def _store_zoning(conn, communes, zoning_id, label, method, params, assignment, 
     level = f"zone:{zoning_id}"
     communes[level] = communes["code"].map(assignment.set_index("commune_code")["zone_id"])
     written = 0
-    for m in ("drive", "walk"):
+    for m in MODES:
         run = access_run(conn, m)
         if run is None:
             continue
@@ -254,7 +266,7 @@ def whatif(
     mode: Annotated[str, typer.Option(help="drive ou walk.")] = "drive",
     k: Annotated[int, typer.Option(help="Nombre de nouveaux lieux à proposer (0 : évaluer seulement).")] = 3,
     objective: Annotated[str, typer.Option(help="coverage (couverture maximale) ou median (p-médiane).")] = "coverage",
-    minutes: Annotated[float, typer.Option(help="Seuil de couverture (minutes).")] = 30,
+    minutes: Annotated[float, typer.Option(help="Seuil de couverture (minutes).")] = COVER_S / 60,
     add: Annotated[list[str] | None, typer.Option(help="Code commune où ajouter un lieu (scénario).")] = None,
     close: Annotated[list[str] | None, typer.Option(help="structure_id d'un lieu fermé (scénario).")] = None,
     zoning: Annotated[str, typer.Option(help="Zonage des indicateurs : identifiant, epci, departement…")] = "departement",
@@ -269,8 +281,7 @@ def whatif(
     from storage.common import StoreError
     from storage.planning import access_run, read_assignment, read_matrix, save_scenario
 
-    if mode not in MODE_LABELS:
-        raise fail(f"mode inconnu {mode!r} : attendu drive ou walk")
+    mode = mode_option(mode)
     if objective not in ("coverage", "median"):
         raise fail(f"objectif inconnu {objective!r} : attendu coverage ou median")
     if k < 0 or k > 50:

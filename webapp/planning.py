@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
 from storage import read
 from webapp import params
@@ -56,7 +57,7 @@ def diagnostic():  # noqa: ANN201
         overview = cached(conn, read.region_overview)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     category_label = next((c["label"] for c in categories if c["code"] == category), category)
-    subject = f"{category_label}, {'voiture' if mode == 'drive' else 'à pied'}"
+    subject = f"{category_label}, {MODE_PHRASES[mode]}"
     return render_template(
         "planning/diagnostic.html",
         levels=levels, level_labels=labels, level=level, level_name=labels.get(level, level_label(level)),
