@@ -1,7 +1,7 @@
 # Atlas SPRO — two commands do everything on a fresh Debian 12 machine:
 #   make demo   set up, start the local PostGIS, load the Bretagne pilot, compute travel times
 #               (OSM=bretagne.osm.pbf for real road times; approximate otherwise), serve http://127.0.0.1:5000
-#   make test   set up, start the local PostGIS, run the whole test suite against it
+#   make test   set up, lint (ruff) and type-check (mypy), start the local PostGIS, run the whole test suite
 # DATABASE_URL, when set, replaces the local cluster everywhere.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 DATA ?= data/bretagne
 REGION ?= 53
 
-.PHONY: setup system-deps browser db-up db-down load access demo test clean
+.PHONY: setup system-deps browser db-up db-down load access demo lint test clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -44,7 +44,13 @@ demo: access
 browser:
 	@scripts/ensure-browser.sh
 
-test: db-up browser
+# ruff (lint and format) and mypy, configured in pyproject.toml; any finding fails `make test`.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint db-up browser
 	$(BIN)/pytest
 
 clean:

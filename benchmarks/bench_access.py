@@ -24,14 +24,15 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_routing import _status_kib, synthetic_road_graph  # noqa: E402
+from bench_routing import _status_kib, synthetic_road_graph
 
-from geo.analysis.access import compute_access, summarise_levels  # noqa: E402
-from geo.isochrones import place_isochrones  # noqa: E402
-from geo.vocabulary import MISSIONS  # noqa: E402
+from geo.analysis.access import compute_access, summarise_levels
+from geo.isochrones import place_isochrones
+from geo.network import RoadGraph
+from geo.vocabulary import MISSIONS
 
 
-def synthetic_territory(graph, n_communes: int, n_places: int, seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def synthetic_territory(graph: RoadGraph, n_communes: int, n_places: int, seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """SYNTHETIC communes (grid cells over the graph) and places (random nodes)."""
     rng = np.random.default_rng(seed)
     xmin, ymin, xmax, ymax = graph.x.min(), graph.y.min(), graph.x.max(), graph.y.max()
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     access_s = time.perf_counter() - started
     print(
         f"compute_access: {access_s:.1f} s for {result.categories.shape[0]} categories, "
-        f"{len(result.od):,} commune-place pairs within {result.params['od_limit_s'] / 60:.0f} min"
+        f"{len(result.od):,} commune-place pairs within {float(result.params['od_limit_s']) / 60:.0f} min"
     )
     started = time.perf_counter()
     summarise_levels(result.nearest, communes, levels=("departement", "region"))

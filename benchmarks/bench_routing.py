@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import ctypes
 import gc
+import itertools
 import platform
 import re
 import sys
@@ -47,14 +48,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from geo.network import RoadGraph  # noqa: E402
-from geo.network.osm import graph_from_osm_file  # noqa: E402
 from geo.isochrones import (  # noqa: E402
     DEFAULT_ISOCHRONE_FILL_M,
     isochrone_cell_m,
     isochrone_polygon,
     isochrone_polygons,
 )
+from geo.network import RoadGraph  # noqa: E402
+from geo.network.osm import graph_from_osm_file  # noqa: E402
 from geo.routing import isochrone_nodes, nearest_facility_times  # noqa: E402
 
 ANDORRA = ROOT / "tests" / "data" / "andorra.osm.pbf"
@@ -451,7 +452,7 @@ def _isochrone_checks(
     covered = shapely.intersects_xy(polygon.buffer(1e-6), graph.x[reached], graph.y[reached])
     nests = all(
         small.difference(large).area == 0.0
-        for small, large in zip(nested, nested[1:], strict=False)
+        for small, large in itertools.pairwise(nested)
     )
     # The multi-limit call takes its cell from the largest isochrone.
     largest = isochrone_nodes(graph, centre, ISOCHRONE_LIMITS_S[-1])

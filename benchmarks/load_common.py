@@ -117,7 +117,7 @@ def gunicorn(
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -198,7 +198,7 @@ def _start(job: WrkJob, port: int, seconds: int, folder: Path, index: int) -> su
     script.write_text(WRK_SCRIPT % values, encoding="ascii")
     argv = ["wrk", "-t1", f"-c{job.connections}", f"-d{seconds}s", "--timeout", "2s", "-s", str(script),
             f"http://{HOST}:{port}/"]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wrk_many(port: int, jobs: Sequence[WrkJob], *, duration: float) -> list[Result]:

@@ -51,7 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_common import (  # noqa: E402
+from load_common import (
     HOST,
     MAX_DURATION_S,
     WORKER_CLASSES,
@@ -75,7 +75,7 @@ def request_paths(url: str, *, mix: str = "uniform", seed: int = 42, n: int = 10
 
     with db.connect(url) as conn:
         communes = conn.execute("SELECT code, population FROM commune ORDER BY code").fetchall()
-        has_times = conn.execute("SELECT count(*) FROM access_run").fetchone()[0] > 0
+        has_times = conn.execute("SELECT EXISTS (SELECT 1 FROM access_run)").fetchone() == (True,)
     if not communes:
         msg = "no commune in the database: run `atlas load` (and `atlas access`) first"
         raise SystemExit(msg)

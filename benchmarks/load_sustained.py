@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_common import (  # noqa: E402
+from load_common import (
     HOST,
     MAX_DURATION_S,
     WORKER_CLASSES,
@@ -53,7 +53,7 @@ def endpoint_paths(url: str, seed: int = 7) -> dict[str, tuple[float, list[str]]
     with db.connect(url) as conn:
         communes = conn.execute("SELECT code, name FROM commune ORDER BY code").fetchall()
         zonings = [row[0] for row in conn.execute("SELECT zoning_id FROM zoning ORDER BY zoning_id").fetchall()]
-        has_times = conn.execute("SELECT count(*) FROM access_run").fetchone()[0] > 0
+        has_times = conn.execute("SELECT EXISTS (SELECT 1 FROM access_run)").fetchone() == (True,)
     if not communes or not has_times:
         msg = "run `atlas load` and `atlas access` on the database first"
         raise SystemExit(msg)

@@ -28,6 +28,9 @@ from geo.errors import ValidationError
 
 ExportFormat = Literal["gpkg", "geojson", "csv"]
 
+EXPORT_FORMATS: dict[str, ExportFormat] = {"gpkg": "gpkg", "geojson": "geojson", "csv": "csv"}
+"""The export formats, by name."""
+
 TIME_CLASSES_MIN: tuple[tuple[float, float, str, str], ...] = (
     (0, 10, "0 à 10 min", "255,255,178,255"),
     (10, 20, "10 à 20 min", "254,204,92,255"),

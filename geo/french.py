@@ -8,7 +8,7 @@ follows a no-break space. Unknown values (None, NaN, infinity) read "–".
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, SupportsFloat
 
 from geo.vocabulary import Mode
 
@@ -28,36 +28,37 @@ UNKNOWN = "–"
 """What an unknown figure reads."""
 
 
-def _known(value: object) -> bool:
-    if value is None:
-        return False
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]  # numbers, numpy scalars, Decimal
-    except (TypeError, ValueError):
-        return False
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float (numbers, numpy scalars, Decimal), None when unknown."""
+    if value is None or isinstance(value, bool) or not isinstance(value, SupportsFloat):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def number(value: object, decimals: int = 0) -> str:
     """``3449370`` -> "3 449 370", ``12.5`` with one decimal -> "12,5" (no-break spaces)."""
-    if not _known(value):
+    known = _finite(value)
+    if known is None:
         return UNKNOWN
-    text = f"{float(value):,.{decimals}f}"  # type: ignore[arg-type]  # checked by _known
-    return text.replace(",", NBSP).replace(".", ",")
+    return f"{known:,.{decimals}f}".replace(",", NBSP).replace(".", ",")
 
 
 def percent(share: object, decimals: int = 1) -> str:
     """A share (0–1) as "97,5 %"."""
-    if not _known(share):
+    known = _finite(share)
+    if known is None:
         return UNKNOWN
-    return f"{number(float(share) * 100, decimals)}{NBSP}%"  # type: ignore[arg-type]  # checked by _known
+    return f"{number(known * 100, decimals)}{NBSP}%"
 
 
 def duration(seconds: object) -> str:
     """Seconds as rounded minutes: "12 min", "1 h 05" (at least "1 min"; plain spaces, as the
     pages have always shown them)."""
-    if not _known(seconds):
+    known = _finite(seconds)
+    if known is None:
         return UNKNOWN
-    total = max(1, round(float(seconds) / 60))  # type: ignore[arg-type]  # checked by _known
+    total = max(1, round(known / 60))
     if total < 60:
         return f"{total} min"
     return f"{total // 60} h {total % 60:02d}"

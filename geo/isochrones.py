@@ -372,7 +372,7 @@ def _grid_isochrones(
     )
     pair_time = np.concatenate((edge_time[short], edge_time[edge[pair]]))
     inner = ~ends
-    earliest = np.full(height * width, np.inf)
+    earliest: np.ndarray = np.full(height * width, np.inf)
     np.minimum.at(
         earliest,
         np.concatenate(
@@ -461,7 +461,7 @@ def _cells_polygon(
     each pass borders a different ring); rings only touch other rings, at saddles:
     holes touch their shell, or separate parts touch each other, as OGC validity allows.
     """
-    height, width = cells.shape
+    width = cells.shape[1]
     corners = width + 1
     start_parts, direction_parts, cell_parts = [], [], []
     for direction in range(4):

@@ -320,11 +320,12 @@ def export(
 ) -> None:
     """Export every layer (communes with travel times, places, isochrones, white zones,
     zonings, indicators, metadata) for QGIS or a spreadsheet."""
-    from geo.export import planner_layers, write_layers
+    from geo.export import EXPORT_FORMATS, planner_layers, write_layers
     from storage.common import StoreError
     from storage.export import export_tables
 
-    if fmt not in ("gpkg", "geojson", "csv"):
+    export_format = EXPORT_FORMATS.get(fmt)
+    if export_format is None:
         raise fail(f"format inconnu {fmt!r} : attendu gpkg, geojson ou csv")
     with open_db() as conn:
         try:
@@ -332,7 +333,7 @@ def export(
         except StoreError as exc:
             raise fail(str(exc)) from exc
     try:
-        written = write_layers(layers, output, fmt=fmt)  # type: ignore[arg-type]
+        written = write_layers(layers, output, fmt=export_format)
     except AtlasError as exc:
         raise fail(str(exc)) from exc
     approximate = [v for k, v in layers["metadonnees"].itertuples(index=False) if k.startswith("temps_") and "APPROX" in v]

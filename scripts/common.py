@@ -18,7 +18,7 @@ from settings import Settings
 if TYPE_CHECKING:
     import psycopg
 
-MODE_LABELS: dict[str, str] = dict(french.MODE_NOUNS)
+MODE_LABELS = french.MODE_NOUNS
 """French names of the travel modes (« réseau voiture », « réseau marche »)."""
 
 console = Console(stderr=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -18,6 +18,11 @@ import typer
 from geo import french
 from geo.errors import AtlasError
 from geo.vocabulary import CHOICE_S, COVER_S, MODES, REACH_S
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import psycopg
+
 from scripts.common import (
     MODE_LABELS,
     console,
@@ -231,7 +236,18 @@ def zones_list() -> None:
         typer.echo(f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})")
 
 
-def _store_zoning(conn, communes, zoning_id, label, method, params, assignment, zones, *, source) -> int:  # noqa: ANN001
+def _store_zoning(
+    conn: psycopg.Connection,
+    communes: gpd.GeoDataFrame,
+    zoning_id: str,
+    label: str,
+    method: str,
+    params: dict[str, Any],
+    assignment: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    source: str | None,
+) -> int:
     """Store a zoning and, when travel times exist, its indicators per mode."""
     from geo.analysis.access import summarise_levels
     from storage.common import StoreError
@@ -274,7 +290,7 @@ def whatif(
 ) -> None:
     """Where new places would help most (maximal covering or p-median, existing places
     kept), and the effect of a scenario of openings and closures."""
-    from geo.analysis.location import evaluate_scenario, locate_new_sites
+    from geo.analysis.location import OBJECTIVES, evaluate_scenario, locate_new_sites
     from geo.categories import Category
     from geo.traveltimes import commune_times
     from storage.access import load_network
@@ -282,7 +298,8 @@ def whatif(
     from storage.planning import access_run, read_assignment, read_matrix, save_scenario
 
     mode = mode_option(mode)
-    if objective not in ("coverage", "median"):
+    chosen_objective = OBJECTIVES.get(objective)
+    if chosen_objective is None:
         raise fail(f"objectif inconnu {objective!r} : attendu coverage ou median")
     if k < 0 or k > 50:
         raise fail("k doit être entre 0 et 50")
@@ -306,15 +323,19 @@ def whatif(
         mask = wanted.mask(places)
         if not mask.any():
             raise fail(f"aucun lieu dans la catégorie {category!r}")
-        graph, _ = load_network(conn, mode)
-        between = commune_times(graph, communes)
+        stored = load_network(conn, mode)
+        if stored is None:
+            raise fail(f"pas de réseau {MODE_LABELS[mode]} enregistré : relancer atlas access")
+        between = commune_times(stored[0], communes)
         sites = places[mask].reset_index(drop=True)
         times = times[:, mask]
         chosen: list[str] = []
         gained: list[float] = []
         try:
             if k:
-                located = locate_new_sites(communes, times, between, k=k, objective=objective, threshold_s=threshold_s)  # type: ignore[arg-type]
+                located = locate_new_sites(
+                    communes, times, between, k=k, objective=chosen_objective, threshold_s=threshold_s
+                )
                 # Each site's own gain, largest first (geo.analysis.location.site_gains).
                 chosen = located.gains["commune_code"].tolist()
                 gained = located.gains["population_covered"].tolist()

@@ -117,7 +117,7 @@ def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, s
         """,
         crs=region_crs(conn),
     )
-    labels = dict(conn.execute("SELECT partner_type, label FROM partner_type").fetchall())
+    labels: dict[str, str] = dict(conn.execute("SELECT partner_type, label FROM partner_type").fetchall())
     return places, labels
 
 
@@ -270,7 +270,7 @@ def copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: st
             r["code"],
             mode,
             r["category"],
-            *(int(round(r[c])) for c in _INTEGER_COLUMNS),
+            *(round(r[c]) for c in _INTEGER_COLUMNS),
             *(value(r[c]) for c in _INDICATOR_COLUMNS[len(_INTEGER_COLUMNS):]),
             value(r.get("n_operators_30")),
             value(r.get("fca")),

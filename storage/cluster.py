@@ -95,7 +95,7 @@ class LocalCluster:
     def _create_database(self) -> None:
         exists = self._run(
             ["psql", "-h", str(self.socket_dir), "-U", ROLE, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],  # noqa: S608 - DATABASE is a constant
         ).stdout.strip()
         if exists != "1":
             self._run(["createdb", "-h", str(self.socket_dir), "-U", ROLE, DATABASE])

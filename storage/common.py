@@ -20,9 +20,31 @@ from psycopg import sql
 
 NO_REGION = "no Région is loaded yet (run `atlas load` first)"
 
+Query = str | bytes | sql.SQL | sql.Composed
+"""A statement psycopg executes (constant text or a :mod:`psycopg.sql` composition)."""
+
 
 class StoreError(RuntimeError):
     """The database refuses the data (another Région, a broken reference...) or lacks it."""
+
+
+def scalar(conn: psycopg.Connection, query: Query, params: Sequence[Any] = ()) -> Any:
+    """The one value of a statement that always returns one row (an aggregate, ``SELECT expr``)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:  # pragma: no cover - such a statement always returns a row
+        msg = "the statement returned no row"
+        raise StoreError(msg)
+    return row[0]
+
+
+def one_row(conn: psycopg.Connection, query: Query, params: Sequence[Any] | dict[str, Any] = (), *,
+            prepare: bool | None = None) -> tuple[Any, ...]:
+    """The row of a statement that always returns exactly one row."""
+    row = conn.execute(query, params, prepare=prepare).fetchone()
+    if row is None:  # pragma: no cover - such a statement always returns a row
+        msg = "the statement returned no row"
+        raise StoreError(msg)
+    return tuple(row)
 
 
 def region_crs(conn: psycopg.Connection) -> str:
@@ -61,7 +83,7 @@ def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows
 
 
 def read_frame(
-    conn: psycopg.Connection, query: str | sql.Composable, params: Sequence[Any] = (), *, crs: str | None = None
+    conn: psycopg.Connection, query: Query, params: Sequence[Any] = (), *, crs: str | None = None
 ) -> pd.DataFrame:
     """The rows of ``query`` as a DataFrame; a last column named ``wkb`` becomes the geometry
     of a GeoDataFrame in ``crs``."""

@@ -15,7 +15,7 @@ def with_dbname(url: str, dbname: str) -> str:
     """Return ``url`` pointing at another database of the same server."""
     params = conninfo.conninfo_to_dict(url)
     params["dbname"] = dbname
-    return conninfo.make_conninfo(**params)
+    return conninfo.make_conninfo("", **params)
 
 
 def create_database(url: str, dbname: str) -> str:

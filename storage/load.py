@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -17,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from geo.crs import epsg_code
 from geo.schema import STRUCTURE_COLUMNS
-from storage.common import StoreError, copy_rows, ewkb_hex
+from storage.common import StoreError, copy_rows, ewkb_hex, scalar
 
 
 def replace_region(
@@ -91,7 +92,7 @@ def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str)
         msg = f"this database holds Région {row[0]}; use another database for Région {region_code}"
         raise StoreError(msg)
     if row is not None and row[1] != srid:
-        structure_count = conn.execute("SELECT count(*) FROM structure").fetchone()[0]
+        structure_count = scalar(conn, "SELECT count(*) FROM structure")
         if structure_count:
             msg = f"this database stores geometries in SRID {row[1]}, not {srid}"
             raise StoreError(msg)
@@ -138,9 +139,9 @@ def _copy_structures(conn: psycopg.Connection, structures: gpd.GeoDataFrame, sri
     geoms = ewkb_hex(structures.geometry, srid, multi=False)
     rows = []
     for record, geom in zip(structures[columns].to_dict("records"), geoms, strict=True):
-        values = []
+        values: list[Any] = []
         for column in columns:
-            value = _none(record[column])
+            value: Any = _none(record[column])
             if column == "opening_hours":
                 value = Jsonb(value or {})
             elif column in ("missions", "publics"):

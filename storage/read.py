@@ -9,20 +9,20 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.vocabulary import WEEKDAYS
+from storage.common import one_row, scalar
 
 
 def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
     """Schema version, Région, row counts and last load of the database."""
-    has_schema = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+    has_schema = scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL")
     if not has_schema:
         return {"schema": "absent (lancer : atlas db migrate)"}
-    version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    version = scalar(conn, "SELECT max(version) FROM schema_migrations")
     summary: dict[str, Any] = {"schema": version}
     region = conn.execute("SELECT region_code, crs FROM region_config").fetchone()
     summary["region"] = f"{region[0]} ({region[1]})" if region else "aucune donnée chargée"
     for table in ("commune", "territory", "structure", "partner_type"):
-        count = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table)))
-        summary[table] = count.fetchone()[0]
+        summary[table] = scalar(conn, psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table)))
     last = conn.execute("SELECT finished_at FROM load_run ORDER BY id DESC LIMIT 1").fetchone()
     summary["last_load"] = last[0].isoformat(timespec="seconds") if last else "jamais"
     return summary
@@ -158,7 +158,7 @@ DATA_VERSION_COLUMNS_SQL = """
     (SELECT count(*) FROM access_run) AS n_access, (SELECT max(created_at) FROM zoning) AS v_zoning,
     (SELECT count(*) FROM zoning) AS n_zoning"""
 """What :func:`data_version` reads (five index or tiny-table lookups, about 0.05 ms)."""
-DATA_VERSION_SQL = f"SELECT {DATA_VERSION_COLUMNS_SQL}"  # noqa: S608 - constant SQL
+DATA_VERSION_SQL = f"SELECT {DATA_VERSION_COLUMNS_SQL}"
 
 
 _LOCATED_BY_POINT_SQL = f"""
@@ -166,7 +166,7 @@ _LOCATED_BY_POINT_SQL = f"""
       FROM (SELECT {_POINT_SQL} AS pt) q,
            LATERAL (SELECT c.code, c.geom FROM commune c ORDER BY c.geom <-> q.pt LIMIT 8) k
      ORDER BY ST_Distance(k.geom, q.pt), k.code
-     LIMIT 1"""
+     LIMIT 1"""  # noqa: S608 - constant SQL fragments, values are bound
 """The commune containing the point (distance 0), else the nearest one, ties by code: 8
 candidates from the GiST index (KNN ``<->`` alone, so that the index orders them), then
 the exact order among them."""
@@ -513,4 +513,4 @@ def gap_summary(conn: psycopg.Connection) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------- versions
 def data_version(conn: psycopg.Connection) -> tuple[Any, ...]:
     """A value that changes whenever loads, accessibility runs or zonings change (cache key)."""
-    return tuple(conn.execute(DATA_VERSION_SQL, prepare=True).fetchone())
+    return one_row(conn, DATA_VERSION_SQL, prepare=True)

@@ -148,7 +148,7 @@ def served(url: str, output: Path, **env: str) -> Iterator[int]:
     connections (no request is sent), stops the server on exit."""
     port = free_port()
     with output.open("w") as out:
-        server = subprocess.Popen(  # noqa: S603
+        server = subprocess.Popen(
             [sys.executable, "-m", "scripts.cli", "serve", "--port", str(port), "--workers", "1"],
             env={**os.environ, "DATABASE_URL": url, **env}, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
         )

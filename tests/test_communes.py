@@ -8,9 +8,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from geo.errors import CrsError, GeometryError, MissingColumnError, ReconciliationError
 from geo.sources import communes as cio
 from geo.sources import territories as tio
-from geo.errors import CrsError, GeometryError, MissingColumnError, ReconciliationError
 from tests.conftest import CRS, PILOT_DIR
 
 ADMIN = PILOT_DIR / "admin"

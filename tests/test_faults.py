@@ -22,7 +22,7 @@ def test_a_load_killed_while_writing_leaves_the_previous_data(pilot_copy: str) -
     before = snapshot(pilot_copy)
     dbname = psycopg.conninfo.conninfo_to_dict(pilot_copy)["dbname"]
     env = {**os.environ, "DATABASE_URL": pilot_copy}
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "scripts.cli", "load", "--region", "53"],
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -9,8 +9,8 @@ import pytest
 import shapely
 
 from geo.analysis import gaps
-from geo.vocabulary import REACH_S
 from geo.errors import MissingColumnError, ValidationError
+from geo.vocabulary import REACH_S
 
 CRS = "EPSG:2154"
 MIN = 60.0

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.errors import MissingColumnError, ValidationError
 from geo.analysis.indicators import (
     THRESHOLDS_MIN,
     aggregate,
@@ -18,6 +17,7 @@ from geo.analysis.indicators import (
     two_step_fca,
     weighted_median,
 )
+from geo.errors import MissingColumnError, ValidationError
 
 INF = math.inf
 SEED = 20240601

@@ -75,7 +75,7 @@ def test_import_validates_and_compare_scores_identity(accessed_copy: str, tmp_pa
     lines = ["commune;zone"] + [f"{c};{z}" for c, z in epci.itertuples(index=False)]
     good.write_text("\n".join(lines) + "\n", encoding="latin-1")
     bad = tmp_path / "incomplet.csv"
-    bad.write_text("\n".join(lines[:-5] + [lines[1]]) + "\n", encoding="utf-8")
+    bad.write_text("\n".join([*lines[:-5], lines[1]]) + "\n", encoding="utf-8")
 
     before = snapshot(accessed_copy)
     result = atlas(accessed_copy, "zones", "import", str(bad), "--id", "incomplet")

@@ -30,7 +30,7 @@ def test_logs_hold_no_searched_place_coordinate_or_address(accessed_db: str, tmp
         statuses = []
         for path in SEARCHES:
             try:
-                with urllib.request.urlopen(base + path, timeout=10) as response:  # noqa: S310
+                with urllib.request.urlopen(base + path, timeout=10) as response:
                     statuses.append(response.status)
                     assert "Set-Cookie" not in response.headers
             except urllib.error.HTTPError as error:

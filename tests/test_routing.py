@@ -13,9 +13,9 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from geo.errors import ValidationError
+from geo.isochrones import _cells_polygon, isochrone_cell_m, isochrone_polygon, isochrone_polygons
 from geo.network import RoadGraph
 from geo.network.osm import graph_from_osm_file
-from geo.isochrones import _cells_polygon, isochrone_cell_m, isochrone_polygon, isochrone_polygons
 from geo.routing import (
     isochrone_nodes,
     nearest_facility_times,

@@ -563,11 +563,11 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 15
 
-    def runner(operation):  # noqa: ANN001, ANN202
+    def runner(operation):
         @settings(max_examples=25, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
-        def run(case) -> None:  # noqa: ANN001
+        def run(case) -> None:
             case.call_and_validate(excluded_checks=excluded)
 
         return run
@@ -575,6 +575,6 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     for operation in operations:
         try:
             runner(operation)()
-        except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
+        except Exception as exc:
             failures.append(f"{operation.label}: {exc}"[:3000])
     assert failures == [], "\n\n".join(failures)

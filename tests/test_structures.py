@@ -236,7 +236,7 @@ def test_annuaire_sample(annuaire, partner_types) -> None:
     assert an["partner_type"].tolist() == ["cio", "information_jeunesse", "cap_emploi", "cidff", "france_travail"]
     assert an.loc[1, "structure_id"] == "annuaire:EXEMPLE-0001-cio"
     assert an.loc[1, "opening_hours"] == {
-        **{day: "09:00 - 12:00 / 14:00 - 17:00" for day in ("lundi", "mardi", "mercredi", "jeudi", "vendredi")},
+        **dict.fromkeys(("lundi", "mardi", "mercredi", "jeudi", "vendredi"), "09:00 - 12:00 / 14:00 - 17:00"),
         "samedi": "09:00 - 12:00",
     }
     assert (an.loc[1, "phone"], an.loc[1, "email"], an.loc[1, "website"]) == (
@@ -245,7 +245,7 @@ def test_annuaire_sample(annuaire, partner_types) -> None:
     assert an.loc[1, "vintage"] == "2023-08-09" and an.loc[2, "vintage"] == "2024-01-15"
     assert an.loc[4, "phone"] == "00 00 00 00 04"  # list fields given as JSON text
     assert an.loc[5, "address"] == "5 quai de l'Exemple (fictif)"  # the physical address, not the postal one
-    assert an.loc[5, "opening_hours"] == {d: "09:00 - 12:30" for d in ("mardi", "mercredi", "jeudi")}
+    assert an.loc[5, "opening_hours"] == dict.fromkeys(("mardi", "mercredi", "jeudi"), "09:00 - 12:30")
     assert an.loc[6, "appointment"] is None and an.loc[6, "email"] is None
     x, y = TO_LAMBERT.transform(-2.7603, 48.5136)
     assert an.loc[1, "geometry"].distance(shapely.Point(x, y)) < 0.01

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import re
@@ -63,7 +64,7 @@ def test_ties_are_broken_by_structure_id_everywhere(web_db) -> None:
             found = finder_sql.finder_search(conn, commune_code=code, mode="drive", limit=50)
             keys = [(seconds, sid) for sid, seconds, _other, _metres in found["by_time"]]
             assert keys == sorted(keys), code
-            ties += sum(1 for a, b in zip(keys, keys[1:], strict=False) if a[0] == b[0])
+            ties += sum(1 for a, b in itertools.pairwise(keys) if a[0] == b[0])
     assert ties > 0  # places sharing a building exist in the pilot: the rule is exercised
 
 
@@ -322,7 +323,7 @@ def test_finder_is_one_statement_then_none(web_db, monkeypatch) -> None:
     statements: list[str] = []
     original = read.finder_commune
 
-    def counting(conn, code):  # noqa: ANN001, ANN202
+    def counting(conn, code):
         statements.append(code)
         return original(conn, code)
 

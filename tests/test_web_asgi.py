@@ -131,7 +131,7 @@ def test_a_body_announced_over_the_limit_gets_413_without_being_read(web_app) ->
 
 
 def test_streamed_responses_are_sent_piece_by_piece() -> None:
-    def streaming(environ, start_response):  # noqa: ANN001, ANN202
+    def streaming(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/csv")])
         yield b"a;b\n"
         yield b""

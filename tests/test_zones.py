@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from geo import categories
-from geo.zoning import adjacency as zoning_adjacency
-from geo.zoning import catchment, checks, model, regionalize
 from geo.errors import ValidationError
 from geo.vocabulary import MISSIONS
+from geo.zoning import adjacency as zoning_adjacency
+from geo.zoning import catchment, checks, model, regionalize
 
 CRS = "EPSG:2154"
 SIDE_M = 1_000.0

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo.errors import CrsError, MissingColumnError, ValidationError
+from geo.sources import zoning_files as zf
 from geo.zoning import compare as zc
 from geo.zoning.checks import check_zoning
-from geo.sources import zoning_files as zf
-from geo.errors import CrsError, MissingColumnError, ValidationError
 
 CRS = "EPSG:2154"
 N = 4

@@ -205,6 +205,7 @@ def _trust_proxies(app: Flask) -> None:
     if count > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # Flask documents wrapping the WSGI callable this way; mypy sees a method replaced.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)  # type: ignore[method-assign]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Search
@@ -40,10 +41,15 @@ def _format(allowed: tuple[str, ...]) -> str:
     return params.choice(request.args, "format", allowed, default=allowed[0]) or allowed[0]
 
 
-def _category(conn: Any, default: str | None = "any") -> str | None:
+def _category(conn: Any) -> str:
+    """The ``category`` parameter: a computed category (``any`` by default)."""
+    return _optional_category(conn) or "any"
+
+
+def _optional_category(conn: Any) -> str | None:
+    """The ``category`` parameter when given: a computed category."""
     codes = [c["code"] for c in cached(conn, read.access_categories)]
-    value = params.choice(request.args, "category", codes or ["any"], default=default)
-    return value
+    return params.choice(request.args, "category", codes or ["any"])
 
 
 def _runs_json(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def _no_store(response: Any) -> Any:
 
 
 @bp.get("/health")
-def health():  # noqa: ANN201
+def health() -> ResponseReturnValue:
     """Liveness and database readiness."""
     with connection() as conn:
         summary = read.database_summary(conn)
@@ -82,7 +88,7 @@ def health():  # noqa: ANN201
 
 
 @bp.get("/structures")
-def structures():  # noqa: ANN201
+def structures() -> ResponseReturnValue:
     """Places of the network as GeoJSON points (WGS84) or CSV, filtered."""
     params.no_unknown(request.args, ("partner_type", "mission", "public", "day", "format"))
     fmt = _format(("geojson", "csv"))
@@ -106,7 +112,7 @@ def structures():  # noqa: ANN201
 
 
 @bp.get("/nearest")
-def nearest():  # noqa: ANN201
+def nearest() -> ResponseReturnValue:
     """Nearest places by travel time from a commune or a WGS84 point (straight line beyond the bound).
 
     The hot path of the public finder: one SQL statement on a cache miss, none on a hit
@@ -155,7 +161,7 @@ NEAREST_PARAMETERS = ("commune", "lat", "lon", "mission", "public", "day", "mode
 
 
 @bp.get("/communes")
-def communes():  # noqa: ANN201
+def communes() -> ResponseReturnValue:
     """Communes matching a name (accent- and case-insensitive) or a postcode."""
     params.no_unknown(request.args, ("q", "limit"))
     query = params.text(request.args, "q")
@@ -177,7 +183,7 @@ def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:
 
 
 @bp.get("/communes/<code>")
-def commune(code: str):  # noqa: ANN201
+def commune(code: str) -> ResponseReturnValue:
     """One commune as a GeoJSON Feature (simplified polygon, WGS84)."""
     params.no_unknown(request.args, ())
     with connection() as conn:
@@ -187,7 +193,7 @@ def commune(code: str):  # noqa: ANN201
 
 
 @bp.get("/communes/<code>/access")
-def commune_access(code: str):  # noqa: ANN201
+def commune_access(code: str) -> ResponseReturnValue:
     """Travel time to the nearest place of every category, per mode, from one commune."""
     params.no_unknown(request.args, ())
     with connection() as conn:
@@ -218,7 +224,7 @@ def commune_access(code: str):  # noqa: ANN201
 
 
 @bp.get("/categories")
-def categories():  # noqa: ANN201
+def categories() -> ResponseReturnValue:
     """Categories of places with computed access, the runs (approximate or not) and isochrone limits."""
     params.no_unknown(request.args, ())
     with connection() as conn:
@@ -244,7 +250,7 @@ def _commune_shapes(conn: Any) -> dict[str, dict[str, Any]]:
 
 
 @bp.get("/access/communes")
-def access_communes():  # noqa: ANN201
+def access_communes() -> ResponseReturnValue:
     """Travel time to the nearest place of a category from every commune (choropleth), GeoJSON or CSV."""
     params.no_unknown(request.args, ("mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("geojson", "csv"))
@@ -276,7 +282,7 @@ def access_communes():  # noqa: ANN201
 
 
 @bp.get("/indicators")
-def indicators():  # noqa: ANN201
+def indicators() -> ResponseReturnValue:
     """Accessibility indicators of every territory (or zone) of a level, JSON or CSV."""
     params.no_unknown(request.args, ("level", "mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("json", "csv"))
@@ -304,7 +310,7 @@ INDICATOR_COLUMNS = (
 
 
 @bp.get("/territories")
-def territories():  # noqa: ANN201
+def territories() -> ResponseReturnValue:
     """Région, départements, arrondissements or EPCI as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ("level",))
     level = params.choice(request.args, "level", read.LEVELS, default="departement") or "departement"
@@ -316,7 +322,7 @@ def territories():  # noqa: ANN201
 
 
 @bp.get("/zonings")
-def zonings():  # noqa: ANN201
+def zonings() -> ResponseReturnValue:
     """Stored zonings."""
     params.no_unknown(request.args, ())
     with connection() as conn:
@@ -325,7 +331,7 @@ def zonings():  # noqa: ANN201
 
 
 @bp.get("/zonings/<zoning_id>")
-def zoning(zoning_id: str):  # noqa: ANN201
+def zoning(zoning_id: str) -> ResponseReturnValue:
     """Zones of one zoning as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
     with connection() as conn:
@@ -341,7 +347,7 @@ def zoning(zoning_id: str):  # noqa: ANN201
 
 
 @bp.get("/isochrones")
-def isochrones():  # noqa: ANN201
+def isochrones() -> ResponseReturnValue:
     """Areas reached from each place within a number of minutes (simplified GeoJSON, WGS84)."""
     params.no_unknown(request.args, ("mode", "minutes", "structure_id"))
     mode = params.mode(request.args)
@@ -367,14 +373,14 @@ GAP_COLUMNS = ("kind", "mode", "category", "commune_code", "commune_name", "depa
 
 
 @bp.get("/gaps")
-def gaps():  # noqa: ANN201
+def gaps() -> ResponseReturnValue:
     """White zones (communes beyond the threshold) and no-choice communes, GeoJSON or CSV."""
     params.no_unknown(request.args, ("kind", "mode", "category", "format"))
     kind = params.choice(request.args, "kind", ("white_zone", "no_choice"))
     mode = params.choice(request.args, "mode", MODES)
     fmt = _format(("geojson", "csv"))
     with connection() as conn:
-        category = _category(conn, default=None)
+        category = _optional_category(conn)
         rows = read.gaps(conn, kind=kind, mode=mode, category=category)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}
     for row in rows:
@@ -394,12 +400,12 @@ def gaps():  # noqa: ANN201
 
 
 @bp.get("/openapi.json")
-def openapi():  # noqa: ANN201
+def openapi() -> ResponseReturnValue:
     """The OpenAPI 3.1 description of this API."""
     return jsonify(openapi_document())
 
 
 @bp.get("/docs")
-def docs():  # noqa: ANN201
+def docs() -> ResponseReturnValue:
     """A plain HTML page listing the endpoints (generated from the OpenAPI document, no CDN)."""
     return render_template("api/docs.html", doc=openapi_document())

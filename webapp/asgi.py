@@ -62,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, access_log: str | N
     if target == "-":
         stream = sys.stdout
     elif target:
-        stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (held for the worker's life)
+        stream = open(target, "a", encoding="utf-8", buffering=1)
     return WsgiInLoop(create_flask_app(test_config), access_log=stream)
 
 
@@ -117,9 +117,12 @@ class WsgiInLoop:
         stamp = time.strftime("[%d/%b/%Y:%H:%M:%S %z]")
         request = f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"]}'.translate(LOG_ESCAPES)
         line = f'{stamp} "{request}" {status} {sent} {seconds:.6f}\n'
+        log = self.access_log
+        if log is None:
+            return
         try:
-            self.access_log.write(line)  # type: ignore[union-attr]
-            self.access_log.flush()  # type: ignore[union-attr]
+            log.write(line)
+            log.flush()
         except (OSError, ValueError):  # a closed or full log never fails a request
             pass
 

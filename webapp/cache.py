@@ -94,9 +94,11 @@ class DataCache:
 
     def version(self, conn: psycopg.Connection, *, check: bool = False) -> tuple[Any, ...]:
         """The data version, read again when the last reading is older than ``check_s`` (or ``check``)."""
-        if check or not self.fresh() or self._version is None:
-            self.observe(read.data_version(conn))
-        return self._version  # type: ignore[return-value]
+        version = self._version
+        if check or not self.fresh() or version is None:
+            version = read.data_version(conn)
+            self.observe(version)
+        return version
 
     # ------------------------------------------------------------------ geometries
     def get(self, conn: psycopg.Connection, key: Hashable, compute: Callable[[], T], *, check: bool = False) -> T:

@@ -12,6 +12,7 @@ import logging
 
 import psycopg
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(PoolTimeout)
-    def database_unavailable(exc: Exception):  # noqa: ANN202 - Flask response tuple
+    def database_unavailable(exc: Exception) -> ResponseReturnValue:
         log.warning("database unavailable: %s", type(exc).__name__)
         message = "La base de données est momentanément indisponible. Réessayez dans quelques instants."
         headers = {"Retry-After": "30"}
@@ -59,7 +60,7 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=503, message=message), 503, headers
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         headers = exc.get_headers()[1:]  # keeps Allow on 405, drops the HTML content type
         message = _message(exc)
@@ -71,12 +72,12 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=code, message=message), code, headers
 
     @app.errorhandler(InternalServerError)
-    def internal_error(exc: InternalServerError):  # noqa: ANN202
+    def internal_error(exc: InternalServerError) -> ResponseReturnValue:
         """Any unhandled exception: a generic French answer, no detail of the cause."""
         message = FRENCH_MESSAGES[500]
         if _wants_json():
             return jsonify(error="Internal Server Error", message=message), 500
         try:
             return render_template("errors/error.html", status=500, message=message), 500
-        except Exception:  # noqa: BLE001 - the error page itself must not fail
+        except Exception:
             return f"<!doctype html><html lang=\"fr\"><title>Erreur</title><p>{message}</p></html>", 500

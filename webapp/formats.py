@@ -48,7 +48,7 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        return self._app.response_class(json_bytes(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)
+        return Response(json_bytes(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)
 
 
 def json_bytes(obj: Any) -> bytes:
@@ -133,5 +133,4 @@ def csv_response(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], file
     """A CSV download named ``filename``."""
     response = Response(csv_text(rows, columns), mimetype=CSV_MIMETYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.charset = "utf-8"
     return response

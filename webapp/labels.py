@@ -8,8 +8,8 @@ from flask import Flask
 
 from geo import french
 
-MODE_LABELS: dict[str, str] = dict(french.MODE_PHRASES)
-MODE_NAMES: dict[str, str] = dict(french.MODE_TITLES)
+MODE_LABELS = french.MODE_PHRASES
+MODE_NAMES = french.MODE_TITLES
 MISSION_LABELS: dict[str, str] = {
     "accueil": "Accueil",
     "information": "Information",

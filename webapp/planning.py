@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
@@ -26,7 +27,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @bp.get("/carte")
-def map_page():  # noqa: ANN201
+def map_page() -> ResponseReturnValue:
     """The planners' Leaflet map (layers toggled by a form beside it)."""
     with connection() as conn:
         context = {
@@ -41,7 +42,7 @@ def map_page():  # noqa: ANN201
 
 
 @bp.get("/diagnostic")
-def diagnostic():  # noqa: ANN201
+def diagnostic() -> ResponseReturnValue:
     """Indicators of a territory level for a mode and category: table, charts, CSV link."""
     mode = params.mode(request.args)
     with connection() as conn:
@@ -69,7 +70,7 @@ def diagnostic():  # noqa: ANN201
 
 
 @bp.get("/diagnostic/rapport/<int:year>")
-def report(year: int):  # noqa: ANN201
+def report(year: int) -> ResponseReturnValue:
     """The yearly report for the CCREFP: accessible HTML that prints well."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404, "Année hors de la période couverte.")

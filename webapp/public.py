@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from geo.analysis.finder import Search
 from geo.vocabulary import MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
@@ -39,18 +40,15 @@ def _search_title(origin: finder.Origin | None, query: str | None, filters: dict
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index() -> ResponseReturnValue:
     """Search form; communes matching the text; nearest places once a commune or a point is known."""
     args = request.args
     query = params.text(args, "q")
     code = params.commune_code(args)
     point = params.lat_lon(args)
-    filters = {
-        "mission": params.mission(args),
-        "public": params.public(args),
-        "day": params.day(args, "jour"),
-        "mode": params.mode(args),
-    }
+    mode = params.mode(args)
+    mission, public, day = params.mission(args), params.public(args), params.day(args, "jour")
+    filters = {"mission": mission, "public": public, "day": day, "mode": mode}
     matches: list[dict[str, Any]] = []
     origin = None
     found = None
@@ -63,7 +61,8 @@ def index():  # noqa: ANN201
             if len(matches) == 1:
                 code = matches[0]["code"]
         if code or point:
-            search = Search(limit=RESULTS, code=code, point=None if code else point, **filters)
+            search = Search(mode=mode, limit=RESULTS, mission=mission, public=public, day=day, code=code,
+                            point=None if code else point)
             outcome = finder.find(search, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
     page = render_template(
@@ -89,7 +88,7 @@ def index():  # noqa: ANN201
 
 
 @bp.get("/a-propos")
-def about():  # noqa: ANN201
+def about() -> ResponseReturnValue:
     """Privacy, accessibility statement, neutrality rule, data sources, vintages and approximations."""
     with connection() as conn:
         overview = cached(conn, read.region_overview)

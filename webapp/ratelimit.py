@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES
 from werkzeug.exceptions import TooManyRequests
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 API_PREFIX = "/api/"
 
@@ -40,7 +44,10 @@ class RateLimited(TooManyRequests):
         super().__init__()  # the French message is the error handler's (webapp.errors)
         self.retry_after = retry_after
 
-    def get_headers(self, environ=None, scope=None):  # noqa: ANN001, ANN201 - werkzeug's signature
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, Any] | None = None
+    ) -> list[tuple[str, str]]:
+        """Werkzeug's headers, plus ``Retry-After``."""
         return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]
 
 

@@ -29,13 +29,13 @@ import pandas as pd
 from geo.analysis.indicators import reached_groups
 from geo.categories import Category
 from geo.errors import MissingColumnError, ValidationError
-from geo.vocabulary import CHOICE_S, MISSIONS, MODE_ALIASES, REACH_S
+from geo.vocabulary import CHOICE_S, MISSIONS, MODE_ALIASES, REACH_S, Mode
 
 COMMUNE_CONTEXT: tuple[str, ...] = ("name", "departement", "epci")
 """Columns of the communes copied into the result frames when present."""
 
 
-def threshold_for(mode: str, thresholds: Mapping[str, float] = REACH_S) -> float:
+def threshold_for(mode: str, thresholds: Mapping[Mode, float] = REACH_S) -> float:
     """Threshold (seconds) of a mode of travel (``drive``/``car``, ``walk``/``foot``).
 
     Raises
@@ -43,8 +43,8 @@ def threshold_for(mode: str, thresholds: Mapping[str, float] = REACH_S) -> float
     geo.errors.ValidationError
         For an unknown mode.
     """
-    key = MODE_ALIASES.get(mode, mode)
-    if key not in thresholds:
+    key = MODE_ALIASES.get(mode)
+    if key is None or key not in thresholds:
         msg = f"unknown mode {mode!r}; expected one of {', '.join(sorted(thresholds))}"
         raise ValidationError(msg, field="mode")
     return float(thresholds[key])
@@ -56,7 +56,7 @@ def white_zones(
     *,
     mode: str = "drive",
     threshold_s: float | None = None,
-    thresholds: Mapping[str, float] = REACH_S,
+    thresholds: Mapping[Mode, float] = REACH_S,
     categories: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Communes beyond the threshold of the mode, per category.
@@ -109,7 +109,7 @@ def white_zone_summary(
     *,
     mode: str = "drive",
     threshold_s: float | None = None,
-    thresholds: Mapping[str, float] = REACH_S,
+    thresholds: Mapping[Mode, float] = REACH_S,
     categories: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Communes and population in white zones, per category.
@@ -208,7 +208,9 @@ def distinct_groups_within(
     n_groups = reached.sum(axis=1).astype(np.int64)
     if names.size == 0:
         return n_groups, np.full(times_s.shape[0], None, dtype=object)
-    first = np.where(n_groups > 0, names[np.argmax(reached, axis=1)], None)
+    first = np.full(times_s.shape[0], None, dtype=object)
+    has = n_groups > 0
+    first[has] = names[np.argmax(reached[has], axis=1)]
     return n_groups, first
 
 

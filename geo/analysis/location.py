@@ -54,6 +54,9 @@ DEFAULT_COVER_S = COVER_S
 Method = Literal["exact", "greedy"]
 Objective = Literal["coverage", "median"]
 
+OBJECTIVES: dict[str, Objective] = {"coverage": "coverage", "median": "median"}
+"""The objectives of :func:`locate_new_sites`, by name."""
+
 
 @dataclass
 class LocationResult:
@@ -144,16 +147,13 @@ def maximal_covering(
     weights, before, by_candidate = _inputs(population, existing_times_s, candidate_times_s, k)
     covered = before <= threshold_s
     reach = (by_candidate <= threshold_s) & ~covered[np.newaxis, :] & (weights > 0)[np.newaxis, :]
-    if method == "greedy":
-        chosen = _greedy(weights, reach, k, objective="coverage")
-        result_method, optimal = "greedy", False
-    elif method == "exact":
-        chosen, optimal = _milp_coverage(weights, reach, k, time_limit_s)
-        result_method = "milp"
-        if chosen is None:
-            chosen, result_method, optimal = _greedy(weights, reach, k, objective="coverage"), "greedy", False
-    else:
+    if method not in ("exact", "greedy"):
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
+    solved, optimal = _milp_coverage(weights, reach, k, time_limit_s) if method == "exact" else (None, False)
+    if solved is not None:
+        chosen, result_method = solved, "milp"
+    else:  # asked for, or the exact solver stopped on its time limit without a solution
+        chosen, result_method, optimal = _greedy_coverage(weights, reach, k), "greedy", False
     after = _after(before, by_candidate, chosen)
     value = float(weights[~covered & (after <= threshold_s)].sum())
     return LocationResult(
@@ -205,20 +205,13 @@ def p_median(
     penalty = _unreachable(unreachable_s, existing_times_s, candidate_times_s)
     base = np.minimum(before, penalty)
     costs = np.minimum(by_candidate, penalty)
-    if method == "greedy":
-        chosen = _greedy(weights, costs, k, objective="median", base=base)
-        result_method, optimal = "greedy", False
-    elif method == "exact":
-        chosen, optimal = _milp_median(weights, base, costs, k, time_limit_s)
-        result_method = "milp"
-        if chosen is None:
-            chosen, result_method, optimal = (
-                _greedy(weights, costs, k, objective="median", base=base),
-                "greedy",
-                False,
-            )
-    else:
+    if method not in ("exact", "greedy"):
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
+    solved, optimal = _milp_median(weights, base, costs, k, time_limit_s) if method == "exact" else (None, False)
+    if solved is not None:
+        chosen, result_method = solved, "milp"
+    else:  # asked for, or the exact solver stopped on its time limit without a solution
+        chosen, result_method, optimal = _greedy_median(weights, costs, k, base), "greedy", False
     after = _after(before, by_candidate, chosen)
     value = float((weights * np.minimum(after, penalty)).sum())
     return LocationResult(
@@ -296,20 +289,22 @@ def site_gains(
     remaining = [int(j) for j in chosen]
     rows = []
     while remaining:
-
-        def gain(j: int) -> tuple[float, float]:
-            after = np.minimum(current, times[:, j])
-            covered = float(weights[(after <= threshold_s) & ~(current <= threshold_s)].sum())
-            known = np.isfinite(current)
-            saved = float((weights[known] * (current[known] - after[known])).sum())
-            return covered, saved
-
-        best = max(remaining, key=lambda j: (*gain(j), -j))
-        covered, saved = gain(best)
+        gains = {j: _gain(weights, current, times[:, j], threshold_s) for j in remaining}
+        best = max(remaining, key=lambda j: (*gains[j], -j))
+        covered, saved = gains[best]
         rows.append({"position": best, "population_covered": covered, "person_seconds_saved": saved})
         current = np.minimum(current, times[:, best])
         remaining.remove(best)
     return pd.DataFrame(rows, columns=["position", "population_covered", "person_seconds_saved"])
+
+
+def _gain(weights: np.ndarray, current: np.ndarray, site: np.ndarray, threshold_s: float) -> tuple[float, float]:
+    """(inhabitants newly within ``threshold_s``, inhabitant-seconds saved) by one more site."""
+    after = np.minimum(current, site)
+    covered = float(weights[(after <= threshold_s) & ~(current <= threshold_s)].sum())
+    known = np.isfinite(current)
+    saved = float((weights[known] * (current[known] - after[known])).sum())
+    return covered, saved
 
 
 def locate_new_sites(
@@ -513,8 +508,8 @@ def evaluate_scenario(
     return ScenarioResult(
         communes=frame,
         zones=pd.DataFrame(rows),
-        newly_covered_population=int(round(population[within_after & ~within_before].sum())),
-        no_longer_covered_population=int(round(population[within_before & ~within_after].sum())),
+        newly_covered_population=round(population[within_after & ~within_before].sum()),
+        no_longer_covered_population=round(population[within_before & ~within_after].sum()),
         threshold_s=float(threshold_s),
     )
 
@@ -618,38 +613,40 @@ def _solve(
     return _fill(chosen, n_candidates, k), bool(result.status == 0)
 
 
-def _greedy(
-    weights: np.ndarray,
-    matrix: np.ndarray,
-    k: int,
-    *,
-    objective: Objective,
-    base: np.ndarray | None = None,
-) -> np.ndarray:
-    """Add the candidate with the largest gain, ``k`` times (ties: first candidate).
+def _greedy_coverage(weights: np.ndarray, reach: np.ndarray, k: int) -> np.ndarray:
+    """Add the candidate covering most inhabitants not yet covered, ``k`` times (ties: first).
 
-    ``matrix`` is the boolean reach (coverage) or the capped costs (median).
+    ``reach`` is boolean ``(n_candidates, n_communes)``.
     """
     chosen: list[int] = []
-    available = np.ones(matrix.shape[0], dtype=bool)
-    if objective == "coverage":
-        open_demand = weights.copy()
-        for _ in range(k):
-            gain = matrix.astype(np.float64) @ open_demand
-            gain[~available] = -np.inf
-            best = int(np.argmax(gain))
-            chosen.append(best)
-            available[best] = False
-            open_demand = np.where(matrix[best], 0.0, open_demand)
-    else:
-        current = base.copy()
-        for _ in range(k):
-            gain = (np.maximum(current[np.newaxis, :] - matrix, 0.0) * weights[np.newaxis, :]).sum(axis=1)
-            gain[~available] = -np.inf
-            best = int(np.argmax(gain))
-            chosen.append(best)
-            available[best] = False
-            current = np.minimum(current, matrix[best])
+    available = np.ones(reach.shape[0], dtype=bool)
+    open_demand = weights.copy()
+    for _ in range(k):
+        gain = reach.astype(np.float64) @ open_demand
+        gain[~available] = -np.inf
+        best = int(np.argmax(gain))
+        chosen.append(best)
+        available[best] = False
+        open_demand = np.where(reach[best], 0.0, open_demand)
+    return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
+def _greedy_median(weights: np.ndarray, costs: np.ndarray, k: int, base: np.ndarray) -> np.ndarray:
+    """Add the candidate saving most inhabitant-seconds, ``k`` times (ties: first).
+
+    ``costs`` is ``(n_candidates, n_communes)`` capped seconds, ``base`` the current
+    capped time of each commune.
+    """
+    chosen: list[int] = []
+    available = np.ones(costs.shape[0], dtype=bool)
+    current = base.copy()
+    for _ in range(k):
+        gain = (np.maximum(current[np.newaxis, :] - costs, 0.0) * weights[np.newaxis, :]).sum(axis=1)
+        gain[~available] = -np.inf
+        best = int(np.argmax(gain))
+        chosen.append(best)
+        available[best] = False
+        current = np.minimum(current, costs[best])
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
@@ -760,13 +757,13 @@ def _indicators(
     share_before, share_after = share(before), share(after)
     return {
         "zone_id": zone,
-        "population": int(round(total)),
+        "population": round(total),
         "mean_seconds_before": mean_before,
         "mean_seconds_after": mean_after,
         "delta_mean_s": mean_after - mean_before,
         "share_within_before": share_before,
         "share_within_after": share_after,
         "delta_share": share_after - share_before,
-        "population_unreached_before": int(round(population[~np.isfinite(before)].sum())),
-        "population_unreached_after": int(round(population[~np.isfinite(after)].sum())),
+        "population_unreached_before": round(population[~np.isfinite(before)].sum()),
+        "population_unreached_after": round(population[~np.isfinite(after)].sum()),
     }

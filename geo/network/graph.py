@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.errors import ValidationError
-from geo.vocabulary import MODES, Mode
+from geo.vocabulary import MODES, Mode, parse_mode
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -480,7 +480,7 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
         **{name: contents[name] for name in _ARRAYS},
         node_label=contents.get("node_label"),
         crs=meta["crs"],
-        mode=str(meta["mode"]).removeprefix("approximate-"),  # type: ignore[arg-type]  # checked by RoadGraph
+        mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
         approximate=bool(meta["approximate"]),
     )
 

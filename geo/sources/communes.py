@@ -39,7 +39,6 @@ from geo.errors import (
 from geo.sources.tables import code_text, iso_date, read_csv_table, read_json, read_json_list, require_columns
 from geo.vocabulary import is_commune_code
 
-
 CURRENT = "commune-actuelle"
 ABSORBED_TYPES = ("commune-deleguee", "commune-associee")
 

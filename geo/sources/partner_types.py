@@ -14,7 +14,14 @@ from typing import Any
 import pandas as pd
 
 from geo.errors import DuplicateError, ValidationError
-from geo.sources.tables import blank_to_none, parse_bool, read_csv_table, require_columns, required_text, vocabulary_list
+from geo.sources.tables import (
+    blank_to_none,
+    parse_bool,
+    read_csv_table,
+    require_columns,
+    required_text,
+    vocabulary_list,
+)
 from geo.vocabulary import MISSIONS, PUBLICS
 
 PARTNER_TYPE_COLUMNS: tuple[str, ...] = ("partner_type", "label", "missions", "publics", "receives_public")

@@ -15,7 +15,7 @@ its own messages (the storage layer ignores the index).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,13 +308,13 @@ def _to_degrees(point: Any, crs: Any) -> tuple[float, float]:
 
 
 def concat_structures(
-    frames: list[gpd.GeoDataFrame], *, crs: str, files: list[Path] | None = None
+    frames: list[gpd.GeoDataFrame], *, crs: str, files: Sequence[Path | None] | None = None
 ) -> gpd.GeoDataFrame:
     """One structures layer from several datasets; an identifier in two of them is an error
     naming both files and rows."""
     if not frames:
         return gpd.GeoDataFrame(columns=list(STRUCTURE_COLUMNS), geometry="geometry", crs=crs)
-    files = files or [None] * len(frames)
+    files = list(files) if files else [None] * len(frames)
     combined = pd.concat([f[list(STRUCTURE_COLUMNS)] for f in frames], ignore_index=True)
     dup = combined[combined["structure_id"].duplicated(keep=False)]
     if not dup.empty:

@@ -14,8 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.sources.tables import code_text, read_json_list
 from geo.errors import DuplicateError, MissingColumnError, ValidationError
+from geo.sources.tables import code_text, read_json_list
 
 LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci", "commune")
 """Territorial levels, from the largest to the smallest."""

@@ -158,10 +158,10 @@ def _bridge(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Add one link from every component to the nearest commune outside it, until connected."""
     n = geoms.size
-    left, right, weight = list(left), list(right), list(weight)
+    lefts, rights, weights = list(left), list(right), list(weight)
     for _ in range(n):
         graph = _symmetric(
-            n, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64), np.asarray(weight)
+            n, np.asarray(lefts, dtype=np.int64), np.asarray(rights, dtype=np.int64), np.asarray(weights)
         )
         n_components, component = connected_components(graph, directed=False)
         if n_components <= 1:
@@ -179,11 +179,11 @@ def _bridge(
             )
             best = np.lexsort((outside[target], inside[source], distance))[0]
             i, j = int(inside[source[best]]), int(outside[target[best]])
-            left.append(min(i, j))
-            right.append(max(i, j))
-            weight.append(CONTACT_WEIGHT_M)
+            lefts.append(min(i, j))
+            rights.append(max(i, j))
+            weights.append(CONTACT_WEIGHT_M)
     return (
-        np.asarray(left, dtype=np.int64),
-        np.asarray(right, dtype=np.int64),
-        np.asarray(weight, dtype=np.float64),
+        np.asarray(lefts, dtype=np.int64),
+        np.asarray(rights, dtype=np.int64),
+        np.asarray(weights, dtype=np.float64),
     )

@@ -20,6 +20,7 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.zoning.model import assignment_frame
 
+
 @dataclass
 class ZoningComparison:
     """Result of :func:`compare_zonings`.
@@ -159,7 +160,7 @@ def compare_zonings(
         overlap=overlap,
         ari=adjusted_rand_index(zone_a, zone_b),
         ari_population=adjusted_rand_index(zone_a, zone_b, population),
-        mismatched_population=int(round(mismatched)),
+        mismatched_population=round(mismatched),
         mismatched_share=mismatched / total if total > 0 else 0.0,
         communes=result,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -364,16 +365,16 @@ def build_zoning(
         for rank, z in enumerate(members, start=1):
             zone_id[z] = f"{prefix}-{rank:0{width}d}" if id_prefix is not None else f"Z{rank:0{width}d}"
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for z in zones:
-        members = np.flatnonzero(labels == z)
+        inside = np.flatnonzero(labels == z)
         hub = hub_site.get(z)
-        times = times_s[members, hub] if hub is not None else np.full(members.size, np.inf)
-        max_time = float(times.max()) if members.size else math.inf
-        mean_time = float(weighted_mean(times[np.newaxis, :], population[members])[0])
+        times = times_s[inside, hub] if hub is not None else np.full(inside.size, np.inf)
+        max_time = float(times.max()) if inside.size else math.inf
+        mean_time = float(weighted_mean(times[np.newaxis, :], population[inside])[0])
         hub_pos = hub_commune.get(z, -1)
         facts = ZoneFacts(
-            n=int(members.size),
+            n=int(inside.size),
             population=pops[z],
             hub=None if hub is None else str(sites["structure_id"].iloc[hub]),
             hub_name=pole_name(communes, sites, hub_pos, hub) if hub is not None else None,
@@ -385,8 +386,8 @@ def build_zoning(
                 "zone_id": zone_id[z],
                 "name": names[z],
                 "group": None if groups is None else groups.get(z),
-                "population": int(round(pops[z])),
-                "n_communes": int(members.size),
+                "population": round(pops[z]),
+                "n_communes": int(inside.size),
                 "hub": facts.hub,
                 "hub_commune": str(codes[hub_pos]) if hub_pos is not None and hub_pos >= 0 else None,
                 "max_hub_time_s": max_time,

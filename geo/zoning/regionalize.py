@@ -183,8 +183,9 @@ def regionalize(
         for label, texts in group_events.items():
             events[label + next_label] = texts
             group_of[label + next_label] = group
-            if group_hubs.get(label) is not None:
-                hub_site[label + next_label] = group_hubs[label]
+            hub = group_hubs.get(label)
+            if hub is not None:
+                hub_site[label + next_label] = hub
         next_label += int(group_labels.max()) + 1 if group_labels.size else 0
 
     hub_commune = {label: int(site_pos[site]) for label, site in hub_site.items()}
