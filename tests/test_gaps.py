@@ -94,17 +94,6 @@ def test_white_zones_mode_column_and_missing_rows(communes):
     assert not white.loc[white["commune_code"] == "22000", "reached"].iloc[0]
 
 
-def test_white_zone_summary(communes):
-    summary = gaps.white_zone_summary(nearest_table(communes), communes).set_index("category")
-    total = communes["population"].sum()
-    assert summary.loc["any", "n_communes"] == 5
-    assert summary.loc["any", "population"] == 5_000 + 6_000 + 7_000 + 8_000 + 9_000
-    assert summary.loc["any", "share_population"] == pytest.approx(35_000 / total)
-    assert summary.loc["any", "n_unreached"] == 1
-    assert summary.loc["any", "population_unreached"] == 8_000
-    assert summary.loc["mission:conseil", "population"] == total - 1_000
-
-
 def test_white_zones_rejects_bad_tables(communes):
     table = nearest_table(communes)
     with pytest.raises(MissingColumnError):
@@ -182,8 +171,6 @@ def test_no_choice_include_none_and_custom_groups(communes, sites):
     )
     # Counting sites instead of networks: 22003 reaches one site only too, but 22004 two.
     assert "22003" in by_site["commune_code"].tolist()
-    summary = gaps.population_summary(rows, communes)
-    assert summary.set_index("category").loc["any", "n_communes"] == 6
 
 
 def test_distinct_groups_within_vectorised():

@@ -103,63 +103,6 @@ def white_zones(
     return _with_communes(white, communes)
 
 
-def white_zone_summary(
-    nearest: pd.DataFrame,
-    communes: gpd.GeoDataFrame,
-    *,
-    mode: str = "drive",
-    threshold_s: float | None = None,
-    thresholds: Mapping[Mode, float] = REACH_S,
-    categories: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Communes and population in white zones, per category.
-
-    Parameters are those of :func:`white_zones`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``category, threshold_s, n_communes, population, share_population`` (of the
-        Région's population, 0–1), ``n_unreached, population_unreached``; one row per
-        category, zero rows included.
-    """
-    limit = float(threshold_s) if threshold_s is not None else threshold_for(mode, thresholds)
-    table = _complete_times(nearest, communes, mode=mode, categories=categories)
-    population = _population_by_code(communes)
-    table["population"] = population.reindex(table["commune_code"]).to_numpy()
-    table["white"] = ~(table["seconds"] <= limit)
-    table["unreached"] = ~table["reached"]
-    total = float(population.sum())
-    rows = []
-    for category, group in table.groupby("category", sort=True):
-        white = group["white"].to_numpy()
-        unreached = group["unreached"].to_numpy()
-        pop = group["population"].to_numpy(dtype=np.float64)
-        rows.append(
-            {
-                "category": category,
-                "threshold_s": limit,
-                "n_communes": int(white.sum()),
-                "population": int(pop[white].sum()),
-                "share_population": float(pop[white].sum() / total) if total > 0 else 0.0,
-                "n_unreached": int(unreached.sum()),
-                "population_unreached": int(pop[unreached].sum()),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "category",
-            "threshold_s",
-            "n_communes",
-            "population",
-            "share_population",
-            "n_unreached",
-            "population_unreached",
-        ],
-    )
-
-
 def default_categories(sites: pd.DataFrame) -> dict[str, np.ndarray]:
     """Site masks of the categories of :func:`no_choice`: ``any`` and ``mission:<m>``
     (:class:`geo.categories.Category`); a mission that no site offers is left out."""
@@ -296,25 +239,6 @@ def no_choice(
     return _with_communes(table, communes)
 
 
-def population_summary(rows: pd.DataFrame, communes: pd.DataFrame, *, by: str = "category") -> pd.DataFrame:
-    """Communes and population of a tidy diagnostic (:func:`white_zones`, :func:`no_choice`) per ``by``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``<by>, n_communes, population, share_population`` (of the Région, 0–1).
-    """
-    total = float(communes["population"].sum())
-    if rows.empty:
-        return pd.DataFrame(columns=[by, "n_communes", "population", "share_population"])
-    summary = rows.groupby(by, sort=True).agg(
-        n_communes=("commune_code", "nunique"), population=("population", "sum")
-    )
-    summary["population"] = summary["population"].astype(np.int64)
-    summary["share_population"] = summary["population"] / total if total > 0 else 0.0
-    return summary.reset_index()
-
-
 # ------------------------------------------------------------------ helpers
 def _complete_times(
     nearest: pd.DataFrame,
@@ -359,12 +283,6 @@ def _complete_times(
     out["seconds"] = out["seconds"].fillna(np.inf)
     out["reached"] = np.isfinite(out["seconds"].to_numpy())
     return out[["commune_code", "category", "seconds", "reached"]]
-
-
-def _population_by_code(communes: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        communes["population"].to_numpy(dtype=np.float64), index=communes["code"].astype(str).to_numpy()
-    )
 
 
 def _with_communes(table: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

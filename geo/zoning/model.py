@@ -81,15 +81,6 @@ class Violation:
         """The commune concerned, when the violation is about one commune."""
         return self.communes[0] if len(self.communes) == 1 else None
 
-    def to_error(self) -> ValidationError:
-        """The violation as a :class:`~geo.errors.ValidationError` (first row, commune field)."""
-        return ValidationError(
-            self.message,
-            file=self.file,
-            row=self.rows[0] if self.rows else None,
-            field="code" if self.commune_code else None,
-        )
-
 
 @dataclass(frozen=True)
 class ZoneFacts:
