@@ -32,7 +32,9 @@ from geo.network import RoadGraph
 from geo.vocabulary import MISSIONS
 
 
-def synthetic_territory(graph: RoadGraph, n_communes: int, n_places: int, seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def synthetic_territory(
+    graph: RoadGraph, n_communes: int, n_places: int, seed: int
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """SYNTHETIC communes (grid cells over the graph) and places (random nodes)."""
     rng = np.random.default_rng(seed)
     xmin, ymin, xmax, ymax = graph.x.min(), graph.y.min(), graph.x.max(), graph.y.max()
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     graph = synthetic_road_graph(args.nodes, seed=args.seed)
-    print(f"SYNTHETIC graph: {graph.n_nodes:,} nodes, {graph.n_edges:,} edges, built in {time.perf_counter() - started:.1f} s")
+    print(
+        f"SYNTHETIC graph: {graph.n_nodes:,} nodes, {graph.n_edges:,} edges, built in {time.perf_counter() - started:.1f} s"
+    )
     communes, places = synthetic_territory(graph, args.communes, args.places, args.seed)
     print(f"SYNTHETIC territory: {len(communes)} communes, {len(places)} places")
 

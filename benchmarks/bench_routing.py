@@ -109,9 +109,7 @@ def synthetic_road_graph(
     jy = (row + rng.uniform(-0.3, 0.3, n_junctions)) * junction_spacing_m
 
     horizontal = index[(col < side - 1) & (index + 1 < n_junctions)]
-    h_speed = np.where(
-        row[horizontal] % 10 == 0, 70.0, rng.choice([30.0, 40.0, 50.0], horizontal.size)
-    )
+    h_speed = np.where(row[horizontal] % 10 == 0, 70.0, rng.choice([30.0, 40.0, 50.0], horizontal.size))
     vertical = index[index + side < n_junctions]
     arterial_col = col[vertical] % 10 == 0
     keep = arterial_col | (rng.random(vertical.size) < 0.35)
@@ -298,18 +296,12 @@ def bench_graph(
     graph = built.result
     chains = measure(graph.to_chain_index)
     nearest = measure(lambda: nearest_facility_times(graph, facilities), repeat=repeat)
-    plain = measure(
-        lambda: nearest_facility_times(graph, facilities, contract=False), repeat=repeat
-    )
+    plain = measure(lambda: nearest_facility_times(graph, facilities, contract=False), repeat=repeat)
     iso = measure(lambda: isochrone_nodes(graph, centre, 1800.0), repeat=max(repeat, 5))
     polygon = measure(lambda: isochrone_polygon(graph, centre, 1800.0), repeat=max(repeat, 5))
-    polygon_to = measure(
-        lambda: isochrone_polygon(graph, centre, 1800.0, direction="to"), repeat=max(repeat, 5)
-    )
+    polygon_to = measure(lambda: isochrone_polygon(graph, centre, 1800.0, direction="to"), repeat=max(repeat, 5))
     concave = measure(lambda: isochrone_polygon(graph, centre, 1800.0, method="concave"))
-    several = measure(
-        lambda: isochrone_polygons(graph, centre, ISOCHRONE_LIMITS_S), repeat=max(repeat, 5)
-    )
+    several = measure(lambda: isochrone_polygons(graph, centre, ISOCHRONE_LIMITS_S), repeat=max(repeat, 5))
     iso_checks = _isochrone_checks(graph, centre, iso.result, polygon.result, several.result)
 
     nx_build = nx_nearest = nx_iso = None
@@ -329,20 +321,14 @@ def bench_graph(
         reversed_graph = nx_build.result
         del edges
         sources = set(facilities.tolist())
-        nx_nearest = measure(
-            lambda: nx.multi_source_dijkstra_path_length(reversed_graph, sources, weight="seconds")
-        )
+        nx_nearest = measure(lambda: nx.multi_source_dijkstra_path_length(reversed_graph, sources, weight="seconds"))
         forward = reversed_graph.reverse(copy=False)
         nx_iso = measure(
-            lambda: nx.single_source_dijkstra_path_length(
-                forward, centre, cutoff=1800.0, weight="seconds"
-            )
+            lambda: nx.single_source_dijkstra_path_length(forward, centre, cutoff=1800.0, weight="seconds")
         )
         oracle = np.full(graph.n_nodes, np.inf)
         lengths = nx_nearest.result
-        oracle[np.fromiter(lengths.keys(), dtype=np.int64)] = np.fromiter(
-            lengths.values(), dtype=float
-        )
+        oracle[np.fromiter(lengths.keys(), dtype=np.int64)] = np.fromiter(lengths.values(), dtype=float)
         finite = np.isfinite(oracle)
         error = max(
             float(np.max(np.abs(ours[finite] - oracle[finite]) / np.maximum(oracle[finite], 1e-9)))
@@ -350,15 +336,11 @@ def bench_graph(
         )
         if not np.array_equal(np.isfinite(nearest.result[0]), finite):
             error = float("inf")
-        same_iso = np.array_equal(
-            np.sort(np.fromiter(nx_iso.result.keys(), dtype=np.int64)), iso.result
-        )
+        same_iso = np.array_equal(np.sort(np.fromiter(nx_iso.result.keys(), dtype=np.int64)), iso.result)
         checks = f"max rel. diff vs networkx {error:.1e}; isochrone node sets equal: {same_iso}"
         del reversed_graph, forward, nx_build.result, nx_nearest.result, nx_iso.result
 
-    rows.append(
-        Row(label, "build CSR (forward + reverse)", built, nx_build, "nx: DiGraph from edges")
-    )
+    rows.append(Row(label, "build CSR (forward + reverse)", built, nx_build, "nx: DiGraph from edges"))
     index = chains.result
     rows.append(
         Row(
@@ -390,9 +372,7 @@ def bench_graph(
     )
     reached = iso.result.size
     rows.append(Row(label, "30-min isochrone (nodes)", iso, nx_iso, f"{reached:,} nodes reached"))
-    cell = isochrone_cell_m(
-        float(np.ptp(graph.x[iso.result])), float(np.ptp(graph.y[iso.result]))
-    )
+    cell = isochrone_cell_m(float(np.ptp(graph.x[iso.result])), float(np.ptp(graph.y[iso.result])))
     vertices = shapely.get_num_coordinates(polygon.result)
     rows.append(
         Row(
@@ -404,9 +384,7 @@ def bench_graph(
             f"{polygon.result.area / 1e6:,.0f} km2, {vertices:,} vertices",
         )
     )
-    rows.append(
-        Row(label, "  same, direction='to'", polygon_to, None, "Dijkstra on the reversed graph")
-    )
+    rows.append(Row(label, "  same, direction='to'", polygon_to, None, "Dijkstra on the reversed graph"))
     rows.append(
         Row(
             label,
@@ -450,10 +428,7 @@ def _isochrone_checks(
 ) -> str:
     """Faithfulness of the grid isochrones: coverage of the reached nodes, nesting."""
     covered = shapely.intersects_xy(polygon.buffer(1e-6), graph.x[reached], graph.y[reached])
-    nests = all(
-        small.difference(large).area == 0.0
-        for small, large in itertools.pairwise(nested)
-    )
+    nests = all(small.difference(large).area == 0.0 for small, large in itertools.pairwise(nested))
     # The multi-limit call takes its cell from the largest isochrone.
     largest = isochrone_nodes(graph, centre, ISOCHRONE_LIMITS_S[-1])
     cell = isochrone_cell_m(float(np.ptp(graph.x[largest])), float(np.ptp(graph.y[largest])))
@@ -498,9 +473,7 @@ def bench_memory(n_nodes: int, *, n_facilities: int, seed: int) -> tuple[list[Ro
             "chain_end",
         )
     )
-    graph_bytes = sum(
-        getattr(graph, f).nbytes for f in ("node_id", "x", "y", "src", "dst", "seconds")
-    )
+    graph_bytes = sum(getattr(graph, f).nbytes for f in ("node_id", "x", "y", "src", "dst", "seconds"))
     routing_bytes = csr_bytes + query.peak_bytes
     label = f"synthetic ({graph.n_nodes:,} n)"
     rows = [
@@ -545,9 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     osm = measure(lambda: graph_from_osm_file(ANDORRA, mode="drive", crs=CRS))
     andorra = osm.result
-    rows.append(
-        Row(f"andorra drive ({andorra.n_nodes:,} n)", "read OSM pbf -> RoadGraph", osm, None)
-    )
+    rows.append(Row(f"andorra drive ({andorra.n_nodes:,} n)", "read OSM pbf -> RoadGraph", osm, None))
     andorra_rows, andorra_figures = bench_graph(
         "andorra drive",
         andorra,
@@ -578,9 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows += synthetic_rows
     del synthetic, generated
-    memory_rows, memory_peak = bench_memory(
-        memory_nodes, n_facilities=args.facilities, seed=args.seed
-    )
+    memory_rows, memory_peak = bench_memory(memory_nodes, n_facilities=args.facilities, seed=args.seed)
     rows += memory_rows
     print()
     print_rows(rows)
@@ -620,14 +589,12 @@ def main(argv: list[str] | None = None) -> int:
             _fmt_time(figures["iso_polygon_s"]).strip(),
         ),
         (
-            f"15/30/45-min isochrones in one call < 3 x {TARGET_ISOCHRONE_S * 1000:.0f} ms "
-            "(Andorra drive)",
+            f"15/30/45-min isochrones in one call < 3 x {TARGET_ISOCHRONE_S * 1000:.0f} ms (Andorra drive)",
             andorra_figures["iso_polygons_s"] < 3 * TARGET_ISOCHRONE_S,
             _fmt_time(andorra_figures["iso_polygons_s"]).strip(),
         ),
         (
-            f"15/30/45-min isochrones in one call < 3 x {TARGET_ISOCHRONE_S * 1000:.0f} ms "
-            f"({size})",
+            f"15/30/45-min isochrones in one call < 3 x {TARGET_ISOCHRONE_S * 1000:.0f} ms ({size})",
             figures["iso_polygons_s"] < 3 * TARGET_ISOCHRONE_S,
             _fmt_time(figures["iso_polygons_s"]).strip(),
         ),

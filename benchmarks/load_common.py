@@ -89,7 +89,12 @@ others serve the Flask application directly, for comparison."""
 
 @contextlib.contextmanager
 def gunicorn(
-    url: str, *, workers: int, port: int, worker_class: str = "asgi", threads: int = 1,
+    url: str,
+    *,
+    workers: int,
+    port: int,
+    worker_class: str = "asgi",
+    threads: int = 1,
     config: dict | None = None,
 ) -> Iterator[subprocess.Popen]:
     """gunicorn serving the app on ``HOST:port``, without access log; stopped on exit.
@@ -106,8 +111,19 @@ def gunicorn(
     env = {**os.environ, "DATABASE_URL": url, "ATLAS_ACCESS_LOG": ""}
     factory = "webapp.asgi:create_app" if worker_class == "asgi" else "webapp:create_app"
     argv = [
-        sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf", "--bind", f"{HOST}:{port}",
-        "--workers", str(workers), "--worker-class", worker_class, "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:webapp.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        worker_class,
+        "--log-level",
+        "warning",
         f"{factory}({app_config(config)!r})",
     ]
     if worker_class == "gthread":
@@ -196,8 +212,17 @@ def _start(job: WrkJob, port: int, seconds: int, folder: Path, index: int) -> su
     delay = SCHEDULE_FUNCTION % {"period_ms": 1000.0 / job.rate} if job.rate > 0 else ""
     values = {"listing": listing, "seed": 7919 * (index + 1), "delay": delay}
     script.write_text(WRK_SCRIPT % values, encoding="ascii")
-    argv = ["wrk", "-t1", f"-c{job.connections}", f"-d{seconds}s", "--timeout", "2s", "-s", str(script),
-            f"http://{HOST}:{port}/"]
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{job.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "2s",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}/",
+    ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

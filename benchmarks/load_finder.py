@@ -89,9 +89,7 @@ def request_paths(url: str, *, mix: str = "uniform", seed: int = 42, n: int = 10
 
 
 # --------------------------------------------------------------------- Python client
-async def _connection_loop(
-    port: int, queue: asyncio.Queue, latencies: list[float], errors: list[int]
-) -> None:
+async def _connection_loop(port: int, queue: asyncio.Queue, latencies: list[float], errors: list[int]) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         while True:
@@ -167,22 +165,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="requests per second (wrk-rate, python)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of measured load (max 120)")
-    parser.add_argument("--runs", type=int, default=1,
-                        help="measured runs on the same server, one after the other (1-20); PASS needs every run")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="measured runs on the same server, one after the other (1-20); PASS needs every run",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
-    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="asgi",
-                        help="asgi: as atlas serve (default); sync or gthread: for comparison")
+    parser.add_argument(
+        "--worker-class",
+        choices=WORKER_CLASSES,
+        default="asgi",
+        help="asgi: as atlas serve (default); sync or gthread: for comparison",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
-    parser.add_argument("--connections", type=int, default=0,
-                        help="concurrent connections (default: 16 for wrk-rate and python, 8 for wrk)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help="concurrent connections (default: 16 for wrk-rate and python, 8 for wrk)",
+    )
     parser.add_argument("--client", choices=("auto", "wrk-rate", "wrk", "python"), default="auto")
     parser.add_argument("--mix", choices=("uniform", "population"), default="uniform", help="which searches")
-    parser.add_argument("--warmup", type=float, default=-1.0,
-                        help="seconds of closed-loop load before measuring (default: about 1.2 passes over the "
-                             "distinct searches per worker, so that each worker's result cache is warm; 0: none)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=-1.0,
+        help="seconds of closed-loop load before measuring (default: about 1.2 passes over the "
+        "distinct searches per worker, so that each worker's result cache is warm; 0: none)",
+    )
     parser.add_argument("--distinct", type=int, default=0, help="use only the first N searches (0: all)")
-    parser.add_argument("--no-result-cache", action="store_true",
-                        help="disable the finder's result LRU (RESULT_CACHE_SIZE=0): every search runs its SQL")
+    parser.add_argument(
+        "--no-result-cache",
+        action="store_true",
+        help="disable the finder's result LRU (RESULT_CACHE_SIZE=0): every search runs its SQL",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S or not 0 < args.rate <= 20_000 or not 1 <= args.runs <= 20:
         parser.error(f"--duration must be in (0, {MAX_DURATION_S:g}], --rate in (0, 20000] and --runs in [1, 20]")
@@ -196,16 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     url = database_url()
     paths, has_times = request_paths(url, mix=args.mix)
     if args.distinct:
-        paths = paths[:args.distinct]
+        paths = paths[: args.distinct]
     config = {"RESULT_CACHE_SIZE": 0} if args.no_result_cache else {}
     port = free_port()
-    print(f"Atlas SPRO finder load test: GET /api/nearest on {HOST}:{port}, {os.cpu_count()} CPU(s), "
-          f"gunicorn {args.workers} {args.worker_class} worker(s) x {args.threads} thread(s), client {client}, "
-          f"mix {args.mix} ({len(set(paths)):,} distinct searches), result cache {'off' if args.no_result_cache else 'on'}")
+    print(
+        f"Atlas SPRO finder load test: GET /api/nearest on {HOST}:{port}, {os.cpu_count()} CPU(s), "
+        f"gunicorn {args.workers} {args.worker_class} worker(s) x {args.threads} thread(s), client {client}, "
+        f"mix {args.mix} ({len(set(paths)):,} distinct searches), result cache {'off' if args.no_result_cache else 'on'}"
+    )
     if not has_times:
         print("NOTE: no accessibility run in this database (atlas access): the finder answers by straight line.")
-    with gunicorn(url, workers=args.workers, worker_class=args.worker_class, threads=args.threads, port=port,
-                  config=config):
+    with gunicorn(
+        url, workers=args.workers, worker_class=args.worker_class, threads=args.threads, port=port, config=config
+    ):
         warmup = args.warmup
         if warmup < 0:  # each worker must see each search once: about 1.2 passes per worker at ~900 req/s
             warmup = 0.0 if args.no_result_cache else min(MAX_DURATION_S, 1.2 * len(set(paths)) * args.workers / 900)
@@ -222,10 +242,12 @@ def main(argv: list[str] | None = None) -> int:
             elif client == "wrk-rate":
                 results.append(wrk_paced(port, paths, rate=args.rate, duration=args.duration, connections=connections))
             else:
-                results.append(python_client(port, paths, rate=args.rate, duration=args.duration,
-                                             connections=connections))
-    verdicts = [_report(result, client=client, rate=args.rate, run=n + 1, runs=args.runs)
-                for n, result in enumerate(results)]
+                results.append(
+                    python_client(port, paths, rate=args.rate, duration=args.duration, connections=connections)
+                )
+    verdicts = [
+        _report(result, client=client, rate=args.rate, run=n + 1, runs=args.runs) for n, result in enumerate(results)
+    ]
     if args.runs > 1:
         p99s = ", ".join(f"{result.p99_ms:.2f}" for result in results)
         print(f"{'PASS' if all(verdicts) else 'FAIL'}  {sum(verdicts)} of {args.runs} runs passed (p99 ms: {p99s})")
@@ -241,8 +263,10 @@ def _report(result: Result, *, client: str, rate: float, run: int, runs: int) ->
     print(f"throughput  {result.throughput:,.0f} req/s")
     print(f"latency     p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, max {result.max_ms:.1f} ms")
     if result.client_cpu_s is not None:
-        print(f"client CPU  {result.client_cpu_s:.1f} s ({result.client_cpu_s / result.elapsed_s:.0%} of one core, "
-              "taken from the server's 2 cores)")
+        print(
+            f"client CPU  {result.client_cpu_s:.1f} s ({result.client_cpu_s / result.elapsed_s:.0%} of one core, "
+            "taken from the server's 2 cores)"
+        )
     rate_ok = result.throughput >= TARGET_RATE * 0.98 and (client == "wrk" or rate >= TARGET_RATE)
     p99_ok = result.p99_ms < TARGET_P99_MS
     errors_ok = result.errors == 0

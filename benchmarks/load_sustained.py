@@ -64,8 +64,12 @@ def endpoint_paths(url: str, seed: int = 7) -> dict[str, tuple[float, list[str]]
     names = [name for _, name in communes]
     prefixes = sorted({n[:4] for n in names})
     levels = ["region", "departement", "arrondissement", "epci"] + [f"zone:{z}" for z in zonings]
-    indicators = [f"/api/indicators?level={lv}&mode={m}&category={c}"
-                  for lv in levels for m in ("drive", "walk") for c in ("any", "mission:conseil", "mission:accueil")]
+    indicators = [
+        f"/api/indicators?level={lv}&mode={m}&category={c}"
+        for lv in levels
+        for m in ("drive", "walk")
+        for c in ("any", "mission:conseil", "mission:accueil")
+    ]
     diagnostic = [f"/diagnostic?level={lv}&mode={m}" for lv in levels for m in ("drive", "walk")]
     for paths in (nearest, results, indicators, diagnostic):
         rng.shuffle(paths)
@@ -88,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=400.0, help="requests per second, all endpoints together")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load (max 120)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
-    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="asgi",
-                        help="asgi: as atlas serve (default); sync or gthread: for comparison")
+    parser.add_argument(
+        "--worker-class",
+        choices=WORKER_CLASSES,
+        default="asgi",
+        help="asgi: as atlas serve (default); sync or gthread: for comparison",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of paced load before measuring")
     args = parser.parse_args(argv)
@@ -102,19 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     endpoints = endpoint_paths(url)
     port = free_port()
     rates = [share * args.rate for share, _paths in endpoints.values()]
-    jobs = [WrkJob(paths, connections=max(2, min(16, round(rate / 25))), rate=rate, label=label)
-            for (label, (_share, paths)), rate in zip(endpoints.items(), rates, strict=True)]
-    print(f"Atlas SPRO sustained load test on {HOST}:{port}, {os.cpu_count()} CPU(s), gunicorn {args.workers} "
-          f"{args.worker_class} worker(s) x {args.threads} thread(s), {args.rate:g} req/s in all for {args.duration:g} s "
-          f"({len(jobs)} wrk processes at once)")
+    jobs = [
+        WrkJob(paths, connections=max(2, min(16, round(rate / 25))), rate=rate, label=label)
+        for (label, (_share, paths)), rate in zip(endpoints.items(), rates, strict=True)
+    ]
+    print(
+        f"Atlas SPRO sustained load test on {HOST}:{port}, {os.cpu_count()} CPU(s), gunicorn {args.workers} "
+        f"{args.worker_class} worker(s) x {args.threads} thread(s), {args.rate:g} req/s in all for {args.duration:g} s "
+        f"({len(jobs)} wrk processes at once)"
+    )
     with gunicorn(url, workers=args.workers, worker_class=args.worker_class, threads=args.threads, port=port):
         if args.warmup > 0:
             wrk_many(port, jobs, duration=args.warmup)
         results = wrk_many(port, jobs, duration=args.duration)
 
     width = max(len(job.label) for job in jobs)
-    print(f"{'endpoint':<{width}}  {'target':>7}  {'req/s':>7}  {'requests':>8}  {'errors':>6}  {'p50 ms':>7}  "
-          f"{'p99 ms':>7}  {'max ms':>7}")
+    print(
+        f"{'endpoint':<{width}}  {'target':>7}  {'req/s':>7}  {'requests':>8}  {'errors':>6}  {'p50 ms':>7}  "
+        f"{'p99 ms':>7}  {'max ms':>7}"
+    )
     ok = True
     total_requests = total_errors = 0
     for job, rate, result in zip(jobs, rates, results, strict=True):
@@ -122,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         total_errors += result.errors
         rate_ok = result.throughput >= 0.95 * rate
         ok = ok and rate_ok and result.errors == 0
-        print(f"{job.label:<{width}}  {rate:7.0f}  {result.throughput:7.0f}  {result.requests:8d}  {result.errors:6d}  "
-              f"{result.p50_ms:7.2f}  {result.p99_ms:7.2f}  {result.max_ms:7.1f}"
-              f"{'' if rate_ok else '  (rate not held)'}")
+        print(
+            f"{job.label:<{width}}  {rate:7.0f}  {result.throughput:7.0f}  {result.requests:8d}  {result.errors:6d}  "
+            f"{result.p50_ms:7.2f}  {result.p99_ms:7.2f}  {result.max_ms:7.1f}"
+            f"{'' if rate_ok else '  (rate not held)'}"
+        )
     elapsed = max(r.elapsed_s for r in results)
-    print(f"{'all':<{width}}  {args.rate:7.0f}  {total_requests / elapsed:7.0f}  {total_requests:8d}  "
-          f"{total_errors:6d}")
+    print(
+        f"{'all':<{width}}  {args.rate:7.0f}  {total_requests / elapsed:7.0f}  {total_requests:8d}  {total_errors:6d}"
+    )
     print(f"{'PASS' if total_errors == 0 else 'FAIL'}  zero errors over {elapsed:.0f} s: {total_errors}")
     rates_ok = all(r.throughput >= 0.95 * rate for r, rate in zip(results, rates, strict=True))
     print(f"{'PASS' if rates_ok else 'FAIL'}  every endpoint held its rate (within 5 %)")

@@ -21,6 +21,7 @@ from geo.vocabulary import FIXED_SITE_FORMATS, MISSIONS, TOUT_PUBLIC
 
 CategoryKind = Literal["any", "mission", "partner_type", "public"]
 
+
 @dataclass(frozen=True)
 class Category:
     """A family of places whose nearest member is computed for every commune.
@@ -48,7 +49,9 @@ class Category:
             parts = parts[:-1]
         kind, key = parts[0], ":".join(parts[1:])
         if kind not in ("any", "mission", "partner_type", "public") or (kind == "any") != (key == ""):
-            msg = f"unknown category {code!r}; expected any, any:fixe, mission:<m>[:fixe], partner_type:<t> or public:<p>"
+            msg = (
+                f"unknown category {code!r}; expected any, any:fixe, mission:<m>[:fixe], partner_type:<t> or public:<p>"
+            )
             raise ValidationError(msg, field="category")
         if kind == "mission" and key not in MISSIONS:
             msg = f"unknown mission {key!r}; expected one of {', '.join(MISSIONS)}"
@@ -76,12 +79,13 @@ class Category:
         elif self.kind == "partner_type":
             keep = (places["partner_type"] == self.key).to_numpy(dtype=bool)
         else:
-            keep = places["publics"].map(
-                lambda values: self.key in values or TOUT_PUBLIC in values
-            ).to_numpy(dtype=bool)
+            keep = (
+                places["publics"].map(lambda values: self.key in values or TOUT_PUBLIC in values).to_numpy(dtype=bool)
+            )
         if self.fixed_only:
             keep = keep & places["site_format"].isin(FIXED_SITE_FORMATS).to_numpy(dtype=bool)
         return keep
+
 
 def categories_for(places: pd.DataFrame) -> list[Category]:
     """Every category that has at least one place in ``places``, in a stable order.

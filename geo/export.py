@@ -14,6 +14,7 @@ CSV
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -25,20 +26,27 @@ import pyogrio
 
 from geo.crs import WGS84
 from geo.errors import ValidationError
+from geo.vocabulary import SHARE_MINUTES
 
 ExportFormat = Literal["gpkg", "geojson", "csv"]
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {"gpkg": "gpkg", "geojson": "geojson", "csv": "csv"}
 """The export formats, by name."""
 
-TIME_CLASSES_MIN: tuple[tuple[float, float, str, str], ...] = (
-    (0, 10, "0 à 10 min", "255,255,178,255"),
-    (10, 20, "10 à 20 min", "254,204,92,255"),
-    (20, 30, "20 à 30 min", "253,141,60,255"),
-    (30, 45, "30 à 45 min", "240,59,32,255"),
-    (45, 100_000, "plus de 45 min", "189,0,38,255"),
+TIME_CLASS_COLOURS: tuple[str, ...] = (
+    "255,255,178,255",
+    "254,204,92,255",
+    "253,141,60,255",
+    "240,59,32,255",
+    "189,0,38,255",
 )
-"""Classes (minutes) and colours (ColorBrewer YlOrRd, colour-blind safe) of the choropleth."""
+"""Colours of the choropleth's classes (ColorBrewer YlOrRd, colour-blind safe), shortest first."""
+
+TIME_CLASSES_MIN: tuple[tuple[float, float, str, str], ...] = tuple(
+    (low, high, f"{low} à {high} min" if high < 100_000 else f"plus de {low} min", colour)
+    for (low, high), colour in zip(itertools.pairwise((0, *SHARE_MINUTES, 100_000)), TIME_CLASS_COLOURS, strict=True)
+)
+"""Classes (minutes: the thresholds of the reported shares) and colours of the choropleth."""
 
 
 LAYER_NAMES: tuple[str, ...] = (
@@ -81,7 +89,9 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         minutes.columns = [f"t_{key}" for key in minutes.columns]
         names = access.pivot(index="code", columns="key", values="structure_name")
         names.columns = [f"lieu_{key}" for key in names.columns]
-        choice = access[access["category"] == "any"].pivot(index="code", columns="mode", values=["n_operators_30", "fca"])
+        choice = access[access["category"] == "any"].pivot(
+            index="code", columns="mode", values=["n_operators_30", "fca"]
+        )
         choice.columns = [
             f"{'reseaux_30min' if kind == 'n_operators_30' else 'ratio_2sfca'}_{mode}" for kind, mode in choice.columns
         ]
@@ -96,38 +106,74 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "communes": communes,
         "lieux": places.rename(
             columns={
-                "name": "nom", "partner_label": "type_libelle", "address": "adresse", "postcode": "code_postal",
-                "commune_name": "commune", "phone": "telephone", "website": "site_web", "site_format": "format",
-                "geocoding": "geocodage", "vintage": "millesime",
+                "name": "nom",
+                "partner_label": "type_libelle",
+                "address": "adresse",
+                "postcode": "code_postal",
+                "commune_name": "commune",
+                "phone": "telephone",
+                "website": "site_web",
+                "site_format": "format",
+                "geocoding": "geocodage",
+                "vintage": "millesime",
             }
         ),
         "isochrones": tables["isochrones"].rename(columns={"name": "nom", "approximate": "approximatif"}),
-        "zones_blanches": tables["gaps"].assign(
-            minutes=lambda f: f["seconds"] / 60, seuil_minutes=lambda f: f["threshold_s"] / 60
-        )[["kind", "mode", "category", "commune_code", "commune_name", "population", "minutes", "seuil_minutes",
-           "approximate", "geometry"]].rename(
+        "zones_blanches": tables["gaps"]
+        .assign(minutes=lambda f: f["seconds"] / 60, seuil_minutes=lambda f: f["threshold_s"] / 60)[
+            [
+                "kind",
+                "mode",
+                "category",
+                "commune_code",
+                "commune_name",
+                "population",
+                "minutes",
+                "seuil_minutes",
+                "approximate",
+                "geometry",
+            ]
+        ]
+        .rename(
             columns={"kind": "type", "category": "categorie", "commune_name": "commune", "approximate": "approximatif"}
         ),
         "zonages": tables["zones"].rename(
             columns={
-                "zoning_id": "zonage", "zoning_label": "zonage_libelle", "method": "methode", "name": "nom",
-                "hub_structure_id": "pole", "explanation": "explication",
+                "zoning_id": "zonage",
+                "zoning_label": "zonage_libelle",
+                "method": "methode",
+                "name": "nom",
+                "hub_structure_id": "pole",
+                "explanation": "explication",
             }
         ),
         "indicateurs_territoires": tables["indicators"].rename(
             columns={
-                "level": "niveau", "category": "categorie", "population_unreached": "population_non_desservie",
-                "mean_min": "moyenne_min", "median_min": "mediane_min", "share_10": "part_10min",
-                "share_20": "part_20min", "share_30": "part_30min", "share_45": "part_45min",
-                "mean_operators_30": "reseaux_30min", "mean_fca": "ratio_2sfca", "approximate": "approximatif",
+                "level": "niveau",
+                "category": "categorie",
+                "population_unreached": "population_non_desservie",
+                "mean_min": "moyenne_min",
+                "median_min": "mediane_min",
+                "share_10": "part_10min",
+                "share_20": "part_20min",
+                "share_30": "part_30min",
+                "share_45": "part_45min",
+                "mean_operators_30": "reseaux_30min",
+                "mean_fca": "ratio_2sfca",
+                "approximate": "approximatif",
             }
         ),
-        "indicateurs_communes": tables["commune_access"].assign(minutes=lambda f: f["seconds"] / 60)[
+        "indicateurs_communes": tables["commune_access"]
+        .assign(minutes=lambda f: f["seconds"] / 60)[
             ["commune_code", "mode", "category", "minutes", "structure_id", "n_operators_30", "fca", "approximate"]
-        ].rename(
+        ]
+        .rename(
             columns={
-                "category": "categorie", "structure_id": "lieu", "n_operators_30": "reseaux_30min",
-                "fca": "ratio_2sfca", "approximate": "approximatif",
+                "category": "categorie",
+                "structure_id": "lieu",
+                "n_operators_30": "reseaux_30min",
+                "fca": "ratio_2sfca",
+                "approximate": "approximatif",
             }
         ),
         "metadonnees": pd.DataFrame(metadata_rows(tables["facts"]), columns=["cle", "valeur"]),
@@ -154,7 +200,12 @@ def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
             else f"réseau OpenStreetMap {run.network}"
         )
         rows.append((f"temps_{run.mode}", f"{state}, calculés le {run.computed_at:%Y-%m-%d}"))
-    rows.append(("unites", "temps en minutes ; populations : populations légales INSEE ; ratio 2SFCA en lieux pour 10 000 habitants"))
+    rows.append(
+        (
+            "unites",
+            "temps en minutes ; populations : populations légales INSEE ; ratio 2SFCA en lieux pour 10 000 habitants",
+        )
+    )
     rows.append(("logiciel", "Atlas SPRO"))
     return rows
 

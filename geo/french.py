@@ -75,5 +75,5 @@ def plural(word: str, n: int) -> str:
 
 
 def count(n: int, noun: str) -> str:
-    """"1 commune", "3 communes"."""
+    """ "1 commune", "3 communes"."""
     return f"{n} {plural(noun, n)}"

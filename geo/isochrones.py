@@ -53,6 +53,7 @@ IsochroneMethod = Literal["grid", "concave", "convex", "edges"]
 DEFAULT_ISOCHRONE_METHOD: IsochroneMethod = "grid"
 """Default ``method`` of :func:`isochrone_polygon` (fast, covers every reached node)."""
 
+
 def isochrone_polygon(
     graph: RoadGraph,
     node: int,
@@ -160,6 +161,7 @@ def isochrone_polygon(
     )
     return polygon
 
+
 def isochrone_polygons(
     graph: RoadGraph,
     node: int,
@@ -236,10 +238,8 @@ def isochrone_polygons(
     times = node_times(graph, node, max(limits), direction)
     if method == "grid":
         return _grid_isochrones(graph, times, limits, cell_m=cell_m, fill_m=fill_m)
-    return [
-        _hull_isochrone(graph, nodes_within(times, limit), method, ratio, buffer_m)
-        for limit in limits
-    ]
+    return [_hull_isochrone(graph, nodes_within(times, limit), method, ratio, buffer_m) for limit in limits]
+
 
 def _hull_isochrone(
     graph: RoadGraph, reached: np.ndarray, method: str, ratio: float, buffer_m: float
@@ -266,16 +266,13 @@ def _hull_isochrone(
         area = shapely.union_all(pieces)
     else:
         cloud = shapely.multipoints(np.column_stack((graph.x[reached], graph.y[reached])))
-        hull = (
-            shapely.concave_hull(cloud, ratio=ratio)
-            if method == "concave"
-            else shapely.convex_hull(cloud)
-        )
+        hull = shapely.concave_hull(cloud, ratio=ratio) if method == "concave" else shapely.convex_hull(cloud)
         area = hull if isinstance(hull, shapely.Polygon) else hull.buffer(buffer_m)
     if not isinstance(area, shapely.Polygon | shapely.MultiPolygon):  # pragma: no cover
         msg = f"isochrone is a {area.geom_type}, expected a polygon"
         raise GeometryError(msg)
     return area
+
 
 def isochrone_cell_m(width_m: float, height_m: float) -> float:
     """Default grid cell (metres) of ``method="grid"`` for a bounding box of that size.
@@ -285,6 +282,7 @@ def isochrone_cell_m(width_m: float, height_m: float) -> float:
     """
     low, high = ISOCHRONE_CELL_RANGE_M
     return float(np.clip(max(width_m, height_m) / ISOCHRONE_GRID_CELLS, low, high))
+
 
 def _grid_isochrones(
     graph: RoadGraph,
@@ -331,9 +329,7 @@ def _grid_isochrones(
     csr = graph.to_csr()
     first = csr.indptr[reached].astype(np.int64)
     count = csr.indptr[reached + 1].astype(np.int64) - first
-    position = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(
-        first - (np.cumsum(count) - count), count
-    )
+    position = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(first - (np.cumsum(count) - count), count)
     rank = np.full(graph.n_nodes, -1, dtype=np.int64)
     rank[reached] = np.arange(reached.size)
     head = rank[csr.indices[position]]
@@ -406,6 +402,7 @@ def _grid_isochrones(
         polygons.append(_cells_polygon(cells, col0 + left, row0 + top, cell, connected=True))
     return polygons
 
+
 def _dilate_disc(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary dilation of a 2-D mask by the disc of ``radius`` cells (outside = False).
 
@@ -433,11 +430,13 @@ def _dilate_disc(mask: np.ndarray, radius: int) -> np.ndarray:
             out[:dy] |= run[-dy:]
     return out
 
+
 _CORNER = np.array([(0, 0), (1, 0), (1, 1), (0, 1)])
 
 _STEP = np.array([(1, 0), (0, 1), (-1, 0), (0, -1)])
 
 _OUTSIDE = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])
+
 
 def _cells_polygon(
     cells: np.ndarray, col0: int, row0: int, cell: float, *, connected: bool = False
@@ -522,9 +521,7 @@ def _cells_polygon(
     following = np.arange(1, order.size + 1)
     ring_last = np.append(ring_first[1:], order.size) - 1
     following[ring_last] = ring_first
-    twice_area = np.bincount(
-        ring_index, weights=col * row[following] - col[following] * row
-    )
+    twice_area = np.bincount(ring_index, weights=col * row[following] - col[following] * row)
     shell = twice_area > 0
     coords = np.column_stack(((col0 + col) * cell, (row0 + row) * cell))
     rings = shapely.linearrings(coords, indices=ring_index)
@@ -548,12 +545,11 @@ def _cells_polygon(
         firsts = np.concatenate(([True], hole_pos[1:] != hole_pos[:-1]))
         owner[holes[hole_pos[firsts]]] = shells[shell_pos[firsts]]
     arranged = np.lexsort((~shell, owner))
-    parts = shapely.polygons(
-        rings[arranged], indices=np.unique(owner[arranged], return_inverse=True)[1]
-    )
+    parts = shapely.polygons(rings[arranged], indices=np.unique(owner[arranged], return_inverse=True)[1])
     if parts.size == 1:
         return parts[0]
     return shapely.MultiPolygon(list(parts))
+
 
 def _cycle_labels(successor: np.ndarray) -> np.ndarray:
     """Smallest index in the cycle of each element of the permutation ``successor``.
@@ -570,6 +566,7 @@ def _cycle_labels(successor: np.ndarray) -> np.ndarray:
             return label
         label = updated
         jump = jump[jump]
+
 
 def _distance_to_ring_end(successor: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Steps from each element to the last one of its cycle (the one before its label).
@@ -589,6 +586,7 @@ def _distance_to_ring_end(successor: np.ndarray, ring: np.ndarray) -> np.ndarray
 # ------------------------------------------------------------ places
 DEFAULT_MINUTES: tuple[int, ...] = (15, 30, 45)
 """Isochrone limits stored for the map, in minutes."""
+
 
 def place_isochrones(
     graph: RoadGraph,
@@ -638,6 +636,7 @@ def place_isochrones(
             mins.append(limit)
             geoms.append(polygon)
     return gpd.GeoDataFrame({"structure_id": ids, "minutes": mins}, geometry=geoms, crs=graph.crs)
+
 
 def _commune_unions(
     places: pd.DataFrame,

@@ -72,8 +72,9 @@ def commune_origins(
         node_idx, commune_idx = communes.geometry.sindex.query(nodes.values, predicate="within")
         frame = pd.DataFrame({"node": node_idx, "commune": commune_idx, "density": density[node_idx]})
         rep = np.array([[p.x, p.y] for p in points])
-        frame["dist"] = np.hypot(coords[frame["node"], 0] - rep[frame["commune"], 0],
-                                 coords[frame["node"], 1] - rep[frame["commune"], 1])
+        frame["dist"] = np.hypot(
+            coords[frame["node"], 0] - rep[frame["commune"], 0], coords[frame["node"], 1] - rep[frame["commune"], 1]
+        )
         best = frame.sort_values(["commune", "density", "dist", "node"], ascending=[True, False, True, True])
         best = best.drop_duplicates("commune")
         points[best["commune"].to_numpy()] = shapely.points(coords[best["node"].to_numpy()])
@@ -111,10 +112,14 @@ def origins_from_population_grid(communes: gpd.GeoDataFrame, cells: gpd.GeoDataF
     centres = cells.geometry.representative_point()
     cell_idx, commune_idx = communes.geometry.sindex.query(centres.values, predicate="within")
     weights = cells["population"].to_numpy(dtype=float)[cell_idx]
-    frame = pd.DataFrame({
-        "commune": commune_idx, "w": weights,
-        "wx": weights * centres.x.to_numpy()[cell_idx], "wy": weights * centres.y.to_numpy()[cell_idx],
-    })
+    frame = pd.DataFrame(
+        {
+            "commune": commune_idx,
+            "w": weights,
+            "wx": weights * centres.x.to_numpy()[cell_idx],
+            "wy": weights * centres.y.to_numpy()[cell_idx],
+        }
+    )
     sums = frame.groupby("commune")[["w", "wx", "wy"]].sum()
     sums = sums[sums["w"] > 0]
     result = commune_origins(communes)

@@ -37,6 +37,7 @@ TIE_EPSILON_S = 1e-9
 Direction = Literal["from", "to"]
 """Isochrone direction: travel times from the node (``"from"``) or to it (``"to"``)."""
 
+
 def snap_points(graph: RoadGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Snap points to their nearest graph node (straight line, k-d tree).
 
@@ -72,6 +73,7 @@ def snap_points(graph: RoadGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndar
         raise ValidationError(msg)
     distance, index = graph.to_kdtree().query(np.column_stack((x.ravel(), y.ravel())), k=1)
     return index.astype(np.int64).reshape(x.shape), distance.reshape(x.shape)
+
 
 def nearest_facility_times(
     graph: RoadGraph,
@@ -141,9 +143,7 @@ def nearest_facility_times(
     if contract and graph.n_edges:
         penalised, facility = _nearest_on_junctions(graph, nodes, first, offsets, search_limit)
     else:
-        penalised, roots = _nearest_from_virtual_source(
-            graph.to_csr(reverse=True), nodes, offsets, search_limit
-        )
+        penalised, roots = _nearest_from_virtual_source(graph.to_csr(reverse=True), nodes, offsets, search_limit)
         facility = np.full(n, -1, dtype=np.int64)
         reached = np.isfinite(penalised)
         facility[reached] = first[np.searchsorted(nodes, roots[reached])]
@@ -154,6 +154,7 @@ def nearest_facility_times(
     penalised[beyond] = np.inf
     facility[beyond] = -1
     return penalised, facility
+
 
 def _nearest_from_virtual_source(
     reverse_csr: scipy.sparse.csr_matrix,
@@ -172,10 +173,9 @@ def _nearest_from_virtual_source(
     """
     n = reverse_csr.shape[0]
     augmented = _with_virtual_source(reverse_csr, targets, weights)
-    dist, pred = dijkstra(
-        augmented, directed=True, indices=n, return_predecessors=True, limit=limit
-    )
+    dist, pred = dijkstra(augmented, directed=True, indices=n, return_predecessors=True, limit=limit)
     return dist[:n], _tree_roots(pred[:n], virtual_source=n)
+
 
 def _nearest_on_junctions(
     graph: RoadGraph,
@@ -295,6 +295,7 @@ def _nearest_on_junctions(
     _keep_better(penalised, nearest, node_key, node_value, node_facility)
     return penalised, nearest
 
+
 def _best_per_key(
     key: np.ndarray, value: np.ndarray, facility: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,6 +304,7 @@ def _best_per_key(
     key, value, facility = key[order], value[order], facility[order]
     first = np.concatenate(([True], key[1:] != key[:-1])) if key.size else np.zeros(0, bool)
     return key[first], value[first], facility[first]
+
 
 def _keep_better(
     penalised: np.ndarray,
@@ -313,11 +315,10 @@ def _keep_better(
 ) -> None:
     """Replace the (value, facility) of ``nodes`` where the candidate is better (in place)."""
     current = penalised[nodes]
-    better = (value < current) | (
-        (value == current) & np.isfinite(value) & (facility < nearest[nodes])
-    )
+    better = (value < current) | ((value == current) & np.isfinite(value) & (facility < nearest[nodes]))
     penalised[nodes[better]] = value[better]
     nearest[nodes[better]] = facility[better]
+
 
 def travel_times_from(graph: RoadGraph, node: int, *, limit_s: float | None = None) -> np.ndarray:
     """Travel time (seconds) from one node to every node.
@@ -338,6 +339,7 @@ def travel_times_from(graph: RoadGraph, node: int, *, limit_s: float | None = No
     """
     return _single_source(graph, node, limit_s=limit_s, reverse=False)
 
+
 def travel_times_to(graph: RoadGraph, node: int, *, limit_s: float | None = None) -> np.ndarray:
     """Travel time (seconds) from every node to one node (Dijkstra on the reversed graph).
 
@@ -357,9 +359,8 @@ def travel_times_to(graph: RoadGraph, node: int, *, limit_s: float | None = None
     """
     return _single_source(graph, node, limit_s=limit_s, reverse=True)
 
-def isochrone_nodes(
-    graph: RoadGraph, node: int, limit_s: float, *, direction: Direction = "from"
-) -> np.ndarray:
+
+def isochrone_nodes(graph: RoadGraph, node: int, limit_s: float, *, direction: Direction = "from") -> np.ndarray:
     """Return the nodes within ``limit_s`` seconds of ``node``.
 
     Parameters
@@ -387,15 +388,15 @@ def isochrone_nodes(
     limit = time_limit(limit_s)
     return nodes_within(node_times(graph, node, limit, direction), limit).astype(np.int64)
 
+
 def nodes_within(times: np.ndarray, limit: float) -> np.ndarray:
     """Indices of the finite ``times`` (seconds) up to ``limit`` (which may be ``inf``)."""
     if np.isfinite(limit):
         return np.flatnonzero(times <= limit)
     return np.flatnonzero(np.isfinite(times))
 
-def node_times(
-    graph: RoadGraph, node: int, limit_s: float, direction: Direction
-) -> np.ndarray:
+
+def node_times(graph: RoadGraph, node: int, limit_s: float, direction: Direction) -> np.ndarray:
     """Seconds from (``"from"``) or to (``"to"``) ``node`` for every node, ``inf`` beyond ``limit_s``."""
     if direction not in get_args(Direction):
         msg = f"unknown isochrone direction {direction!r}; expected 'from' or 'to'"
@@ -458,14 +459,13 @@ def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
 
 
 # ----------------------------------------------------------------- helpers
-def _single_source(
-    graph: RoadGraph, node: int, *, limit_s: float | None, reverse: bool
-) -> np.ndarray:
+def _single_source(graph: RoadGraph, node: int, *, limit_s: float | None, reverse: bool) -> np.ndarray:
     (origin,) = _node_indices(graph, np.array([node]), name="node")
     times: np.ndarray = dijkstra(
         graph.to_csr(reverse=reverse), directed=True, indices=int(origin), limit=time_limit(limit_s)
     )
     return times
+
 
 def time_limit(limit_s: float | None) -> float:
     """A Dijkstra bound in seconds: ``inf`` for None, an error naming ``limit_s`` if negative."""
@@ -476,6 +476,7 @@ def time_limit(limit_s: float | None) -> float:
         msg = f"limit_s must be a non-negative number of seconds, got {limit_s}"
         raise ValidationError(msg, field="limit_s")
     return limit
+
 
 def _node_indices(graph: RoadGraph, nodes: np.ndarray, *, name: str) -> np.ndarray:
     array = np.asarray(nodes)
@@ -490,6 +491,7 @@ def _node_indices(graph: RoadGraph, nodes: np.ndarray, *, name: str) -> np.ndarr
         raise ValidationError(msg, field=name)
     return array
 
+
 def _with_virtual_source(
     csr: scipy.sparse.csr_matrix, targets: np.ndarray, weights: np.ndarray
 ) -> scipy.sparse.csr_matrix:
@@ -501,6 +503,7 @@ def _with_virtual_source(
     indices = np.concatenate((csr.indices, targets.astype(csr.indices.dtype)))
     data = np.concatenate((csr.data, weights.astype(np.float64)))
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+
 
 def _tree_roots(pred: np.ndarray, *, virtual_source: int) -> np.ndarray:
     """Root of each node's branch in a shortest-path tree grown from a virtual source.

@@ -161,4 +161,3 @@ MAIN_CATEGORIES: Final[tuple[str, ...]] = (
 )
 """Categories of places shown first in summaries and spread into columns of exports
 (codes of :class:`geo.categories.Category`)."""
-

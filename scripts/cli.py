@@ -42,6 +42,7 @@ app.add_typer(db_app, name="db")
 network_app = typer.Typer(help="Réseaux routiers (voiture, marche) pour les temps de trajet.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
 
+
 @db_app.command("up", help="Créer si besoin et démarrer la base PostGIS locale, puis appliquer les migrations.")
 def db_up() -> None:
     """Create if needed and start the local PostGIS cluster, then apply migrations."""
@@ -110,7 +111,9 @@ def _migrate(url: str) -> list[str]:
         return migrate(conn)
 
 
-@app.command("load", help="Charger territoires, types de partenaires et lieux dans PostGIS, en une transaction (tout ou rien).")
+@app.command(
+    "load", help="Charger territoires, types de partenaires et lieux dans PostGIS, en une transaction (tout ou rien)."
+)
 def load(
     data: Annotated[Path | None, typer.Option(help="Dossier des sources (avec atlas.toml).")] = None,
     region: Annotated[str | None, typer.Option(help="Code INSEE de la Région attendue.")] = None,
@@ -137,8 +140,14 @@ def load(
         extra.append(StructureSource(dataset=f"{fmt}:{Path(path).stem}", format=fmt, file=Path(path)))
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("Lecture et validation des sources", total=3)
         try:
             sources = read_region_sources(data_dir, crs=settings.crs, region=region_code, extra_structures=extra)
@@ -173,13 +182,20 @@ def load(
     )
 
 
-@network_app.command("load", help="Construire les réseaux voiture et marche depuis un extrait OpenStreetMap et les enregistrer.")
+@network_app.command(
+    "load", help="Construire les réseaux voiture et marche depuis un extrait OpenStreetMap et les enregistrer."
+)
 def network_load(
     file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
-    mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
+    mode: Annotated[
+        list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Enregistrer même si le réseau ne couvre pas la Région.")] = False,
     island_min_nodes: Annotated[
-        int, typer.Option(help="Garder aussi les réseaux isolés (îles sans pont) d'au moins ce nombre de nœuds ; 0 : seulement le plus grand.")
+        int,
+        typer.Option(
+            help="Garder aussi les réseaux isolés (îles sans pont) d'au moins ce nombre de nœuds ; 0 : seulement le plus grand."
+        ),
     ] = 200,
 ) -> None:
     """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
@@ -244,9 +260,14 @@ def network_status() -> None:
         )
 
 
-@app.command("access", help="Temps de trajet de chaque commune vers les lieux les plus proches, indicateurs et isochrones (approximatifs sans réseau OSM).")
+@app.command(
+    "access",
+    help="Temps de trajet de chaque commune vers les lieux les plus proches, indicateurs et isochrones (approximatifs sans réseau OSM).",
+)
 def access(
-    mode: Annotated[list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")] = None,
+    mode: Annotated[
+        list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")
+    ] = None,
     isochrones: Annotated[bool, typer.Option(help="Calculer les isochrones 15/30/45 min des lieux.")] = True,
 ) -> None:
     """Compute travel times from every commune to the nearest places, indicators and isochrones.
@@ -297,10 +318,16 @@ def access(
             with console.status(f"Temps de trajet ({MODE_LABELS[m]})"):
                 try:
                     result, indicators, polygons = accessibility_tables(
-                        graph, communes, places, partner_labels=labels,
-                        isochrone_minutes=DEFAULT_MINUTES if isochrones else None, levels=level_columns,
+                        graph,
+                        communes,
+                        places,
+                        partner_labels=labels,
+                        isochrone_minutes=DEFAULT_MINUTES if isochrones else None,
+                        levels=level_columns,
                     )
-                    counts = replace_access(conn, result=result, indicators=indicators, isochrones=polygons, network=network)
+                    counts = replace_access(
+                        conn, result=result, indicators=indicators, isochrones=polygons, network=network
+                    )
                 except (AtlasError, StoreError) as exc:
                     raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
             off = int(result.origins["off_network"].sum())
@@ -336,7 +363,9 @@ def export(
         written = write_layers(layers, output, fmt=export_format)
     except AtlasError as exc:
         raise fail(str(exc)) from exc
-    approximate = [v for k, v in layers["metadonnees"].itertuples(index=False) if k.startswith("temps_") and "APPROX" in v]
+    approximate = [
+        v for k, v in layers["metadonnees"].itertuples(index=False) if k.startswith("temps_") and "APPROX" in v
+    ]
     console.print(
         f"Exporté {len(layers)} couches ({', '.join(layers)}) vers {', '.join(str(p) for p in written[:3])}"
         + (" …" if len(written) > 3 else "")
@@ -344,7 +373,9 @@ def export(
     )
 
 
-@app.command("report", help="Écrire le rapport annuel de la CCREFP : un fichier HTML autonome, accessible et imprimable.")
+@app.command(
+    "report", help="Écrire le rapport annuel de la CCREFP : un fichier HTML autonome, accessible et imprimable."
+)
 def report_command(
     year: Annotated[int, typer.Option("--year", help="Année du rapport (CCREFP), par exemple 2026.")],
     output: Annotated[Path | None, typer.Option(help="Fichier HTML à écrire (défaut : rapport-ANNÉE.html).")] = None,
@@ -360,7 +391,9 @@ def report_command(
     console.print(f"Rapport {year} écrit : {written}")
 
 
-@app.command("serve", help="Servir l'application web avec gunicorn (journal sans adresse IP ni paramètres de recherche).")
+@app.command(
+    "serve", help="Servir l'application web avec gunicorn (journal sans adresse IP ni paramètres de recherche)."
+)
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
@@ -376,8 +409,16 @@ def serve(
     # address, the query string or the values in the path; gunicorn's own is off (gunicorn_conf).
     env.setdefault("ATLAS_ACCESS_LOG", "-")
     argv = [
-        sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf",
-        "--bind", bind, "--workers", str(workers), "webapp.asgi:create_app()",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:webapp.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "webapp.asgi:create_app()",
     ]
     os.execvpe(argv[0], argv, env)
 
@@ -385,9 +426,15 @@ def serve(
 def _register_planning() -> None:
     from scripts.planning_cli import gaps, whatif, zones_app
 
-    app.command("gaps", help="Zones blanches (communes au-delà du seuil) et communes sans choix (un seul réseau à moins de 30 min).")(gaps)
+    app.command(
+        "gaps",
+        help="Zones blanches (communes au-delà du seuil) et communes sans choix (un seul réseau à moins de 30 min).",
+    )(gaps)
     app.add_typer(zones_app, name="zones")
-    app.command("whatif", help="Où de nouveaux lieux aideraient le plus (couverture maximale, p-médiane) et effet d'un scénario d'ouvertures et de fermetures.")(whatif)
+    app.command(
+        "whatif",
+        help="Où de nouveaux lieux aideraient le plus (couverture maximale, p-médiane) et effet d'un scénario d'ouvertures et de fermetures.",
+    )(whatif)
 
 
 _register_planning()

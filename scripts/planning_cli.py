@@ -70,10 +70,26 @@ def gaps(
                 raise fail(str(exc)) from exc
             rows = pd.concat(
                 [
-                    pd.DataFrame({"kind": "white_zone", "category": white["category"], "commune_code": white["commune_code"],
-                                  "seconds": white["seconds"], "threshold_s": thresholds[m], "population": white["population"]}),
-                    pd.DataFrame({"kind": "no_choice", "category": single["category"], "commune_code": single["commune_code"],
-                                  "seconds": single["seconds_nearest"], "threshold_s": CHOICE_S, "population": single["population"]}),
+                    pd.DataFrame(
+                        {
+                            "kind": "white_zone",
+                            "category": white["category"],
+                            "commune_code": white["commune_code"],
+                            "seconds": white["seconds"],
+                            "threshold_s": thresholds[m],
+                            "population": white["population"],
+                        }
+                    ),
+                    pd.DataFrame(
+                        {
+                            "kind": "no_choice",
+                            "category": single["category"],
+                            "commune_code": single["commune_code"],
+                            "seconds": single["seconds_nearest"],
+                            "threshold_s": CHOICE_S,
+                            "population": single["population"],
+                        }
+                    ),
                 ],
                 ignore_index=True,
             )
@@ -90,12 +106,19 @@ def gaps(
 
 
 # ---------------------------------------------------------------------- zones
-@zones_app.command("propose", help="Proposer des zones infrarégionales contiguës (bassins des pôles ou max-p sous contraintes) avec leurs indicateurs.")
+@zones_app.command(
+    "propose",
+    help="Proposer des zones infrarégionales contiguës (bassins des pôles ou max-p sous contraintes) avec leurs indicateurs.",
+)
 def zones_propose(
     zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage (ex. bassins-2026).")],
-    method: Annotated[str, typer.Option(help="catchment (bassins des pôles) ou regionalize (max-p sous contraintes).")] = "catchment",
+    method: Annotated[
+        str, typer.Option(help="catchment (bassins des pôles) ou regionalize (max-p sous contraintes).")
+    ] = "catchment",
     min_population: Annotated[int, typer.Option(help="Population minimale d'une zone (habitants).")] = 20_000,
-    max_hub_minutes: Annotated[float | None, typer.Option(help="Temps maximal jusqu'au pôle de la zone (regionalize).")] = None,
+    max_hub_minutes: Annotated[
+        float | None, typer.Option(help="Temps maximal jusqu'au pôle de la zone (regionalize).")
+    ] = None,
     nest: Annotated[str | None, typer.Option(help="Emboîter dans departement ou epci (regionalize).")] = None,
     mode: Annotated[str, typer.Option(help="Temps de trajet utilisés : drive ou walk.")] = "drive",
     label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
@@ -125,28 +148,50 @@ def zones_propose(
                 zoning = catchment_zones(communes, places, times, min_population=min_population)
             else:
                 zoning = regionalize(
-                    communes, places, times, min_population=min_population,
+                    communes,
+                    places,
+                    times,
+                    min_population=min_population,
                     max_hub_time_s=None if max_hub_minutes is None else max_hub_minutes * 60.0,
-                    nest_by=nest, seed=seed,
+                    nest_by=nest,
+                    seed=seed,
                 )
         except AtlasError as exc:
             raise fail(str(exc)) from exc
         default_label = "Bassins des pôles" if method == "catchment" else "Zones max-p sous contraintes"
-        n = _store_zoning(conn, communes, zoning_id, label or f"{default_label} ({min_population} hab. min.)", zoning.method or method,
-                          {**zoning.params, "mode": mode}, zoning.assignment, zoning.zones, source=None)
-    console.print(f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s.")
+        n = _store_zoning(
+            conn,
+            communes,
+            zoning_id,
+            label or f"{default_label} ({min_population} hab. min.)",
+            zoning.method or method,
+            {**zoning.params, "mode": mode},
+            zoning.assignment,
+            zoning.zones,
+            source=None,
+        )
+    console.print(
+        f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s."
+    )
     for row in zoning.zones.head(12).itertuples():
-        console.print(f"  {row.zone_id} {row.name} : {french.number(row.population)} hab., {row.n_communes} communes. {row.explanation}",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"  {row.zone_id} {row.name} : {french.number(row.population)} hab., {row.n_communes} communes. {row.explanation}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if zoning.violations:
         console.print(f"[bold yellow]{len(zoning.violations)} contrainte(s) non respectée(s)[/] :")
         for violation in zoning.violations[:20]:
-            console.print(f"  - {violation.constraint} {violation.zone_id or ''} : {violation.message}", highlight=False)
+            console.print(
+                f"  - {violation.constraint} {violation.zone_id or ''} : {violation.message}", highlight=False
+            )
     else:
         console.print("Toutes les contraintes sont respectées (contiguïté, population, missions, temps au pôle).")
 
 
-@zones_app.command("import", help="Importer un zonage dessiné par les services (CSV commune→zone ou polygones) et le valider.")
+@zones_app.command(
+    "import", help="Importer un zonage dessiné par les services (CSV commune→zone ou polygones) et le valider."
+)
 def zones_import(
     file: Annotated[Path, typer.Argument(help="CSV commune→zone, ou polygones (GeoPackage, GeoJSON).")],
     zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage.")],
@@ -175,18 +220,35 @@ def zones_import(
             raise fail(f"{exc}\nRien n'a été écrit.") from exc
         errors = [i for i in issues if i.severity == "error"]
         for issue in issues[:30]:
-            console.print(f"  - {'ERREUR' if issue.severity == 'error' else 'avertissement'} : {issue.message}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  - {'ERREUR' if issue.severity == 'error' else 'avertissement'} : {issue.message}",
+                highlight=False,
+                soft_wrap=True,
+            )
         if errors:
             raise fail(f"{len(errors)} erreur(s) dans {file.name} ; rien n'a été écrit.")
         assignment = mapping[["commune_code", "zone_id"]].astype(str)
         zones = zone_table(communes, assignment, explanation=f"Zonage importé de {file.name}")
-        n = _store_zoning(conn, communes, zoning_id, label or f"Zonage importé ({file.name})", "imported", {"file": file.name},
-                          assignment, zones, source=file.name)
-    console.print(f"Zonage {zoning_id} importé : {len(zones)} zones, {len(assignment)} communes, {n} lignes d'indicateurs"
-                  + (f", {len(issues)} avertissement(s)." if issues else "."))
+        n = _store_zoning(
+            conn,
+            communes,
+            zoning_id,
+            label or f"Zonage importé ({file.name})",
+            "imported",
+            {"file": file.name},
+            assignment,
+            zones,
+            source=file.name,
+        )
+    console.print(
+        f"Zonage {zoning_id} importé : {len(zones)} zones, {len(assignment)} communes, {n} lignes d'indicateurs"
+        + (f", {len(issues)} avertissement(s)." if issues else ".")
+    )
 
 
-@zones_app.command("compare", help="Comparer deux zonages : recouvrement, indice de Rand ajusté, population mal placée.")
+@zones_app.command(
+    "compare", help="Comparer deux zonages : recouvrement, indice de Rand ajusté, population mal placée."
+)
 def zones_compare(
     a: Annotated[str, typer.Argument(help="Zonage A : identifiant stocké, ou epci / arrondissement / departement.")],
     b: Annotated[str, typer.Argument(help="Zonage B (idem).")],
@@ -208,9 +270,13 @@ def zones_compare(
         result = compare_zonings(left, right, communes)
     except AtlasError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"{a} / {b} : indice de Rand ajusté {result.ari:.3f} (communes), {result.ari_population:.3f} (population)")
-    typer.echo(f"population dans une zone différente de la zone correspondante : {french.number(result.mismatched_population)} "
-               f"hab. ({result.mismatched_share:.1%})")
+    typer.echo(
+        f"{a} / {b} : indice de Rand ajusté {result.ari:.3f} (communes), {result.ari_population:.3f} (population)"
+    )
+    typer.echo(
+        f"population dans une zone différente de la zone correspondante : {french.number(result.mismatched_population)} "
+        f"hab. ({result.mismatched_share:.1%})"
+    )
     top = result.overlap.sort_values("population", ascending=False).head(15)
     for row in top.itertuples():
         typer.echo(f"  {row.zone_a} ∩ {row.zone_b} : {row.n_communes} communes, {french.number(row.population)} hab.")
@@ -233,7 +299,9 @@ def zones_list() -> None:
     if not rows:
         typer.echo("Aucun zonage stocké (atlas zones propose / import).")
     for row in rows:
-        typer.echo(f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})")
+        typer.echo(
+            f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})"
+        )
 
 
 def _store_zoning(
@@ -259,8 +327,16 @@ def _store_zoning(
     )
 
     try:
-        save_zoning(conn, zoning_id=zoning_id, label=label, method=method, params=params,
-                    assignment=assignment, zones=zones, source=source)
+        save_zoning(
+            conn,
+            zoning_id=zoning_id,
+            label=label,
+            method=method,
+            params=params,
+            assignment=assignment,
+            zones=zones,
+            source=source,
+        )
     except StoreError as exc:
         raise fail(str(exc)) from exc
     communes = communes.copy()
@@ -272,7 +348,9 @@ def _store_zoning(
         if run is None:
             continue
         levels = summarise_levels(read_nearest(conn, m), communes, levels=(level,))
-        written += replace_level_indicators(conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"]))
+        written += replace_level_indicators(
+            conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"])
+        )
     return written
 
 
@@ -285,8 +363,12 @@ def whatif(
     minutes: Annotated[float, typer.Option(help="Seuil de couverture (minutes).")] = COVER_S / 60,
     add: Annotated[list[str] | None, typer.Option(help="Code commune où ajouter un lieu (scénario).")] = None,
     close: Annotated[list[str] | None, typer.Option(help="structure_id d'un lieu fermé (scénario).")] = None,
-    zoning: Annotated[str, typer.Option(help="Zonage des indicateurs : identifiant, epci, departement…")] = "departement",
-    scenario_id: Annotated[str | None, typer.Option("--id", help="Enregistrer le scénario sous cet identifiant.")] = None,
+    zoning: Annotated[
+        str, typer.Option(help="Zonage des indicateurs : identifiant, epci, departement…")
+    ] = "departement",
+    scenario_id: Annotated[
+        str | None, typer.Option("--id", help="Enregistrer le scénario sous cet identifiant.")
+    ] = None,
 ) -> None:
     """Where new places would help most (maximal covering or p-median, existing places
     kept), and the effect of a scenario of openings and closures."""
@@ -339,29 +421,55 @@ def whatif(
                 # Each site's own gain, largest first (geo.analysis.location.site_gains).
                 chosen = located.gains["commune_code"].tolist()
                 gained = located.gains["population_covered"].tolist()
-            result = evaluate_scenario(communes, times, sites, commune_times_s=between, add_at=[*chosen, *(add or [])],
-                                       close=close or [], threshold_s=threshold_s, zoning=assignment)
+            result = evaluate_scenario(
+                communes,
+                times,
+                sites,
+                commune_times_s=between,
+                add_at=[*chosen, *(add or [])],
+                close=close or [],
+                threshold_s=threshold_s,
+                zoning=assignment,
+            )
         except AtlasError as exc:
             raise fail(str(exc)) from exc
         names = communes.set_index("code")["name"]
         approx = " (temps APPROXIMATIFS)" if run["approximate"] else ""
         typer.echo(f"{wanted.label()} — {MODE_LABELS[mode]}, seuil {minutes:g} min{approx}")
         for rank, code in enumerate(chosen, start=1):
-            typer.echo(f"  {rank}. {names[code]} ({code}) : +{french.number(gained[rank - 1])} hab. à moins de {minutes:g} min")
-        typer.echo(f"population nouvellement couverte : {french.number(result.newly_covered_population)} hab. ; "
-                   f"plus couverte : {french.number(result.no_longer_covered_population)} hab.")
+            typer.echo(
+                f"  {rank}. {names[code]} ({code}) : +{french.number(gained[rank - 1])} hab. à moins de {minutes:g} min"
+            )
+        typer.echo(
+            f"population nouvellement couverte : {french.number(result.newly_covered_population)} hab. ; "
+            f"plus couverte : {french.number(result.no_longer_covered_population)} hab."
+        )
         total = result.zones[result.zones["zone_id"].isna()].iloc[0]
-        typer.echo(f"part à moins de {minutes:g} min : {total['share_within_before']:.1%} → {total['share_within_after']:.1%}")
+        typer.echo(
+            f"part à moins de {minutes:g} min : {total['share_within_before']:.1%} → {total['share_within_after']:.1%}"
+        )
         if scenario_id is not None:
-            sites_rows = [{"action": "add", "commune_code": c, "population_gained": g} for c, g in zip(chosen, gained, strict=True)]
+            sites_rows = [
+                {"action": "add", "commune_code": c, "population_gained": g}
+                for c, g in zip(chosen, gained, strict=True)
+            ]
             sites_rows += [{"action": "add", "commune_code": c} for c in add or []]
             sites_rows += [{"action": "close", "structure_id": s} for s in close or []]
-            save_scenario(conn, scenario_id=scenario_id, label=f"{wanted.label()} ({MODE_LABELS[mode]}, {minutes:g} min)",
-                          method=objective if k else "evaluation", mode=mode, category=category,
-                          params={"k": k, "threshold_s": threshold_s, "zoning": zoning, "add": add or [], "close": close or []},
-                          summary={"newly_covered": result.newly_covered_population,
-                                   "no_longer_covered": result.no_longer_covered_population,
-                                   "zones": result.zones.to_dict("records")},
-                          sites=sites_rows, approximate=bool(run["approximate"]))
+            save_scenario(
+                conn,
+                scenario_id=scenario_id,
+                label=f"{wanted.label()} ({MODE_LABELS[mode]}, {minutes:g} min)",
+                method=objective if k else "evaluation",
+                mode=mode,
+                category=category,
+                params={"k": k, "threshold_s": threshold_s, "zoning": zoning, "add": add or [], "close": close or []},
+                summary={
+                    "newly_covered": result.newly_covered_population,
+                    "no_longer_covered": result.no_longer_covered_population,
+                    "zones": result.zones.to_dict("records"),
+                },
+                sites=sites_rows,
+                approximate=bool(run["approximate"]),
+            )
             typer.echo(f"scénario enregistré : {scenario_id}")
     console.print(f"({time.monotonic() - started:.1f} s)")

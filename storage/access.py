@@ -271,7 +271,7 @@ def copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: st
             mode,
             r["category"],
             *(round(r[c]) for c in _INTEGER_COLUMNS),
-            *(value(r[c]) for c in _INDICATOR_COLUMNS[len(_INTEGER_COLUMNS):]),
+            *(value(r[c]) for c in _INDICATOR_COLUMNS[len(_INTEGER_COLUMNS) :]),
             value(r.get("n_operators_30")),
             value(r.get("fca")),
             approximate,

@@ -77,11 +77,12 @@ class LocalCluster:
                 os.chown(path, user.pw_uid, user.pw_gid)
         if not self.is_initialised():
             self._run(
-                ["initdb", "-D", str(self.datadir), "-U", ROLE, "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8"]
+                ["initdb", "-D", str(self.datadir), "-U", ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
             )
         options = f"-c listen_addresses='' -k {self.socket_dir}"
-        self._run(["pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-o", options, "-w", "-t", "60", "start"])
+        self._run(
+            ["pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-o", options, "-w", "-t", "60", "start"]
+        )
         self._create_database()
         return True
 
@@ -94,8 +95,17 @@ class LocalCluster:
 
     def _create_database(self) -> None:
         exists = self._run(
-            ["psql", "-h", str(self.socket_dir), "-U", ROLE, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],  # noqa: S608 - DATABASE is a constant
+            [
+                "psql",
+                "-h",
+                str(self.socket_dir),
+                "-U",
+                ROLE,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'",  # noqa: S608 - DATABASE is a constant
+            ],
         ).stdout.strip()
         if exists != "1":
             self._run(["createdb", "-h", str(self.socket_dir), "-U", ROLE, DATABASE])

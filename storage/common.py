@@ -37,8 +37,9 @@ def scalar(conn: psycopg.Connection, query: Query, params: Sequence[Any] = ()) -
     return row[0]
 
 
-def one_row(conn: psycopg.Connection, query: Query, params: Sequence[Any] | dict[str, Any] = (), *,
-            prepare: bool | None = None) -> tuple[Any, ...]:
+def one_row(
+    conn: psycopg.Connection, query: Query, params: Sequence[Any] | dict[str, Any] = (), *, prepare: bool | None = None
+) -> tuple[Any, ...]:
     """The row of a statement that always returns exactly one row."""
     row = conn.execute(query, params, prepare=prepare).fetchone()
     if row is None:  # pragma: no cover - such a statement always returns a row

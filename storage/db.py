@@ -28,6 +28,4 @@ def create_database(url: str, dbname: str) -> str:
 def drop_database(url: str, dbname: str) -> None:
     """Drop ``dbname`` (closing its other sessions first) on the server of ``url``."""
     with connect(url, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname))
-        )
+        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname)))

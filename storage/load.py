@@ -110,17 +110,38 @@ def _copy_partner_types(conn: psycopg.Connection, partner_types: pd.DataFrame) -
         (key, r["label"], list(r["missions"]), list(r["publics"]), bool(r["receives_public"]), _none(r["description"]))
         for key, r in partner_types.iterrows()
     )
-    copy_rows(conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows)
+    copy_rows(
+        conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows
+    )
 
 
 def _copy_communes(conn: psycopg.Connection, communes: gpd.GeoDataFrame, srid: int) -> None:
     geoms = ewkb_hex(communes.geometry, srid, multi=True)
     rows = (
-        (r.code, r.name, r.departement, _none(r.arrondissement), _none(r.epci), list(r.postcodes),
-         int(r.population), list(r.former_codes), g)
+        (
+            r.code,
+            r.name,
+            r.departement,
+            _none(r.arrondissement),
+            _none(r.epci),
+            list(r.postcodes),
+            int(r.population),
+            list(r.former_codes),
+            g,
+        )
         for r, g in zip(communes.itertuples(index=False), geoms, strict=True)
     )
-    columns = ["code", "name", "departement", "arrondissement", "epci", "postcodes", "population", "former_codes", "geom"]
+    columns = [
+        "code",
+        "name",
+        "departement",
+        "arrondissement",
+        "epci",
+        "postcodes",
+        "population",
+        "former_codes",
+        "geom",
+    ]
     copy_rows(conn, "commune", columns, rows)
 
 

@@ -70,8 +70,7 @@ def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     msg = (
-                        f"migration {migration.path.name} was changed after being applied; "
-                        "add a new migration instead"
+                        f"migration {migration.path.name} was changed after being applied; add a new migration instead"
                     )
                     raise MigrationError(msg)
                 continue

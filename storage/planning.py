@@ -232,7 +232,16 @@ def save_scenario(
         conn.execute(
             "INSERT INTO scenario (scenario_id, label, method, mode, category, params, summary, approximate) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (scenario_id, label, method, mode, category, Jsonb(jsonable(params)), Jsonb(jsonable(summary)), approximate),
+            (
+                scenario_id,
+                label,
+                method,
+                mode,
+                category,
+                Jsonb(jsonable(params)),
+                Jsonb(jsonable(summary)),
+                approximate,
+            ),
         )
         for rank, site in enumerate(sites, start=1):
             conn.execute(
@@ -247,5 +256,3 @@ def save_scenario(
                     None if site.get("population_gained") is None else int(site["population_gained"]),
                 ),
             )
-
-

@@ -202,8 +202,7 @@ def finder_commune(conn: psycopg.Connection, code: str) -> dict[str, Any]:
     (``webapp.finder``) exactly as :func:`finder_search` does in SQL.
     """
     rows = conn.execute(FINDER_COMMUNE_SQL, {"code": code}, prepare=True).fetchall()
-    found: dict[str, Any] = {"version": None, "code": None, "surface": None, "origins": {}, "times": {},
-                             "seconds": {}}
+    found: dict[str, Any] = {"version": None, "code": None, "surface": None, "origins": {}, "times": {}, "seconds": {}}
     for part, ident, mode, seconds, x, y, *version in rows:
         if part == 0:
             found.update(code=ident, surface=(x, y), version=tuple(version))
@@ -249,9 +248,10 @@ def finder_reference(conn: psycopg.Connection) -> dict[str, Any]:
                 "SELECT code, name, postcodes, departement, epci, population FROM commune ORDER BY code"
             ).fetchall()
         places = structures(conn)
-        positions = {sid: (x, y) for sid, x, y in conn.execute(
-            "SELECT structure_id, ST_X(geom), ST_Y(geom) FROM structure"
-        ).fetchall()}
+        positions = {
+            sid: (x, y)
+            for sid, x, y in conn.execute("SELECT structure_id, ST_X(geom), ST_Y(geom) FROM structure").fetchall()
+        }
         runs = access_runs(conn)
     return {
         "version": version,

@@ -113,10 +113,13 @@ def snapshot(url: str) -> dict[str, tuple[int, str]]:
     """Row count and an MD5 checksum of the full content of every table of the schema."""
     result = {}
     with db.connect(url) as conn:
-        tables = [row[0] for row in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys' "
-            "ORDER BY tablename"
-        ).fetchall()]
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys' "
+                "ORDER BY tablename"
+            ).fetchall()
+        ]
         for table in tables:
             query = psycopg.sql.SQL(
                 "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {} t"
@@ -130,7 +133,12 @@ def atlas(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "scripts.cli", *args],
-        env=env, capture_output=True, text=True, timeout=900, check=False, cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=PROJECT_ROOT,
     )
 
 
@@ -150,7 +158,10 @@ def served(url: str, output: Path, **env: str) -> Iterator[int]:
     with output.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "scripts.cli", "serve", "--port", str(port), "--workers", "1"],
-            env={**os.environ, "DATABASE_URL": url, **env}, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "DATABASE_URL": url, **env},
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60
@@ -185,8 +196,11 @@ def copy_database(server_url: str, url: str) -> tuple[str, str]:
     name = f"atlas_test_{uuid.uuid4().hex[:12]}"
     template = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)))
+        conn.execute(
+            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)
+            )
+        )
     return name, db.with_dbname(server_url, name)
 
 

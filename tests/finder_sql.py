@@ -91,8 +91,9 @@ def finder_query(
     else:
         msg = "finder_query needs commune_code, or lat and lon"
         raise ValueError(msg)
-    params.update(mode=mode, other="walk" if mode == "drive" else "drive", limit=int(limit),
-                  max_distance_m=int(max_distance_m))
+    params.update(
+        mode=mode, other="walk" if mode == "drive" else "drive", limit=int(limit), max_distance_m=int(max_distance_m)
+    )
     return sql.SQL(FINDER_SQL).format(located=located, filters=filters), params
 
 
@@ -133,8 +134,15 @@ def finder_search(
         without places.
     """
     query, params = finder_query(
-        mode=mode, limit=limit, commune_code=commune_code, lat=lat, lon=lon, mission=mission, public=public,
-        day=day, max_distance_m=max_distance_m,
+        mode=mode,
+        limit=limit,
+        commune_code=commune_code,
+        lat=lat,
+        lon=lon,
+        mission=mission,
+        public=public,
+        day=day,
+        max_distance_m=max_distance_m,
     )
     rows = conn.execute(query, params, prepare=True).fetchall()
     origin = None
@@ -152,4 +160,3 @@ def finder_search(
     if version is None:  # no origin row: read the version alone (unknown commune, empty database)
         version = data_version(conn)
     return {"version": version, "origin": origin, "by_time": by_time, "by_distance": by_distance}
-

@@ -74,10 +74,20 @@ def test_nearest_place_per_category_on_a_line() -> None:
     graph, communes = line_territory()
     places = places_at(
         [
-            {"structure_id": "a:ml", "partner_type": "mission_locale", "at": 0,
-             "missions": ["accueil", "conseil"], "publics": ["jeunes"]},
-            {"structure_id": "b:fs", "partner_type": "france_services", "at": 4,
-             "missions": ["accueil"], "publics": ["tout_public"]},
+            {
+                "structure_id": "a:ml",
+                "partner_type": "mission_locale",
+                "at": 0,
+                "missions": ["accueil", "conseil"],
+                "publics": ["jeunes"],
+            },
+            {
+                "structure_id": "b:fs",
+                "partner_type": "france_services",
+                "at": 4,
+                "missions": ["accueil"],
+                "publics": ["tout_public"],
+            },
         ]
     )
     result = compute_access(graph, communes, places)
@@ -91,8 +101,14 @@ def test_nearest_place_per_category_on_a_line() -> None:
     # tout_public counts for every public; a public no place serves has no category.
     assert nearest_of(result, "public:jeunes")["seconds"].max() == 120.0
     assert set(result.categories["code"]) == {
-        "any", "any:fixe", "mission:accueil", "mission:accueil:fixe", "mission:conseil",
-        "mission:conseil:fixe", "partner_type:france_services", "partner_type:mission_locale",
+        "any",
+        "any:fixe",
+        "mission:accueil",
+        "mission:accueil:fixe",
+        "mission:conseil",
+        "mission:conseil:fixe",
+        "partner_type:france_services",
+        "partner_type:mission_locale",
         "public:jeunes",
     }
     # Two partner networks within 30 minutes everywhere on this short line.
@@ -130,8 +146,14 @@ def test_connectors_add_straight_line_legs() -> None:
     graph, communes = line_territory()
     # 300 m north of node 1: 300 m x detour at the car connector speed.
     places = gpd.GeoDataFrame(
-        {"structure_id": ["a:1"], "partner_type": ["cio"], "missions": [["conseil"]],
-         "publics": [["jeunes"]], "site_format": ["fixe"], "geocoding": ["adresse"]},
+        {
+            "structure_id": ["a:1"],
+            "partner_type": ["cio"],
+            "missions": [["conseil"]],
+            "publics": [["jeunes"]],
+            "site_format": ["fixe"],
+            "geocoding": ["adresse"],
+        },
         geometry=[shapely.Point(X0 + 1500.0, Y0 + 800.0)],
         crs=CRS,
     )
@@ -234,9 +256,7 @@ def test_andorra_nearest_and_matrix_match_networkx(andorra_drive: RoadGraph) -> 
     graph = andorra_drive
     xmin, ymin, xmax, ymax = graph.x.min(), graph.y.min(), graph.x.max(), graph.y.max()
     cells = [
-        shapely.box(x, y, x + 2000, y + 2000)
-        for x in np.arange(xmin, xmax, 2000)
-        for y in np.arange(ymin, ymax, 2000)
+        shapely.box(x, y, x + 2000, y + 2000) for x in np.arange(xmin, xmax, 2000) for y in np.arange(ymin, ymax, 2000)
     ]
     communes = gpd.GeoDataFrame(
         {"code": [f"99{i:03d}" for i in range(len(cells))], "population": 100},

@@ -126,8 +126,11 @@ def _first_non_ascii(path: Path) -> tuple[int, str]:
     """(spreadsheet row, column) of the first cell of a CSV holding a non-ASCII character."""
     rows = _rows(path)
     return next(
-        (i, rows[0][j]) for i, cells in enumerate(rows, start=1) if i > 1
-        for j, cell in enumerate(cells) if not cell.isascii()
+        (i, rows[0][j])
+        for i, cells in enumerate(rows, start=1)
+        if i > 1
+        for j, cell in enumerate(cells)
+        if not cell.isascii()
     )
 
 
@@ -332,8 +335,12 @@ def _contours_duplicate_code(d: Path) -> None:
 
 def _contours_outside_region(d: Path) -> None:
     paris = {"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.8]]]}
-    _edit_features(d / CONTOURS, lambda features: features.append(
-        {"type": "Feature", "properties": {"code": "75056", "nom": "Paris"}, "geometry": paris}))
+    _edit_features(
+        d / CONTOURS,
+        lambda features: features.append(
+            {"type": "Feature", "properties": {"code": "75056", "nom": "Paris"}, "geometry": paris}
+        ),
+    )
 
 
 # --- merger events, EPCI, départements ---
@@ -476,17 +483,25 @@ CASES: dict[str, Case] = {
     # manifest
     "manifest truncated mid-line": Case(_manifest_truncated, MANIFEST, words=("invalid TOML",), real_cli=True),
     "manifest key missing": Case(
-        lambda d: _replace_in_manifest(d, 'contours = "admin/', 'contour = "admin/'), MANIFEST,
-        field_="territories.contours"),
+        lambda d: _replace_in_manifest(d, 'contours = "admin/', 'contour = "admin/'),
+        MANIFEST,
+        field_="territories.contours",
+    ),
     "manifest in Latin-1": Case(_manifest_latin1, MANIFEST, words=("not UTF-8",)),
-    "manifest names a missing file": Case(
-        lambda d: (d / PARTNERS).unlink(), PARTNERS, words=("file not found",)),
+    "manifest names a missing file": Case(lambda d: (d / PARTNERS).unlink(), PARTNERS, words=("file not found",)),
     "manifest unknown format": Case(
-        lambda d: _replace_in_manifest(d, 'format = "partenaires"', 'format = "xlsx"'), PARTNERS,
-        field_="format", words=("xlsx",)),
+        lambda d: _replace_in_manifest(d, 'format = "partenaires"', 'format = "xlsx"'),
+        PARTNERS,
+        field_="format",
+        words=("xlsx",),
+    ),
     "manifest impossible vintage date": Case(
-        lambda d: _replace_in_manifest(d, 'vintage = "2024-08-01"', 'vintage = "2024-02-30"'), MANIFEST,
-        row=1, field_="vintage", words=("not a real date",)),
+        lambda d: _replace_in_manifest(d, 'vintage = "2024-08-01"', 'vintage = "2024-02-30"'),
+        MANIFEST,
+        row=1,
+        field_="vintage",
+        words=("not a real date",),
+    ),
     # COG communes (JSON list)
     "communes population as text": Case(_cog_population_text, COG, field_="population", words=("integer",)),
     "communes code missing": Case(_cog_missing_code, COG, row=3, field_="code"),
@@ -497,117 +512,200 @@ CASES: dict[str, Case] = {
     "communes garbled accents (mojibake)": Case(_cog_mojibake, COG, words=("garbled",)),
     "communes of another Région only": Case(_cog_other_region, COG, field_="region", words=("Région 53",)),
     "communes not a JSON array": Case(
-        lambda d: _dump_json(d / COG, {"communes": _load_json(d / COG)}), COG, words=("expected a JSON array",)),
+        lambda d: _dump_json(d / COG, {"communes": _load_json(d / COG)}), COG, words=("expected a JSON array",)
+    ),
     # contours (GeoJSON / GeoPackage)
     "contours self-intersecting polygon": Case(
-        lambda d: _edit_features(d / CONTOURS, _set_geometry(11, BOWTIE)), CONTOURS, row=11, field_="geometry",
-        words=("Self-intersection",)),
+        lambda d: _edit_features(d / CONTOURS, _set_geometry(11, BOWTIE)),
+        CONTOURS,
+        row=11,
+        field_="geometry",
+        words=("Self-intersection",),
+    ),
     "contours empty polygon": Case(
         lambda d: _edit_features(d / CONTOURS, _set_geometry(12, {"type": "Polygon", "coordinates": []})),
-        CONTOURS, row=12, field_="geometry", words=("empty",)),
+        CONTOURS,
+        row=12,
+        field_="geometry",
+        words=("empty",),
+    ),
     "contours point instead of polygon": Case(
         lambda d: _edit_features(d / CONTOURS, _set_geometry(14, {"type": "Point", "coordinates": [-3, 48]})),
-        CONTOURS, row=14, field_="geometry", words=("Polygon",)),
+        CONTOURS,
+        row=14,
+        field_="geometry",
+        words=("Polygon",),
+    ),
     "contours lon/lat swapped": Case(
-        _contours_swapped, CONTOURS, row=7, field_="geometry", words=("swapped",), real_cli=True),
+        _contours_swapped, CONTOURS, row=7, field_="geometry", words=("swapped",), real_cli=True
+    ),
     "contours degrees declared as Lambert-93": Case(
-        _contours_declared_lambert93, CONTOURS, field_="geometry", words=("EPSG:2154", "wrong CRS")),
+        _contours_declared_lambert93, CONTOURS, field_="geometry", words=("EPSG:2154", "wrong CRS")
+    ),
     "contours unknown CRS": Case(_contours_unknown_crs, CONTOURS, field_="crs", words=("EPSG:999999",)),
     "contours metres without CRS": Case(
-        _contours_metres_without_crs, CONTOURS, field_="geometry", words=("not longitudes/latitudes",)),
+        _contours_metres_without_crs, CONTOURS, field_="geometry", words=("not longitudes/latitudes",)
+    ),
     "contours GeoPackage without CRS": Case(
-        _contours_gpkg_without_crs, "admin/contours.gpkg", field_="geometry", words=("no CRS",)),
+        _contours_gpkg_without_crs, "admin/contours.gpkg", field_="geometry", words=("no CRS",)
+    ),
     "contours code missing": Case(_contours_missing_code, CONTOURS, row=20, field_="code"),
-    "contours duplicate code": Case(_contours_duplicate_code, CONTOURS, row=31, field_="code",
-                                    words=("more than once",)),
+    "contours duplicate code": Case(
+        _contours_duplicate_code, CONTOURS, row=31, field_="code", words=("more than once",)
+    ),
     "contours truncated JSON": Case(lambda d: _truncate(d / CONTOURS, 0.6), CONTOURS, words=("truncated",)),
     "contours no feature": Case(
-        lambda d: _dump_json(d / CONTOURS, {"type": "FeatureCollection", "features": []}), CONTOURS,
-        field_="features"),
-    "contours commune outside the Région": Case(
-        _contours_outside_region, CONTOURS, field_="code", words=("75056",)),
+        lambda d: _dump_json(d / CONTOURS, {"type": "FeatureCollection", "features": []}), CONTOURS, field_="features"
+    ),
+    "contours commune outside the Région": Case(_contours_outside_region, CONTOURS, field_="code", words=("75056",)),
     # merger events, EPCI, départements, partner types
     "merger events in Windows-1252": Case(_events_latin1, EVENTS, words=("not UTF-8",)),
     "merger events impossible date": Case(
-        lambda d: _edit_csv(d / EVENTS, {(2, "date_effet"): "2019-02-30"}), EVENTS, row=2, field_="date_effet"),
+        lambda d: _edit_csv(d / EVENTS, {(2, "date_effet"): "2019-02-30"}), EVENTS, row=2, field_="date_effet"
+    ),
     "merger events name in the code column": Case(
-        lambda d: _edit_csv(d / EVENTS, {(3, "nouveau_code"): "Ploërmel"}), EVENTS, row=3, field_="nouveau_code"),
+        lambda d: _edit_csv(d / EVENTS, {(3, "nouveau_code"): "Ploërmel"}), EVENTS, row=3, field_="nouveau_code"
+    ),
     "merger events empty file": Case(lambda d: (d / EVENTS).write_bytes(b""), EVENTS, words=("empty file",)),
     "EPCI member without code": Case(_epci_member_without_code, EPCI, row=1, field_="membres"),
     "EPCI commune in two EPCI": Case(_epci_commune_in_two, EPCI, row=2, field_="membres", words=("both EPCI",)),
     "départements list lacks one": Case(_departements_missing_one, DEPARTEMENTS, field_="code", words=("29",)),
     "régions list lacks the Région": Case(
-        lambda d: _dump_json(d / REGIONS, [{"code": "52", "nom": "Pays de la Loire"}]), REGIONS, field_="code",
-        words=("Région 53",)),
+        lambda d: _dump_json(d / REGIONS, [{"code": "52", "nom": "Pays de la Loire"}]),
+        REGIONS,
+        field_="code",
+        words=("Région 53",),
+    ),
     "partner types bad boolean": Case(
-        lambda d: _edit_csv(d / PARTNER_TYPES, {(3, "receives_public"): "peut-être"}), PARTNER_TYPES, row=3,
-        field_="receives_public"),
+        lambda d: _edit_csv(d / PARTNER_TYPES, {(3, "receives_public"): "peut-être"}),
+        PARTNER_TYPES,
+        row=3,
+        field_="receives_public",
+    ),
     "partner types unknown mission": Case(
-        lambda d: _edit_csv(d / PARTNER_TYPES, {(2, "missions"): "accueil|orientation"}), PARTNER_TYPES, row=2,
-        field_="missions", words=("orientation",)),
+        lambda d: _edit_csv(d / PARTNER_TYPES, {(2, "missions"): "accueil|orientation"}),
+        PARTNER_TYPES,
+        row=2,
+        field_="missions",
+        words=("orientation",),
+    ),
     # France services (CSV)
     "france services missing column": Case(_fs_drop_column, FS, row=1, field_="latitude"),
     "france services duplicate column": Case(_fs_duplicate_header, FS, row=1, field_="latitude"),
     "france services unquoted separator": Case(_fs_unquoted_separator, FS, row=7, words=("separator",)),
     "france services text in latitude": Case(
-        lambda d: _edit_csv(d / FS, {(5, "latitude"): "quarante-huit"}), FS, row=5, field_="latitude"),
+        lambda d: _edit_csv(d / FS, {(5, "latitude"): "quarante-huit"}), FS, row=5, field_="latitude"
+    ),
     "france services lat/lon swapped": Case(_fs_swap, FS, row=3, field_="latitude", words=("swapped",)),
     "france services Lambert-93 metres": Case(
-        lambda d: _edit_csv(d / FS, {(3, "latitude"): "6789000", (3, "longitude"): "351000"}), FS, row=3,
-        words=("Lambert-93",)),
+        lambda d: _edit_csv(d / FS, {(3, "latitude"): "6789000", (3, "longitude"): "351000"}),
+        FS,
+        row=3,
+        words=("Lambert-93",),
+    ),
     "france services point outside the Région": Case(
         lambda d: _edit_csv(d / FS, {(4, "latitude"): "48.8566", (4, "longitude"): "2.3522", (4, "insee_com"): ""}),
-        FS, row=4, field_="latitude/longitude", words=("outside the Région",)),
+        FS,
+        row=4,
+        field_="latitude/longitude",
+        words=("outside the Région",),
+    ),
     "france services unknown commune code": Case(
-        lambda d: _edit_csv(d / FS, {(5, "insee_com"): "99999"}), FS, row=5, field_="insee_com"),
+        lambda d: _edit_csv(d / FS, {(5, "insee_com"): "99999"}), FS, row=5, field_="insee_com"
+    ),
     "france services postcode as text": Case(
-        lambda d: _edit_csv(d / FS, {(4, "code_postal"): "22OOO"}), FS, row=4, field_="code_postal"),
+        lambda d: _edit_csv(d / FS, {(4, "code_postal"): "22OOO"}), FS, row=4, field_="code_postal"
+    ),
     "france services bad yes/no": Case(
-        lambda d: _edit_csv(d / FS, {(6, "prise_rdv"): "Peut-être"}), FS, row=6, field_="prise_rdv"),
+        lambda d: _edit_csv(d / FS, {(6, "prise_rdv"): "Peut-être"}), FS, row=6, field_="prise_rdv"
+    ),
     "france services in Windows-1252": Case(_fs_latin1, FS, words=("not UTF-8",)),
     "france services Excel export (cp1252, semicolons)": Case(_fs_cp1252_excel, FS, words=("not UTF-8",)),
     "france services in UTF-16": Case(_fs_utf16, FS, words=("UTF-16",)),
     "france services in UTF-16 without BOM": Case(
-        lambda d: (d / FS).write_bytes((d / FS).read_text(encoding="utf-8").encode("utf-16-le")), FS, row=1,
-        words=("NUL",)),
+        lambda d: (d / FS).write_bytes((d / FS).read_text(encoding="utf-8").encode("utf-16-le")),
+        FS,
+        row=1,
+        words=("NUL",),
+    ),
     "france services garbled accents (mojibake)": Case(_fs_mojibake, FS, words=("garbled",)),
     "france services cut mid-row": Case(_fs_cut_mid_row, FS, row=131, words=("truncated",), real_cli=True),
-    "france services unterminated quote": Case(_fs_unterminated_quote, FS, row=10, field_="adresse",
-                                               words=("never closed",)),
+    "france services unterminated quote": Case(
+        _fs_unterminated_quote, FS, row=10, field_="adresse", words=("never closed",)
+    ),
     "france services header only": Case(_fs_header_only, FS, row=2, words=("no data row",)),
     "france services empty file": Case(lambda d: (d / FS).write_bytes(b""), FS, words=("empty file",)),
     "france services 10 MB value": Case(_fs_huge_field, FS, row=2, field_="commentaire", words=("10,000,000",)),
     # partenaires (CSV)
     "partenaires conflicting duplicate": Case(_partners_conflicting_duplicate, PARTNERS, row=7, field_="nom"),
     "partenaires unknown type": Case(
-        lambda d: _edit_csv(d / PARTNERS, {(4, "type"): "cabinet_prive"}), PARTNERS, row=4, field_="type"),
+        lambda d: _edit_csv(d / PARTNERS, {(4, "type"): "cabinet_prive"}), PARTNERS, row=4, field_="type"
+    ),
     "partenaires unknown geocoding": Case(
-        lambda d: _edit_csv(d / PARTNERS, {(9, "geocodage"): "gps"}), PARTNERS, row=9, field_="geocodage"),
+        lambda d: _edit_csv(d / PARTNERS, {(9, "geocodage"): "gps"}), PARTNERS, row=9, field_="geocodage"
+    ),
     # hand-made files of tests/data/bad, given with --structures
     "extra partenaires Excel Windows-1252": Case(
-        lambda d: None, "bad:partenaires-excel-windows1252.csv", row=2, field_="nom", words=("not UTF-8",),
-        extra=("partenaires:bad:partenaires-excel-windows1252.csv",)),
+        lambda d: None,
+        "bad:partenaires-excel-windows1252.csv",
+        row=2,
+        field_="nom",
+        words=("not UTF-8",),
+        extra=("partenaires:bad:partenaires-excel-windows1252.csv",),
+    ),
     "extra partenaires mojibake": Case(
-        lambda d: None, "bad:partenaires-mojibake.csv", row=2, field_="nom", words=("garbled", "Fougères"),
-        extra=("partenaires:bad:partenaires-mojibake.csv",)),
+        lambda d: None,
+        "bad:partenaires-mojibake.csv",
+        row=2,
+        field_="nom",
+        words=("garbled", "Fougères"),
+        extra=("partenaires:bad:partenaires-mojibake.csv",),
+    ),
     "annuaire truncated JSON": Case(
-        lambda d: None, "bad:annuaire-tronque.json", words=("invalid JSON", "truncated"),
-        extra=("annuaire:bad:annuaire-tronque.json",)),
+        lambda d: None,
+        "bad:annuaire-tronque.json",
+        words=("invalid JSON", "truncated"),
+        extra=("annuaire:bad:annuaire-tronque.json",),
+    ),
     "annuaire impossible date": Case(
-        lambda d: None, "bad:annuaire-date-impossible.json", row=1, field_="date_modification",
-        words=("31/02/2024",), extra=("annuaire:bad:annuaire-date-impossible.json",), real_cli=True),
+        lambda d: None,
+        "bad:annuaire-date-impossible.json",
+        row=1,
+        field_="date_modification",
+        words=("31/02/2024",),
+        extra=("annuaire:bad:annuaire-date-impossible.json",),
+        real_cli=True,
+    ),
     "annuaire impossible time": Case(
-        lambda d: None, "bad:annuaire-heure-invalide.json", row=1, field_="plage_ouverture", words=("25:30",),
-        extra=("annuaire:bad:annuaire-heure-invalide.json",)),
+        lambda d: None,
+        "bad:annuaire-heure-invalide.json",
+        row=1,
+        field_="plage_ouverture",
+        words=("25:30",),
+        extra=("annuaire:bad:annuaire-heure-invalide.json",),
+    ),
     "annuaire lat/lon swapped": Case(
-        lambda d: None, "bad:annuaire-lat-lon-inverses.json", row=2, field_="adresse.latitude", words=("swapped",),
-        extra=("annuaire:bad:annuaire-lat-lon-inverses.json",)),
+        lambda d: None,
+        "bad:annuaire-lat-lon-inverses.json",
+        row=2,
+        field_="adresse.latitude",
+        words=("swapped",),
+        extra=("annuaire:bad:annuaire-lat-lon-inverses.json",),
+    ),
     "annuaire duplicate id": Case(
-        lambda d: None, "bad:annuaire-id-en-double.json", row=2, field_="id",
-        extra=("annuaire:bad:annuaire-id-en-double.json",)),
+        lambda d: None,
+        "bad:annuaire-id-en-double.json",
+        row=2,
+        field_="id",
+        extra=("annuaire:bad:annuaire-id-en-double.json",),
+    ),
     "annuaire empty list": Case(
-        lambda d: None, "bad:annuaire-vide.json", field_="service", words=("no service",),
-        extra=("annuaire:bad:annuaire-vide.json",)),
+        lambda d: None,
+        "bad:annuaire-vide.json",
+        field_="service",
+        words=("no service",),
+        extra=("annuaire:bad:annuaire-vide.json",),
+    ),
     # huge, generated
     "200k-row partenaires file, bad last row": Case(_huge_partners, None, real_cli=True),
 }
@@ -637,8 +735,15 @@ def _run_load(args: list[str], url: str, *, real_cli: bool, monkeypatch: pytest.
     """Run ``atlas load ARGS`` against the database at ``url``."""
     if real_cli:
         env = {**os.environ, "DATABASE_URL": url}
-        done = subprocess.run([sys.executable, "-c", _MEASURE, str(ATLAS), "load", *args], env=env,
-                              capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE, str(ATLAS), "load", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         output, _, peak = (done.stdout + done.stderr).rpartition("peak-rss-kib=")
         return Outcome(done.returncode, " ".join(output.split()), int(peak.strip()) / 1024)
     monkeypatch.setenv("DATABASE_URL", url)
@@ -675,8 +780,9 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
         fragments.append(f"field '{spec.field_}'")
     fragments += spec.words
 
-    outcome = _run_load(["--region", "53", "--data", str(data_dir), *args], target.url,
-                        real_cli=spec.real_cli, monkeypatch=monkeypatch)
+    outcome = _run_load(
+        ["--region", "53", "--data", str(data_dir), *args], target.url, real_cli=spec.real_cli, monkeypatch=monkeypatch
+    )
 
     message = outcome.message
     try:
@@ -720,8 +826,7 @@ def test_bom_crlf_and_extra_columns_are_accepted(target: Target, tmp_path: Path,
     data_dir = _pilot_copy_dir(tmp_path)
     _with_bom_crlf_and_extras(data_dir)
     before = snapshot(target.url)
-    outcome = _run_load(["--region", "53", "--data", str(data_dir)], target.url, real_cli=True,
-                        monkeypatch=monkeypatch)
+    outcome = _run_load(["--region", "53", "--data", str(data_dir)], target.url, real_cli=True, monkeypatch=monkeypatch)
     after = target.baseline = snapshot(target.url)
     assert outcome.code == 0, outcome.message
     assert "1202 communes" in outcome.message and "191 structures" in outcome.message

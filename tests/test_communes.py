@@ -148,7 +148,10 @@ def test_contours_errors_name_file_row_and_field(tmp_path) -> None:
 
 def test_contours_in_metres_declared_as_wgs84_are_refused(tmp_path) -> None:
     path = tmp_path / "contours.geojson"
-    lambert = {"type": "Polygon", "coordinates": [[[351000, 6789000], [352000, 6789000], [352000, 6790000], [351000, 6789000]]]}
+    lambert = {
+        "type": "Polygon",
+        "coordinates": [[[351000, 6789000], [352000, 6789000], [352000, 6790000], [351000, 6789000]]],
+    }
     _write_geojson(path, [{"type": "Feature", "properties": {"code": "35238", "nom": "Rennes"}, "geometry": lambert}])
     with pytest.raises(CrsError, match="not longitudes/latitudes"):
         cio.read_commune_contours(path)
@@ -156,7 +159,9 @@ def test_contours_in_metres_declared_as_wgs84_are_refused(tmp_path) -> None:
 
 def test_contours_with_a_wrong_declared_crs_are_refused(tmp_path) -> None:
     path = tmp_path / "contours.gpkg"
-    frame = gpd.GeoDataFrame({"code": ["35238"], "nom": ["Rennes"]}, geometry=[shapely.box(-1.7, 48.1, -1.6, 48.2)], crs="EPSG:2975")
+    frame = gpd.GeoDataFrame(
+        {"code": ["35238"], "nom": ["Rennes"]}, geometry=[shapely.box(-1.7, 48.1, -1.6, 48.2)], crs="EPSG:2975"
+    )
     frame.to_file(path, driver="GPKG")
     with pytest.raises(CrsError, match="outside the area"):
         cio.read_commune_contours(path)

@@ -41,7 +41,9 @@ def test_csv_export_is_spreadsheet_friendly(accessed_db: str, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     raw = (tmp_path / "csv" / "communes.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets detect UTF-8
-    table = pd.read_csv(tmp_path / "csv" / "communes.csv", sep=";", decimal=",", encoding="utf-8-sig", dtype={"code": str})
+    table = pd.read_csv(
+        tmp_path / "csv" / "communes.csv", sep=";", decimal=",", encoding="utf-8-sig", dtype={"code": str}
+    )
     assert len(table) == 1202 and "geometry" not in table.columns
     assert table["t_drive_any"].dtype.kind == "f"
     assert (tmp_path / "csv" / "metadonnees.csv").exists()

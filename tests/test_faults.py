@@ -24,7 +24,10 @@ def test_a_load_killed_while_writing_leaves_the_previous_data(pilot_copy: str) -
     env = {**os.environ, "DATABASE_URL": pilot_copy}
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.cli", "load", "--region", "53"],
-        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     killed_while_copying = False
     try:

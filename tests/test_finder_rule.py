@@ -11,22 +11,45 @@ import pytest
 from geo.analysis.finder import Search, allowed_places, rank
 
 STRUCTURES = {
-    "a:cio": {"receives_public": True, "missions": ["accueil", "conseil"], "publics": ["jeunes"],
-              "opening_hours": [("lundi", "9h-12h")]},
-    "b:fs": {"receives_public": True, "missions": ["accueil"], "publics": ["tout_public"],
-             "opening_hours": [("lundi", "9h-12h"), ("samedi", "9h-12h")]},
-    "c:ml": {"receives_public": True, "missions": ["accueil", "accompagnement"], "publics": ["jeunes"],
-             "opening_hours": []},
-    "d:dr": {"receives_public": False, "missions": ["accueil"], "publics": ["tout_public"],
-             "opening_hours": [("lundi", "9h-12h")]},
+    "a:cio": {
+        "receives_public": True,
+        "missions": ["accueil", "conseil"],
+        "publics": ["jeunes"],
+        "opening_hours": [("lundi", "9h-12h")],
+    },
+    "b:fs": {
+        "receives_public": True,
+        "missions": ["accueil"],
+        "publics": ["tout_public"],
+        "opening_hours": [("lundi", "9h-12h"), ("samedi", "9h-12h")],
+    },
+    "c:ml": {
+        "receives_public": True,
+        "missions": ["accueil", "accompagnement"],
+        "publics": ["jeunes"],
+        "opening_hours": [],
+    },
+    "d:dr": {
+        "receives_public": False,
+        "missions": ["accueil"],
+        "publics": ["tout_public"],
+        "opening_hours": [("lundi", "9h-12h")],
+    },
     "e:far": {"receives_public": True, "missions": ["accueil"], "publics": ["adultes"], "opening_hours": []},
 }
-POSITIONS = {"a:cio": (1_000.0, 0.0), "b:fs": (0.0, 2_000.0), "c:ml": (0.0, 2_000.0), "d:dr": (10.0, 0.0),
-             "e:far": (30_000.0, 40_000.0)}
+POSITIONS = {
+    "a:cio": (1_000.0, 0.0),
+    "b:fs": (0.0, 2_000.0),
+    "c:ml": (0.0, 2_000.0),
+    "d:dr": (10.0, 0.0),
+    "e:far": (30_000.0, 40_000.0),
+}
 # The commune's table: b and c tie at 600 s by car (same building); e is beyond the bound.
 TIMES = {
-    "times": {"drive": [(300.0, "a:cio"), (600.0, "b:fs"), (600.0, "c:ml"), (900.0, "d:dr")],
-              "walk": [(1_200.0, "a:cio")]},
+    "times": {
+        "drive": [(300.0, "a:cio"), (600.0, "b:fs"), (600.0, "c:ml"), (900.0, "d:dr")],
+        "walk": [(1_200.0, "a:cio")],
+    },
     "seconds": {"drive": {"a:cio": 300.0, "b:fs": 600.0, "c:ml": 600.0, "d:dr": 900.0}, "walk": {"a:cio": 1_200.0}},
 }
 
@@ -53,7 +76,9 @@ def test_rank_by_time_ties_by_identifier_then_by_straight_line() -> None:
 def test_rank_stops_at_the_limit_and_ranks_the_other_mode() -> None:
     allowed = allowed_places(STRUCTURES, None, None, None)
     assert rank(allowed, POSITIONS, TIMES, origin=(0.0, 0.0), mode="drive", limit=2) == (
-        [("a:cio", 300.0, 1_200.0, 1_000), ("b:fs", 600.0, None, 2_000)], [])
+        [("a:cio", 300.0, 1_200.0, 1_000), ("b:fs", 600.0, None, 2_000)],
+        [],
+    )
     by_time, by_distance = rank(allowed, POSITIONS, TIMES, origin=(0.0, 2_000.0), mode="walk", limit=3)
     assert by_time == [("a:cio", 1_200.0, 300.0, 2_236)]
     # On foot, b and c are beyond the bound: straight line from the point, then identifier.

@@ -47,10 +47,7 @@ def nearest_table(communes) -> pd.DataFrame:
     codes = communes["code"].tolist()
     minutes_any = [5, 10, 29, 30, 31, 44, 46, np.nan, 100]
     minutes_conseil = [5, 50, 50, 50, 50, 50, 50, 50, 50]
-    rows = [
-        {"commune_code": c, "category": "any", "seconds": m * MIN}
-        for c, m in zip(codes, minutes_any, strict=True)
-    ]
+    rows = [{"commune_code": c, "category": "any", "seconds": m * MIN} for c, m in zip(codes, minutes_any, strict=True)]
     rows += [
         {"commune_code": c, "category": "mission:conseil", "seconds": m * MIN}
         for c, m in zip(codes, minutes_conseil, strict=True)
@@ -178,15 +175,11 @@ def test_distinct_groups_within_vectorised():
     n, first = gaps.distinct_groups_within(times, np.array(["b", "a", "b"]))
     assert n.tolist() == [2, 2]
     assert first.tolist() == ["a", "a"]
-    n, first = gaps.distinct_groups_within(
-        times[:1, :], np.array(["b", "b", None], dtype=object), limit_s=10.0
-    )
+    n, first = gaps.distinct_groups_within(times[:1, :], np.array(["b", "b", None], dtype=object), limit_s=10.0)
     assert n.tolist() == [1] and first.tolist() == ["b"]
     with pytest.raises(ValidationError):
         gaps.no_choice(
             times,
             pd.DataFrame({"structure_id": ["x"], "partner_type": ["a"], "missions": [[]]}),
-            gpd.GeoDataFrame(
-                {"code": ["1", "2"], "population": [1, 2]}, geometry=[shapely.Point(0, 0)] * 2, crs=CRS
-            ),
+            gpd.GeoDataFrame({"code": ["1", "2"], "population": [1, 2]}, geometry=[shapely.Point(0, 0)] * 2, crs=CRS),
         )

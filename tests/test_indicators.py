@@ -139,9 +139,7 @@ def test_summarise_times_custom_thresholds() -> None:
         ([60.0, 120.0], [1.0], "population", None),
     ],
 )
-def test_summarise_times_rejects_bad_input(
-    seconds: list, population: list, field: str, row: int | None
-) -> None:
+def test_summarise_times_rejects_bad_input(seconds: list, population: list, field: str, row: int | None) -> None:
     with pytest.raises(ValidationError) as info:
         summarise_times(np.array(seconds), np.array(population))
     assert (info.value.field, info.value.row) == (field, row)
@@ -226,9 +224,7 @@ def test_two_step_fca_per_and_empty_catchment() -> None:
     times = np.column_stack((TIMES, [INF, INF, 60.0]))
     population = POPULATION.copy()
     population[2] = 0.0
-    got = two_step_fca(
-        times, np.array([1.0, 2.0, 5.0]), population, catchment_s=T0, decay="step", per=1.0
-    )
+    got = two_step_fca(times, np.array([1.0, 2.0, 5.0]), population, catchment_s=T0, decay="step", per=1.0)
     np.testing.assert_allclose(got, [1 / 3000, 1 / 3000 + 2 / 2000, 2 / 2000], rtol=1e-12)
 
 
@@ -247,9 +243,7 @@ def _reference_2sfca(
     for j in range(n_supply):
         catchment = sum(demand[i] * f(times[j, i]) for i in range(n_demand))
         ratio.append(supply[j] / catchment if catchment > 0 else 0.0)
-    return np.array(
-        [per * sum(ratio[j] * f(times[j, i]) for j in range(n_supply)) for i in range(n_demand)]
-    )
+    return np.array([per * sum(ratio[j] * f(times[j, i]) for j in range(n_supply)) for i in range(n_demand)])
 
 
 @pytest.mark.parametrize("decay", ["gaussian", "step"])
@@ -403,9 +397,7 @@ def test_aggregate_rejects_bad_input(communes: pd.DataFrame) -> None:
     with pytest.raises(MissingColumnError):
         aggregate(communes, by="epci", extra_mean_cols=("missing",))
     with pytest.raises(ValidationError) as info:
-        aggregate(
-            communes.rename(columns={"fca": "share_30"}), by="epci", extra_mean_cols=("share_30",)
-        )
+        aggregate(communes.rename(columns={"fca": "share_30"}), by="epci", extra_mean_cols=("share_30",))
     assert info.value.field == "share_30"
     # Rows are numbered in the caller's frame, not after dropping missing groups.
     bad = communes.assign(population=[100.0, 200.0, 50.0, 1000.0, -1.0, 150.0])

@@ -18,7 +18,9 @@ from tests.conftest import PILOT_DIR, snapshot, store_sources
 def test_pilot_is_loaded(pilot_db: str) -> None:
     with db.connect(pilot_db) as conn:
         n, pop = conn.execute("SELECT count(*), sum(population) FROM commune").fetchone()
-        invalid = conn.execute("SELECT count(*) FROM commune WHERE NOT ST_IsValid(geom) OR ST_IsEmpty(geom)").fetchone()[0]
+        invalid = conn.execute(
+            "SELECT count(*) FROM commune WHERE NOT ST_IsValid(geom) OR ST_IsEmpty(geom)"
+        ).fetchone()[0]
         levels = dict(conn.execute("SELECT level, count(*) FROM territory GROUP BY level").fetchall())
         region_pop = conn.execute("SELECT population FROM territory WHERE level = 'region'").fetchone()[0]
         srid = conn.execute("SELECT DISTINCT ST_SRID(geom) FROM commune").fetchall()
@@ -33,7 +35,9 @@ def test_pilot_is_loaded(pilot_db: str) -> None:
             "SELECT count(*) FROM structure s JOIN commune c ON c.code = s.commune_code "
             "WHERE ST_Distance(s.geom, c.geom) > 2000"
         ).fetchone()[0]
-        no_missions = conn.execute("SELECT count(*) FROM structure WHERE missions = '{}' AND partner_type <> 'arml'").fetchone()[0]
+        no_missions = conn.execute(
+            "SELECT count(*) FROM structure WHERE missions = '{}' AND partner_type <> 'arml'"
+        ).fetchone()[0]
         hours = conn.execute(
             "SELECT opening_hours FROM structure WHERE structure_id = 'france_services:133'"
         ).fetchone()[0]
@@ -86,9 +90,7 @@ def test_cli_load_end_to_end(migrated_db: str, monkeypatch) -> None:
 def test_annuaire_file_is_added_as_its_own_dataset(pilot_copy: str, monkeypatch) -> None:
     sample = Path(__file__).parent / "data" / "annuaire-service-public-SAMPLE-handwritten.json"
     monkeypatch.setenv("DATABASE_URL", pilot_copy)
-    result = CliRunner().invoke(
-        app, ["load", "--data", str(PILOT_DIR), "--structures", f"annuaire:{sample}"]
-    )
+    result = CliRunner().invoke(app, ["load", "--data", str(PILOT_DIR), "--structures", f"annuaire:{sample}"])
     assert result.exit_code == 0, result.output
     with db.connect(pilot_copy) as conn:
         datasets = dict(conn.execute("SELECT dataset, count(*) FROM structure GROUP BY dataset").fetchall())
@@ -153,8 +155,14 @@ BAD_INPUTS = {
         [FS, "row 3"],
     ),
     "duplicate identifier": (lambda d: _edit_csv(d / FS, 6, "id_fs", "133"), [FS, "row", "id"]),
-    "unparsable geometry": (lambda d: _corrupt_geometry(d / CONTOURS, 10, {"type": "Polygon", "coordinates": 7}), [CONTOURS, "row 10", "geometry"]),
-    "invalid geometry": (lambda d: _corrupt_geometry(d / CONTOURS, 11, BOWTIE), [CONTOURS, "row 11", "Self-intersection"]),
+    "unparsable geometry": (
+        lambda d: _corrupt_geometry(d / CONTOURS, 10, {"type": "Polygon", "coordinates": 7}),
+        [CONTOURS, "row 10", "geometry"],
+    ),
+    "invalid geometry": (
+        lambda d: _corrupt_geometry(d / CONTOURS, 11, BOWTIE),
+        [CONTOURS, "row 11", "Self-intersection"],
+    ),
     "empty geometry": (lambda d: _corrupt_geometry(d / CONTOURS, 12, None), [CONTOURS, "row 12", "geometry"]),
 }
 

@@ -35,8 +35,7 @@ def grid(n: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, np.ndarray]:
             "c": c,
         },
         geometry=[
-            shapely.box(x * 1_000, y * 1_000, (x + 1) * 1_000, (y + 1) * 1_000)
-            for y, x in zip(r, c, strict=True)
+            shapely.box(x * 1_000, y * 1_000, (x + 1) * 1_000, (y + 1) * 1_000) for y, x in zip(r, c, strict=True)
         ],
         crs="EPSG:2154",
     )
@@ -83,9 +82,7 @@ def test_maximal_covering_finds_the_brute_force_optimum(k):
     newly = (result.seconds_after <= threshold) & ~covered_before
     assert population[newly].sum() == best
     # The greedy heuristic never beats the optimum.
-    greedy = location.maximal_covering(
-        population, existing, candidates, k=k, threshold_s=threshold, method="greedy"
-    )
+    greedy = location.maximal_covering(population, existing, candidates, k=k, threshold_s=threshold, method="greedy")
     assert greedy.value <= best and greedy.method == "greedy" and not greedy.optimal
 
 
@@ -104,9 +101,7 @@ def test_maximal_covering_beats_greedy_on_a_known_trap():
     candidates = np.where(reach, 100.0, np.inf).T  # communes x candidates
     existing = np.zeros((6, 0))
     exact = location.maximal_covering(population, existing, candidates, k=2, threshold_s=600)
-    greedy = location.maximal_covering(
-        population, existing, candidates, k=2, threshold_s=600, method="greedy"
-    )
+    greedy = location.maximal_covering(population, existing, candidates, k=2, threshold_s=600, method="greedy")
     assert exact.chosen.tolist() == [1, 2] and exact.value == 70.0
     assert greedy.chosen.tolist() == [0, 1] and greedy.value == 55.0
 
@@ -202,9 +197,7 @@ def test_evaluate_scenario_adding_and_closing_sites():
     population = communes["population"].to_numpy()
     sites = pd.DataFrame({"structure_id": ["s_corner", "s_far"]})
     times = od[:, [0, 15]]
-    zoning = pd.DataFrame(
-        {"commune_code": communes["code"], "zone_id": np.where(communes["c"] < 2, "W", "E")}
-    )
+    zoning = pd.DataFrame({"commune_code": communes["code"], "zone_id": np.where(communes["c"] < 2, "W", "E")})
     threshold = BASE_S + STEP_S
     result = location.evaluate_scenario(
         communes,
@@ -226,8 +219,7 @@ def test_evaluate_scenario_adding_and_closing_sites():
     assert set(np.flatnonzero(frame["no_longer_covered"])) == {11, 14, 15}
     assert result.no_longer_covered_population == population[[11, 14, 15]].sum()
     assert (
-        frame.loc[15, "seconds_before"] == BASE_S
-        and frame.loc[15, "seconds_after"] > frame.loc[15, "seconds_before"]
+        frame.loc[15, "seconds_before"] == BASE_S and frame.loc[15, "seconds_after"] > frame.loc[15, "seconds_before"]
     )
     zones = result.zones.set_index("zone_id", drop=False)
     east = zones.loc["E"]
@@ -267,8 +259,14 @@ def test_new_sites_are_measured_from_the_residents_on_one_way_streets():
     crs = "EPSG:2154"
     x = 500.0 + 1000.0 * np.arange(3)
     graph = RoadGraph(
-        node_id=np.arange(3), x=x, y=np.full(3, 500.0), src=[0, 1, 2], dst=[1, 2, 0],
-        seconds=[100.0, 450.0, 450.0], crs=crs, mode="drive",
+        node_id=np.arange(3),
+        x=x,
+        y=np.full(3, 500.0),
+        src=[0, 1, 2],
+        dst=[1, 2, 0],
+        seconds=[100.0, 450.0, 450.0],
+        crs=crs,
+        mode="drive",
     )
     communes = gpd.GeoDataFrame(
         {"code": ["35000", "35001", "35002"], "population": [1_000, 10, 10]},
@@ -283,7 +281,11 @@ def test_new_sites_are_measured_from_the_residents_on_one_way_streets():
     assert located.value == 1_010.0  # communes 0 and 1 within 5 minutes of the new site
     assert located.gains[["commune_code", "population_covered"]].values.tolist() == [["35001", 1_010.0]]
     scenario = location.evaluate_scenario(
-        communes, no_site, pd.DataFrame({"structure_id": []}), commune_times_s=between, add_at=["35001"],
+        communes,
+        no_site,
+        pd.DataFrame({"structure_id": []}),
+        commune_times_s=between,
+        add_at=["35001"],
         threshold_s=300.0,
     )
     assert scenario.communes["seconds_after"].tolist() == [100.0, 0.0, 550.0]

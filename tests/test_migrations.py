@@ -36,5 +36,8 @@ def test_edited_migration_is_refused(migrated_db: str, tmp_path) -> None:
 def test_geometries_must_carry_the_region_srid(pilot_copy: str) -> None:
     import psycopg
 
-    with db.connect(pilot_copy) as conn, pytest.raises(psycopg.errors.RaiseException, match="expected the Région's SRID"):
+    with (
+        db.connect(pilot_copy) as conn,
+        pytest.raises(psycopg.errors.RaiseException, match="expected the Région's SRID"),
+    ):
         conn.execute("UPDATE commune SET geom = ST_Transform(geom, 4326) WHERE code = '35238'")

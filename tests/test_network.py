@@ -75,9 +75,7 @@ def test_andorra_walk_graph_is_larger_than_drive(drive: RoadGraph, walk: RoadGra
 
 
 @pytest.mark.parametrize("name", ["drive", "walk"])
-def test_andorra_graph_is_one_strongly_connected_component(
-    name: str, request: pytest.FixtureRequest
-) -> None:
+def test_andorra_graph_is_one_strongly_connected_component(name: str, request: pytest.FixtureRequest) -> None:
     graph: RoadGraph = request.getfixturevalue(name)
     n_components, _ = graph.strongly_connected_components()
     assert n_components == 1
@@ -87,15 +85,11 @@ def test_andorra_graph_is_one_strongly_connected_component(
 
 
 @pytest.mark.parametrize("name", ["drive", "walk"])
-def test_andorra_edge_times_are_positive_and_match_speeds(
-    name: str, request: pytest.FixtureRequest
-) -> None:
+def test_andorra_edge_times_are_positive_and_match_speeds(name: str, request: pytest.FixtureRequest) -> None:
     graph: RoadGraph = request.getfixturevalue(name)
     assert np.all(np.isfinite(graph.seconds))
     assert np.all(graph.seconds >= MIN_EDGE_SECONDS)
-    length_m = np.hypot(
-        graph.x[graph.dst] - graph.x[graph.src], graph.y[graph.dst] - graph.y[graph.src]
-    )
+    length_m = np.hypot(graph.x[graph.dst] - graph.x[graph.src], graph.y[graph.dst] - graph.y[graph.src])
     speed_kph = length_m / graph.seconds * 3.6
     if name == "walk":
         long_enough = graph.seconds > MIN_EDGE_SECONDS
@@ -166,7 +160,9 @@ def test_invalid_graphs_are_refused(src, dst, seconds, match) -> None:
 
 def test_mode_is_drive_or_walk_and_approximate_a_flag_of_its_own() -> None:
     assert (tiny_graph([0], [1], [1.0], approximate=True).mode, tiny_graph([0], [1], [1.0]).approximate) == (
-        "drive", False)
+        "drive",
+        False,
+    )
     with pytest.raises(ValidationError, match="unknown mode"):
         tiny_graph([0], [1], [1.0], mode="bike")
     with pytest.raises(ValidationError, match="unknown mode"):  # no mode packs the flag into its name
@@ -271,13 +267,9 @@ def test_to_networkx_matches_csr() -> None:
 
 
 # ------------------------------------------------------------- OSM builder
-def write_osm(
-    path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[list[int], dict[str, str]]]
-) -> Path:
+def write_osm(path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[list[int], dict[str, str]]]) -> Path:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
-    lines += [
-        f'  <node id="{i}" version="1" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in nodes.items()
-    ]
+    lines += [f'  <node id="{i}" version="1" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in nodes.items()]
     for way_id, (refs, tags) in enumerate(ways, start=1):
         lines.append(f'  <way id="{way_id}" version="1">')
         lines += [f'    <nd ref="{ref}"/>' for ref in refs]
@@ -498,22 +490,15 @@ def test_approximate_graph_adjacency_and_flags(communes: gpd.GeoDataFrame) -> No
 
 def test_approximate_graph_applies_detour_and_density_speeds(communes: gpd.GeoDataFrame) -> None:
     graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive", detour_factor=1.3)
-    seconds = {
-        (int(s), int(d)): t for s, d, t in zip(graph.src, graph.dst, graph.seconds, strict=True)
-    }
+    seconds = {(int(s), int(d)): t for s, d, t in zip(graph.src, graph.dst, graph.seconds, strict=True)}
     d01 = np.hypot(graph.x[1] - graph.x[0], graph.y[1] - graph.y[0])
     # 8000 inh / 4 km2 = 2000 (30 km/h); 800 / 4 = 200 (50 km/h).
-    assert seconds[(0, 1)] == pytest.approx(
-        1.3 * d01 * (0.5 / (30 / 3.6) + 0.5 / (50 / 3.6)), rel=1e-12
-    )
+    assert seconds[(0, 1)] == pytest.approx(1.3 * d01 * (0.5 / (30 / 3.6) + 0.5 / (50 / 3.6)), rel=1e-12)
     assert seconds[(1, 0)] == seconds[(0, 1)]
 
     walking = approximate_graph_from_communes(communes, crs=CRS, mode="walk", detour_factor=1.5)
     assert walking.mode == "walk" and walking.approximate
-    step = {
-        (int(s), int(d)): t
-        for s, d, t in zip(walking.src, walking.dst, walking.seconds, strict=True)
-    }
+    step = {(int(s), int(d)): t for s, d, t in zip(walking.src, walking.dst, walking.seconds, strict=True)}
     assert step[(0, 1)] == pytest.approx(1.5 * d01 / (5 / 3.6), rel=1e-12)
 
 
@@ -527,9 +512,7 @@ def test_approximate_graph_island_is_unreachable(communes: gpd.GeoDataFrame) -> 
 
 
 def test_approximate_graph_uses_origin_points(communes: gpd.GeoDataFrame) -> None:
-    communes["mairie"] = gpd.GeoSeries(
-        [Point(100, 100), None, Point(5900, 1900), Point(21000, 50)], crs=CRS
-    )
+    communes["mairie"] = gpd.GeoSeries([Point(100, 100), None, Point(5900, 1900), Point(21000, 50)], crs=CRS)
     graph = approximate_graph_from_communes(communes, crs=CRS, mode="walk", origin_col="mairie")
     assert (graph.x[0], graph.y[0]) == (100.0, 100.0)
     assert (graph.x[2], graph.y[2]) == (5900.0, 1900.0)

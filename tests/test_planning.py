@@ -56,10 +56,13 @@ def test_catchment_zones_are_stored_with_indicators_and_survive_a_reload(accesse
     assert scalar(accessed_copy, "SELECT min(population) FROM zone WHERE zoning_id = 'bassins'") >= 30_000
     assert scalar(accessed_copy, "SELECT bool_and(explanation <> '') FROM zone WHERE zoning_id = 'bassins'")
     n_zones = scalar(accessed_copy, "SELECT count(*) FROM zone WHERE zoning_id = 'bassins'")
-    assert scalar(
-        accessed_copy,
-        "SELECT count(*) FROM access_indicator WHERE level = 'zone:bassins' AND mode = 'drive' AND category = 'any'",
-    ) == n_zones
+    assert (
+        scalar(
+            accessed_copy,
+            "SELECT count(*) FROM access_indicator WHERE level = 'zone:bassins' AND mode = 'drive' AND category = 'any'",
+        )
+        == n_zones
+    )
     # A new load keeps the planners' zonings; `atlas access` recomputes their indicators.
     store_sources(accessed_copy, pilot_sources)
     assert scalar(accessed_copy, "SELECT count(*) FROM zone_commune WHERE zoning_id = 'bassins'") == n_communes
@@ -98,7 +101,9 @@ def test_import_validates_and_compare_scores_identity(accessed_copy: str, tmp_pa
 
 def test_whatif_finds_the_best_single_site(accessed_copy: str) -> None:
     """The site proposed for k = 1 is the brute-force best commune for coverage."""
-    result = atlas(accessed_copy, "whatif", "--category", "mission:conseil", "--k", "1", "--minutes", "20", "--id", "conseil-1")
+    result = atlas(
+        accessed_copy, "whatif", "--category", "mission:conseil", "--k", "1", "--minutes", "20", "--id", "conseil-1"
+    )
     assert result.returncode == 0, result.stderr
     with db.connect(accessed_copy) as conn:
         chosen, gained = conn.execute(

@@ -38,8 +38,10 @@ def test_logs_hold_no_searched_place_coordinate_or_address(accessed_db: str, tmp
         assert statuses[0] == 200
     # The server's own bind address is printed at start-up; everything else is checked.
     text = "\n".join(
-        line for line in log.read_text().splitlines()
-        if "istening at: http://127.0.0.1" not in line and "listening on http://127.0.0.1" not in line
+        line
+        for line in log.read_text().splitlines()
+        if "istening at: http://127.0.0.1" not in line
+        and "listening on http://127.0.0.1" not in line
         and not line.startswith("Atlas SPRO sur")
     )
     assert '"GET /' in text  # the access log is on: requests are logged, without their details

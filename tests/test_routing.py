@@ -70,9 +70,7 @@ def test_nearest_facility_times_match_networkx(
     seconds, nearest = nearest_facility_times(andorra, facilities, contract=contract)
 
     oracle = as_array(
-        nx.multi_source_dijkstra_path_length(
-            andorra_reversed_nx, set(facilities.tolist()), weight="seconds"
-        ),
+        nx.multi_source_dijkstra_path_length(andorra_reversed_nx, set(facilities.tolist()), weight="seconds"),
         andorra.n_nodes,
     )
     np.testing.assert_allclose(seconds, oracle, rtol=1e-6, atol=0)
@@ -98,14 +96,10 @@ def test_nearest_facility_times_with_limit(andorra: RoadGraph, contract: bool) -
     assert np.all(nearest[~inside] == -1)
 
 
-def test_travel_times_from_match_networkx(
-    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
-) -> None:
+def test_travel_times_from_match_networkx(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
     origin = int(np.random.default_rng(SEED + 2).integers(andorra.n_nodes))
     forward = andorra_reversed_nx.reverse(copy=False)
-    oracle = as_array(
-        nx.single_source_dijkstra_path_length(forward, origin, weight="seconds"), andorra.n_nodes
-    )
+    oracle = as_array(nx.single_source_dijkstra_path_length(forward, origin, weight="seconds"), andorra.n_nodes)
     np.testing.assert_allclose(travel_times_from(andorra, origin), oracle, rtol=1e-9)
     oracle_to = as_array(
         nx.single_source_dijkstra_path_length(andorra_reversed_nx, origin, weight="seconds"),
@@ -114,9 +108,7 @@ def test_travel_times_from_match_networkx(
     np.testing.assert_allclose(travel_times_to(andorra, origin), oracle_to, rtol=1e-9)
 
 
-def test_isochrone_nodes_match_networkx(
-    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
-) -> None:
+def test_isochrone_nodes_match_networkx(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
     origin = int(np.random.default_rng(SEED + 3).integers(andorra.n_nodes))
     forward = andorra_reversed_nx.reverse(copy=False)
     oracle = nx.single_source_dijkstra_path_length(forward, origin, cutoff=600.0, weight="seconds")
@@ -183,13 +175,9 @@ def test_isochrone_polygons_nest_and_match_single_calls(andorra: RoadGraph) -> N
     assert isochrone_polygons(andorra, origin, []) == []
 
 
-def test_isochrone_to_a_node_uses_the_reversed_graph(
-    andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph
-) -> None:
+def test_isochrone_to_a_node_uses_the_reversed_graph(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
     origin = int(np.random.default_rng(SEED + 8).integers(andorra.n_nodes))
-    oracle = nx.single_source_dijkstra_path_length(
-        andorra_reversed_nx, origin, cutoff=600.0, weight="seconds"
-    )
+    oracle = nx.single_source_dijkstra_path_length(andorra_reversed_nx, origin, cutoff=600.0, weight="seconds")
     reached = isochrone_nodes(andorra, origin, 600.0, direction="to")
     assert reached.tolist() == sorted(oracle)
     polygon = isochrone_polygon(andorra, origin, 600.0, direction="to")
@@ -355,9 +343,7 @@ def test_random_chained_graphs_match_networkx(seed: int) -> None:
     np.testing.assert_array_equal(contracted[1], plain[1])
     reached = np.flatnonzero(contracted[1] >= 0)
     to_each = np.column_stack([travel_times_to(graph, int(node)) for node in facilities])
-    np.testing.assert_allclose(
-        to_each[reached, contracted[1][reached]], contracted[0][reached], rtol=1e-9, atol=1e-9
-    )
+    np.testing.assert_allclose(to_each[reached, contracted[1][reached]], contracted[0][reached], rtol=1e-9, atol=1e-9)
 
 
 def test_chain_index_of_a_two_way_street() -> None:
@@ -457,9 +443,7 @@ def test_duplicate_edges_keep_the_fastest() -> None:
 
 
 def test_no_facility_leaves_everything_unreachable() -> None:
-    seconds, nearest = nearest_facility_times(
-        graph_of([(0, 1, 1.0)], n=2), np.array([], dtype=np.int64)
-    )
+    seconds, nearest = nearest_facility_times(graph_of([(0, 1, 1.0)], n=2), np.array([], dtype=np.int64))
     assert np.isinf(seconds).all()
     assert (nearest == -1).all()
 

@@ -31,12 +31,33 @@ from tests.web_fixtures import (  # noqa: F401
     web_db,
 )
 
-PAGES = ("/", "/?q=ploermel", "/?q=Vitre&commune=35360", "/a-propos", "/carte", "/diagnostic",
-         "/diagnostic/rapport/2026", "/api/docs")
-API = ("/api/health", "/api/nearest?commune=35238", "/api/communes?q=rennes", "/api/communes/35238",
-       "/api/communes/35238/access", "/api/categories", "/api/indicators", "/api/territories", "/api/zonings",
-       f"/api/zonings/{ZONING_ID}", "/api/isochrones", "/api/gaps?kind=white_zone", "/api/structures",
-       "/api/access/communes?format=csv", "/api/openapi.json")
+PAGES = (
+    "/",
+    "/?q=ploermel",
+    "/?q=Vitre&commune=35360",
+    "/a-propos",
+    "/carte",
+    "/diagnostic",
+    "/diagnostic/rapport/2026",
+    "/api/docs",
+)
+API = (
+    "/api/health",
+    "/api/nearest?commune=35238",
+    "/api/communes?q=rennes",
+    "/api/communes/35238",
+    "/api/communes/35238/access",
+    "/api/categories",
+    "/api/indicators",
+    "/api/territories",
+    "/api/zonings",
+    f"/api/zonings/{ZONING_ID}",
+    "/api/isochrones",
+    "/api/gaps?kind=white_zone",
+    "/api/structures",
+    "/api/access/communes?format=csv",
+    "/api/openapi.json",
+)
 OTHERS = ("/static/css/atlas.css", "/static/js/common.js", "/nulle-part", "/api/nulle-part")
 
 
@@ -84,8 +105,9 @@ def test_hsts_only_over_https(web_db: str) -> None:
 
 # ------------------------------------------------------------------- methods and sizes
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
-@pytest.mark.parametrize("url", ["/", "/carte", "/api/nearest?commune=35238", "/api/communes/35238",
-                                 "/static/css/atlas.css"])
+@pytest.mark.parametrize(
+    "url", ["/", "/carte", "/api/nearest?commune=35238", "/api/communes/35238", "/static/css/atlas.css"]
+)
 def test_only_get_and_head_are_allowed(web_client, method: str, url: str) -> None:
     response = web_client.open(url, method=method, data=b"x" * 10)
     assert response.status_code == 405, (method, url)
@@ -251,8 +273,11 @@ def _problems(node: ast.expr, constants: dict[str, ast.expr], local: dict[str, a
             return _fragment_problems(constants.get(node.id), constants)
         return [f"statement from an unknown name {node.id!r}"]
     if _is_sql_composition(node):
-        inner = [a for a in ast.walk(node) if isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute)
-                 and a.func.attr == "SQL"]
+        inner = [
+            a
+            for a in ast.walk(node)
+            if isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute) and a.func.attr == "SQL"
+        ]
         return [p for call in inner for arg in call.args for p in _fragment_problems(arg, constants)]
     if isinstance(node, ast.JoinedStr):
         return ["f-string given to execute()"]
@@ -329,8 +354,12 @@ def _module(path: Path, root: Path = PROJECT_ROOT) -> _Module:
         constants=_module_constants(tree),
         functions=functions,
         locals_of={name: _locals(f) for name, f in functions.items()},
-        imported={alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                  for alias in node.names},
+        imported={
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        },
     )
 
 
@@ -349,8 +378,12 @@ def _sql_problems(path: Path, root: Path = PROJECT_ROOT, project: list[_Module] 
     for fname, function in functions.items():
         local = locals_of[fname]
         for node in ast.walk(function):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in EXECUTORS and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in EXECUTORS
+                and node.args
+            ):
                 continue
             where = f"{relative}:{node.lineno}"
             if (relative, ast.unparse(node.args[0])) in ALLOWED_STATEMENTS:
@@ -370,7 +403,11 @@ def _sql_problems(path: Path, root: Path = PROJECT_ROOT, project: list[_Module] 
                     for c in ast.walk(f)
                     if isinstance(c, ast.Call)
                     and (
-                        (isinstance(c.func, ast.Name) and c.func.id == fname and (other is module or fname in _imported(other)))
+                        (
+                            isinstance(c.func, ast.Name)
+                            and c.func.id == fname
+                            and (other is module or fname in _imported(other))
+                        )
                         or (isinstance(c.func, ast.Attribute) and c.func.attr == fname and other is not module)
                     )
                 ]
@@ -382,8 +419,10 @@ def _sql_problems(path: Path, root: Path = PROJECT_ROOT, project: list[_Module] 
                         given_arg = call.args[index]
                     if given_arg is None:
                         continue
-                    problems += [f"{other.relative}:{call.lineno}: {p}"
-                                 for p in _problems(given_arg, other.constants, other.locals_of[caller])]
+                    problems += [
+                        f"{other.relative}:{call.lineno}: {p}"
+                        for p in _problems(given_arg, other.constants, other.locals_of[caller])
+                    ]
     return problems
 
 
@@ -408,8 +447,8 @@ def test_the_sql_checker_catches_injections(tmp_path: Path) -> None:
         "def a(conn, name):\n    conn.execute(f\"SELECT * FROM t WHERE n = '{name}'\")\n"
         "def b(conn, name):\n    conn.execute(\"SELECT * FROM t WHERE n = '%s'\" % name)\n"
         "def c(conn, name):\n    q = \"SELECT * FROM t WHERE n = '{}'\".format(name)\n    conn.execute(q)\n"
-        "def d(conn, name):\n    conn.execute(sql.SQL(f\"SELECT * FROM {name}\"))\n"
-        "def e(conn, name):\n    conn.execute(\"SELECT * FROM t WHERE n = \" + name)\n"
+        'def d(conn, name):\n    conn.execute(sql.SQL(f"SELECT * FROM {name}"))\n'
+        'def e(conn, name):\n    conn.execute("SELECT * FROM t WHERE n = " + name)\n'
         "def ok(conn, name):\n    conn.execute(sql.SQL('SELECT * FROM {}').format(sql.Identifier(name)), (1,))\n"
         "def run(conn, query):\n    conn.execute(query)\n"
         "def f(conn, name):\n    run(conn, 'SELECT 1')\n    run(conn, f'SELECT {name}')\n",
@@ -455,8 +494,15 @@ def test_map_scripts_build_popups_as_text() -> None:
     for script in scripts:
         text = script.read_text(encoding="utf-8")
         code = re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.DOTALL)  # comments may name the sinks
-        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                     "setContent("):
+        for sink in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+            "setContent(",
+        ):
             assert sink not in code, (script.name, sink)
         for call in re.findall(r"bind(?:Popup|Tooltip)\(\s*([^)]{0,20})", code):
             assert call.startswith("function"), (script.name, call)
@@ -474,13 +520,60 @@ def test_templates_never_disable_escaping() -> None:
 NASTY = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=string.printable, max_size=40),
-    st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e308", "-1e308", "1e999", "-0", "0x10", "١٢", "٣٥٢٣٨",
-                     "35238", "2A004", "2a004", "99999", "00000", "-1", "0", "51", "9" * 30, "1.5", "48,11", " 10 ",
-                     "'; DROP TABLE commune; --", "<script>alert(1)</script>", "%00", "\x00", "ab\x00c", "Ren\x00nes",
-                     "\u202e", "𝟑𝟓𝟐𝟑𝟖",
-                     "drive", "walk", "conseil", "jeunes", "samedi", "any", "mission:conseil", "region", "epci",
-                     f"zone:{ZONING_ID}", "csv", "geojson", "json", "white_zone", "no_choice", "30", "15"]),
-    st.integers(min_value=-10**20, max_value=10**20).map(str),
+    st.sampled_from(
+        [
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e308",
+            "-1e308",
+            "1e999",
+            "-0",
+            "0x10",
+            "١٢",
+            "٣٥٢٣٨",
+            "35238",
+            "2A004",
+            "2a004",
+            "99999",
+            "00000",
+            "-1",
+            "0",
+            "51",
+            "9" * 30,
+            "1.5",
+            "48,11",
+            " 10 ",
+            "'; DROP TABLE commune; --",
+            "<script>alert(1)</script>",
+            "%00",
+            "\x00",
+            "ab\x00c",
+            "Ren\x00nes",
+            "\u202e",
+            "𝟑𝟓𝟐𝟑𝟖",
+            "drive",
+            "walk",
+            "conseil",
+            "jeunes",
+            "samedi",
+            "any",
+            "mission:conseil",
+            "region",
+            "epci",
+            f"zone:{ZONING_ID}",
+            "csv",
+            "geojson",
+            "json",
+            "white_zone",
+            "no_choice",
+            "30",
+            "15",
+        ]
+    ),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 ENDPOINTS = {
@@ -502,8 +595,13 @@ ENDPOINTS = {
 }
 PATH_TEMPLATES = ("/api/communes/{}", "/api/communes/{}/access", "/api/zonings/{}", "/diagnostic/rapport/{}")
 ALLOWED_STATUSES = {200, 400, 404, 405, 414, 429}
-FUZZ = settings(max_examples=40, deadline=None, database=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _check(response, path: str) -> None:
@@ -564,8 +662,9 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     assert len(operations) == 15
 
     def runner(operation):
-        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         @given(case=operation.as_strategy())
         def run(case) -> None:
             case.call_and_validate(excluded_checks=excluded)

@@ -88,9 +88,22 @@ def _assert_names(exc: pytest.ExceptionInfo, *fragments: str) -> None:
 # --- partner types ------------------------------------------------------------------------------
 
 REQUIRED_TYPES = {
-    "france_services", "france_travail", "cio", "mission_locale", "arml", "cap_emploi", "apec",
-    "information_jeunesse", "cite_des_metiers", "cibc", "cidff", "cci", "cma", "chambre_agriculture",
-    "suio_baip", "maison_emploi",
+    "france_services",
+    "france_travail",
+    "cio",
+    "mission_locale",
+    "arml",
+    "cap_emploi",
+    "apec",
+    "information_jeunesse",
+    "cite_des_metiers",
+    "cibc",
+    "cidff",
+    "cci",
+    "cma",
+    "chambre_agriculture",
+    "suio_baip",
+    "maison_emploi",
 }
 
 
@@ -116,7 +129,9 @@ def test_every_annuaire_pivot_maps_to_a_defined_partner_type(partner_types) -> N
 
 PARTNER_TYPE_CASES: dict[str, tuple[dict[tuple[int, str], str], type[Exception], list[str]]] = {
     "unknown mission": (
-        {(4, "missions"): "accueil|orientation"}, ValidationError, ["row 4", "'missions'", "orientation"],
+        {(4, "missions"): "accueil|orientation"},
+        ValidationError,
+        ["row 4", "'missions'", "orientation"],
     ),
     "unknown public": ({(3, "publics"): "seniors"}, ValidationError, ["row 3", "'publics'", "seniors"]),
     "duplicated type": ({(6, "partner_type"): "cio"}, DuplicateError, ["row 6", "'partner_type'", "rows 4 and 6"]),
@@ -152,7 +167,11 @@ def test_france_services_real_file(france_services, partner_types) -> None:
     assert fs.crs.to_epsg() == 2154
     assert fs["structure_id"].is_unique
     assert fs["site_format"].value_counts().to_dict() == {
-        "fixe": 98, "multisites": 15, "bus": 8, "itinerant": 6, "fixe_antennes": 3,
+        "fixe": 98,
+        "multisites": 15,
+        "bus": 8,
+        "itinerant": 6,
+        "fixe_antennes": 3,
     }
     assert set(fs["partner_type"]) == {"france_services"}
     assert set(fs["geocoding"]) == {"source"}
@@ -161,8 +180,10 @@ def test_france_services_real_file(france_services, partner_types) -> None:
     first = fs.loc[2]
     assert first["structure_id"] == "france_services:133"
     assert first["opening_hours"] == {
-        "lundi": "08:00 - 12:00 / 13:00 - 16:00", "mardi": "08:00 - 12:00 / 13:00 - 16:00",
-        "mercredi": "08:00 - 12:00", "jeudi": "08:00 - 12:00 / 13:00 - 16:00",
+        "lundi": "08:00 - 12:00 / 13:00 - 16:00",
+        "mardi": "08:00 - 12:00 / 13:00 - 16:00",
+        "mercredi": "08:00 - 12:00",
+        "jeudi": "08:00 - 12:00 / 13:00 - 16:00",
         "vendredi": "08:00 - 12:00 / 13:00 - 16:00",
     }
     assert first["appointment"] is False and first["commune_code"] == "22278"
@@ -200,7 +221,10 @@ def test_partenaires_real_file(partenaires, partner_types) -> None:
     assert list(pa.columns) == list(STRUCTURE_COLUMNS)
     assert (pa["geocoding"] == "approx_mairie").sum() == 14
     assert pa["partner_type"].value_counts().to_dict() == {
-        "france_travail": 42, "mission_locale": 13, "cio": 5, "arml": 1,
+        "france_travail": 42,
+        "mission_locale": 13,
+        "cio": 5,
+        "arml": 1,
     }
     assert set(pa["site_format"]) == {"fixe"} and all(h == {} for h in pa["opening_hours"])
     assert pa["structure_id"].is_unique
@@ -240,7 +264,9 @@ def test_annuaire_sample(annuaire, partner_types) -> None:
         "samedi": "09:00 - 12:00",
     }
     assert (an.loc[1, "phone"], an.loc[1, "email"], an.loc[1, "website"]) == (
-        "00 00 00 00 01", "cio.exemple@example.invalid", "https://example.invalid/cio",
+        "00 00 00 00 01",
+        "cio.exemple@example.invalid",
+        "https://example.invalid/cio",
     )
     assert an.loc[1, "vintage"] == "2023-08-09" and an.loc[2, "vintage"] == "2024-01-15"
     assert an.loc[4, "phone"] == "00 00 00 00 04"  # list fields given as JSON text
@@ -281,13 +307,18 @@ def _sample_with(tmp_path: Path, position: int, **changes: object) -> Path:
 ANNUAIRE_CASES = {
     "empty coordinates": (
         {"adresse": [{"type_adresse": "Adresse", "numero_voie": "x", "latitude": "", "longitude": ""}]},
-        GeometryError, ["row 2", "adresse.latitude"],
+        GeometryError,
+        ["row 2", "adresse.latitude"],
     ),
     "missing id": ({"id": ""}, MissingColumnError, ["row 2", "'id'"]),
     "unknown weekday": (
-        {"plage_ouverture": [{"nom_jour_debut": "Lundimanche", "valeur_heure_debut_1": "09:00:00",
-                              "valeur_heure_fin_1": "12:00:00"}]},
-        ValidationError, ["row 2", "plage_ouverture", "Lundimanche"],
+        {
+            "plage_ouverture": [
+                {"nom_jour_debut": "Lundimanche", "valeur_heure_debut_1": "09:00:00", "valeur_heure_fin_1": "12:00:00"}
+            ]
+        },
+        ValidationError,
+        ["row 2", "plage_ouverture", "Lundimanche"],
     ),
 }
 
@@ -321,39 +352,65 @@ def _swap_coordinates(source: Path, target: Path, row: int) -> Path:
 BAD_FILES: dict[str, tuple[Path, Callable[[Path], Path], type[Exception], list[str]]] = {
     "missing column": (FS, lambda t: _drop_column(FS, t, "latitude"), MissingColumnError, ["row 1", "'latitude'"]),
     "unparsable latitude": (
-        FS, lambda t: _edited(FS, t, {(5, "latitude"): "48,5x"}), GeometryError, ["row 5", "'latitude'", "48,5x"],
+        FS,
+        lambda t: _edited(FS, t, {(5, "latitude"): "48,5x"}),
+        GeometryError,
+        ["row 5", "'latitude'", "48,5x"],
     ),
     "empty coordinate": (PARTNERS, lambda t: _edited(PARTNERS, t, {(7, "lon"): ""}), GeometryError, ["row 7", "'lon'"]),
     "swapped latitude and longitude": (
-        FS, lambda t: _swap_coordinates(FS, t, 3), CrsError, ["row 3", "'latitude'", "swapped"],
+        FS,
+        lambda t: _swap_coordinates(FS, t, 3),
+        CrsError,
+        ["row 3", "'latitude'", "swapped"],
     ),
     "Lambert-93 metres in lat/lon": (
-        FS, lambda t: _edited(FS, t, {(3, "latitude"): "6789000", (3, "longitude"): "351000"}),
-        CrsError, ["row 3", "'latitude'", "Lambert-93"],
+        FS,
+        lambda t: _edited(FS, t, {(3, "latitude"): "6789000", (3, "longitude"): "351000"}),
+        CrsError,
+        ["row 3", "'latitude'", "Lambert-93"],
     ),
     "latitude beyond 90 degrees": (
-        FS, lambda t: _edited(FS, t, {(9, "latitude"): "148.2"}), CrsError, ["row 9", "'latitude'"],
+        FS,
+        lambda t: _edited(FS, t, {(9, "latitude"): "148.2"}),
+        CrsError,
+        ["row 9", "'latitude'"],
     ),
     "point far outside the CRS area": (
-        FS, lambda t: _edited(FS, t, {(10, "latitude"): "-33.9", (10, "longitude"): "18.4"}),
-        GeometryError, ["row 10", "'latitude'", "EPSG:2154"],
+        FS,
+        lambda t: _edited(FS, t, {(10, "latitude"): "-33.9", (10, "longitude"): "18.4"}),
+        GeometryError,
+        ["row 10", "'latitude'", "EPSG:2154"],
     ),
     "duplicate identifier": (
-        FS, lambda t: _edited(FS, t, {(6, "id_fs"): "133"}), DuplicateError, ["row 6", "'id_fs'", "rows 2 and 6"],
+        FS,
+        lambda t: _edited(FS, t, {(6, "id_fs"): "133"}),
+        DuplicateError,
+        ["row 6", "'id_fs'", "rows 2 and 6"],
     ),
     "unknown partner type": (
-        PARTNERS, lambda t: _edited(PARTNERS, t, {(4, "type"): "cabinet_prive"}),
-        ValidationError, ["row 4", "'type'", "cabinet_prive"],
+        PARTNERS,
+        lambda t: _edited(PARTNERS, t, {(4, "type"): "cabinet_prive"}),
+        ValidationError,
+        ["row 4", "'type'", "cabinet_prive"],
     ),
     "unknown site format": (
-        FS, lambda t: _edited(FS, t, {(8, "format_fs"): "Fixe mobile"}), ValidationError, ["row 8", "'format_fs'"],
+        FS,
+        lambda t: _edited(FS, t, {(8, "format_fs"): "Fixe mobile"}),
+        ValidationError,
+        ["row 8", "'format_fs'"],
     ),
     "unknown geocoding precision": (
-        PARTNERS, lambda t: _edited(PARTNERS, t, {(9, "geocodage"): "gps"}), ValidationError, ["row 9", "'geocodage'"],
+        PARTNERS,
+        lambda t: _edited(PARTNERS, t, {(9, "geocodage"): "gps"}),
+        ValidationError,
+        ["row 9", "'geocodage'"],
     ),
     "ragged row": (
-        PARTNERS, lambda t: _write(t, [*_rows(PARTNERS)[:10], _rows(PARTNERS)[10][:-3]]),
-        ValidationError, ["row 11", "separator"],
+        PARTNERS,
+        lambda t: _write(t, [*_rows(PARTNERS)[:10], _rows(PARTNERS)[10][:-3]]),
+        ValidationError,
+        ["row 11", "separator"],
     ),
 }
 
@@ -398,8 +455,9 @@ def squares() -> gpd.GeoDataFrame:
     """Two 10 km square communes side by side: 35001 (west) and 35002 (east)."""
     west = shapely.box(X0 - 10_000, Y0, X0, Y0 + 10_000)
     east = shapely.box(X0, Y0, X0 + 10_000, Y0 + 10_000)
-    return gpd.GeoDataFrame({"code": ["35001", "35002"], "name": ["Ouestville", "Estville"]},
-                            geometry=[west, east], crs=CRS)
+    return gpd.GeoDataFrame(
+        {"code": ["35001", "35002"], "name": ["Ouestville", "Estville"]}, geometry=[west, east], crs=CRS
+    )
 
 
 def _partners_at(

@@ -188,7 +188,12 @@ def test_choropleth_geojson_and_csv(web_client) -> None:
     assert response.mimetype == "application/geo+json"
     assert data["approximate"] is True and len(data["features"]) == 1202
     assert [c["label"] for c in data["classes"]] == [
-        "moins de 10 min", "10 à 20 min", "20 à 30 min", "30 à 45 min", "45 min et plus"]
+        "moins de 10 min",
+        "10 à 20 min",
+        "20 à 30 min",
+        "30 à 45 min",
+        "45 min et plus",
+    ]
     props = data["features"][0]["properties"]
     assert {"code", "name", "minutes", "class", "approximate"} <= set(props)
     bounds = (0, 10, 20, 30, 45, 10_000)
@@ -276,8 +281,14 @@ def test_access_log_path_is_the_route_not_the_searched_place(web_app) -> None:
 
 
 # ----------------------------------------------------------------- the finder in memory = the finder in SQL
-FILTER_SETS = ({}, {"mission": "conseil"}, {"public": "jeunes"}, {"day": "samedi"},
-               {"mission": "accompagnement", "public": "demandeurs_emploi"}, {"mission": "accueil", "day": "lundi"})
+FILTER_SETS = (
+    {},
+    {"mission": "conseil"},
+    {"public": "jeunes"},
+    {"day": "samedi"},
+    {"mission": "accompagnement", "public": "demandeurs_emploi"},
+    {"mission": "accueil", "day": "lundi"},
+)
 
 
 def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) -> None:
@@ -298,7 +309,9 @@ def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) ->
                 expected = finder_sql.finder_search(conn, commune_code=code, mode=mode, limit=limit, **filters)
                 start = times["origins"].get(mode) or times["surface"]
                 allowed = allowed_places(reference["structures"], **filters)
-                by_time, by_distance = rank(allowed, reference["positions"], times, origin=start, mode=mode, limit=limit)
+                by_time, by_distance = rank(
+                    allowed, reference["positions"], times, origin=start, mode=mode, limit=limit
+                )
                 assert (by_time, by_distance) == (expected["by_time"], expected["by_distance"]), (code, mode, filters)
                 compared += 1
         # From points (distances from the point itself), inside and just outside the coast.
@@ -308,8 +321,14 @@ def test_in_memory_ranking_equals_the_sql_statement_for_every_commune(web_db) ->
             for mode in ("drive", "walk"):
                 expected = finder_sql.finder_search(conn, lat=lat, lon=lon, mode=mode, limit=10)
                 assert expected["origin"]["code"] == located["code"]
-                got = rank(allowed_places(reference["structures"], None, None, None), reference["positions"], times,
-                           origin=(located["x"], located["y"]), mode=mode, limit=10)
+                got = rank(
+                    allowed_places(reference["structures"], None, None, None),
+                    reference["positions"],
+                    times,
+                    origin=(located["x"], located["y"]),
+                    mode=mode,
+                    limit=10,
+                )
                 assert got == (expected["by_time"], expected["by_distance"]), (lat, lon, mode)
     assert compared == 2 * len(codes) == 2404
 
@@ -352,10 +371,11 @@ def test_a_new_load_is_seen_within_the_check_interval(accessed_copy) -> None:
         with app.test_client() as client:
             before = client.get("/api/nearest?commune=35238&limit=1").get_json()["results"][0]
             with db.connect(accessed_copy) as conn:
-                conn.execute("UPDATE structure SET name = 'Renommé' WHERE structure_id = %s",
-                             (before["structure_id"],))
-                conn.execute("INSERT INTO load_run (started_at, kind, files, counts) "
-                             "VALUES (now(), 'test', '{}'::jsonb, '{}'::jsonb)")
+                conn.execute("UPDATE structure SET name = 'Renommé' WHERE structure_id = %s", (before["structure_id"],))
+                conn.execute(
+                    "INSERT INTO load_run (started_at, kind, files, counts) "
+                    "VALUES (now(), 'test', '{}'::jsonb, '{}'::jsonb)"
+                )
             time.sleep(0.3)
             after = client.get("/api/nearest?commune=35238&limit=1").get_json()["results"][0]
     finally:

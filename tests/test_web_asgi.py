@@ -23,27 +23,42 @@ from webapp.asgi import WsgiInLoop, wsgi_environ
 NEAREST = "/api/nearest?commune=35238&limit=5&mission=conseil"
 
 
-def scope(path: str, *, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None,
-          root_path: str = "") -> dict[str, Any]:
+def scope(
+    path: str, *, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None, root_path: str = ""
+) -> dict[str, Any]:
     raw, _, query = path.partition("?")
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": raw, "raw_path": raw.encode("latin-1"), "query_string": query.encode("latin-1"),
-        "root_path": root_path, "headers": headers or [(b"host", b"atlas.test")],
-        "server": ("127.0.0.1", 8000), "client": ("192.0.2.7", 51234),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": raw,
+        "raw_path": raw.encode("latin-1"),
+        "query_string": query.encode("latin-1"),
+        "root_path": root_path,
+        "headers": headers or [(b"host", b"atlas.test")],
+        "server": ("127.0.0.1", 8000),
+        "client": ("192.0.2.7", 51234),
     }
 
 
-def call(app: WsgiInLoop, request: dict[str, Any], body_parts: tuple[bytes, ...] = (b"",),
-         incoming: list[dict[str, Any]] | None = None) -> tuple[int, dict, bytes, int]:
+def call(
+    app: WsgiInLoop,
+    request: dict[str, Any],
+    body_parts: tuple[bytes, ...] = (b"",),
+    incoming: list[dict[str, Any]] | None = None,
+) -> tuple[int, dict, bytes, int]:
     """Run one request through the ASGI application: status, headers, body, body messages.
 
     ``incoming`` (filled from ``body_parts``): the request messages; those left in it were not read.
     """
     if incoming is None:
         incoming = []
-    incoming.extend({"type": "http.request", "body": part, "more_body": n < len(body_parts) - 1}
-                    for n, part in enumerate(body_parts))
+    incoming.extend(
+        {"type": "http.request", "body": part, "more_body": n < len(body_parts) - 1}
+        for n, part in enumerate(body_parts)
+    )
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -67,11 +82,19 @@ def call(app: WsgiInLoop, request: dict[str, Any], body_parts: tuple[bytes, ...]
 
 # ----------------------------------------------------------------- the environ
 def test_environ_follows_pep_3333() -> None:
-    request = scope("/caf%C3%A9/x?q=Qu%C3%A9bec&limit=2", headers=[
-        (b"host", b"atlas.test"), (b"accept", b"text/html"), (b"accept", b"application/json"),
-        (b"x-forwarded_for", b"6.6.6.6"), (b"content-type", b"text/plain"), (b"content-length", b"3"),
-        (b"cookie", b"a=1"), (b"cookie", b"b=2"),
-    ])
+    request = scope(
+        "/caf%C3%A9/x?q=Qu%C3%A9bec&limit=2",
+        headers=[
+            (b"host", b"atlas.test"),
+            (b"accept", b"text/html"),
+            (b"accept", b"application/json"),
+            (b"x-forwarded_for", b"6.6.6.6"),
+            (b"content-type", b"text/plain"),
+            (b"content-length", b"3"),
+            (b"cookie", b"a=1"),
+            (b"cookie", b"b=2"),
+        ],
+    )
     environ = wsgi_environ(request)
     assert environ["PATH_INFO"] == "/café/x".encode().decode("latin-1")  # decoded bytes as latin-1
     assert environ["QUERY_STRING"] == "q=Qu%C3%A9bec&limit=2"
@@ -81,7 +104,11 @@ def test_environ_follows_pep_3333() -> None:
     assert "HTTP_X_FORWARDED_FOR" not in environ  # an underscore makes it ambiguous: dropped
     assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/plain", "3")
     assert "HTTP_CONTENT_TYPE" not in environ
-    assert (environ["REMOTE_ADDR"], environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("192.0.2.7", "127.0.0.1", "8000")
+    assert (environ["REMOTE_ADDR"], environ["SERVER_NAME"], environ["SERVER_PORT"]) == (
+        "192.0.2.7",
+        "127.0.0.1",
+        "8000",
+    )
     assert environ["SERVER_PROTOCOL"] == "HTTP/1.1" and environ["wsgi.url_scheme"] == "http"
     assert environ["wsgi.input"].read() == b""  # the body is never read
 
@@ -201,7 +228,13 @@ def test_atlas_serve_keeps_connections_alive(web_db: str, tmp_path: Path) -> Non
         assert _status_line(port, announced) == b"413"
         assert _status_line(port, b"POST /api/nearest HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n") == b"405"
     lines = log.read_text().splitlines()
-    assert [line.split('"')[1] for line in lines] == ["GET /api/nearest", "GET /api/nearest", "GET /a-propos",
-                                                      "HEAD /a-propos", "GET /api/health", "POST /<introuvable>"]
+    assert [line.split('"')[1] for line in lines] == [
+        "GET /api/nearest",
+        "GET /api/nearest",
+        "GET /a-propos",
+        "HEAD /a-propos",
+        "GET /api/health",
+        "POST /<introuvable>",
+    ]
     assert [line.split('"')[2].split()[0] for line in lines[-2:]] == ["413", "405"]
     assert "35238" not in log.read_text() and "127.0.0.1" not in log.read_text()

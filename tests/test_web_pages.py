@@ -13,8 +13,13 @@ from scripts.report import ReportError, render_report, report
 from tests.web_fixtures import MALICIOUS_NAME, ZONING_ID, web_app, web_client, web_db  # noqa: F401
 
 PUBLIC_PAGES = ("/", "/?q=ploermel", "/?q=Vitre&commune=35360", "/?lat=48.1113&lon=-1.68", "/a-propos")
-PLANNER_PAGES = ("/carte", "/diagnostic", "/diagnostic?level=epci&mode=walk&category=mission:conseil",
-                 "/diagnostic/rapport/2026", "/api/docs")
+PLANNER_PAGES = (
+    "/carte",
+    "/diagnostic",
+    "/diagnostic?level=epci&mode=walk&category=mission:conseil",
+    "/diagnostic/rapport/2026",
+    "/api/docs",
+)
 
 
 def _title(page: str) -> str:
@@ -59,8 +64,10 @@ def test_postcode_offers_a_choice_then_filters_follow(web_client) -> None:
     link = re.search(r'href="(/\?q=Montfort-sur-Meu&amp;commune=35188[^"]*)"', page).group(1)
     assert "mission=conseil" in link and "public=jeunes" in link and "jour=mercredi" in link and "mode=walk" in link
     page = web_client.get(html.unescape(link)).get_data(as_text=True)
-    assert _title(page) == ("Lieux proches de Montfort-sur-Meu, conseil en orientation, jeunes (16-25 ans), "
-                            "ouverts le mercredi, à pied – Atlas SPRO")
+    assert _title(page) == (
+        "Lieux proches de Montfort-sur-Meu, conseil en orientation, jeunes (16-25 ans), "
+        "ouverts le mercredi, à pied – Atlas SPRO"
+    )
 
 
 def test_search_by_coordinates_and_bad_coordinates(web_client) -> None:
@@ -98,8 +105,15 @@ def test_malicious_structure_name_is_rendered_as_text(web_client) -> None:
 
 def test_filters_and_bad_parameters(web_client) -> None:
     assert web_client.get("/?q=Pontivy&mission=accompagnement&public=demandeurs_emploi").status_code == 200
-    for query in ("q=Pontivy&mission=orientation", "q=Pontivy&public=retraites", "q=Pontivy&jour=feteday",
-                  "q=Pontivy&mode=bike", "commune=ABCDE", "q=" + "x" * 81, "lat=1e999&lon=0"):
+    for query in (
+        "q=Pontivy&mission=orientation",
+        "q=Pontivy&public=retraites",
+        "q=Pontivy&jour=feteday",
+        "q=Pontivy&mode=bike",
+        "commune=ABCDE",
+        "q=" + "x" * 81,
+        "lat=1e999&lon=0",
+    ):
         response = web_client.get(f"/?{query}")
         assert response.status_code == 400, query
         assert 'role="alert"' in response.get_data(as_text=True)
@@ -114,15 +128,24 @@ def test_day_filter_keeps_places_open_that_day(web_client) -> None:
 
 def test_about_page(web_client) -> None:
     page = html.unescape(web_client.get("/a-propos").get_data(as_text=True))
-    for text in ("aucun cookie", "ne sont pas enregistrés", "Déclaration d'accessibilité", "non audité",
-                 "Règle de neutralité", "identifiant technique", "millésime 2024-08-01", "approximatifs",
-                 "Accessibilité des locaux", "Départements (test)"):
+    for text in (
+        "aucun cookie",
+        "ne sont pas enregistrés",
+        "Déclaration d'accessibilité",
+        "non audité",
+        "Règle de neutralité",
+        "identifiant technique",
+        "millésime 2024-08-01",
+        "approximatifs",
+        "Accessibilité des locaux",
+        "Départements (test)",
+    ):
         assert text in page, text
 
 
 def test_map_page_has_controls_legend_exports_and_text_alternative(web_client) -> None:
     page = web_client.get("/carte").get_data(as_text=True)
-    assert '<fieldset>' in page and '<legend>Lieux du réseau</legend>' in page
+    assert "<fieldset>" in page and "<legend>Lieux du réseau</legend>" in page
     assert 'id="couche-temps"' in page and 'id="couche-isochrones"' in page and 'id="couche-zones-blanches"' in page
     assert f'<option value="{ZONING_ID}">' in page
     for label in ("moins de 10 min", "10 à 20 min", "20 à 30 min", "30 à 45 min", "45 min et plus"):
@@ -151,8 +174,15 @@ def test_diagnostic_tables_charts_and_csv(web_client) -> None:
 def test_yearly_report_page_prints_well(web_client) -> None:
     page = html.unescape(web_client.get("/diagnostic/rapport/2026").get_data(as_text=True))
     assert _title(page).startswith("Rapport 2026 : accès au service public régional de l'orientation en Bretagne")
-    for text in ("1. Le réseau", "2. Méthode, sources et limites", "3. L'accès par département",
-                 "L'accès par intercommunalité", "Zones blanches", "Départements (test)", "approximatifs"):
+    for text in (
+        "1. Le réseau",
+        "2. Méthode, sources et limites",
+        "3. L'accès par département",
+        "L'accès par intercommunalité",
+        "Zones blanches",
+        "Départements (test)",
+        "approximatifs",
+    ):
         assert text in page, text
     assert 'class="chapter"' in page
     with web_client.get("/static/css/atlas.css") as response:
@@ -185,8 +215,16 @@ def test_pages_work_on_an_empty_database(migrated_db: str) -> None:
                 assert response.status_code == 200, url
             assert "Aucune donnée n'est encore chargée" in html.unescape(client.get("/").get_data(as_text=True))
             assert "pas encore été calculés" in client.get("/diagnostic").get_data(as_text=True)
-            for url in ("/api/categories", "/api/zonings", "/api/gaps", "/api/structures", "/api/territories",
-                        "/api/access/communes", "/api/indicators", "/api/isochrones"):
+            for url in (
+                "/api/categories",
+                "/api/zonings",
+                "/api/gaps",
+                "/api/structures",
+                "/api/territories",
+                "/api/access/communes",
+                "/api/indicators",
+                "/api/isochrones",
+            ):
                 assert client.get(url).status_code == 200, url
             assert client.get("/api/nearest?commune=35238").status_code == 404
     finally:

@@ -205,9 +205,7 @@ def test_catchment_merges_small_zones_into_the_longest_border():
     assert len(merged) == 1
     assert "car < 3\u00a0000\u00a0hab. (plus longue frontière commune)" in merged["explanation"].iloc[0]
     # The absorbing zone shares the longest border with the small one.
-    zone_ft = {
-        c for c, z in zone_of(before).items() if z == before.zones.set_index("hub").loc["ft_c", "zone_id"]
-    }
+    zone_ft = {c for c, z in zone_of(before).items() if z == before.zones.set_index("hub").loc["ft_c", "zone_id"]}
     absorbing = merged["zone_id"].iloc[0]
     adjacency = zoning_adjacency.commune_adjacency(communes)
     codes = communes["code"].to_numpy()
@@ -219,10 +217,7 @@ def test_catchment_merges_small_zones_into_the_longest_border():
         border[hub] = adjacency[inside][:, other].sum()
     best_hub = max(border, key=border.get)
     assert zoning.zones.set_index("zone_id").loc[absorbing, "hub"] == best_hub
-    assert (
-        checks.check_zoning(zoning.assignment, communes, sites=sites, times_s=times, min_population=3_000)
-        == []
-    )
+    assert checks.check_zoning(zoning.assignment, communes, sites=sites, times_s=times, min_population=3_000) == []
 
 
 def test_catchment_merge_by_fastest_hub():
@@ -328,9 +323,7 @@ def test_regionalize_meets_every_constraint(attributes):
 
 def test_regionalize_time_repair_moves_communes_and_reports_the_rest():
     communes, sites, times = regional_instance()
-    repaired = regionalize.regionalize(
-        communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 3 * STEP_S
-    )
+    repaired = regionalize.regionalize(communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 3 * STEP_S)
     # The max-p zones leave a commune 21 min from its hub; the repair hands it over.
     assert (
         repaired.zones["explanation"]
@@ -339,9 +332,7 @@ def test_regionalize_time_repair_moves_communes_and_reports_the_rest():
     )
     assert repaired.zones["explanation"].str.contains("reçue de zones voisines").any()
     assert repaired.violations == []
-    strict = regionalize.regionalize(
-        communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 2 * STEP_S
-    )
+    strict = regionalize.regionalize(communes, sites, times, min_population=6_000, max_hub_time_s=BASE_S + 2 * STEP_S)
     assert [v.constraint for v in strict.violations] == ["max_hub_time"]
     assert strict.violations[0].value > strict.violations[0].limit
     assert (strict.zones["population"] >= 6_000).all()
@@ -388,11 +379,7 @@ def test_regionalize_merges_zones_lacking_a_mission():
         members = [c for c, z in labels.items() if z == zone]
         located = sites[sites["commune_code"].isin(members)]
         assert any("conseil" in m for m in located["missions"])
-    assert (
-        zoning.zones["explanation"]
-        .str.contains("a absorbé une zone voisine qui n'avait aucun site pour : ")
-        .any()
-    )
+    assert zoning.zones["explanation"].str.contains("a absorbé une zone voisine qui n'avait aucun site pour : ").any()
     assert [v.constraint for v in zoning.violations] == []
     assert_contiguous(zoning, communes)
 
@@ -463,9 +450,7 @@ def test_check_zoning_reports_each_broken_constraint():
         }
     )
     assignment = assignment[assignment["commune_code"] != code(1, 1)]  # a commune in no zone
-    assignment = pd.concat(
-        [assignment, pd.DataFrame({"commune_code": ["99999", code(0, 1)], "zone_id": ["B", "A"]})]
-    )
+    assignment = pd.concat([assignment, pd.DataFrame({"commune_code": ["99999", code(0, 1)], "zone_id": ["B", "A"]})])
     violations = checks.check_zoning(
         assignment,
         communes,

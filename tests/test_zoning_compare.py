@@ -235,9 +235,9 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
     assert info.value.file == str(no_zone) and "secteur" in str(info.value)
 
     points = tmp_path / "points.geojson"
-    gpd.GeoDataFrame(
-        {"zone": ["A", "B"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.Point(0, 0)], crs=CRS
-    ).to_file(points, driver="GeoJSON", engine="pyogrio")
+    gpd.GeoDataFrame({"zone": ["A", "B"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.Point(0, 0)], crs=CRS).to_file(
+        points, driver="GeoJSON", engine="pyogrio"
+    )
     with pytest.raises(ValidationError) as info:
         zf.read_zoning_polygons(points, communes)
     assert (info.value.row, info.value.field) == (2, "geometry")

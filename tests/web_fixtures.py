@@ -20,7 +20,7 @@ MALICIOUS_ID = "test:xss"
 MALICIOUS_NAME = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>${alert(3)}`x`'&amp;"
 """Breaks out of element text (``<script>``) and of a double-quoted attribute (``"><img``),
 and tries template literals (``${}``, backquotes), a single quote and an entity."""
-MALICIOUS_ADDRESS = "=HYPERLINK(\"http://example.invalid\")"
+MALICIOUS_ADDRESS = '=HYPERLINK("http://example.invalid")'
 MALICIOUS_COMMUNE = "35360"  # Vitré
 ZONING_ID = "test-departements"
 
@@ -29,7 +29,11 @@ def _run_access(url: str) -> None:
     """``atlas access`` through the real CLI (approximate: no OSM network in the pilot)."""
     env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "access"], env=env, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "scripts.cli", "access"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stderr

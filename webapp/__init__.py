@@ -45,9 +45,7 @@ class AtlasFlask(Flask):
     value. Here the log says which route failed and where in the code, nothing more.
     """
 
-    def log_exception(
-        self, exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None]
-    ) -> None:
+    def log_exception(self, exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None]) -> None:
         _kind, exc, tb = exc_info
         rule = request.url_rule.rule if request.url_rule is not None else "<introuvable>"
         frames = "".join(traceback.format_tb(tb)) if tb is not None else ""

@@ -31,9 +31,27 @@ TERRITORY_TOLERANCE_M = 250.0
 ISOCHRONE_TOLERANCE_M = 250.0
 LAYER_MAX_AGE_S = 300
 STRUCTURE_CSV_COLUMNS = (
-    "structure_id", "name", "partner_type", "partner_label", "receives_public", "address", "postcode",
-    "commune_code", "commune_name", "missions", "publics", "site_format", "geocoding",
-    "approximate_position", "opening_hours", "phone", "website", "source", "vintage", "lon", "lat",
+    "structure_id",
+    "name",
+    "partner_type",
+    "partner_label",
+    "receives_public",
+    "address",
+    "postcode",
+    "commune_code",
+    "commune_name",
+    "missions",
+    "publics",
+    "site_format",
+    "geocoding",
+    "approximate_position",
+    "opening_hours",
+    "phone",
+    "website",
+    "source",
+    "vintage",
+    "lon",
+    "lat",
 )
 
 
@@ -128,7 +146,9 @@ def nearest() -> ResponseReturnValue:
         raise params.BadParameter("commune", "Indiquez soit « commune » (code INSEE), soit « lat » et « lon ».")
     mission, public = params.mission(args), params.public(args)
     day, mode, limit = params.day(args, "day"), params.mode(args), params.limit(args)
-    outcome = finder.find(Search(mode=mode, limit=limit, mission=mission, public=public, day=day, code=code, point=point))
+    outcome = finder.find(
+        Search(mode=mode, limit=limit, mission=mission, public=public, day=day, code=code, point=point)
+    )
     return _no_store(Response(formats.json_bytes(_nearest_body(outcome, mode)), mimetype="application/json"))
 
 
@@ -137,8 +157,10 @@ def _nearest_body(outcome: finder.Outcome, mode: str) -> dict[str, Any]:
     if run is None:
         note = "Temps de trajet non calculés : lieux classés à vol d'oiseau."
     elif outcome.by_distance:
-        note = (f"Au-delà de {round(run['bound_s'] / 60)} min, les lieux sont classés à vol d'oiseau "
-                "(ranked_by = distance).")
+        note = (
+            f"Au-delà de {round(run['bound_s'] / 60)} min, les lieux sont classés à vol d'oiseau "
+            "(ranked_by = distance)."
+        )
     else:
         note = "Lieux classés par temps de trajet, puis par identifiant à temps égal (jamais par organisme)."
     if run is not None and run["approximate"]:
@@ -204,16 +226,18 @@ def commune_access(code: str) -> ResponseReturnValue:
     for mode, run in _runs_json(runs).items():
         modes[mode] = {**run, "categories": []}
     for row in rows:
-        modes[row["mode"]]["categories"].append({
-            "category": row["category"],
-            "label": row["category_label"],
-            "seconds": None if row["seconds"] is None else round(row["seconds"]),
-            "structure_id": row["structure_id"],
-            "structure_name": row["structure_name"],
-            "n_operators_30": row["n_operators_30"],
-            "fca": row["fca"],
-            "approximate": row["approximate"],
-        })
+        modes[row["mode"]]["categories"].append(
+            {
+                "category": row["category"],
+                "label": row["category_label"],
+                "seconds": None if row["seconds"] is None else round(row["seconds"]),
+                "structure_id": row["structure_id"],
+                "structure_name": row["structure_name"],
+                "n_operators_30": row["n_operators_30"],
+                "fca": row["fca"],
+                "approximate": row["approximate"],
+            }
+        )
     del found["geometry"]
     return jsonify(
         commune=found,
@@ -264,21 +288,49 @@ def access_communes() -> ResponseReturnValue:
         row["minutes"] = None if row["seconds"] is None else round(row["seconds"] / 60, 1)
         row["class"] = _time_class(row["seconds"])
     if fmt == "csv":
-        columns = ("code", "name", "population", "minutes", "structure_id", "structure_name", "n_operators_30",
-                   "fca", "approximate")
+        columns = (
+            "code",
+            "name",
+            "population",
+            "minutes",
+            "structure_id",
+            "structure_name",
+            "n_operators_30",
+            "fca",
+            "approximate",
+        )
         return formats.csv_response(rows, columns, f"temps-{mode}-{category.replace(':', '-')}.csv")
     features = []
     for row in rows:
         shape = shapes.get(row["code"])
         if shape is None:
             continue
-        props = {k: row[k] for k in ("code", "name", "population", "minutes", "class", "structure_id",
-                                     "structure_name", "n_operators_30", "fca", "approximate")}
+        props = {
+            k: row[k]
+            for k in (
+                "code",
+                "name",
+                "population",
+                "minutes",
+                "class",
+                "structure_id",
+                "structure_name",
+                "n_operators_30",
+                "fca",
+                "approximate",
+            )
+        }
         features.append(formats.feature(shape["geometry"], props, row["code"]))
-    return formats.geojson_response(formats.collection(
-        features, mode=mode, category=category, approximate=approximate, times_available=mode in runs,
-        classes=[{"min": low, "max": high, "label": label} for low, high, label in TIME_CLASSES],
-    ))
+    return formats.geojson_response(
+        formats.collection(
+            features,
+            mode=mode,
+            category=category,
+            approximate=approximate,
+            times_available=mode in runs,
+            classes=[{"min": low, "max": high, "label": label} for low, high, label in TIME_CLASSES],
+        )
+    )
 
 
 @bp.get("/indicators")
@@ -295,7 +347,9 @@ def indicators() -> ResponseReturnValue:
     if fmt == "csv":
         return formats.csv_response(rows, INDICATOR_COLUMNS, f"indicateurs-{level.replace(':', '-')}-{mode}.csv")
     return jsonify(
-        level=level, mode=mode, category=category,
+        level=level,
+        mode=mode,
+        category=category,
         approximate=bool(runs[mode]["approximate"]) if mode in runs else False,
         times_available=mode in runs,
         indicators=rows,
@@ -303,8 +357,22 @@ def indicators() -> ResponseReturnValue:
 
 
 INDICATOR_COLUMNS = (
-    "level", "code", "name", "mode", "category", "n_communes", "population", "population_unreached",
-    "mean_min", "median_min", "share_10", "share_20", "share_30", "share_45", "mean_operators_30", "mean_fca",
+    "level",
+    "code",
+    "name",
+    "mode",
+    "category",
+    "n_communes",
+    "population",
+    "population_unreached",
+    "mean_min",
+    "median_min",
+    "share_10",
+    "share_20",
+    "share_30",
+    "share_45",
+    "mean_operators_30",
+    "mean_fca",
     "approximate",
 )
 
@@ -316,8 +384,10 @@ def territories() -> ResponseReturnValue:
     level = params.choice(request.args, "level", read.LEVELS, default="departement") or "departement"
     with connection() as conn:
         rows = cached(conn, read.territory_shapes, level, TERRITORY_TOLERANCE_M)
-    features = (formats.feature(r["geometry"], {k: r[k] for k in ("code", "name", "population", "n_communes")},
-                                r["code"]) for r in rows)
+    features = (
+        formats.feature(r["geometry"], {k: r[k] for k in ("code", "name", "population", "n_communes")}, r["code"])
+        for r in rows
+    )
     return formats.geojson_response(formats.collection(features, level=level), max_age=LAYER_MAX_AGE_S)
 
 
@@ -341,9 +411,14 @@ def zoning(zoning_id: str) -> ResponseReturnValue:
         rows = cached(conn, read.zone_shapes, zoning_id, TERRITORY_TOLERANCE_M)
     keys = ("zone_id", "name", "population", "n_communes", "hub_structure_id", "hub_name", "explanation")
     features = (formats.feature(r["geometry"], {k: r[k] for k in keys}, r["zone_id"]) for r in rows)
-    return formats.geojson_response(formats.collection(
-        features, zoning_id=zoning_id, label=known[zoning_id]["label"], method=known[zoning_id]["method"],
-    ))
+    return formats.geojson_response(
+        formats.collection(
+            features,
+            zoning_id=zoning_id,
+            label=known[zoning_id]["label"],
+            method=known[zoning_id]["method"],
+        )
+    )
 
 
 @bp.get("/isochrones")
@@ -358,18 +433,39 @@ def isochrones() -> ResponseReturnValue:
         if available and minutes not in available:
             raise params.BadParameter("minutes", f"« minutes » : valeurs disponibles {available}.")
         runs = cached(conn, read.access_runs)
-        rows = cached(conn, read.isochrone_shapes, mode=mode, minutes=minutes, structure_id=structure_id,
-                      tolerance_m=ISOCHRONE_TOLERANCE_M)
+        rows = cached(
+            conn,
+            read.isochrone_shapes,
+            mode=mode,
+            minutes=minutes,
+            structure_id=structure_id,
+            tolerance_m=ISOCHRONE_TOLERANCE_M,
+        )
     keys = ("structure_id", "name", "partner_type", "mode", "minutes", "approximate")
     features = (formats.feature(r["geometry"], {k: r[k] for k in keys}, r["structure_id"]) for r in rows)
-    return formats.geojson_response(formats.collection(
-        features, mode=mode, minutes=minutes,
-        approximate=bool(runs[mode]["approximate"]) if mode in runs else False, times_available=mode in runs,
-    ))
+    return formats.geojson_response(
+        formats.collection(
+            features,
+            mode=mode,
+            minutes=minutes,
+            approximate=bool(runs[mode]["approximate"]) if mode in runs else False,
+            times_available=mode in runs,
+        )
+    )
 
 
-GAP_COLUMNS = ("kind", "mode", "category", "commune_code", "commune_name", "departement", "minutes",
-               "threshold_minutes", "population", "approximate")
+GAP_COLUMNS = (
+    "kind",
+    "mode",
+    "category",
+    "commune_code",
+    "commune_name",
+    "departement",
+    "minutes",
+    "threshold_minutes",
+    "population",
+    "approximate",
+)
 
 
 @bp.get("/gaps")
@@ -389,14 +485,19 @@ def gaps() -> ResponseReturnValue:
     if fmt == "csv":
         return formats.csv_response(rows, GAP_COLUMNS, "zones-blanches.csv")
     features = (
-        formats.feature(shapes[r["commune_code"]]["geometry"] if r["commune_code"] in shapes else None,
-                        {k: r[k] for k in (*GAP_COLUMNS, "category_label")}, f"{r['kind']}:{r['mode']}:"
-                        f"{r['category']}:{r['commune_code']}")
+        formats.feature(
+            shapes[r["commune_code"]]["geometry"] if r["commune_code"] in shapes else None,
+            {k: r[k] for k in (*GAP_COLUMNS, "category_label")},
+            f"{r['kind']}:{r['mode']}:{r['category']}:{r['commune_code']}",
+        )
         for r in rows
     )
-    return formats.geojson_response(formats.collection(
-        features, approximate=any(r["approximate"] for r in rows),
-    ))
+    return formats.geojson_response(
+        formats.collection(
+            features,
+            approximate=any(r["approximate"] for r in rows),
+        )
+    )
 
 
 @bp.get("/openapi.json")

@@ -87,7 +87,9 @@ class WsgiInLoop:
         environ = wsgi_environ(scope)
         response: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             if exc_info is not None and response.get("sent"):
                 raise exc_info[1].with_traceback(exc_info[2])
             response["status"] = int(status[:3])
@@ -115,7 +117,7 @@ class WsgiInLoop:
     def _log(self, environ: dict[str, Any], status: int, sent: int, seconds: float) -> None:
         # PATH_INFO now holds the matched route, not the values (webapp._log_routes_not_values).
         stamp = time.strftime("[%d/%b/%Y:%H:%M:%S %z]")
-        request = f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"]}'.translate(LOG_ESCAPES)
+        request = f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}".translate(LOG_ESCAPES)
         line = f'{stamp} "{request}" {status} {sent} {seconds:.6f}\n'
         log = self.access_log
         if log is None:
@@ -163,7 +165,7 @@ def wsgi_environ(scope: Scope) -> dict[str, Any]:
     path = unquote_to_bytes(raw_path).decode("latin-1") if raw_path else _latin1(scope["path"])
     root_path = _latin1(scope.get("root_path") or "")
     if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path):]
+        path = path[len(root_path) :]
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client")
     query = scope.get("query_string") or b""
@@ -172,7 +174,8 @@ def wsgi_environ(scope: Scope) -> dict[str, Any]:
         "SCRIPT_NAME": root_path,
         "PATH_INFO": path,
         "QUERY_STRING": query.decode("latin-1"),
-        "RAW_URI": (raw_path or scope["path"].encode()).decode("latin-1") + ("?" + query.decode("latin-1") if query else ""),
+        "RAW_URI": (raw_path or scope["path"].encode()).decode("latin-1")
+        + ("?" + query.decode("latin-1") if query else ""),
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",

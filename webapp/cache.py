@@ -62,8 +62,14 @@ RESULT_COST = 2048
 class DataCache:
     """The caches of one worker process (thread-safe)."""
 
-    def __init__(self, *, check_s: float = DEFAULT_CHECK_S, result_size: int = DEFAULT_RESULT_CACHE_SIZE,
-                 result_mb: float = DEFAULT_RESULT_CACHE_MB, shape_size: int = MAX_SHAPES) -> None:
+    def __init__(
+        self,
+        *,
+        check_s: float = DEFAULT_CHECK_S,
+        result_size: int = DEFAULT_RESULT_CACHE_SIZE,
+        result_mb: float = DEFAULT_RESULT_CACHE_MB,
+        shape_size: int = MAX_SHAPES,
+    ) -> None:
         self.check_s = check_s
         self.result_size = result_size
         self.result_bytes = int(result_mb * 1024 * 1024)
@@ -176,8 +182,12 @@ def warm(app: Flask) -> int:
     if cache.result_size <= 0:
         return 0
     try:
-        with psycopg.connect(app.config["DATABASE_URL"], autocommit=True, connect_timeout=3,
-                             options="-c statement_timeout=30000 -c default_transaction_read_only=on") as conn:
+        with psycopg.connect(
+            app.config["DATABASE_URL"],
+            autocommit=True,
+            connect_timeout=3,
+            options="-c statement_timeout=30000 -c default_transaction_read_only=on",
+        ) as conn:
             reference = read.finder_reference(conn)
             cache.observe(reference["version"])
             cache.reference(conn, reference["version"])
@@ -208,8 +218,9 @@ def data_cache() -> DataCache:
     return current_app.extensions["atlas_cache"]
 
 
-def cached(conn: psycopg.Connection, reader: Callable[..., T], *args: Hashable, check: bool = False,
-           **kwargs: Hashable) -> T:
+def cached(
+    conn: psycopg.Connection, reader: Callable[..., T], *args: Hashable, check: bool = False, **kwargs: Hashable
+) -> T:
     """``reader(conn, *args, **kwargs)`` (a ``storage.read`` function, or a view's own reader),
     kept for the current data version under its name and arguments.
 

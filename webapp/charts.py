@@ -65,14 +65,16 @@ def bar_chart(
         y = TOP + index * ROW_HEIGHT
         width = 0.0 if number is None else max(0.0, min(1.0, number / top)) * BAR_AREA
         name = str(row.get(label) or "")
-        bars.append(Bar(
-            label=name if len(name) <= 34 else name[:33] + "…",
-            value_text=fmt(number) if number is not None else "–",
-            y=y,
-            width=round(width, 1),
-            text_y=y + BAR_HEIGHT - 2,
-            text_x=round(LABEL_WIDTH + width + 6, 1),
-        ))
+        bars.append(
+            Bar(
+                label=name if len(name) <= 34 else name[:33] + "…",
+                value_text=fmt(number) if number is not None else "–",
+                y=y,
+                width=round(width, 1),
+                text_y=y + BAR_HEIGHT - 2,
+                text_x=round(LABEL_WIDTH + width + 6, 1),
+            )
+        )
     return BarChart(
         title=title,
         bars=tuple(bars),

@@ -29,7 +29,7 @@ FRENCH_MESSAGES = {
     429: "Trop de requêtes : réessayez dans quelques instants.",
     431: "En-têtes de requête trop volumineux.",
     500: "Erreur interne du serveur. L'incident est enregistré (sans vos paramètres de recherche) ; "
-         "réessayez plus tard.",
+    "réessayez plus tard.",
 }
 """Shown instead of werkzeug's English default descriptions (our own messages are kept)."""
 
@@ -80,4 +80,4 @@ def init_app(app: Flask) -> None:
         try:
             return render_template("errors/error.html", status=500, message=message), 500
         except Exception:
-            return f"<!doctype html><html lang=\"fr\"><title>Erreur</title><p>{message}</p></html>", 500
+            return f'<!doctype html><html lang="fr"><title>Erreur</title><p>{message}</p></html>', 500

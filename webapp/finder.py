@@ -127,8 +127,9 @@ def _search(cache: DataCache, conn: psycopg.Connection, search: Search) -> Outco
     by_time, by_distance = rank(
         _allowed(reference, search), reference["positions"], times, origin=start, mode=search.mode, limit=search.limit
     )
-    return Outcome(reference=reference, origin=origin, mode=search.mode, by_time=tuple(by_time),
-                   by_distance=tuple(by_distance))
+    return Outcome(
+        reference=reference, origin=origin, mode=search.mode, by_time=tuple(by_time), by_distance=tuple(by_distance)
+    )
 
 
 def find(search: Search, *, conn: psycopg.Connection | None = None) -> Outcome:
@@ -189,8 +190,14 @@ def page_results(outcome: Outcome) -> dict[str, Any]:
     places = outcome.reference["structures"]
     lists: dict[str, list[dict[str, Any]]] = {"time": [], "distance": []}
     for sid, ranked_by, drive_s, walk_s, distance_m in _times(outcome):
-        row = {**places[sid], "drive_s": drive_s, "walk_s": walk_s, "distance_m": distance_m, "ranked_by": ranked_by,
-               "approximate_times": _approximate(runs, drive_s, walk_s)}
+        row = {
+            **places[sid],
+            "drive_s": drive_s,
+            "walk_s": walk_s,
+            "distance_m": distance_m,
+            "ranked_by": ranked_by,
+            "approximate_times": _approximate(runs, drive_s, walk_s),
+        }
         lists[ranked_by].append(row)
     run = outcome.run
     return {
@@ -208,9 +215,26 @@ def _seconds(value: float | None) -> int | None:
 
 
 API_STATIC_KEYS = (
-    "structure_id", "name", "partner_type", "partner_label", "address", "postcode", "commune_code", "commune_name",
-    "missions", "publics", "site_format", "itinerant", "multisite", "geocoding", "approximate_position",
-    "opening_hours", "phone", "website", "lat", "lon",
+    "structure_id",
+    "name",
+    "partner_type",
+    "partner_label",
+    "address",
+    "postcode",
+    "commune_code",
+    "commune_name",
+    "missions",
+    "publics",
+    "site_format",
+    "itinerant",
+    "multisite",
+    "geocoding",
+    "approximate_position",
+    "opening_hours",
+    "phone",
+    "website",
+    "lat",
+    "lon",
 )
 
 
@@ -232,7 +256,13 @@ def api_results(outcome: Outcome) -> list[dict[str, Any]]:
     static = _api_static(outcome.reference)
     runs = outcome.runs
     return [
-        {**static[sid], "ranked_by": ranked_by, "drive_seconds": _seconds(drive_s), "walk_seconds": _seconds(walk_s),
-         "distance_m": distance_m, "approximate": _approximate(runs, drive_s, walk_s)}
+        {
+            **static[sid],
+            "ranked_by": ranked_by,
+            "drive_seconds": _seconds(drive_s),
+            "walk_seconds": _seconds(walk_s),
+            "distance_m": distance_m,
+            "approximate": _approximate(runs, drive_s, walk_s),
+        }
         for sid, ranked_by, drive_s, walk_s, distance_m in _times(outcome)
     ]

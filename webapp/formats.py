@@ -116,8 +116,9 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     writer.writerow(columns)
     for row in rows:
         cells = [_cell(row.get(column)) for column in columns]
-        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") and not _numeric(c) else c
-                         for c in cells])
+        writer.writerow(
+            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") and not _numeric(c) else c for c in cells]
+        )
     return buffer.getvalue()
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from flask import Flask
 
 from geo import french
+from geo.vocabulary import SHARE_MINUTES
 
 MODE_LABELS = french.MODE_PHRASES
 MODE_NAMES = french.MODE_TITLES
@@ -53,13 +55,12 @@ GAP_LABELS: dict[str, str] = {
     "no_choice": "Sans choix (un seul réseau à moins de 30 min)",
 }
 TIME_CLASSES: tuple[tuple[int, int | None, str], ...] = (
-    (0, 10, "moins de 10 min"),
-    (10, 20, "10 à 20 min"),
-    (20, 30, "20 à 30 min"),
-    (30, 45, "30 à 45 min"),
-    (45, None, "45 min et plus"),
+    (0, SHARE_MINUTES[0], f"moins de {SHARE_MINUTES[0]} min"),
+    *((low, high, f"{low} à {high} min") for low, high in itertools.pairwise(SHARE_MINUTES)),
+    (SHARE_MINUTES[-1], None, f"{SHARE_MINUTES[-1]} min et plus"),
 )
-"""Classes of the travel-time choropleth (minutes), shared by the map legend and the API."""
+"""Classes of the travel-time choropleth (minutes: the thresholds of the reported shares),
+shared by the map legend and the API."""
 
 
 def level_label(level: str, zoning_label: str | None = None) -> str:

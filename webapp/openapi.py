@@ -25,12 +25,14 @@ def _path(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]
 MODE = _query("mode", "drive (voiture) ou walk (à pied).", {"type": "string", "enum": list(MODES), "default": "drive"})
 MISSION = _query("mission", "Mission du SPRO.", {"type": "string", "enum": list(MISSIONS)})
 PUBLIC = _query(
-    "public", "Public accueilli (un lieu « tout public » les accueille tous).",
+    "public",
+    "Public accueilli (un lieu « tout public » les accueille tous).",
     {"type": "string", "enum": list(SEARCHABLE_PUBLICS)},
 )
 DAY = _query("day", "Ouvert ce jour de la semaine (horaires connus).", {"type": "string", "enum": list(WEEKDAYS)})
 CATEGORY = _query(
-    "category", "Catégorie de lieux (codes de GET /api/categories : any, mission:conseil, public:jeunes...).",
+    "category",
+    "Catégorie de lieux (codes de GET /api/categories : any, mission:conseil, public:jeunes...).",
     {"type": "string", "default": "any"},
 )
 GEO_FORMAT = _query("format", "geojson (défaut) ou csv.", {"type": "string", "enum": ["geojson", "csv"]})
@@ -44,16 +46,24 @@ UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
 TOO_MANY = {"$ref": "#/components/responses/TooManyRequests"}
 
 
-def _ok(description: str, schema_ref: str | None = None, *, media: str = "application/json",
-        csv: bool = False) -> dict[str, Any]:
+def _ok(
+    description: str, schema_ref: str | None = None, *, media: str = "application/json", csv: bool = False
+) -> dict[str, Any]:
     content: dict[str, Any] = {media: {"schema": {"$ref": schema_ref} if schema_ref else {"type": "object"}}}
     if csv:
         content["text/csv"] = {"schema": {"type": "string"}}
     return {"description": description, "content": content}
 
 
-def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], *, tags: list[str],
-         not_found: bool = False, description: str | None = None) -> dict[str, Any]:
+def _get(
+    summary: str,
+    parameters: list[dict[str, Any]],
+    ok: dict[str, Any],
+    *,
+    tags: list[str],
+    not_found: bool = False,
+    description: str | None = None,
+) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": ok, "400": ERROR, "429": TOO_MANY, "503": UNAVAILABLE}
     if not_found:
         responses["404"] = NOT_FOUND
@@ -86,24 +96,47 @@ def openapi_document() -> dict[str, Any]:
             "/api/health": _get("État du service et de la base", [], _ok("Résumé de la base."), tags=["service"]),
             "/api/structures": _get(
                 "Lieux du réseau (points)",
-                [_query("partner_type", "Type de partenaire (france_services, cio...).", {"type": "string"}),
-                 MISSION, PUBLIC, DAY, GEO_FORMAT],
-                _ok("Lieux en GeoJSON (ou CSV).", "#/components/schemas/FeatureCollection",
-                    media="application/geo+json", csv=True),
+                [
+                    _query("partner_type", "Type de partenaire (france_services, cio...).", {"type": "string"}),
+                    MISSION,
+                    PUBLIC,
+                    DAY,
+                    GEO_FORMAT,
+                ],
+                _ok(
+                    "Lieux en GeoJSON (ou CSV).",
+                    "#/components/schemas/FeatureCollection",
+                    media="application/geo+json",
+                    csv=True,
+                ),
                 tags=["lieux"],
             ),
             "/api/nearest": _get(
                 "Lieux les plus proches en temps de trajet",
-                [_query("commune", "Code INSEE de la commune de départ.", {"type": "string"}),
-                 _query("lat", "Latitude WGS84 (avec lon, à la place de commune).",
-                        {"type": "number", "minimum": -90, "maximum": 90}),
-                 _query("lon", "Longitude WGS84.", {"type": "number", "minimum": -180, "maximum": 180}),
-                 MISSION, PUBLIC, DAY, MODE,
-                 _query("limit", f"Nombre de lieux (1 à {MAX_LIMIT}).",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10})],
-                _ok("Lieux classés par temps, puis à vol d'oiseau au-delà de la borne de calcul.",
-                    "#/components/schemas/Nearest"),
-                tags=["recherche"], not_found=True,
+                [
+                    _query("commune", "Code INSEE de la commune de départ.", {"type": "string"}),
+                    _query(
+                        "lat",
+                        "Latitude WGS84 (avec lon, à la place de commune).",
+                        {"type": "number", "minimum": -90, "maximum": 90},
+                    ),
+                    _query("lon", "Longitude WGS84.", {"type": "number", "minimum": -180, "maximum": 180}),
+                    MISSION,
+                    PUBLIC,
+                    DAY,
+                    MODE,
+                    _query(
+                        "limit",
+                        f"Nombre de lieux (1 à {MAX_LIMIT}).",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+                    ),
+                ],
+                _ok(
+                    "Lieux classés par temps, puis à vol d'oiseau au-delà de la borne de calcul.",
+                    "#/components/schemas/Nearest",
+                ),
+                tags=["recherche"],
+                not_found=True,
                 description=(
                     "Soit « commune », soit « lat » et « lon » (le point est rattaché à la commune qui le "
                     "contient, sinon à la plus proche). Les temps partent de la commune ; la distance à vol "
@@ -112,75 +145,132 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/api/communes": _get(
                 "Recherche de communes (nom sans accents ni casse, ou code postal)",
-                [_query("q", "Nom ou code postal (2 à 80 caractères).", {"type": "string", "minLength": 2,
-                                                                          "maxLength": 80}, required=True),
-                 _query("limit", f"1 à {MAX_LIMIT}.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})],
-                _ok("Communes trouvées."), tags=["recherche"],
+                [
+                    _query(
+                        "q",
+                        "Nom ou code postal (2 à 80 caractères).",
+                        {"type": "string", "minLength": 2, "maxLength": 80},
+                        required=True,
+                    ),
+                    _query("limit", f"1 à {MAX_LIMIT}.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+                ],
+                _ok("Communes trouvées."),
+                tags=["recherche"],
             ),
             "/api/communes/{code}": _get(
-                "Une commune (polygone simplifié)", [COMMUNE_CODE],
-                _ok("Feature GeoJSON.", media="application/geo+json"), tags=["territoires"], not_found=True,
+                "Une commune (polygone simplifié)",
+                [COMMUNE_CODE],
+                _ok("Feature GeoJSON.", media="application/geo+json"),
+                tags=["territoires"],
+                not_found=True,
             ),
             "/api/communes/{code}/access": _get(
-                "Temps d'accès d'une commune, par mode et catégorie de lieux", [COMMUNE_CODE],
-                _ok("Chiffres de la commune.", "#/components/schemas/CommuneAccess"), tags=["accès"],
+                "Temps d'accès d'une commune, par mode et catégorie de lieux",
+                [COMMUNE_CODE],
+                _ok("Chiffres de la commune.", "#/components/schemas/CommuneAccess"),
+                tags=["accès"],
                 not_found=True,
             ),
             "/api/categories": _get(
-                "Catégories de lieux, calculs disponibles (approximatifs ou non), isochrones", [],
-                _ok("Catégories et calculs."), tags=["accès"],
+                "Catégories de lieux, calculs disponibles (approximatifs ou non), isochrones",
+                [],
+                _ok("Catégories et calculs."),
+                tags=["accès"],
             ),
             "/api/access/communes": _get(
-                "Temps d'accès de chaque commune (carte choroplèthe)", [MODE, CATEGORY, GEO_FORMAT],
-                _ok("Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min).",
-                    "#/components/schemas/FeatureCollection", media="application/geo+json", csv=True),
+                "Temps d'accès de chaque commune (carte choroplèthe)",
+                [MODE, CATEGORY, GEO_FORMAT],
+                _ok(
+                    "Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min).",
+                    "#/components/schemas/FeatureCollection",
+                    media="application/geo+json",
+                    csv=True,
+                ),
                 tags=["accès"],
             ),
             "/api/indicators": _get(
                 "Indicateurs d'accès par territoire ou zone",
-                [_query("level", "region, departement, arrondissement, epci ou zone:<zonage>.",
-                        {"type": "string", "pattern": LEVEL_PATTERN, "default": "region"}),
-                 MODE, CATEGORY,
-                 _query("format", "json (défaut) ou csv.", {"type": "string", "enum": ["json", "csv"]})],
-                _ok("Indicateurs.", csv=True), tags=["diagnostic"],
+                [
+                    _query(
+                        "level",
+                        "region, departement, arrondissement, epci ou zone:<zonage>.",
+                        {"type": "string", "pattern": LEVEL_PATTERN, "default": "region"},
+                    ),
+                    MODE,
+                    CATEGORY,
+                    _query("format", "json (défaut) ou csv.", {"type": "string", "enum": ["json", "csv"]}),
+                ],
+                _ok("Indicateurs.", csv=True),
+                tags=["diagnostic"],
             ),
             "/api/territories": _get(
                 "Contours des territoires (simplifiés)",
-                [_query("level", "Échelon.", {"type": "string", "enum": ["region", "departement", "arrondissement",
-                                                                         "epci"], "default": "departement"})],
+                [
+                    _query(
+                        "level",
+                        "Échelon.",
+                        {
+                            "type": "string",
+                            "enum": ["region", "departement", "arrondissement", "epci"],
+                            "default": "departement",
+                        },
+                    )
+                ],
                 _ok("Polygones.", "#/components/schemas/FeatureCollection", media="application/geo+json"),
                 tags=["territoires"],
             ),
             "/api/zonings": _get("Zonages infrarégionaux enregistrés", [], _ok("Zonages."), tags=["zonages"]),
             "/api/zonings/{zoning_id}": _get(
                 "Zones d'un zonage (polygones simplifiés)",
-                [_path("zoning_id", "Identifiant du zonage.",
-                       {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"})],
+                [
+                    _path(
+                        "zoning_id",
+                        "Identifiant du zonage.",
+                        {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+                    )
+                ],
                 _ok("Zones.", "#/components/schemas/FeatureCollection", media="application/geo+json"),
-                tags=["zonages"], not_found=True,
+                tags=["zonages"],
+                not_found=True,
             ),
             "/api/isochrones": _get(
                 "Isochrones des lieux",
-                [MODE, _query("minutes", "Limite en minutes (valeurs calculées : 15, 30, 45).",
-                              {"type": "integer", "minimum": 1, "maximum": 240, "default": 30}),
-                 _query("structure_id", "Un seul lieu.", {"type": "string"})],
+                [
+                    MODE,
+                    _query(
+                        "minutes",
+                        "Limite en minutes (valeurs calculées : 15, 30, 45).",
+                        {"type": "integer", "minimum": 1, "maximum": 240, "default": 30},
+                    ),
+                    _query("structure_id", "Un seul lieu.", {"type": "string"}),
+                ],
                 _ok("Polygones.", "#/components/schemas/FeatureCollection", media="application/geo+json"),
                 tags=["accès"],
             ),
             "/api/gaps": _get(
                 "Zones blanches et communes sans choix",
-                [_query("kind", "white_zone ou no_choice.", {"type": "string", "enum": ["white_zone", "no_choice"]}),
-                 _query("mode", "drive ou walk.", {"type": "string", "enum": list(MODES)}),
-                 _query("category", "Catégorie de lieux.", {"type": "string"}), GEO_FORMAT],
-                _ok("Communes concernées.", "#/components/schemas/FeatureCollection",
-                    media="application/geo+json", csv=True),
+                [
+                    _query("kind", "white_zone ou no_choice.", {"type": "string", "enum": ["white_zone", "no_choice"]}),
+                    _query("mode", "drive ou walk.", {"type": "string", "enum": list(MODES)}),
+                    _query("category", "Catégorie de lieux.", {"type": "string"}),
+                    GEO_FORMAT,
+                ],
+                _ok(
+                    "Communes concernées.",
+                    "#/components/schemas/FeatureCollection",
+                    media="application/geo+json",
+                    csv=True,
+                ),
                 tags=["diagnostic"],
             ),
             "/api/openapi.json": _get("Ce document", [], _ok("OpenAPI 3.1."), tags=["service"]),
-            "/api/docs": {"get": {
-                "summary": "Documentation lisible de l'API (HTML)", "tags": ["service"],
-                "responses": {"200": {"description": "Page HTML.", "content": {"text/html": {}}}, "429": TOO_MANY},
-            }},
+            "/api/docs": {
+                "get": {
+                    "summary": "Documentation lisible de l'API (HTML)",
+                    "tags": ["service"],
+                    "responses": {"200": {"description": "Page HTML.", "content": {"text/html": {}}}, "429": TOO_MANY},
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -243,15 +333,21 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             "responses": {
-                "Error": {"description": "Paramètre invalide.",
-                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "Commune, point ou zonage introuvable.",
-                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Unavailable": {"description": "Base de données indisponible (Retry-After: 30).",
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Error": {
+                    "description": "Paramètre invalide.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+                "NotFound": {
+                    "description": "Commune, point ou zonage introuvable.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+                "Unavailable": {
+                    "description": "Base de données indisponible (Retry-After: 30).",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
                 "TooManyRequests": {
                     "description": "Trop de requêtes de ce client (300 par minute par défaut) : réessayer après "
-                                   "Retry-After secondes.",
+                    "Retry-After secondes.",
                     "headers": {"Retry-After": {"description": "Secondes à attendre.", "schema": {"type": "integer"}}},
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 },

@@ -48,10 +48,13 @@ def diagnostic() -> ResponseReturnValue:
     with connection() as conn:
         levels = cached(conn, read.indicator_levels)
         categories = cached(conn, read.access_categories)
-        level = params.choice(request.args, "level", [lv["level"] for lv in levels] or read.LEVELS,
-                              default="departement") or "departement"
-        category = params.choice(request.args, "category", [c["code"] for c in categories] or ["any"],
-                                 default="any") or "any"
+        level = (
+            params.choice(request.args, "level", [lv["level"] for lv in levels] or read.LEVELS, default="departement")
+            or "departement"
+        )
+        category = (
+            params.choice(request.args, "category", [c["code"] for c in categories] or ["any"], default="any") or "any"
+        )
         rows = read.indicators(conn, level=level, mode=mode, category=category)
         runs = cached(conn, read.access_runs)
         gap_summary = cached(conn, read.gap_summary)
@@ -61,11 +64,22 @@ def diagnostic() -> ResponseReturnValue:
     subject = f"{category_label}, {MODE_PHRASES[mode]}"
     return render_template(
         "planning/diagnostic.html",
-        levels=levels, level_labels=labels, level=level, level_name=labels.get(level, level_label(level)),
-        categories=categories, category=category, category_label=category_label,
-        mode=mode, modes=MODES, rows=rows, runs=runs, run=runs.get(mode),
+        levels=levels,
+        level_labels=labels,
+        level=level,
+        level_name=labels.get(level, level_label(level)),
+        categories=categories,
+        category=category,
+        category_label=category_label,
+        mode=mode,
+        modes=MODES,
+        rows=rows,
+        runs=runs,
+        run=runs.get(mode),
         charts=charts_for(rows, subject=subject) if rows else [],
-        gap_summary=gap_summary, overview=overview, report_year=dt.date.today().year,
+        gap_summary=gap_summary,
+        overview=overview,
+        report_year=dt.date.today().year,
     )
 
 

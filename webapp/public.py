@@ -61,8 +61,15 @@ def index() -> ResponseReturnValue:
             if len(matches) == 1:
                 code = matches[0]["code"]
         if code or point:
-            search = Search(mode=mode, limit=RESULTS, mission=mission, public=public, day=day, code=code,
-                            point=None if code else point)
+            search = Search(
+                mode=mode,
+                limit=RESULTS,
+                mission=mission,
+                public=public,
+                day=day,
+                code=code,
+                point=None if code else point,
+            )
             outcome = finder.find(search, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
     page = render_template(
@@ -95,4 +102,3 @@ def about() -> ResponseReturnValue:
         runs = cached(conn, read.access_runs)
         zonings = cached(conn, read.zonings)
     return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings)
-

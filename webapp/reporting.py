@@ -23,10 +23,14 @@ REPORT_CATEGORIES = MAIN_CATEGORIES
 def charts_for(rows: list[dict[str, Any]], *, subject: str) -> list[Any]:
     """The two bar charts of an indicator table: mean time and share within 30 minutes."""
     return [
-        bar_chart(rows, title=f"Temps moyen d'accès ({subject})", value="mean_min",
-                  fmt=minutes_value),
-        bar_chart(rows, title=f"Part de la population à moins de 30 min ({subject})", value="share_30",
-                  maximum=1.0, fmt=percent),
+        bar_chart(rows, title=f"Temps moyen d'accès ({subject})", value="mean_min", fmt=minutes_value),
+        bar_chart(
+            rows,
+            title=f"Part de la population à moins de 30 min ({subject})",
+            value="share_30",
+            maximum=1.0,
+            fmt=percent,
+        ),
     ]
 
 
@@ -36,8 +40,7 @@ def _matrix(conn: psycopg.Connection, mode: str, categories: list[dict[str, Any]
     for category in categories:
         for level in ("region", "departement"):
             for item in read.indicators(conn, level=level, mode=mode, category=category["code"]):
-                entry = rows.setdefault(f"{level}:{item['code']}", {"name": item["name"], "level": level,
-                                                                     "cells": {}})
+                entry = rows.setdefault(f"{level}:{item['code']}", {"name": item["name"], "level": level, "cells": {}})
                 entry["cells"][category["code"]] = item
     ordered = sorted(rows.values(), key=lambda r: (r["level"] != "region", r["name"]))
     return {"mode": mode, "categories": categories, "rows": ordered}

@@ -118,7 +118,12 @@ def compute_access(
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}
     return access_from_times(
-        table, communes, places, categories=categories, nearest=nearest, partner_labels=partner_labels,
+        table,
+        communes,
+        places,
+        categories=categories,
+        nearest=nearest,
+        partner_labels=partner_labels,
         catchment_s=catchment,
     )
 
@@ -273,9 +278,7 @@ def accessibility_tables(
     result = compute_access(graph, communes, places, partner_labels=partner_labels)
     summary = summarise_levels(result.nearest, communes, levels=levels)
     if isochrone_minutes:
-        isochrones = place_isochrones(
-            graph, result.places, minutes=isochrone_minutes, communes=communes, od=result.od
-        )
+        isochrones = place_isochrones(graph, result.places, minutes=isochrone_minutes, communes=communes, od=result.od)
     else:
         isochrones = gpd.GeoDataFrame({"structure_id": [], "minutes": []}, geometry=[], crs=graph.crs)
     return result, summary, isochrones

@@ -266,9 +266,7 @@ def _complete_times(
     codes = communes["code"].astype(str)
     unknown = ~table["commune_code"].isin(codes)
     if unknown.any():
-        msg = (
-            f"commune {table['commune_code'][unknown].iloc[0]} of the nearest times is not among the communes"
-        )
+        msg = f"commune {table['commune_code'][unknown].iloc[0]} of the nearest times is not among the communes"
         raise ValidationError(msg, row=int(np.flatnonzero(unknown)[0]) + 1, field="commune_code")
     repeated = table.duplicated(["commune_code", "category"])
     if repeated.any():

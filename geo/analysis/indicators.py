@@ -117,9 +117,7 @@ def _threshold_label(minutes: float) -> str:
 
 
 # ------------------------------------------------------- grouped core (vectorised)
-def _grouped_weighted_median(
-    codes: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int
-) -> np.ndarray:
+def _grouped_weighted_median(codes: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
     """Lower weighted median of ``values`` per group code ``0..n_groups-1``.
 
     ``nan`` for groups of total weight 0 (including empty groups). Inputs are validated.
@@ -159,9 +157,7 @@ def _grouped_summaries(
     reached = np.isfinite(seconds)
     total = total_of()
     population_reached = total_of(reached)
-    minutes_sum = (
-        np.bincount(codes, weights=np.where(reached, seconds, 0.0) * population, minlength=n_groups) / 60.0
-    )
+    minutes_sum = np.bincount(codes, weights=np.where(reached, seconds, 0.0) * population, minlength=n_groups) / 60.0
     mean_min = np.full(n_groups, np.nan)
     np.divide(minutes_sum, population_reached, out=mean_min, where=population_reached > 0)
     median_s = _grouped_weighted_median(codes, seconds, population, n_groups)
@@ -590,9 +586,7 @@ def _column_as_float(frame: pd.DataFrame, col: str) -> np.ndarray:
         raise ValidationError(msg, field=col) from exc
 
 
-def _validated_column(
-    frame: pd.DataFrame, col: str, positions: np.ndarray, *, times: bool = False
-) -> np.ndarray:
+def _validated_column(frame: pd.DataFrame, col: str, positions: np.ndarray, *, times: bool = False) -> np.ndarray:
     """A time or population column as float64, errors naming the row in the caller's frame."""
     values = _column_as_float(frame, col)
     try:

@@ -349,9 +349,7 @@ def locate_new_sites(
         each site in ``commune_code``).
     """
     codes = _codes(communes)
-    positions = (
-        _positions(codes, candidates, field="candidates") if candidates is not None else np.arange(codes.size)
-    )
+    positions = _positions(codes, candidates, field="candidates") if candidates is not None else np.arange(codes.size)
     population = communes["population"].to_numpy(dtype=np.float64)
     columns = candidate_times(commune_times_s, positions)
     if objective == "coverage":
@@ -369,9 +367,7 @@ def locate_new_sites(
             time_limit_s=time_limit_s,
         )
     else:
-        raise ValidationError(
-            f"unknown objective {objective!r}; expected 'coverage' or 'median'", field="objective"
-        )
+        raise ValidationError(f"unknown objective {objective!r}; expected 'coverage' or 'median'", field="objective")
     result.chosen_codes = [str(codes[positions[j]]) for j in result.chosen]
     gains = site_gains(population, result.seconds_before, columns, result.chosen, threshold_s=threshold_s)
     gains.insert(1, "commune_code", [str(codes[positions[j]]) for j in gains["position"]])
@@ -470,9 +466,7 @@ def evaluate_scenario(
     after = _nearest(kept)
     if len(add_at):
         if commune_times_s is None:
-            raise ValidationError(
-                "commune_times_s is needed to add sites at communes", field="commune_times_s"
-            )
+            raise ValidationError("commune_times_s is needed to add sites at communes", field="commune_times_s")
         added = candidate_times(commune_times_s, _positions(codes, add_at, field="add_at"))
         if added.shape[0] != codes.size:
             msg = f"commune_times_s covers {added.shape[0]} communes, expected {codes.size}"
@@ -604,9 +598,7 @@ def _solve(
     options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
-    result = milp(
-        cost, integrality=integrality, bounds=Bounds(0.0, 1.0), constraints=constraints, options=options
-    )
+    result = milp(cost, integrality=integrality, bounds=Bounds(0.0, 1.0), constraints=constraints, options=options)
     if result.x is None:
         return None, False
     chosen = np.flatnonzero(result.x[:n_candidates] > 0.5).astype(np.int64)
@@ -668,9 +660,7 @@ def _inputs(
     existing = np.asarray(existing_times_s, dtype=np.float64)
     candidates = np.asarray(candidate_times_s, dtype=np.float64)
     if weights.ndim != 1:
-        raise ValidationError(
-            f"population must be one-dimensional, got shape {weights.shape}", field="population"
-        )
+        raise ValidationError(f"population must be one-dimensional, got shape {weights.shape}", field="population")
     n = weights.size
     if existing.ndim != 2 or existing.shape[0] != n:
         msg = f"existing_times_s is {existing.shape}, expected ({n}, n_sites)"
@@ -702,9 +692,7 @@ def _after(before: np.ndarray, by_candidate: np.ndarray, chosen: np.ndarray) -> 
 def _unreachable(unreachable_s: float | None, *matrices: np.ndarray) -> float:
     if unreachable_s is not None:
         if not unreachable_s > 0:
-            raise ValidationError(
-                f"unreachable_s must be positive, got {unreachable_s}", field="unreachable_s"
-            )
+            raise ValidationError(f"unreachable_s must be positive, got {unreachable_s}", field="unreachable_s")
         return float(unreachable_s)
     finite = [float(m[np.isfinite(m)].max()) for m in matrices if np.isfinite(m).any()]
     return 2.0 * max(finite) if finite and max(finite) > 0 else 3_600.0

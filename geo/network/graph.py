@@ -165,9 +165,7 @@ class RoadGraph:
             if getattr(self, name).shape[0] != m:
                 msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {m} edges"
                 raise ValidationError(msg, field=name)
-        if m and (
-            min(self.src.min(), self.dst.min()) < 0 or max(self.src.max(), self.dst.max()) >= n
-        ):
+        if m and (min(self.src.min(), self.dst.min()) < 0 or max(self.src.max(), self.dst.max()) >= n):
             msg = f"edge endpoints must be node indices in [0, {n})"
             raise ValidationError(msg, field="src/dst")
         if m and not (np.all(np.isfinite(self.seconds)) and self.seconds.min() > 0):
@@ -304,9 +302,7 @@ class RoadGraph:
             A permutation of ``0 .. n_nodes - 1``.
         """
         order = np.asarray(order, dtype=np.int64)
-        if order.shape != (self.n_nodes,) or not np.array_equal(
-            np.sort(order), np.arange(self.n_nodes)
-        ):
+        if order.shape != (self.n_nodes,) or not np.array_equal(np.sort(order), np.arange(self.n_nodes)):
             msg = "order must be a permutation of the node indices"
             raise ValidationError(msg, field="order")
         new_index = np.empty(self.n_nodes, dtype=np.int64)
@@ -346,9 +342,7 @@ class RoadGraph:
         labels : numpy.ndarray
             Component label of each node, int32, shape ``(n_nodes,)``.
         """
-        n_components, labels = connected_components(
-            self.to_csr(), directed=True, connection="strong"
-        )
+        n_components, labels = connected_components(self.to_csr(), directed=True, connection="strong")
         return int(n_components), labels
 
     def largest_strongly_connected_component(self) -> RoadGraph:
@@ -485,9 +479,7 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
     )
 
 
-def _min_csr(
-    src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int
-) -> scipy.sparse.csr_matrix:
+def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int) -> scipy.sparse.csr_matrix:
     """Build a CSR matrix keeping the minimum weight of duplicate ``(src, dst)`` pairs."""
     key = src.astype(np.int64) * n_nodes + dst
     order = np.argsort(key, kind="stable")
@@ -503,9 +495,7 @@ def _min_csr(
     index_dtype = np.int32 if key.size < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_nodes + 1, dtype=index_dtype)
     np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
-    return scipy.sparse.csr_matrix(
-        (data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes)
-    )
+    return scipy.sparse.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes))
 
 
 def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -305,7 +305,5 @@ def way_directions(tags: Mapping[str, str], *, mode: WayMode) -> tuple[bool, boo
         return False, True
     if oneway in _ONEWAY_NO:
         return True, True
-    implied = tags.get("junction") in {"roundabout", "circular"} or tags.get("highway") == (
-        "motorway"
-    )
+    implied = tags.get("junction") in {"roundabout", "circular"} or tags.get("highway") == ("motorway")
     return True, not implied

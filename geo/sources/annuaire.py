@@ -51,6 +51,7 @@ ANCT list is their source, and reading both would place every France services tw
 
 ANNUAIRE_SOURCE = "Service-public.fr, annuaire de l'administration (DILA)"
 
+
 def read_annuaire_service_public(
     path: str | Path,
     *,
@@ -104,15 +105,22 @@ def read_annuaire_service_public(
             skipped[pivot] += 1
             continue
         records.append(_annuaire_record(service, file=file, row=row, dataset=dataset, partner_type=partner_type))
-    fields = SourceFields(id="id", partner_type="pivot", latitude="adresse.latitude",
-                           longitude="adresse.longitude", commune_code="code_insee_commune")
+    fields = SourceFields(
+        id="id",
+        partner_type="pivot",
+        latitude="adresse.latitude",
+        longitude="adresse.longitude",
+        commune_code="code_insee_commune",
+    )
     layer = build_layer(records, file=file, crs=crs, partner_types=partner_types, fields=fields)
     layer.attrs["skipped_types"] = dict(sorted(skipped.items()))
     return layer
 
+
 def _annuaire_records(data: Any) -> list[tuple[int, Any]]:
     services = data.get("service") if isinstance(data, dict) else data
     return list(enumerate(services, start=1)) if isinstance(services, list) else []
+
 
 def _read_annuaire_services(file: Path) -> list[tuple[int, dict[str, Any]]]:
     """(row, service) pairs from the JSON or CSV form of the export."""
@@ -132,6 +140,7 @@ def _read_annuaire_services(file: Path) -> list[tuple[int, dict[str, Any]]]:
             raise ValidationError(msg, file=file, row=row)
     return list(enumerate(services, start=1))
 
+
 def _annuaire_partner_type(service: Mapping[str, Any], *, file: Path, row: int) -> tuple[str | None, str]:
     """(partner type or None, pivot name used for counting) of one service."""
     pivots = embedded_list(service.get("pivot"), file=file, row=row, field="pivot")
@@ -141,6 +150,7 @@ def _annuaire_partner_type(service: Mapping[str, Any], *, file: Path, row: int) 
         if name in ANNUAIRE_PIVOT_TYPES:
             return ANNUAIRE_PIVOT_TYPES[name], name
     return None, names[0] if names else "(sans pivot)"
+
 
 def _annuaire_record(
     service: Mapping[str, Any], *, file: Path, row: int, dataset: str, partner_type: str
@@ -160,7 +170,9 @@ def _annuaire_record(
             [cell_text(address.get(k)) for k in ("complement1", "complement2", "numero_voie", "service_distribution")]
         ),
         "postcode": cell_text(address.get("code_postal")) or None,
-        "commune_code": cell_text(service.get("code_insee_commune")) or cell_text(address.get("code_insee_commune")) or None,
+        "commune_code": cell_text(service.get("code_insee_commune"))
+        or cell_text(address.get("code_insee_commune"))
+        or None,
         "commune_name": cell_text(address.get("nom_commune")) or None,
         "phone": first_value(service.get("telephone"), file=file, row=row, field="telephone"),
         "email": first_value(service.get("adresse_courriel"), file=file, row=row, field="adresse_courriel"),
@@ -176,13 +188,16 @@ def _annuaire_record(
         "_row": row,
     }
 
+
 def _annuaire_address(service: Mapping[str, Any], *, file: Path, row: int) -> dict[str, Any]:
     """The physical address with coordinates, else any address with coordinates, else the first."""
-    addresses = [a for a in embedded_list(service.get("adresse"), file=file, row=row, field="adresse")
-                 if isinstance(a, dict)]
+    addresses = [
+        a for a in embedded_list(service.get("adresse"), file=file, row=row, field="adresse") if isinstance(a, dict)
+    ]
     located = [a for a in addresses if cell_text(a.get("latitude")) and cell_text(a.get("longitude"))]
     physical = [a for a in located if cell_text(a.get("type_adresse")).lower() == "adresse"]
     return (physical or located or addresses or [{}])[0]
+
 
 def _annuaire_hours(value: Any, *, file: Path, row: int) -> dict[str, str]:
     """``plage_ouverture`` -> weekday -> "09:00 - 12:00 / 14:00 - 17:00" (days in week order)."""
@@ -200,12 +215,14 @@ def _annuaire_hours(value: Any, *, file: Path, row: int) -> dict[str, str]:
             slots.setdefault(day, []).extend(times)
     return {day: " / ".join(slots[day]) for day in WEEKDAYS if slots.get(day)}
 
+
 def _day_range(first: Any, last: Any, *, file: Path, row: int) -> list[str]:
     """Weekdays from ``first`` to ``last`` inclusive ("Lundi", "Vendredi" -> lundi..vendredi)."""
     start = _weekday(first, file=file, row=row)
     end = _weekday(last, file=file, row=row) if cell_text(last) else start
     i, j = WEEKDAYS.index(start), WEEKDAYS.index(end)
     return list(WEEKDAYS[i : j + 1]) if i <= j else list(WEEKDAYS[i:] + WEEKDAYS[: j + 1])
+
 
 def _weekday(value: Any, *, file: Path, row: int) -> str:
     name = slug(cell_text(value))
@@ -214,8 +231,9 @@ def _weekday(value: Any, *, file: Path, row: int) -> str:
         raise ValidationError(msg, file=file, row=row, field="plage_ouverture")
     return name
 
+
 def _hhmm(value: Any, *, file: Path, row: int) -> str:
-    """"09:00:00" or "9:00" -> "09:00" (00:00 to 24:00)."""
+    """ "09:00:00" or "9:00" -> "09:00" (00:00 to 24:00)."""
     match = re.fullmatch(r"(\d{1,2})[:h](\d{2})(:\d{2})?", cell_text(value))
     hours, minutes = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
     if not (0 <= hours < 24 and 0 <= minutes < 60) and (hours, minutes) != (24, 0):

@@ -130,8 +130,6 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
     return frame.drop(columns="_row").reset_index(drop=True)
 
 
-
-
 def _check_commune_code(value: object, *, file: str | Path, row: int, field: str = "code") -> str:
     code = code_text(value)
     if not code:
@@ -249,8 +247,12 @@ def _check_coordinates_match_crs(gdf: gpd.GeoDataFrame, *, file: str | Path | No
     to_lonlat = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
     lon, lat = to_lonlat.transform([xmin, xmax], [ymin, ymax])
     margin = 1.0  # degrees
-    if not (area.west - margin <= min(lon) and max(lon) <= area.east + margin
-            and area.south - margin <= min(lat) and max(lat) <= area.north + margin):
+    if not (
+        area.west - margin <= min(lon)
+        and max(lon) <= area.east + margin
+        and area.south - margin <= min(lat)
+        and max(lat) <= area.north + margin
+    ):
         msg = (
             f"coordinates ({xmin:.2f}, {ymin:.2f}) .. ({xmax:.2f}, {ymax:.2f}) fall outside the area where "
             f"{crs.to_string()} is defined: wrong CRS declared?"
@@ -270,17 +272,26 @@ def _check_within_crs_area(contours: gpd.GeoDataFrame, crs: str, *, file: str | 
     margin = 1.0  # degrees
     bounds = contours.to_crs(WGS84).bounds
     outside = ~(
-        (bounds["minx"] >= area.west - margin) & (bounds["maxx"] <= area.east + margin)
-        & (bounds["miny"] >= area.south - margin) & (bounds["maxy"] <= area.north + margin)
+        (bounds["minx"] >= area.west - margin)
+        & (bounds["maxx"] <= area.east + margin)
+        & (bounds["miny"] >= area.south - margin)
+        & (bounds["maxy"] <= area.north + margin)
     )
     if not outside.any():
         return
     pos = int(outside.to_numpy().nonzero()[0][0])
     b = bounds.iloc[pos]
-    swapped_inside = (area.west - margin <= b["miny"] and b["maxy"] <= area.east + margin
-                      and area.south - margin <= b["minx"] and b["maxx"] <= area.north + margin)
-    hint = ("longitude and latitude are swapped (coordinates must be [longitude, latitude])"
-            if swapped_inside else "wrong coordinates or wrong CRS declared?")
+    swapped_inside = (
+        area.west - margin <= b["miny"]
+        and b["maxy"] <= area.east + margin
+        and area.south - margin <= b["minx"]
+        and b["maxx"] <= area.north + margin
+    )
+    hint = (
+        "longitude and latitude are swapped (coordinates must be [longitude, latitude])"
+        if swapped_inside
+        else "wrong coordinates or wrong CRS declared?"
+    )
     msg = (
         f"commune {contours['code'].iloc[pos]} lies at longitude {b['minx']:.2f}..{b['maxx']:.2f}, "
         f"latitude {b['miny']:.2f}..{b['maxy']:.2f}, outside the area where {crs} is used: {hint} "
@@ -396,9 +407,7 @@ def reconcile_communes(
         raise ReconciliationError(msg, file=contours_file, field="code")
     dissolved = tagged.dissolve(by="current_code", aggfunc={"code": lambda s: sorted(s)})
     dissolved = dissolved.rename(columns={"code": "source_codes"})
-    merged = {
-        cur: codes for cur, codes in dissolved["source_codes"].items() if codes != [cur]
-    }
+    merged = {cur: codes for cur, codes in dissolved["source_codes"].items() if codes != [cur]}
     result = current.join(dissolved, how="left")
     result = gpd.GeoDataFrame(result, geometry="geometry", crs=crs).reset_index()
     result["former_codes"] = [
@@ -407,9 +416,7 @@ def reconcile_communes(
     result["population"] = result["population"].astype("int64")
     result["geometry"] = result.geometry.make_valid()  # unions of valid rings stay valid; guard only
     columns = ["code", "name", "departement", "arrondissement", "postcodes", "population", "former_codes", "geometry"]
-    report = ReconciliationReport(
-        unchanged=len(result) - len(merged), merged=merged, via_events=sorted(via_events)
-    )
+    report = ReconciliationReport(unchanged=len(result) - len(merged), merged=merged, via_events=sorted(via_events))
     return result[columns].sort_values("code").reset_index(drop=True), report
 
 
@@ -422,8 +429,6 @@ def _old_to_current(cog: pd.DataFrame) -> dict[str, str]:
         for old in former:
             mapping.setdefault(old, code)
     return mapping
-
-
 
 
 __all__ = [

@@ -24,7 +24,14 @@ from geo.sources.tables import (
 from geo.vocabulary import WEEKDAYS
 
 FRANCE_SERVICES_COLUMNS: tuple[str, ...] = (
-    "id_fs", "lib_fs", "adresse", "code_postal", "insee_com", "latitude", "longitude", "format_fs",
+    "id_fs",
+    "lib_fs",
+    "adresse",
+    "code_postal",
+    "insee_com",
+    "latitude",
+    "longitude",
+    "format_fs",
 )
 """Required columns of the ANCT France services list (others are read when present)."""
 
@@ -38,6 +45,7 @@ SITE_FORMATS_ANCT: dict[str, str] = {
 """ANCT ``format_fs`` value -> ``geo.schema.SITE_FORMATS``."""
 
 FRANCE_SERVICES_SOURCE = "ANCT, liste des France services"
+
 
 def read_france_services(
     path: str | Path,
@@ -85,9 +93,11 @@ def read_france_services(
         _france_services_record(values, file=table.file, row=row, dataset=dataset, vintage=vintage)
         for row, values in table.rows
     ]
-    fields = SourceFields(id="id_fs", partner_type="partner_type", latitude="latitude",
-                           longitude="longitude", commune_code="insee_com")
+    fields = SourceFields(
+        id="id_fs", partner_type="partner_type", latitude="latitude", longitude="longitude", commune_code="insee_com"
+    )
     return build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+
 
 def _france_services_record(
     values: Mapping[str, str], *, file: Path, row: int, dataset: str, vintage: str
@@ -116,6 +126,7 @@ def _france_services_record(
         "_row": row,
     }
 
+
 def _anct_site_format(text: str, *, file: Path, row: int) -> str:
     value = text.strip()
     folded = {key.casefold(): fmt for key, fmt in SITE_FORMATS_ANCT.items()}
@@ -123,6 +134,7 @@ def _anct_site_format(text: str, *, file: Path, row: int) -> str:
         return folded[value.casefold()]
     msg = f"unknown site format {text!r}; expected one of {', '.join(SITE_FORMATS_ANCT)}"
     raise ValidationError(msg, file=file, row=row, field="format_fs")
+
 
 def _weekday_columns(values: Mapping[str, str]) -> dict[str, str]:
     """Opening hours from ``h_<weekday>`` columns, whitespace normalised, empty days omitted."""

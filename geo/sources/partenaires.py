@@ -26,6 +26,7 @@ from geo.vocabulary import GEOCODING_PRECISIONS
 PARTENAIRES_COLUMNS: tuple[str, ...] = ("type", "nom", "code_postal", "lat", "lon", "geocodage")
 """Required columns of ``partenaires.csv`` (``adresse, commune, code_insee, source, millesime`` optional)."""
 
+
 def read_partenaires(
     path: str | Path,
     *,
@@ -76,6 +77,7 @@ def read_partenaires(
     fields = SourceFields(id="nom", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
     return build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
 
+
 def _partenaire_ids(table: Table, *, dataset: str) -> dict[int, str]:
     """Row -> derived identifier; exact duplicate rows are numbered, conflicting ones refused."""
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
@@ -99,6 +101,7 @@ def _partenaire_ids(table: Table, *, dataset: str) -> dict[int, str]:
                 raise DuplicateError(msg, file=table.file, row=row, field="nom")
             ids[row] = f"{key}-{rank}"
     return ids
+
 
 def _partenaire_record(
     values: Mapping[str, str], *, file: Path, row: int, dataset: str, structure_id: str

@@ -29,6 +29,7 @@ PARTNER_TYPE_COLUMNS: tuple[str, ...] = ("partner_type", "label", "missions", "p
 
 _PARTNER_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
+
 def read_partner_types(path: str | Path) -> pd.DataFrame:
     """Read the mapping from partner type to the SPRO missions and publics it serves.
 
@@ -72,6 +73,7 @@ def read_partner_types(path: str | Path) -> pd.DataFrame:
         raise ValidationError(msg, file=table.file)
     columns = ["partner_type", "label", "missions", "publics", "receives_public", "description"]
     return pd.DataFrame(records, columns=columns).set_index("partner_type")
+
 
 def _partner_type_record(values: Mapping[str, str], *, file: Path, row: int) -> dict[str, Any]:
     key = values["partner_type"].strip()

@@ -98,7 +98,7 @@ def read_manifest(data_dir: str | Path) -> dict:
             msg = f"missing key '{key}'"
             raise MissingColumnError(msg, file=path, field=key)
     if isinstance(manifest["region"], bool) or not isinstance(manifest["region"], (str, int)):
-        msg = f"the region must be an INSEE code such as \"53\", got {manifest['region']!r}"
+        msg = f'the region must be an INSEE code such as "53", got {manifest["region"]!r}'
         raise ValidationError(msg, file=path, field="region")
     for table in ("territories", "partner_types"):
         if not isinstance(manifest[table], dict):
@@ -202,8 +202,10 @@ def read_region_sources(
 
     # Everything cheap is checked first, so that a bad file fails fast; the costly dissolves last.
     terr = manifest["territories"]
-    paths = {key: path_of(terr[key], f"territories.{key}") for key in (
-        "communes", "contours", "merger_events", "epci", "regions", "departements", "arrondissements")}
+    paths = {
+        key: path_of(terr[key], f"territories.{key}")
+        for key in ("communes", "contours", "merger_events", "epci", "regions", "departements", "arrondissements")
+    }
     partner_types_path = path_of(manifest["partner_types"]["file"], "partner_types.file")
     sources = structure_sources(manifest, base) + list(extra_structures or [])
     datasets = [s.dataset for s in sources]
@@ -224,20 +226,20 @@ def read_region_sources(
     epci = territory_io.read_epci(paths["epci"])
     units = {
         level: territory_io.read_named_units(paths[key], region=region_code)
-        for level, key in (("region", "regions"), ("departement", "departements"),
-                           ("arrondissement", "arrondissements"))
+        for level, key in (
+            ("region", "regions"),
+            ("departement", "departements"),
+            ("arrondissement", "arrondissements"),
+        )
     }
     units["region"] = units["region"][units["region"]["code"] == region_code]  # a national list holds them all
     if units["region"].empty:
         msg = f"Région {region_code} is not in this list of régions"
         raise ValidationError(msg, file=paths["regions"], field="code")
-    communes, report = commune_io.reconcile_communes(
-        contours, cog, events, crs=crs, contours_file=paths["contours"]
-    )
+    communes, report = commune_io.reconcile_communes(contours, cog, events, crs=crs, contours_file=paths["contours"])
     communes = territory_io.assign_epci(communes, epci, file=paths["epci"])
     frames = [
-        assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file)
-        for source, layer in layers
+        assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file) for source, layer in layers
     ]
     structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
     territories = territory_io.build_territories(
@@ -246,8 +248,12 @@ def read_region_sources(
         departements=units["departement"],
         arrondissements=units["arrondissement"],
         epci=epci,
-        files={"region": paths["regions"], "departement": paths["departements"],
-               "arrondissement": paths["arrondissements"], "epci": paths["epci"]},
+        files={
+            "region": paths["regions"],
+            "departement": paths["departements"],
+            "arrondissement": paths["arrondissements"],
+            "epci": paths["epci"],
+        },
     )
     return RegionSources(
         region_code=region_code,

@@ -37,6 +37,7 @@ AREA_MARGIN_DEG = 0.5
 
 _DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 
+
 @dataclass(frozen=True)
 class SourceFields:
     """Names, in the source file, of the fields that errors about a structure must name."""
@@ -46,6 +47,7 @@ class SourceFields:
     latitude: str
     longitude: str
     commune_code: str
+
 
 def build_layer(
     records: list[dict[str, Any]],
@@ -75,12 +77,19 @@ def build_layer(
     points = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in lonlat], [p[1] for p in lonlat]), crs=WGS84)
     layer = gpd.GeoDataFrame(frame, geometry=points.to_crs(crs).values, crs=crs)[list(STRUCTURE_COLUMNS)]
     layer.attrs["source_fields"] = {
-        "latitude": fields.latitude, "longitude": fields.longitude, "commune_code": fields.commune_code,
+        "latitude": fields.latitude,
+        "longitude": fields.longitude,
+        "commune_code": fields.commune_code,
     }
     return layer
 
+
 def _coordinates(
-    record: Mapping[str, Any], *, area: tuple[float, float, float, float] | None, crs: str, file: Path,
+    record: Mapping[str, Any],
+    *,
+    area: tuple[float, float, float, float] | None,
+    crs: str,
+    file: Path,
     fields: SourceFields,
 ) -> tuple[float, float]:
     """(lon, lat) in degrees of one record, checked against WGS84 ranges and the CRS's area."""
@@ -99,6 +108,7 @@ def _coordinates(
         raise GeometryError(msg, file=file, row=row, field=fields.latitude)
     return lon, lat
 
+
 def _parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
     """Decimal degrees from text such as "48.1113", "48,1113" or "-2.74"."""
     value = cell_text(text)
@@ -109,6 +119,7 @@ def _parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
         msg = f"unparsable coordinate {value!r}: expected decimal degrees such as 48.1113 or 48,1113"
         raise GeometryError(msg, file=file, row=row, field=field)
     return float(value.replace(",", "."))
+
 
 def _check_degree_ranges(lat: float, lon: float, *, file: Path, row: int, fields: SourceFields) -> None:
     """Refuse projected metres (e.g. Lambert-93) and values beyond WGS84 ranges."""
@@ -127,6 +138,7 @@ def _check_degree_ranges(lat: float, lon: float, *, file: Path, row: int, fields
     msg = f"latitude {lat} / longitude {lon} are outside WGS84 ranges (±90°, ±180°)"
     raise CrsError(msg, file=file, row=row, field=fields.latitude if abs(lat) > 90 else fields.longitude)
 
+
 def _area_of_use(crs: str) -> tuple[float, float, float, float] | None:
     """(west, south, east, north) in degrees where ``crs`` is used, widened by a margin."""
     area = pyproj.CRS.from_user_input(crs).area_of_use
@@ -135,6 +147,7 @@ def _area_of_use(crs: str) -> tuple[float, float, float, float] | None:
     m = AREA_MARGIN_DEG
     return area.west - m, max(area.south - m, -90.0), area.east + m, min(area.north + m, 90.0)
 
+
 def _in_area(lon: float, lat: float, area: tuple[float, float, float, float]) -> bool:
     west, south, east, north = area
     if not south <= lat <= north:
@@ -142,6 +155,7 @@ def _in_area(lon: float, lat: float, area: tuple[float, float, float, float]) ->
     if west <= east:
         return west <= lon <= east
     return lon >= west or lon <= east  # area crossing the antimeridian
+
 
 def _check_unique_ids(records: list[dict[str, Any]], *, file: Path, field: str) -> None:
     first_row: dict[str, int] = {}
@@ -152,6 +166,7 @@ def _check_unique_ids(records: list[dict[str, Any]], *, file: Path, field: str) 
             raise DuplicateError(msg, file=file, row=row, field=field)
         first_row[sid] = row
 
+
 def _partner_type_entry(partner_types: pd.DataFrame, key: str, *, file: Path, row: int, field: str) -> pd.Series:
     if key not in partner_types.index:
         msg = (
@@ -160,6 +175,7 @@ def _partner_type_entry(partner_types: pd.DataFrame, key: str, *, file: Path, ro
         )
         raise ValidationError(msg, file=file, row=row, field=field)
     return partner_types.loc[key]
+
 
 def assign_communes(
     structures: gpd.GeoDataFrame,
@@ -214,8 +230,12 @@ def assign_communes(
     result = structures.copy()
     if result.empty:
         return result
-    fields = {"latitude": "latitude", "longitude": "longitude", "commune_code": "commune_code",
-              **structures.attrs.get("source_fields", {})}
+    fields = {
+        "latitude": "latitude",
+        "longitude": "longitude",
+        "commune_code": "commune_code",
+        **structures.attrs.get("source_fields", {}),
+    }
     names = dict(zip(communes["code"].astype(str), communes["name"], strict=True))
     given = [cell_text(code) or None for code in structures["commune_code"]]
     rows = [int(row) for row in structures.index]
@@ -228,6 +248,7 @@ def assign_communes(
     result["commune_name"] = [names[code] for code in codes]
     return result
 
+
 def _check_same_crs(structures: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, file: str | Path | None) -> None:
     if structures.crs is None or communes.crs is None:
         which = "structures" if structures.crs is None else "communes"
@@ -236,6 +257,7 @@ def _check_same_crs(structures: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     if not structures.crs.equals(communes.crs, ignore_axis_order=True):
         msg = f"structures are in {structures.crs.to_string()} but communes in {communes.crs.to_string()}"
         raise CrsError(msg, file=file, field="geometry")
+
 
 def _check_known_codes(
     given: list[str | None], rows: list[int], names: Mapping[str, str], *, file: str | Path | None, field: str
@@ -248,31 +270,39 @@ def _check_known_codes(
             )
             raise ValidationError(msg, file=file, row=row, field=field)
 
+
 def _locate_points(points: gpd.GeoSeries, communes: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str | None]:
     """Code of the commune containing each point, else the nearest within ``tolerance_m``, else None."""
     pts = gpd.GeoDataFrame({"_pos": range(len(points))}, geometry=points.values, crs=points.crs)
-    polys = gpd.GeoDataFrame({"_code": communes["code"].astype(str).to_numpy()},
-                             geometry=communes.geometry.values, crs=communes.crs)
+    polys = gpd.GeoDataFrame(
+        {"_code": communes["code"].astype(str).to_numpy()}, geometry=communes.geometry.values, crs=communes.crs
+    )
     located: list[str | None] = [None] * len(points)
     inside = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
     for pos, code in _first_match(inside, ["_pos", "_code"]):
         located[pos] = code
     missing = [pos for pos, code in enumerate(located) if code is None]
     if missing:
-        near = gpd.sjoin_nearest(pts.iloc[missing], polys, how="inner", max_distance=tolerance_m,
-                                 distance_col="_dist")
+        near = gpd.sjoin_nearest(pts.iloc[missing], polys, how="inner", max_distance=tolerance_m, distance_col="_dist")
         for pos, code in _first_match(near, ["_pos", "_dist", "_code"]):
             located[pos] = code
     return located
+
 
 def _first_match(joined: pd.DataFrame, order: list[str]) -> Iterable[tuple[int, str]]:
     """One (position, code) per point: the first by ``order`` (ties broken by commune code)."""
     first = joined.sort_values(order).drop_duplicates("_pos")
     return zip(first["_pos"].astype(int), first["_code"], strict=True)
 
+
 def _check_inside_region(
-    structures: gpd.GeoDataFrame, located: list[str | None], communes: gpd.GeoDataFrame, *,
-    file: str | Path | None, fields: Mapping[str, str], tolerance_m: float,
+    structures: gpd.GeoDataFrame,
+    located: list[str | None],
+    communes: gpd.GeoDataFrame,
+    *,
+    file: str | Path | None,
+    fields: Mapping[str, str],
+    tolerance_m: float,
 ) -> None:
     for pos, code in enumerate(located):
         if code is None:
@@ -283,12 +313,19 @@ def _check_inside_region(
                 f"the point (latitude {lat:.5f}, longitude {lon:.5f}) is {distance_km:.1f} km from the "
                 f"nearest commune (tolerance {tolerance_m / 1000:g} km): outside the Région"
             )
-            raise GeometryError(msg, file=file, row=int(structures.index[pos]),
-                                field=f"{fields['latitude']}/{fields['longitude']}")
+            raise GeometryError(
+                msg, file=file, row=int(structures.index[pos]), field=f"{fields['latitude']}/{fields['longitude']}"
+            )
+
 
 def _check_near_given_communes(
-    structures: gpd.GeoDataFrame, given: list[str | None], communes: gpd.GeoDataFrame, *,
-    file: str | Path | None, fields: Mapping[str, str], tolerance_m: float,
+    structures: gpd.GeoDataFrame,
+    given: list[str | None],
+    communes: gpd.GeoDataFrame,
+    *,
+    file: str | Path | None,
+    fields: Mapping[str, str],
+    tolerance_m: float,
 ) -> None:
     polygons = dict(zip(communes["code"].astype(str), communes.geometry, strict=True))
     for pos, code in enumerate(given):
@@ -301,6 +338,7 @@ def _check_near_given_communes(
                 f"(tolerance {tolerance_m / 1000:g} km): wrong coordinates or wrong commune code?"
             )
             raise ValidationError(msg, file=file, row=int(structures.index[pos]), field=fields["commune_code"])
+
 
 def _to_degrees(point: Any, crs: Any) -> tuple[float, float]:
     transformer = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
@@ -319,8 +357,11 @@ def concat_structures(
     dup = combined[combined["structure_id"].duplicated(keep=False)]
     if not dup.empty:
         sid = dup.iloc[0]["structure_id"]
-        where = [(file, int(row)) for frame, file in zip(frames, files, strict=True)
-                 for row in frame.index[frame["structure_id"] == sid]]
+        where = [
+            (file, int(row))
+            for frame, file in zip(frames, files, strict=True)
+            for row in frame.index[frame["structure_id"] == sid]
+        ]
         msg = f"structure id {sid} appears in two datasets: " + " and ".join(f"{f}, row {r}" for f, r in where)
         raise DuplicateError(msg, file=where[-1][0], row=where[-1][1], field="structure_id")
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=crs)

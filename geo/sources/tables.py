@@ -47,6 +47,7 @@ _FALSE = frozenset({"false", "faux", "non", "no", "0"})
 
 _POSTCODE = re.compile(r"\d{5}")
 
+
 @dataclass(frozen=True)
 class Table:
     """A CSV file read as text: its columns and its rows (spreadsheet row number, values)."""
@@ -55,6 +56,7 @@ class Table:
     columns: tuple[str, ...]
     rows: list[tuple[int, dict[str, str]]]
     separator: str
+
 
 def read_bytes(path: Path) -> bytes:
     try:
@@ -65,6 +67,7 @@ def read_bytes(path: Path) -> bytes:
     except OSError as exc:  # a folder, no permission...
         msg = f"cannot read the file: {exc.strerror or exc}"
         raise ValidationError(msg, file=path) from exc
+
 
 def decode_utf8(
     raw: bytes,
@@ -114,14 +117,17 @@ def read_text(path: str | Path, *, save_as: str = "UTF-8") -> str:
     file = Path(path)
     return decode_utf8(read_bytes(file), file, save_as=save_as)
 
+
 def _locate_non_utf8(raw: bytes, position: int) -> tuple[int, str | None]:
     """Spreadsheet row and column of the first cell that is not valid UTF-8."""
     text = raw.decode("latin-1")  # never fails: one character per byte
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_separator(text))
     header: list[str] = []
     for row, cells in enumerate(reader, start=1):
-        cells = [cell.encode("latin-1").decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-                 if row == 1 else cell for cell in cells]
+        cells = [
+            cell.encode("latin-1").decode("utf-8", errors="replace").lstrip("\ufeff").strip() if row == 1 else cell
+            for cell in cells
+        ]
         if row == 1:
             header = cells
             if any("\ufffd" in cell for cell in cells):
@@ -134,6 +140,7 @@ def _locate_non_utf8(raw: bytes, position: int) -> tuple[int, str | None]:
                 return row, header[col] if col < len(header) else None
     return raw[:position].count(b"\n") + 1, None
 
+
 def sniff_separator(text: str) -> str:
     """The separator the header line holds most of: ``,`` unless ``;`` (then tab) is more frequent."""
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -142,6 +149,7 @@ def sniff_separator(text: str) -> str:
         if first_line.count(separator) > first_line.count(best):
             best = separator
     return best
+
 
 def read_csv_table(path: str | Path) -> Table:
     """Read a CSV as text: UTF-8 (BOM accepted), ``,``, ``;`` or tab (sniffed from the header).
@@ -182,6 +190,7 @@ def read_csv_table(path: str | Path) -> Table:
         csv.field_size_limit(previous_limit)
     return Table(file=file, columns=tuple(header), rows=rows, separator=separator)
 
+
 def _check_cells(cells: list[str], header: list[str], *, file: Path, row: int, check_mojibake: bool) -> None:
     """Refuse over-long values and garbled (double-decoded) text, naming the column."""
     if not check_mojibake and max(map(len, cells), default=0) <= MAX_CELL_CHARS:
@@ -201,6 +210,7 @@ def _check_cells(cells: list[str], header: list[str], *, file: Path, row: int, c
             )
             raise ValidationError(msg, file=file, row=row, field=field)
 
+
 def _undo_mojibake(text: str) -> str | None:
     """The original text when ``text`` is UTF-8 decoded as Windows-1252 or Latin-1 ("Ã©" for "é")."""
     if not any(marker in text for marker in _MOJIBAKE_MARKERS):
@@ -214,11 +224,13 @@ def _undo_mojibake(text: str) -> str | None:
             return fixed
     return None
 
+
 def _excerpt(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
+
 def _row_values(header: list[str], cells: list[str], *, file: Path, row: int, separator: str) -> dict[str, str]:
-    if len(cells) > len(header) and not any(cell.strip() for cell in cells[len(header):]):
+    if len(cells) > len(header) and not any(cell.strip() for cell in cells[len(header) :]):
         cells = cells[: len(header)]  # trailing empty cells, as some spreadsheets write them
     multiline = next((col for col, cell in enumerate(cells) if "\n" in cell or "\r" in cell), None)
     if len(cells) != len(header) and multiline is not None:
@@ -226,7 +238,7 @@ def _row_values(header: list[str], cells: list[str], *, file: Path, row: int, se
         lines = cells[multiline].count("\n") + 1
         msg = (
             f"{len(cells)} values where the header has {len(header)} columns, and a value running over "
-            f"{lines} lines: a quote (\") opened in this value is probably never closed"
+            f'{lines} lines: a quote (") opened in this value is probably never closed'
         )
         raise ValidationError(msg, file=file, row=row, field=field)
     if len(cells) > len(header):
@@ -244,27 +256,22 @@ def _row_values(header: list[str], cells: list[str], *, file: Path, row: int, se
         raise ValidationError(msg, file=file, row=row, field=header[len(cells)])
     return dict(zip(header, cells, strict=True))
 
+
 def require_columns(table: Table, required: Iterable[str]) -> None:
     for column in required:
         if column not in table.columns:
-            msg = (
-                f"missing column '{column}' (found: {', '.join(table.columns)}; "
-                f"separator {table.separator!r})"
-            )
+            msg = f"missing column '{column}' (found: {', '.join(table.columns)}; separator {table.separator!r})"
             raise MissingColumnError(msg, file=table.file, row=1, field=column)  # row 1: the header
+
 
 def require_data_rows(table: Table) -> None:
     """Refuse a structures file holding only its header: a load would empty the dataset."""
     if not table.rows:
-        msg = (
-            "no data row after the header: an empty or truncated export? (loading it would empty the "
-            "dataset)"
-        )
+        msg = "no data row after the header: an empty or truncated export? (loading it would empty the dataset)"
         raise ValidationError(msg, file=table.file, row=2)
 
-def read_json(
-    file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]] | None = None
-) -> Any:
+
+def read_json(file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]] | None = None) -> Any:
     """Parse a UTF-8 JSON file (BOM accepted) with errors naming what is wrong.
 
     ``records`` gives the (row, record) pairs of the parsed document, used to name the row
@@ -296,6 +303,7 @@ def read_json(
             raise ValidationError(msg, file=file, row=row, field=field)
     return data
 
+
 def _not_utf8(value: str) -> bool:
     """For text decoded as Latin-1: whether its bytes are not valid UTF-8."""
     try:
@@ -303,6 +311,7 @@ def _not_utf8(value: str) -> bool:
     except UnicodeError:
         return True
     return False
+
 
 def _locate_in_json(
     document: Any, records: Callable[[Any], Iterable[tuple[int, Any]]] | None, bad: Callable[[str], bool]
@@ -338,6 +347,7 @@ def _locate_in_json(
             return row, None
     return None, None
 
+
 def cell_text(value: Any) -> str:
     """A scalar as stripped text ("" for None, NaN or lists)."""
     if value is None or isinstance(value, (list, dict)):
@@ -346,14 +356,17 @@ def cell_text(value: Any) -> str:
         return ""
     return str(value).strip()
 
+
 def blank_to_none(value: Any) -> str | None:
     text = " ".join(cell_text(value).split())
     return text or None
+
 
 def join_text(parts: Iterable[str]) -> str | None:
     """Non-empty parts joined by ", " (address lines), or None."""
     kept = [" ".join(part.split()) for part in parts if part and part.strip()]
     return ", ".join(kept) or None
+
 
 def required_text(values: Mapping[str, str], column: str, *, file: Path, row: int) -> str:
     text = " ".join(values[column].split())
@@ -361,6 +374,7 @@ def required_text(values: Mapping[str, str], column: str, *, file: Path, row: in
         msg = "empty value"
         raise ValidationError(msg, file=file, row=row, field=column)
     return text
+
 
 def postcode(text: str, *, file: Path, row: int, field: str) -> str | None:
     """A French postcode (5 digits, spaces ignored) or None when empty."""
@@ -370,8 +384,9 @@ def postcode(text: str, *, file: Path, row: int, field: str) -> str | None:
         raise ValidationError(msg, file=file, row=row, field=field)
     return value
 
+
 def iso_date(text: str, *, file: Path | None = None, row: int | None = None, field: str | None = None) -> str | None:
-    """"09/08/2023 13:30:19" or "2023-08-09T13:30:19+00:00" -> "2023-08-09"; "" -> None.
+    """ "09/08/2023 13:30:19" or "2023-08-09T13:30:19+00:00" -> "2023-08-09"; "" -> None.
 
     Anything else, or a date that does not exist (31/02/2024), is a ValidationError.
     """
@@ -390,6 +405,7 @@ def iso_date(text: str, *, file: Path | None = None, row: int | None = None, fie
         msg = f"{text!r} is not a real date ({exc})"
         raise ValidationError(msg, file=file, row=row, field=field) from exc
 
+
 def parse_bool(text: str, *, file: Path, row: int, field: str) -> bool:
     value = text.strip().lower()
     if value in _TRUE:
@@ -398,6 +414,7 @@ def parse_bool(text: str, *, file: Path, row: int, field: str) -> bool:
         return False
     msg = f"expected true or false, got {text!r}"
     raise ValidationError(msg, file=file, row=row, field=field)
+
 
 def parse_yes_no(text: str, *, file: Path, row: int, field: str) -> bool | None:
     value = text.strip().lower()
@@ -410,6 +427,7 @@ def parse_yes_no(text: str, *, file: Path, row: int, field: str) -> bool | None:
     msg = f"expected Oui or Non, got {text!r}"
     raise ValidationError(msg, file=file, row=row, field=field)
 
+
 def vocabulary_list(text: str, vocabulary: tuple[str, ...], *, file: Path, row: int, field: str) -> list[str]:
     """Split ``a|b`` into known terms, in the vocabulary's order; unknown terms are an error."""
     items = {item.strip() for item in text.split("|") if item.strip()}
@@ -418,6 +436,7 @@ def vocabulary_list(text: str, vocabulary: tuple[str, ...], *, file: Path, row: 
         msg = f"unknown value(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(vocabulary)}"
         raise ValidationError(msg, file=file, row=row, field=field)
     return [term for term in vocabulary if term in items]
+
 
 def embedded_list(value: Any, *, file: Path, row: int, field: str) -> list[Any]:
     """A list field, given as a list, a single object, JSON text or nothing."""
@@ -436,6 +455,7 @@ def embedded_list(value: Any, *, file: Path, row: int, field: str) -> list[Any]:
         return []
     return value if isinstance(value, list) else [value]
 
+
 def first_value(value: Any, *, file: Path, row: int, field: str) -> str | None:
     """First non-empty item of a list of strings or of ``{"valeur": ...}`` objects."""
     for item in embedded_list(value, file=file, row=row, field=field):
@@ -443,6 +463,7 @@ def first_value(value: Any, *, file: Path, row: int, field: str) -> str | None:
         if text:
             return text
     return None
+
 
 def slug(text: str) -> str:
     """Lowercase ASCII words joined by ``-`` ("Mission locale Vitré" -> "mission-locale-vitre")."""
@@ -455,6 +476,7 @@ def code_text(value: object) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     return str(value).strip()
+
 
 def read_json_list(path: str | Path) -> list[dict]:
     """Read a JSON file holding a list of objects, with a clear error otherwise."""

@@ -32,6 +32,7 @@ CODE_COLUMNS: tuple[str, ...] = ("code", "commune", "commune_code", "code_commun
 ZONE_COLUMNS: tuple[str, ...] = ("zone", "zone_id")
 """Accepted names of the zone column (case-insensitive), in order of preference."""
 
+
 def read_zoning_polygons(
     path: str | Path,
     communes: gpd.GeoDataFrame,
@@ -121,9 +122,7 @@ def read_zoning_polygons(
         .agg(area=("area", "sum"), feature=("feature", "min"))
         .reset_index()
     )
-    per_zone = per_zone.sort_values(
-        ["commune", "area", "feature"], ascending=[True, False, True], kind="stable"
-    )
+    per_zone = per_zone.sort_values(["commune", "area", "feature"], ascending=[True, False, True], kind="stable")
     best = per_zone.drop_duplicates("commune")
     commune_area = shapely.area(commune_geoms[best["commune"].to_numpy()])
     frame = pd.DataFrame(
@@ -179,7 +178,9 @@ def read_zoning_csv(
         codes.append(commune)
         zones.append(zone_id)
         rows.append(row)
-    frame = pd.DataFrame({"commune_code": codes, "zone_id": zones, "row": rows}, columns=["commune_code", "zone_id", "row"])
+    frame = pd.DataFrame(
+        {"commune_code": codes, "zone_id": zones, "row": rows}, columns=["commune_code", "zone_id", "row"]
+    )
     frame["row"] = frame["row"].astype(np.int64)
     frame.attrs["source"] = str(table.file)
     return frame

@@ -26,6 +26,7 @@ crossing, or an island bridge. Real borders (metres) always outweigh it."""
 
 ContiguityRule = Literal["queen", "rook"]
 
+
 def commune_adjacency(
     communes: gpd.GeoDataFrame,
     *,
@@ -86,6 +87,7 @@ def commune_adjacency(
         left, right, weight = _bridge(geoms, left, right, weight)
     return _symmetric(n, left, right, weight)
 
+
 def zone_pieces(adjacency: scipy.sparse.spmatrix, labels: np.ndarray) -> np.ndarray:
     """Connected piece of every commune inside its zone.
 
@@ -111,6 +113,7 @@ def zone_pieces(adjacency: scipy.sparse.spmatrix, labels: np.ndarray) -> np.ndar
     graph = scipy.sparse.coo_matrix((np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
 
+
 def zone_contacts(adjacency: scipy.sparse.csr_matrix, labels: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Contact weight (metres of border) between the communes ``inside`` and each label."""
     rows = adjacency[np.flatnonzero(inside)].tocoo()
@@ -119,21 +122,22 @@ def zone_contacts(adjacency: scipy.sparse.csr_matrix, labels: np.ndarray, inside
     ok = target >= 0
     return np.bincount(target[ok], weights=rows.data[outside][ok], minlength=int(labels.max(initial=-1)) + 1)
 
+
 def connected(adjacency: scipy.sparse.csr_matrix, members: np.ndarray) -> bool:
     """True when ``members`` form one piece of the adjacency graph."""
     if members.size <= 1:
         return True
     return connected_components(adjacency[members][:, members], directed=False)[0] == 1
 
-def adjacency_for(
-    communes: gpd.GeoDataFrame, adjacency: scipy.sparse.spmatrix | None
-) -> scipy.sparse.csr_matrix:
+
+def adjacency_for(communes: gpd.GeoDataFrame, adjacency: scipy.sparse.spmatrix | None) -> scipy.sparse.csr_matrix:
     if adjacency is None:
         return commune_adjacency(communes)
     if adjacency.shape != (len(communes), len(communes)):
         msg = f"adjacency is {adjacency.shape}, expected {(len(communes), len(communes))}"
         raise ValidationError(msg, field="adjacency")
     return scipy.sparse.csr_matrix(adjacency)
+
 
 def _polygons(communes: gpd.GeoDataFrame) -> np.ndarray:
     geoms = communes.geometry.to_numpy()
@@ -145,6 +149,7 @@ def _polygons(communes: gpd.GeoDataFrame) -> np.ndarray:
         raise GeometryError(msg, row=int(bad[0]) + 1, field="geometry")
     return geoms
 
+
 def _symmetric(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray) -> scipy.sparse.csr_matrix:
     rows = np.concatenate((left, right))
     cols = np.concatenate((right, left))
@@ -152,6 +157,7 @@ def _symmetric(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray) 
     matrix = scipy.sparse.coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
     matrix.sum_duplicates()
     return matrix
+
 
 def _bridge(
     geoms: np.ndarray, left: np.ndarray, right: np.ndarray, weight: np.ndarray
@@ -174,9 +180,7 @@ def _bridge(
             inside = np.flatnonzero(component == comp)
             outside = np.flatnonzero(component != comp)
             tree = shapely.STRtree(geoms[outside])
-            (source, target), distance = tree.query_nearest(
-                geoms[inside], return_distance=True, all_matches=False
-            )
+            (source, target), distance = tree.query_nearest(geoms[inside], return_distance=True, all_matches=False)
             best = np.lexsort((outside[target], inside[source], distance))[0]
             i, j = int(inside[source[best]]), int(outside[target[best]])
             lefts.append(min(i, j))

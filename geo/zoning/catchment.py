@@ -36,6 +36,7 @@ from geo.zoning.model import (
 
 MergeRule = Literal["border", "time"]
 
+
 def catchment_zones(
     communes: gpd.GeoDataFrame,
     sites: pd.DataFrame,
@@ -173,6 +174,7 @@ def catchment_zones(
     )
     return zoning
 
+
 def _explain(pole: str, share: float) -> Callable[[ZoneFacts], str]:
     """The explanation of the catchment zone of ``pole`` (``share``: its population whose
     fastest pôle is this one)."""
@@ -236,6 +238,7 @@ def enforce_contiguity(
         "cut": np.where(~was_unassigned, moved_to, -1),
     }
 
+
 def merge_small_zones(
     labels: np.ndarray,
     adjacency: scipy.sparse.csr_matrix,
@@ -280,6 +283,7 @@ def merge_small_zones(
         merged = wording.merged_small_zone(names[zone], pops[zone], min_population, by_time=by_time)
         events[target] = [*events.get(target, []), merged, *events.pop(zone, [])]
     return labels, events
+
 
 def fastest_share(labels: np.ndarray, fastest: np.ndarray, population: np.ndarray) -> dict[int, float]:
     """Share of each zone's population whose fastest pôle is the zone's own."""

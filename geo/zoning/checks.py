@@ -125,8 +125,12 @@ def check_zoning(
         if min_population is not None and pop < min_population:
             violations.append(
                 Violation(
-                    "min_population", zone, f"zone {zone} has {pop:,.0f} inhabitants, under {min_population:,.0f}",
-                    value=pop, limit=float(min_population), kind="min_population",
+                    "min_population",
+                    zone,
+                    f"zone {zone} has {pop:,.0f} inhabitants, under {min_population:,.0f}",
+                    value=pop,
+                    limit=float(min_population),
+                    kind="min_population",
                 )
             )
         if nest_by is not None:
@@ -135,8 +139,12 @@ def check_zoning(
             if len(distinct) > 1:
                 violations.append(
                     Violation(
-                        "nesting", zone, f"zone {zone} straddles {nest_by} {', '.join(distinct)}",
-                        value=float(len(distinct)), limit=1.0, kind="nesting",
+                        "nesting",
+                        zone,
+                        f"zone {zone} straddles {nest_by} {', '.join(distinct)}",
+                        value=float(len(distinct)),
+                        limit=1.0,
+                        kind="nesting",
                     )
                 )
         in_zone_sites = np.flatnonzero(np.isin(site_pos, members)) if site_pos is not None else np.zeros(0, int)
@@ -146,12 +154,18 @@ def check_zoning(
             if lacking:
                 violations.append(
                     Violation(
-                        "missions", zone, f"zone {zone} has no site offering: {', '.join(lacking)}",
-                        value=float(len(lacking)), limit=0.0, kind="missions",
+                        "missions",
+                        zone,
+                        f"zone {zone} has no site offering: {', '.join(lacking)}",
+                        value=float(len(lacking)),
+                        limit=0.0,
+                        kind="missions",
                     )
                 )
         if max_hub_time_s is not None and times_s is not None and sites is not None:
-            violations += _hub_time(zone, members, hubs, sites, times_s, in_zone_sites, population, codes, max_hub_time_s)
+            violations += _hub_time(
+                zone, members, hubs, sites, times_s, in_zone_sites, population, codes, max_hub_time_s
+            )
     return sorted(violations, key=lambda v: (v.severity != "error", CONSTRAINTS.index(v.constraint), str(v.zone_id)))
 
 
@@ -163,8 +177,13 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
     for row in frame[empty].itertuples(index=False):
         violations.append(
             Violation(
-                "coverage", None, _where(source, (row.row,)) + f"commune {row.commune_code} has no zone",
-                communes=(row.commune_code,), kind="empty_zone", rows=(int(row.row),), file=source,
+                "coverage",
+                None,
+                _where(source, (row.row,)) + f"commune {row.commune_code} has no zone",
+                communes=(row.commune_code,),
+                kind="empty_zone",
+                rows=(int(row.row),),
+                file=source,
             )
         )
     zoned = frame[~empty]
@@ -173,16 +192,25 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
         zones = ", ".join(sorted(set(group["zone_id"].astype(str))))
         violations.append(
             Violation(
-                "coverage", None, _where(source, rows) + f"commune {code} is listed {len(rows)} times (zones {zones})",
-                communes=(str(code),), kind="duplicate", rows=rows, file=source,
+                "coverage",
+                None,
+                _where(source, rows) + f"commune {code} is listed {len(rows)} times (zones {zones})",
+                communes=(str(code),),
+                kind="duplicate",
+                rows=rows,
+                file=source,
             )
         )
     for row in zoned[~zoned["commune_code"].isin(known)].itertuples(index=False):
         violations.append(
             Violation(
-                "coverage", str(row.zone_id),
+                "coverage",
+                str(row.zone_id),
                 _where(source, (row.row,)) + f"code {row.commune_code} is not a commune of the Région",
-                communes=(row.commune_code,), kind="unknown", rows=(int(row.row),), file=source,
+                communes=(row.commune_code,),
+                kind="unknown",
+                rows=(int(row.row),),
+                file=source,
             )
         )
     mentioned = set(frame["commune_code"])
@@ -190,9 +218,13 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
         if code not in mentioned:
             violations.append(
                 Violation(
-                    "coverage", None,
-                    (f"{source}: " if source else "") + f"commune {code} (row {position + 1} of the communes) is in no zone",
-                    communes=(str(code),), kind="missing", file=source,
+                    "coverage",
+                    None,
+                    (f"{source}: " if source else "")
+                    + f"commune {code} (row {position + 1} of the communes) is in no zone",
+                    communes=(str(code),),
+                    kind="missing",
+                    file=source,
                 )
             )
     return violations
@@ -213,8 +245,10 @@ def _contiguity(
     labels, first = np.unique(member_pieces, return_index=True)
     if labels.size <= 1:
         return []
-    weight = pd.DataFrame({"piece": member_pieces, "population": population[members]}).groupby("piece").agg(
-        population=("population", "sum"), n=("population", "size")
+    weight = (
+        pd.DataFrame({"piece": member_pieces, "population": population[members]})
+        .groupby("piece")
+        .agg(population=("population", "sum"), n=("population", "size"))
     )
     weight["first"] = pd.Series(first, index=labels)
     main = weight.sort_values(["population", "n", "first"], ascending=[False, False, True]).index[0]
@@ -222,11 +256,16 @@ def _contiguity(
     listed = ", ".join(cut[:10]) + (" …" if cut.size > 10 else "")
     return [
         Violation(
-            "contiguity", zone,
+            "contiguity",
+            zone,
             (f"{source}: " if source else "")
             + f"zone {zone} is in {labels.size} pieces (apart from its most populous piece: {listed})",
-            value=float(labels.size), limit=1.0, communes=tuple(str(c) for c in cut), kind="not_contiguous",
-            severity=severity, file=source,
+            value=float(labels.size),
+            limit=1.0,
+            communes=tuple(str(c) for c in cut),
+            kind="not_contiguous",
+            severity=severity,
+            file=source,
         )
     ]
 
@@ -247,8 +286,12 @@ def _hub_time(
     if hub is None:
         return [
             Violation(
-                "max_hub_time", zone, f"zone {zone} has no site to serve as its hub",
-                value=math.inf, limit=float(max_hub_time_s), kind="max_hub_time",
+                "max_hub_time",
+                zone,
+                f"zone {zone} has no site to serve as its hub",
+                value=math.inf,
+                limit=float(max_hub_time_s),
+                kind="max_hub_time",
             )
         ]
     times = times_s[members, hub]
@@ -258,10 +301,13 @@ def _hub_time(
     worst = float(times.max())
     return [
         Violation(
-            "max_hub_time", zone,
+            "max_hub_time",
+            zone,
             f"{beyond.size} commune(s) of zone {zone} are more than {max_hub_time_s / 60:g} min from hub "
             f"{sites['structure_id'].iloc[hub]} (worst {worst / 60:.1f} min)",
-            value=worst, limit=float(max_hub_time_s), communes=tuple(str(c) for c in codes[beyond]),
+            value=worst,
+            limit=float(max_hub_time_s),
+            communes=tuple(str(c) for c in codes[beyond]),
             kind="max_hub_time",
         )
     ]
@@ -289,7 +335,7 @@ def _hub_for(
 
 
 def _where(source: str | None, rows: tuple[int, ...]) -> str:
-    """"zonage.csv, rows 3, 16: " (what a message about those rows starts with)."""
+    """ "zonage.csv, rows 3, 16: " (what a message about those rows starts with)."""
     parts = [source] if source else []
     if rows:
         parts.append(("row " if len(rows) == 1 else "rows ") + ", ".join(str(int(r)) for r in rows))

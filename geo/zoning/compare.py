@@ -51,9 +51,8 @@ class ZoningComparison:
     mismatched_share: float
     communes: gpd.GeoDataFrame
 
-def adjusted_rand_index(
-    labels_a: np.ndarray, labels_b: np.ndarray, weights: np.ndarray | None = None
-) -> float:
+
+def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Adjusted Rand index of two partitions, optionally weighting each element.
 
     Parameters
@@ -98,6 +97,7 @@ def adjusted_rand_index(
         return 1.0
     return float((index - expected) / (maximum - expected))
 
+
 def compare_zonings(
     zoning_a: pd.DataFrame | pd.Series,
     zoning_b: pd.DataFrame | pd.Series,
@@ -133,9 +133,7 @@ def compare_zonings(
     population = communes["population"].to_numpy(dtype=np.float64)
     zone_a = _aligned(zoning_a, codes, "zoning_a")
     zone_b = _aligned(zoning_b, codes, "zoning_b")
-    frame = pd.DataFrame(
-        {"commune_code": codes, "zone_a": zone_a, "zone_b": zone_b, "population": population}
-    )
+    frame = pd.DataFrame({"commune_code": codes, "zone_a": zone_a, "zone_b": zone_b, "population": population})
     overlap = (
         frame.groupby(["zone_a", "zone_b"], sort=True)
         .agg(n_communes=("commune_code", "size"), population=("population", "sum"))
@@ -165,9 +163,11 @@ def compare_zonings(
         communes=result,
     )
 
+
 def _pairs(counts: np.ndarray) -> np.ndarray:
     """Number of unordered pairs among ``counts`` individuals (``n (n - 1) / 2``)."""
     return counts * (counts - 1.0) / 2.0
+
 
 def _best_match(overlap: pd.DataFrame, source: str, target: str) -> pd.Series:
     """Zone of ``target`` holding most inhabitants (then communes) of each ``source`` zone."""
@@ -177,6 +177,7 @@ def _best_match(overlap: pd.DataFrame, source: str, target: str) -> pd.Series:
     best = ranked.drop_duplicates(source)
     return pd.Series(best[target].to_numpy(), index=best[source].to_numpy())
 
+
 def _aligned(mapping: pd.DataFrame | pd.Series, codes: np.ndarray, name: str) -> np.ndarray:
     """Zone of every commune of ``codes``, from a mapping that covers each exactly once."""
     frame = assignment_frame(mapping)
@@ -185,15 +186,11 @@ def _aligned(mapping: pd.DataFrame | pd.Series, codes: np.ndarray, name: str) ->
     duplicated = frame["commune_code"].duplicated()
     if duplicated.any():
         msg = f"{name}: commune {frame['commune_code'][duplicated].iloc[0]} is listed more than once"
-        raise ValidationError(
-            msg, file=source, row=int(frame["row"][duplicated].iloc[0]), field="code"
-        )
+        raise ValidationError(msg, file=source, row=int(frame["row"][duplicated].iloc[0]), field="code")
     unknown = ~frame["commune_code"].isin(set(codes))
     if unknown.any():
         msg = f"{name}: code {frame['commune_code'][unknown].iloc[0]} is not a commune of the Région"
-        raise ValidationError(
-            msg, file=source, row=int(frame["row"][unknown].iloc[0]), field="code"
-        )
+        raise ValidationError(msg, file=source, row=int(frame["row"][unknown].iloc[0]), field="code")
     zones = frame.set_index("commune_code")["zone_id"].reindex(codes)
     if zones.isna().any():
         missing = codes[zones.isna().to_numpy()]

@@ -124,6 +124,7 @@ class Zoning:
     method: str = ""
     params: dict[str, object] = field(default_factory=dict)
 
+
 def assignment_frame(assignment: pd.DataFrame | pd.Series) -> pd.DataFrame:
     """The one reading of a zoning given as a frame: ``commune_code, zone_id, row``.
 
@@ -183,6 +184,7 @@ def check_communes(communes: gpd.GeoDataFrame) -> None:
         msg = f"communes must be in a projected CRS (metres), got {communes.crs.to_string()}"
         raise CrsError(msg)
 
+
 def check_sites(sites: pd.DataFrame, times_s: np.ndarray, n_communes: int) -> None:
     """Refuse sites without ``structure_id`` and times not shaped ``(n_communes, n_sites)``."""
     if "structure_id" not in sites.columns:
@@ -191,6 +193,7 @@ def check_sites(sites: pd.DataFrame, times_s: np.ndarray, n_communes: int) -> No
     if np.shape(times_s) != (n_communes, len(sites)):
         msg = f"times_s is {np.shape(times_s)}, expected (n_communes, n_sites) = {(n_communes, len(sites))}"
         raise ValidationError(msg, field="times_s")
+
 
 def site_commune_positions(sites: pd.DataFrame, communes: gpd.GeoDataFrame) -> np.ndarray:
     """Position (row in ``communes``) of the commune of every site, −1 when outside.
@@ -225,6 +228,7 @@ def site_commune_positions(sites: pd.DataFrame, communes: gpd.GeoDataFrame) -> n
         raise MissingColumnError(msg, field="commune_code")
     return positions
 
+
 def zone_missions(
     labels: np.ndarray, site_pos: np.ndarray, site_missions: np.ndarray, n_zones: int | None = None
 ) -> np.ndarray:
@@ -238,6 +242,7 @@ def zone_missions(
     for m in range(site_missions.shape[1]):
         present[site_zone[site_missions[located, m]], m] = True
     return present
+
 
 def hub_rows(sites: pd.DataFrame, hubs: Sequence[str] | None) -> np.ndarray:
     """Rows of the hub sites: those given, or those offering every mission."""
@@ -258,6 +263,7 @@ def hub_rows(sites: pd.DataFrame, hubs: Sequence[str] | None) -> np.ndarray:
         raise ValidationError(msg, field="hubs")
     return np.unique(position)
 
+
 def poles(hub_rows: np.ndarray, site_pos: np.ndarray) -> dict[str, list]:
     """Group hub rows by commune (sites of an unknown commune stay alone), in site order."""
     rows_of: dict[object, list[int]] = {}
@@ -270,6 +276,7 @@ def poles(hub_rows: np.ndarray, site_pos: np.ndarray) -> dict[str, list]:
         "commune": [k if isinstance(k, int) else -1 for k in keys],
     }
 
+
 def pole_name(communes: gpd.GeoDataFrame, sites: pd.DataFrame, commune: int, site: int) -> str:
     """Commune name of a pôle, else the site's name, else its structure_id."""
     if commune is not None and commune >= 0:
@@ -279,6 +286,7 @@ def pole_name(communes: gpd.GeoDataFrame, sites: pd.DataFrame, commune: int, sit
     if "name" in sites.columns and pd.notna(sites["name"].iloc[site]):
         return str(sites["name"].iloc[site])
     return str(sites["structure_id"].iloc[site])
+
 
 def best_hub(
     times_s: np.ndarray,
@@ -305,6 +313,7 @@ def best_hub(
     order = np.lexsort((np.arange(candidates.size), mean, -n_missions, worst, partial))
     return int(candidates[order[0]])
 
+
 def weighted_mean(times: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Population-weighted mean over axis 1, the communes (``inf`` when weighted communes
     are unreached).
@@ -318,6 +327,7 @@ def weighted_mean(times: np.ndarray, weights: np.ndarray) -> np.ndarray:
         weights = np.ones_like(weights)
     masked = np.where(weights > 0, times, 0.0)
     return (masked * weights).sum(axis=1) / weights.sum()
+
 
 def build_zoning(
     communes: gpd.GeoDataFrame,
@@ -414,12 +424,16 @@ def build_zoning(
     )
     return Zoning(assignment=assignment, zones=table)
 
+
 def _dissolve(communes: gpd.GeoDataFrame, labels: np.ndarray, order: Sequence[int]) -> np.ndarray:
     """Union of the commune polygons of each label, in ``order``."""
     geoms = communes.geometry.to_numpy()
     return np.array([shapely.union_all(geoms[labels == z]) for z in order], dtype=object)
 
-def zone_table(communes: gpd.GeoDataFrame, assignment: pd.DataFrame, *, explanation: str | None = None) -> gpd.GeoDataFrame:
+
+def zone_table(
+    communes: gpd.GeoDataFrame, assignment: pd.DataFrame, *, explanation: str | None = None
+) -> gpd.GeoDataFrame:
     """Zone table of a given assignment (e.g. a zoning imported from a planner).
 
     Parameters

@@ -50,6 +50,7 @@ DEFAULT_MAX_ITERATIONS_SA = 1
 
 Attributes = Literal["coordinates", "times"]
 
+
 def regionalize(
     communes: gpd.GeoDataFrame,
     sites: pd.DataFrame,
@@ -196,9 +197,7 @@ def regionalize(
         )
         for label in events
     }
-    explanation = {
-        label: _explain(min_population, wording.group_text(nest_by, group_of[label])) for label in events
-    }
+    explanation = {label: _explain(min_population, wording.group_text(nest_by, group_of[label])) for label in events}
     zoning = build_zoning(
         communes,
         sites,
@@ -247,6 +246,7 @@ def regionalize(
         ).tocsr(),
     )
     return zoning
+
 
 def _regionalize_group(
     communes: gpd.GeoDataFrame,
@@ -316,6 +316,7 @@ def _regionalize_group(
         )
     return labels, events, hubs
 
+
 def _maxp_attributes(
     communes: gpd.GeoDataFrame,
     times_s: np.ndarray,
@@ -332,6 +333,7 @@ def _maxp_attributes(
     finite = columns[np.isfinite(columns)]
     cap = 2.0 * float(finite.max()) if finite.size else 3_600.0
     return np.minimum(columns, cap) / 60.0
+
 
 def _explain(min_population: float, where: str) -> Callable[[ZoneFacts], str]:
     """The explanation of a regionalized zone (``where``: its nesting group, if any)."""
@@ -385,6 +387,7 @@ def _maxp_labels(
     _, labels = np.unique(raw, return_inverse=True)
     return labels.astype(np.int64)
 
+
 def _repair_missions(
     labels: np.ndarray,
     adjacency: scipy.sparse.csr_matrix,
@@ -416,9 +419,7 @@ def _repair_missions(
         if not lacking:
             break
         # The zone missing most missions first, then the least populated, then the lowest label.
-        zone = min(
-            lacking, key=lambda z: (-int(np.sum(available & ~present[z])), population[labels == z].sum(), z)
-        )
+        zone = min(lacking, key=lambda z: (-int(np.sum(available & ~present[z])), population[labels == z].sum(), z))
         missing = available & ~present[zone]
         contact = zone_contacts(adjacency, labels, labels == zone)
         candidates = [int(z) for z in np.flatnonzero(contact > 0) if z != zone]
@@ -426,9 +427,7 @@ def _repair_missions(
             break
         site_zone = np.where(site_pos >= 0, labels[np.maximum(site_pos, 0)], -1)
         worst = {
-            z: _merged_worst_time(
-                labels, site_zone, (zone, z), times_s, population, site_missions, hub_allowed
-            )
+            z: _merged_worst_time(labels, site_zone, (zone, z), times_s, population, site_missions, hub_allowed)
             for z in candidates
         }
         target = min(
@@ -438,12 +437,9 @@ def _repair_missions(
         gone = [names[m] for m in np.flatnonzero(missing)]
         labels[labels == zone] = target
         events.setdefault(target, [])
-        events[target] = (
-            events[target]
-            + events.pop(zone, [])
-            + [wording.absorbed_lacking(gone)]
-        )
+        events[target] = events[target] + events.pop(zone, []) + [wording.absorbed_lacking(gone)]
     return labels, events
+
 
 def _merged_worst_time(
     labels: np.ndarray,
@@ -459,6 +455,7 @@ def _merged_worst_time(
     allowed = np.flatnonzero(np.isin(site_zone, zones) & hub_allowed)
     hub = best_hub(times_s, merged, allowed, population, site_missions)
     return float(times_s[merged, hub].max()) if hub is not None else math.inf
+
 
 def _choose_hubs(
     labels: np.ndarray,
@@ -476,6 +473,7 @@ def _choose_hubs(
         candidates = np.flatnonzero((site_zone == zone) & hub_allowed)
         hubs[int(zone)] = best_hub(times_s, members, candidates, population, site_missions)
     return hubs
+
 
 def _repair_hub_time(
     labels: np.ndarray,
@@ -509,9 +507,7 @@ def _repair_hub_time(
                     break
                 neighbours = {int(labels[j]) for j in indices[indptr[commune] : indptr[commune + 1]]} - {zone}
                 options = [
-                    z
-                    for z in neighbours
-                    if hubs.get(z) is not None and times_s[commune, hubs[z]] <= max_hub_time_s
+                    z for z in neighbours if hubs.get(z) is not None and times_s[commune, hubs[z]] <= max_hub_time_s
                 ]
                 if not options:
                     continue

@@ -22,7 +22,7 @@ NEST_LABELS: dict[str, str] = {
 
 
 def inhabitants(population: float) -> str:
-    """"12 345 hab." (no-break spaces)."""
+    """ "12 345 hab." (no-break spaces)."""
     return f"{number(population)}{NBSP}hab."
 
 
@@ -71,8 +71,7 @@ def merged_small_zone(name: str, population: float, min_population: float, *, by
     """A zone under the minimum population, merged into a neighbour."""
     reason = "pôle voisin le plus rapide" if by_time else "plus longue frontière commune"
     return (
-        f"fusionné avec le bassin de {name} ({inhabitants(population)}) car < "
-        f"{inhabitants(min_population)} ({reason})"
+        f"fusionné avec le bassin de {name} ({inhabitants(population)}) car < {inhabitants(min_population)} ({reason})"
     )
 
 

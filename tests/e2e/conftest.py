@@ -57,8 +57,12 @@ def browser():
     playwright = sync_api.sync_playwright().start()
     chromium = playwright.chromium.launch(
         executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-              "--disable-dev-shm-usage"],
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-dev-shm-usage",
+        ],
     )
     try:
         yield chromium

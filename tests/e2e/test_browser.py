@@ -135,8 +135,7 @@ def _wait_ready(page, path: str) -> None:
         expect(page.locator("#carte-resultats .rank-marker").first).to_be_attached()
 
 
-PAGES = ("/", "/?q=Vitre&commune=35360", "/?q=35160", "/a-propos", "/carte", "/diagnostic",
-         "/diagnostic/rapport/2026")
+PAGES = ("/", "/?q=Vitre&commune=35360", "/?q=35160", "/a-propos", "/carte", "/diagnostic", "/diagnostic/rapport/2026")
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -148,9 +147,9 @@ def test_axe_finds_no_serious_or_critical_violation(axe_page, live_server: str, 
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS
     )
     serious = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [n["target"] for n in v["nodes"][:5]]}
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], json.dumps(serious, ensure_ascii=False, indent=1)
 
