@@ -4,19 +4,21 @@ Geometries go into PostGIS as hex EWKB carrying the Région's SRID (:func:`ewkb_
 text ``COPY`` (:func:`copy_rows`), and come back as WKB in the Région's projected CRS
 (:func:`read_frame`); the CRS and SRID are those recorded by ``atlas load`` in
 ``region_config`` (:func:`region_crs`, :func:`region_srid`).
+
+geopandas, shapely and numpy are imported by the functions that need them: the web
+application, which only reads rows, starts without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import psycopg
-import shapely
 from psycopg import sql
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NO_REGION = "no Région is loaded yet (run `atlas load` first)"
 
@@ -67,6 +69,8 @@ def region_srid(conn: psycopg.Connection) -> int:
 def ewkb_hex(geoms: Iterable[Any], srid: int, *, multi: bool) -> list[str]:
     """Hex EWKB with the SRID, as PostGIS reads it in text COPY (Polygons made MultiPolygons
     when ``multi``)."""
+    import shapely
+
     array = shapely.from_wkb(shapely.to_wkb(list(geoms)))  # plain copy, detached from pandas
     if multi:
         array = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in array]
@@ -88,6 +92,10 @@ def read_frame(
 ) -> pd.DataFrame:
     """The rows of ``query`` as a DataFrame; a last column named ``wkb`` becomes the geometry
     of a GeoDataFrame in ``crs``."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
     with conn.cursor() as cur:
         cur.execute(query, params)
         columns = [d.name for d in cur.description or ()]
@@ -101,6 +109,8 @@ def read_frame(
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values for a ``jsonb`` column (numpy scalars, inf -> None, tuples -> lists)."""
+    import numpy as np
+
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
