@@ -26,7 +26,7 @@ def test_access_without_osm_is_flagged_approximate_everywhere(accessed_db: str) 
         runs = conn.execute("SELECT mode, approximate, network FROM access_run ORDER BY mode").fetchall()
         assert runs == [("drive", True, "communes (approximatif)"), ("walk", True, "communes (approximatif)")]
         for table in ("commune_access", "access_indicator", "isochrone"):
-            flags = conn.execute(f"SELECT DISTINCT approximate FROM {table}").fetchall()  # noqa: S608
+            flags = conn.execute(f"SELECT DISTINCT approximate FROM {table}").fetchall()  # noqa: S608 - table from the tuple above
             assert flags == [(True,)], table
         n_communes = conn.execute("SELECT count(*) FROM commune").fetchone()[0]
         per_category = conn.execute(
