@@ -44,6 +44,7 @@ import numpy as np
 import scipy
 import shapely
 
+# A benchmark runs as a script: the project's modules (E402 below) import once its root is on the path.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

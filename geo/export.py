@@ -83,7 +83,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     access = tables["access"]
     if not access.empty:
         access = access.assign(
-            key=access["mode"] + "_" + access["category"].str.replace(":", "_"), minutes=access["seconds"] / 60
+            key=access["mode"] + "_" + access["category"].str.replace(":", "_"), minutes=_minutes(access["seconds"])
         )
         minutes = access.pivot(index="code", columns="key", values="minutes").astype(float).round(1)
         minutes.columns = [f"t_{key}" for key in minutes.columns]
@@ -120,7 +120,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         ),
         "isochrones": tables["isochrones"].rename(columns={"name": "nom", "approximate": "approximatif"}),
         "zones_blanches": tables["gaps"]
-        .assign(minutes=lambda f: f["seconds"] / 60, seuil_minutes=lambda f: f["threshold_s"] / 60)[
+        .assign(minutes=lambda f: _minutes(f["seconds"]), seuil_minutes=lambda f: _minutes(f["threshold_s"]))[
             [
                 "kind",
                 "mode",
@@ -164,7 +164,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             }
         ),
         "indicateurs_communes": tables["commune_access"]
-        .assign(minutes=lambda f: f["seconds"] / 60)[
+        .assign(minutes=lambda f: _minutes(f["seconds"]))[
             ["commune_code", "mode", "category", "minutes", "structure_id", "n_operators_30", "fca", "approximate"]
         ]
         .rename(
@@ -180,6 +180,11 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     }
     always = ("communes", "lieux", "metadonnees")
     return {name: layers[name] for name in LAYER_NAMES if name in always or not layers[name].empty}
+
+
+def _minutes(seconds: pd.Series) -> pd.Series:
+    """Seconds as minutes (float; NaN where unknown, even when no value is known)."""
+    return pd.to_numeric(seconds, errors="coerce").astype(float) / 60
 
 
 def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:

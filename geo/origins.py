@@ -16,9 +16,6 @@ Method per commune, recorded in the ``origin_method`` column:
 ``representative_point``
     the commune has no road node (small island, or no network given): a point
     guaranteed inside the polygon (``shapely.point_on_surface``).
-
-When a population grid is available, :func:`origins_from_population_grid` gives the
-population-weighted mean of the cells, moved inside the commune when it falls outside.
 """
 
 from __future__ import annotations
@@ -27,14 +24,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
 from scipy.spatial import cKDTree
 
 from geo.errors import CrsError, MissingColumnError
 
 ROAD_DENSITY = "road_density"
 REPRESENTATIVE_POINT = "representative_point"
-POPULATION_GRID = "population_grid"
 
 
 def commune_origins(
@@ -84,55 +79,6 @@ def commune_origins(
         geometry=list(points),
         crs=communes.crs,
     )
-
-
-def origins_from_population_grid(communes: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Population-weighted mean of grid cells per commune, kept inside the commune.
-
-    Parameters
-    ----------
-    communes
-        ``code`` and polygons in a projected CRS (metres).
-    cells
-        Grid cells (polygons or points) with a ``population`` column, same CRS.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``code``, ``origin_method`` (``population_grid``, or ``representative_point``
-        for communes without populated cell) and Point geometries.
-    """
-    _check_projected(communes)
-    if "population" not in cells.columns:
-        msg = "population grid cells need a 'population' column"
-        raise MissingColumnError(msg, field="population")
-    if cells.crs != communes.crs:
-        msg = f"grid cells are in {cells.crs}, communes in {communes.crs}"
-        raise CrsError(msg, field="geometry")
-    centres = cells.geometry.representative_point()
-    cell_idx, commune_idx = communes.geometry.sindex.query(centres.values, predicate="within")
-    weights = cells["population"].to_numpy(dtype=float)[cell_idx]
-    frame = pd.DataFrame(
-        {
-            "commune": commune_idx,
-            "w": weights,
-            "wx": weights * centres.x.to_numpy()[cell_idx],
-            "wy": weights * centres.y.to_numpy()[cell_idx],
-        }
-    )
-    sums = frame.groupby("commune")[["w", "wx", "wy"]].sum()
-    sums = sums[sums["w"] > 0]
-    result = commune_origins(communes)
-    geoms = np.array(result.geometry.values, dtype=object)
-    methods = result["origin_method"].to_numpy(dtype=object)
-    for commune, row in sums.iterrows():
-        point = shapely.Point(row["wx"] / row["w"], row["wy"] / row["w"])
-        polygon = communes.geometry.iloc[commune]
-        if not polygon.contains(point):  # e.g. a bay between two populated shores
-            point = shapely.ops.nearest_points(polygon.buffer(-1.0) if polygon.area > 10 else polygon, point)[0]
-        geoms[commune] = point
-        methods[commune] = POPULATION_GRID
-    return gpd.GeoDataFrame({"code": result["code"], "origin_method": methods}, geometry=list(geoms), crs=communes.crs)
 
 
 def _check_projected(communes: gpd.GeoDataFrame) -> None:

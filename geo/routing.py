@@ -2,7 +2,7 @@
 
 Snapping points to the graph (:func:`snap_points`), the nearest of many facilities from
 every node (:func:`nearest_facility_times`), times from or to one node
-(:func:`travel_times_from`, :func:`travel_times_to`, :func:`node_times`) and the bounded
+(:func:`node_times`, :func:`isochrone_nodes`) and the bounded
 origin x destination matrix (:func:`od_matrix`). Polygons drawn from these times are in
 :mod:`geo.isochrones`; the commune x place table built on them, in :mod:`geo.traveltimes`.
 
@@ -320,46 +320,6 @@ def _keep_better(
     nearest[nodes[better]] = facility[better]
 
 
-def travel_times_from(graph: RoadGraph, node: int, *, limit_s: float | None = None) -> np.ndarray:
-    """Travel time (seconds) from one node to every node.
-
-    Parameters
-    ----------
-    graph
-        The road graph.
-    node
-        Origin node index.
-    limit_s
-        Stop at this travel time (seconds); farther nodes get ``inf``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape ``(n_nodes,)``, ``inf`` for unreachable nodes.
-    """
-    return _single_source(graph, node, limit_s=limit_s, reverse=False)
-
-
-def travel_times_to(graph: RoadGraph, node: int, *, limit_s: float | None = None) -> np.ndarray:
-    """Travel time (seconds) from every node to one node (Dijkstra on the reversed graph).
-
-    Parameters
-    ----------
-    graph
-        The road graph.
-    node
-        Destination node index.
-    limit_s
-        Stop at this travel time (seconds); farther nodes get ``inf``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape ``(n_nodes,)``, ``inf`` for nodes that cannot reach ``node``.
-    """
-    return _single_source(graph, node, limit_s=limit_s, reverse=True)
-
-
 def isochrone_nodes(graph: RoadGraph, node: int, limit_s: float, *, direction: Direction = "from") -> np.ndarray:
     """Return the nodes within ``limit_s`` seconds of ``node``.
 
@@ -396,7 +356,7 @@ def nodes_within(times: np.ndarray, limit: float) -> np.ndarray:
     return np.flatnonzero(np.isfinite(times))
 
 
-def node_times(graph: RoadGraph, node: int, limit_s: float, direction: Direction) -> np.ndarray:
+def node_times(graph: RoadGraph, node: int, limit_s: float | None, direction: Direction) -> np.ndarray:
     """Seconds from (``"from"``) or to (``"to"``) ``node`` for every node, ``inf`` beyond ``limit_s``."""
     if direction not in get_args(Direction):
         msg = f"unknown isochrone direction {direction!r}; expected 'from' or 'to'"

@@ -62,6 +62,22 @@ def parse_mode(text: str, *, field: str = "mode") -> Mode:
     return mode
 
 
+def check_mode(mode: object) -> Mode:
+    """``mode`` when it is exactly ``drive`` or ``walk`` (what code passes); free text
+    typed by a person goes through :func:`parse_mode` instead.
+
+    Raises
+    ------
+    geo.errors.ValidationError
+        For any other value.
+    """
+    for known in MODES:
+        if mode == known:
+            return known
+    msg = f"unknown mode {mode!r}; expected 'drive' or 'walk'"
+    raise ValidationError(msg, field="mode")
+
+
 def other_mode(mode: Mode) -> Mode:
     """``walk`` for ``drive`` and ``drive`` for ``walk``."""
     return "walk" if mode == "drive" else "drive"

@@ -270,7 +270,7 @@ def copy_indicators(conn: psycopg.Connection, indicators: pd.DataFrame, mode: st
             r["code"],
             mode,
             r["category"],
-            *(round(r[c]) for c in _INTEGER_COLUMNS),
+            *(int(round(r[c])) for c in _INTEGER_COLUMNS),
             *(value(r[c]) for c in _INDICATOR_COLUMNS[len(_INTEGER_COLUMNS) :]),
             value(r.get("n_operators_30")),
             value(r.get("fca")),
@@ -295,14 +295,7 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def clear_access(conn: psycopg.Connection) -> None:
-    """Remove every accessibility result (the data they describe changed)."""
-    conn.execute("DELETE FROM access_run")
-    conn.execute("DELETE FROM access_category")
-
-
 __all__ = [
-    "clear_access",
     "file_sha256",
     "load_network",
     "networks",

@@ -50,12 +50,18 @@ def one_row(
     return tuple(row)
 
 
+def loaded_region(conn: psycopg.Connection) -> tuple[str, str] | None:
+    """``(INSEE code, projected CRS)`` of the Région ``atlas load`` recorded, None before any load."""
+    row = conn.execute("SELECT region_code, crs FROM region_config").fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def region_crs(conn: psycopg.Connection) -> str:
     """The Région's projected CRS (e.g. ``EPSG:2154``), as recorded by ``atlas load``."""
-    row = conn.execute("SELECT crs FROM region_config").fetchone()
-    if row is None:
+    region = loaded_region(conn)
+    if region is None:
         raise StoreError(NO_REGION)
-    return str(row[0])
+    return region[1]
 
 
 def region_srid(conn: psycopg.Connection) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 import psycopg
 
 from geo.vocabulary import MAIN_CATEGORIES
-from storage.common import read_frame, region_crs
+from storage.common import loaded_region, read_frame, region_crs
 
 
 def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
@@ -100,15 +100,15 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
 
 def _facts(conn: psycopg.Connection) -> dict[str, Any]:
     """Région, CRS, last load (time and files), datasets (count, vintage), accessibility runs."""
-    region = conn.execute("SELECT region_code, crs FROM region_config").fetchone()
+    region = loaded_region(conn)
     last = conn.execute("SELECT finished_at, files FROM load_run ORDER BY id DESC LIMIT 1").fetchone()
     datasets = conn.execute(
         "SELECT dataset, min(vintage), count(*) FROM structure GROUP BY dataset ORDER BY dataset"
     ).fetchall()
     runs = conn.execute("SELECT mode, approximate, network, computed_at FROM access_run ORDER BY mode").fetchall()
     return {
-        "region": None if region is None else str(region[0]),
-        "crs": None if region is None else str(region[1]),
+        "region": None if region is None else region[0],
+        "crs": None if region is None else region[1],
         "loaded_at": None if last is None else last[0],
         "files": {} if last is None else dict(last[1]),
         "datasets": pd.DataFrame(datasets, columns=["dataset", "vintage", "n_places"]),

@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.vocabulary import WEEKDAYS
-from storage.common import one_row, scalar
+from storage.common import loaded_region, one_row, scalar
 
 
 def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
         return {"schema": "absent (lancer : atlas db migrate)"}
     version = scalar(conn, "SELECT max(version) FROM schema_migrations")
     summary: dict[str, Any] = {"schema": version}
-    region = conn.execute("SELECT region_code, crs FROM region_config").fetchone()
+    region = loaded_region(conn)
     summary["region"] = f"{region[0]} ({region[1]})" if region else "aucune donnée chargée"
     for table in ("commune", "territory", "structure", "partner_type"):
         summary[table] = scalar(conn, psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table)))

@@ -19,9 +19,8 @@ from geo.network.osm import graph_from_osm_file
 from geo.routing import (
     isochrone_nodes,
     nearest_facility_times,
+    node_times,
     snap_points,
-    travel_times_from,
-    travel_times_to,
 )
 
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
@@ -76,7 +75,7 @@ def test_nearest_facility_times_match_networkx(
     np.testing.assert_allclose(seconds, oracle, rtol=1e-6, atol=0)
     assert np.all(nearest >= 0)
     # The facility reported is one reached in that time.
-    to_each = np.column_stack([travel_times_to(andorra, int(node)) for node in facilities])
+    to_each = np.column_stack([node_times(andorra, int(node), None, "to") for node in facilities])
     np.testing.assert_allclose(to_each[np.arange(andorra.n_nodes), nearest], seconds, rtol=1e-9)
     assert np.all(seconds[facilities] == 0.0)
     assert np.all(nearest[facilities] == np.arange(20))
@@ -96,16 +95,16 @@ def test_nearest_facility_times_with_limit(andorra: RoadGraph, contract: bool) -
     assert np.all(nearest[~inside] == -1)
 
 
-def test_travel_times_from_match_networkx(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
+def test_node_times_from_and_to_match_networkx(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
     origin = int(np.random.default_rng(SEED + 2).integers(andorra.n_nodes))
     forward = andorra_reversed_nx.reverse(copy=False)
     oracle = as_array(nx.single_source_dijkstra_path_length(forward, origin, weight="seconds"), andorra.n_nodes)
-    np.testing.assert_allclose(travel_times_from(andorra, origin), oracle, rtol=1e-9)
+    np.testing.assert_allclose(node_times(andorra, origin, None, "from"), oracle, rtol=1e-9)
     oracle_to = as_array(
         nx.single_source_dijkstra_path_length(andorra_reversed_nx, origin, weight="seconds"),
         andorra.n_nodes,
     )
-    np.testing.assert_allclose(travel_times_to(andorra, origin), oracle_to, rtol=1e-9)
+    np.testing.assert_allclose(node_times(andorra, origin, None, "to"), oracle_to, rtol=1e-9)
 
 
 def test_isochrone_nodes_match_networkx(andorra: RoadGraph, andorra_reversed_nx: nx.DiGraph) -> None:
@@ -342,7 +341,7 @@ def test_random_chained_graphs_match_networkx(seed: int) -> None:
         assert np.array_equal(nearest >= 0, np.isfinite(oracle))
     np.testing.assert_array_equal(contracted[1], plain[1])
     reached = np.flatnonzero(contracted[1] >= 0)
-    to_each = np.column_stack([travel_times_to(graph, int(node)) for node in facilities])
+    to_each = np.column_stack([node_times(graph, int(node), None, "to") for node in facilities])
     np.testing.assert_allclose(to_each[reached, contracted[1][reached]], contracted[0][reached], rtol=1e-9, atol=1e-9)
 
 
@@ -390,7 +389,7 @@ def test_one_way_street_is_only_travelled_forward() -> None:
     seconds, nearest = nearest_facility_times(graph, np.array([0]))
     assert seconds.tolist() == [0.0, 150.0, 50.0]
     assert nearest.tolist() == [0, 0, 0]
-    assert travel_times_from(graph, 1).tolist() == [150.0, 0.0, 100.0]
+    assert node_times(graph, 1, None, "from").tolist() == [150.0, 0.0, 100.0]
 
 
 def test_unreachable_nodes_get_inf_and_minus_one() -> None:
@@ -457,7 +456,7 @@ def test_routing_input_errors() -> None:
     with pytest.raises(ValidationError, match="limit_s"):
         nearest_facility_times(graph, np.array([0]), limit_s=-1)
     with pytest.raises(ValidationError, match="node indices"):
-        travel_times_from(graph, 5)
+        node_times(graph, 5, None, "from")
     with pytest.raises(ValidationError, match="method"):
         isochrone_polygon(graph, 0, 10.0, method="star")  # type: ignore[arg-type]
 

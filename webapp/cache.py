@@ -4,11 +4,11 @@ Kinds of entries, all dropped as soon as a worker sees a new version:
 
 - **simplified geometries** (commune polygons, territories, zones, isochrones): simplifying
   and transforming 1,200 commune polygons costs about 0.4 s in PostGIS;
+- **small lists** (categories, runs, zonings, partner types, the white-zone summary, which
+  aggregates 21,000 rows in 20 ms);
 
   both kept by :func:`cached`, the one way views keep what a ``storage.read`` function
   returned;
-- **small lists** (categories, runs, zonings, partner types, the white-zone summary, which
-  aggregates 21,000 rows in 20 ms);
 - **the finder's reference data** (:func:`storage.read.finder_reference`: communes' names,
   places' attributes and positions, accessibility runs): a few hundred kilobytes, read in
   one snapshot;

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from geo.french import MODE_PHRASES
 from geo.vocabulary import MAIN_CATEGORIES
 from storage import read
 from webapp.charts import bar_chart
@@ -66,7 +67,9 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
         "runs": runs,
         "approximate": any(run["approximate"] for run in runs.values()),
         "matrices": matrices,
-        "departement_charts": charts_for(departements, subject="voiture, tout lieu") if departements else [],
+        "departement_charts": charts_for(departements, subject=f"{MODE_PHRASES['drive']}, tout lieu")
+        if departements
+        else [],
         "epci": epci,
         "gap_summary": read.gap_summary(conn),
         "zonings": zonings,

@@ -29,7 +29,7 @@ import pandas as pd
 from geo.analysis.indicators import reached_groups
 from geo.categories import Category
 from geo.errors import MissingColumnError, ValidationError
-from geo.vocabulary import CHOICE_S, MISSIONS, MODE_ALIASES, REACH_S, Mode
+from geo.vocabulary import CHOICE_S, MISSIONS, REACH_S, Mode, parse_mode
 
 COMMUNE_CONTEXT: tuple[str, ...] = ("name", "departement", "epci")
 """Columns of the communes copied into the result frames when present."""
@@ -43,9 +43,9 @@ def threshold_for(mode: str, thresholds: Mapping[Mode, float] = REACH_S) -> floa
     geo.errors.ValidationError
         For an unknown mode.
     """
-    key = MODE_ALIASES.get(mode)
-    if key is None or key not in thresholds:
-        msg = f"unknown mode {mode!r}; expected one of {', '.join(sorted(thresholds))}"
+    key = parse_mode(mode)
+    if key not in thresholds:
+        msg = f"no threshold for mode {key!r}; given for {', '.join(sorted(thresholds))}"
         raise ValidationError(msg, field="mode")
     return float(thresholds[key])
 
@@ -255,7 +255,7 @@ def _complete_times(
     _check_commune_columns(communes)
     table = nearest
     if "mode" in table.columns:
-        table = table[table["mode"].map(lambda m: MODE_ALIASES.get(m, m)) == MODE_ALIASES.get(mode, mode)]
+        table = table[table["mode"].map(parse_mode) == parse_mode(mode)]
     table = pd.DataFrame(
         {
             "commune_code": table["commune_code"].astype(str).to_numpy(),

@@ -325,7 +325,7 @@ def locate_new_sites(
     Parameters
     ----------
     communes
-        ``code`` and ``population`` (inhabitants), in the column order of the matrices.
+        ``code`` and ``population`` (inhabitants), in the row order of the matrices.
     times_s
         ``(n_communes, n_sites)`` seconds to the existing sites.
     commune_times_s
@@ -422,7 +422,7 @@ def evaluate_scenario(
     Parameters
     ----------
     communes
-        ``code``, ``population`` (inhabitants), in the column order of the matrices;
+        ``code``, ``population`` (inhabitants), in the row order of the matrices;
         the geometry is carried when present.
     times_s
         ``(n_communes, n_sites)`` seconds from each commune to each existing site.
@@ -502,8 +502,8 @@ def evaluate_scenario(
     return ScenarioResult(
         communes=frame,
         zones=pd.DataFrame(rows),
-        newly_covered_population=round(population[within_after & ~within_before].sum()),
-        no_longer_covered_population=round(population[within_before & ~within_after].sum()),
+        newly_covered_population=int(round(population[within_after & ~within_before].sum())),
+        no_longer_covered_population=int(round(population[within_before & ~within_after].sum())),
         threshold_s=float(threshold_s),
     )
 
@@ -745,13 +745,13 @@ def _indicators(
     share_before, share_after = share(before), share(after)
     return {
         "zone_id": zone,
-        "population": round(total),
+        "population": int(round(total)),
         "mean_seconds_before": mean_before,
         "mean_seconds_after": mean_after,
         "delta_mean_s": mean_after - mean_before,
         "share_within_before": share_before,
         "share_within_after": share_after,
         "delta_share": share_after - share_before,
-        "population_unreached_before": round(population[~np.isfinite(before)].sum()),
-        "population_unreached_after": round(population[~np.isfinite(after)].sum()),
+        "population_unreached_before": int(round(population[~np.isfinite(before)].sum())),
+        "population_unreached_after": int(round(population[~np.isfinite(after)].sum())),
     }

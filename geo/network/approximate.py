@@ -29,8 +29,6 @@ flagged ``approximate=True``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -38,6 +36,7 @@ import pyproj
 from geo.errors import CrsError, GeometryError, MissingColumnError, ValidationError
 from geo.network.graph import RoadGraph
 from geo.network.speeds import WALK_SPEED_KPH
+from geo.vocabulary import Mode, check_mode
 
 DENSITY_SPEEDS_KPH: tuple[tuple[float, float], ...] = (
     (1500.0, 30.0),
@@ -60,7 +59,7 @@ def approximate_graph_from_communes(
     communes: gpd.GeoDataFrame,
     *,
     crs: str,
-    mode: Literal["drive", "walk"],
+    mode: Mode,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
     origin_col: str | None = None,
     adjacency_tolerance_m: float = DEFAULT_ADJACENCY_TOLERANCE_M,
@@ -111,9 +110,7 @@ def approximate_graph_from_communes(
         For an empty table or invalid parameters.
     """
     _check_communes(communes, crs=crs, origin_col=origin_col)
-    if mode not in ("drive", "walk"):
-        msg = f"unknown mode {mode!r}; expected 'drive' or 'walk'"
-        raise ValidationError(msg, field="mode")
+    mode = check_mode(mode)
     if not detour_factor >= 1.0:
         msg = f"detour_factor must be at least 1, got {detour_factor}"
         raise ValidationError(msg, field="detour_factor")

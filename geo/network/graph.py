@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.errors import ValidationError
-from geo.vocabulary import MODES, Mode, parse_mode
+from geo.vocabulary import Mode, check_mode, parse_mode
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -171,9 +171,7 @@ class RoadGraph:
         if m and not (np.all(np.isfinite(self.seconds)) and self.seconds.min() > 0):
             msg = "edge travel times must be finite and strictly positive (seconds)"
             raise ValidationError(msg, field="seconds")
-        if self.mode not in MODES:
-            msg = f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}"
-            raise ValidationError(msg, field="mode")
+        check_mode(self.mode)
 
     # ------------------------------------------------------------------ sizes
     @property

@@ -14,7 +14,6 @@ along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for faster routing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import osmium
@@ -23,6 +22,7 @@ import pyproj
 from geo.errors import CrsError, ValidationError
 from geo.network.graph import RoadGraph
 from geo.network.speeds import is_way_allowed, way_directions, way_speed_kph
+from geo.vocabulary import Mode, check_mode
 
 OSM_CRS = "EPSG:4326"
 """CRS of OSM coordinates."""
@@ -37,7 +37,7 @@ _UNDEFINED_COORDINATE = 2147483647
 def graph_from_osm_file(
     path: str | Path,
     *,
-    mode: Literal["drive", "walk"],
+    mode: Mode,
     crs: str,
     largest_component: bool = True,
     island_min_nodes: int | None = None,
@@ -76,9 +76,7 @@ def graph_from_osm_file(
     geo.errors.CrsError
         When ``crs`` is unknown or not projected.
     """
-    if mode not in ("drive", "walk"):
-        msg = f"unknown mode {mode!r}; expected 'drive' or 'walk'"
-        raise ValidationError(msg, field="mode")
+    mode = check_mode(mode)
     transformer = _transformer_to(crs)
     path = Path(path)
     if not path.is_file():
@@ -154,7 +152,7 @@ def _transformer_to(crs: str) -> pyproj.Transformer:
 
 
 def _read_ways(
-    path: Path, mode: Literal["drive", "walk"]
+    path: Path, mode: Mode
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stream the ``highway`` ways of ``mode`` with their node refs and locations.
 

@@ -46,7 +46,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
+
+from geo.vocabulary import Mode
 
 WALK_SPEED_KPH = 5.0
 """Walking speed in km/h, used on every walkable way."""
@@ -143,7 +144,7 @@ _ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
 _ONEWAY_NO = frozenset({"no", "false", "0", "reversible", "alternating"})
 _FOOT_EXPLICIT = frozenset({"yes", "designated", "permissive"})
 
-WayMode = Literal["drive", "walk"]
+WayMode = Mode
 
 
 def parse_maxspeed(value: str | None) -> float | None:

@@ -9,7 +9,7 @@ Polygons (:func:`read_zoning_polygons`)
     Any vector file pyogrio reads (GeoPackage, GeoJSON…); each commune goes to the zone
     covering most of its area; rows are feature numbers.
 
-:func:`geo.zoning.checks.validate_assignment` then checks the result against the communes.
+:func:`geo.zoning.checks.check_zoning` then checks the result against the communes.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def read_zoning_polygons(
     pandas.DataFrame
         ``commune_code, zone_id, row`` (1-based feature number of the polygon chosen),
         ``share`` (fraction of the commune's area in that zone, 0–1); communes touching
-        no polygon are absent (:func:`validate_zoning` reports them).
+        no polygon are absent (:func:`geo.zoning.checks.check_zoning` reports them).
         ``attrs["source"]`` is the path.
 
     Raises

@@ -57,7 +57,7 @@ def catchment_zones(
     sites
         ``structure_id``, ``missions`` (list of str), ``commune_code`` (where the site
         is; or Point geometries in the communes' CRS), optional ``name``; row ``k``
-        describes row ``k`` of ``times_s``.
+        describes column ``k`` of ``times_s``.
     times_s
         ``(n_communes, n_sites)`` travel time (seconds) from each commune's origin to each
         site, ``inf`` beyond reach.
@@ -102,12 +102,12 @@ def catchment_zones(
     population = communes["population"].to_numpy(dtype=np.float64)
     site_pos = site_commune_positions(sites, communes)
     pole_groups = poles(hub_rows(sites, hubs), site_pos)
-    # (n_poles, n_communes): each pôle's fastest site from every commune.
-    pole_times = np.vstack([times_s[:, rows].min(axis=1) for rows in pole_groups["rows"]])
+    # (n_communes, n_poles): each commune's time to the fastest site of each pôle.
+    pole_times = np.column_stack([times_s[:, rows].min(axis=1) for rows in pole_groups["rows"]])
 
-    labels = np.argmin(pole_times, axis=0).astype(np.int64)
+    labels = np.argmin(pole_times, axis=1).astype(np.int64)
     fastest = labels.copy()
-    unreached = ~np.isfinite(pole_times.min(axis=0))
+    unreached = ~np.isfinite(pole_times.min(axis=1))
     labels[unreached] = -1
     fastest[unreached] = -1
     for pole, commune in enumerate(pole_groups["commune"]):
@@ -252,7 +252,7 @@ def merge_small_zones(
 ) -> tuple[np.ndarray, dict[int, list[str]]]:
     """Merge zones under ``min_population`` into their best neighbour, smallest first.
 
-    ``pole_times`` is ``(n_poles, n_communes)``: each pôle's time from every commune.
+    ``pole_times`` is ``(n_communes, n_poles)``: each commune's time to each pôle.
     """
     labels = labels.copy()
     events = {k: list(v) for k, v in events.items() if np.any(labels == k)}
@@ -274,7 +274,7 @@ def merge_small_zones(
         target = max(neighbours, key=lambda z: (contact[z], -z))
         if merge_rule == "time":
             weights = population[inside]
-            means = {z: float(weighted_mean(pole_times[[z]][:, inside], weights)[0]) for z in neighbours}
+            means = {z: float(weighted_mean(pole_times[inside][:, [z]], weights)[0]) for z in neighbours}
             reachable = [z for z in neighbours if np.isfinite(means[z])]
             if reachable:
                 target = min(reachable, key=lambda z: (means[z], -contact[z], z))

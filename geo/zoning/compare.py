@@ -109,7 +109,7 @@ def compare_zonings(
     ----------
     zoning_a, zoning_b
         Mappings ``commune_code, zone_id`` (or a Series commune code -> zone), each
-        covering every commune of ``communes`` once (see :func:`validate_zoning`).
+        covering every commune of ``communes`` once (see :func:`geo.zoning.checks.check_zoning`).
     communes
         ``code``, ``population`` (inhabitants) and polygons.
 
@@ -158,7 +158,7 @@ def compare_zonings(
         overlap=overlap,
         ari=adjusted_rand_index(zone_a, zone_b),
         ari_population=adjusted_rand_index(zone_a, zone_b, population),
-        mismatched_population=round(mismatched),
+        mismatched_population=int(round(mismatched)),
         mismatched_share=mismatched / total if total > 0 else 0.0,
         communes=result,
     )

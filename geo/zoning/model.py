@@ -21,13 +21,8 @@ import shapely
 
 from geo.categories import mission_matrix
 from geo.errors import CrsError, DuplicateError, MissingColumnError, ValidationError
+from geo.sources.zoning_files import CODE_COLUMNS, ZONE_COLUMNS
 from geo.vocabulary import MISSIONS
-
-CODE_COLUMNS: tuple[str, ...] = ("code", "commune", "commune_code", "code_commune", "insee", "code_insee")
-"""Accepted names of the commune column of a zoning (case-insensitive in files), in order of preference."""
-
-ZONE_COLUMNS: tuple[str, ...] = ("zone", "zone_id")
-"""Accepted names of the zone column, in order of preference."""
 
 CONSTRAINTS: tuple[str, ...] = ("coverage", "contiguity", "nesting", "min_population", "missions", "max_hub_time")
 """The constraints :func:`geo.zoning.checks.check_zoning` knows, in the order it reports them."""
@@ -305,8 +300,8 @@ def best_hub(
     """
     if candidates.size == 0:
         return None
-    block = times_s[np.ix_(members, candidates)].T  # one row per candidate
-    worst = block.max(axis=1) if members.size else np.zeros(candidates.size)
+    block = times_s[np.ix_(members, candidates)]  # the members x the candidates
+    worst = block.max(axis=0) if members.size else np.zeros(candidates.size)
     mean = weighted_mean(block, population[members])
     n_missions = site_missions[candidates].sum(axis=1)
     partial = ~site_missions[candidates].all(axis=1)
@@ -315,18 +310,19 @@ def best_hub(
 
 
 def weighted_mean(times: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Population-weighted mean over axis 1, the communes (``inf`` when weighted communes
-    are unreached).
+    """Population-weighted mean time of each column over the communes (rows), as every
+    commune x site matrix is laid out (``inf`` when a weighted commune is unreached).
 
+    ``times`` is ``(n_communes, k)``, ``weights`` ``(n_communes,)``; the result ``(k,)``.
     Unweighted mean when the weights sum to zero.
     """
     weights = np.asarray(weights, dtype=np.float64)
-    if times.shape[1] == 0:
-        return np.zeros(times.shape[0])
+    if times.shape[0] == 0:
+        return np.zeros(times.shape[1])
     if weights.sum() <= 0:
         weights = np.ones_like(weights)
-    masked = np.where(weights > 0, times, 0.0)
-    return (masked * weights).sum(axis=1) / weights.sum()
+    masked = np.where(weights[:, np.newaxis] > 0, times, 0.0)
+    return (masked * weights[:, np.newaxis]).sum(axis=0) / weights.sum()
 
 
 def build_zoning(
@@ -372,7 +368,7 @@ def build_zoning(
         hub = hub_site.get(z)
         times = times_s[inside, hub] if hub is not None else np.full(inside.size, np.inf)
         max_time = float(times.max()) if inside.size else math.inf
-        mean_time = float(weighted_mean(times[np.newaxis, :], population[inside])[0])
+        mean_time = float(weighted_mean(times[:, np.newaxis], population[inside])[0])
         hub_pos = hub_commune.get(z, -1)
         facts = ZoneFacts(
             n=int(inside.size),
@@ -387,7 +383,7 @@ def build_zoning(
                 "zone_id": zone_id[z],
                 "name": names[z],
                 "group": None if groups is None else groups.get(z),
-                "population": round(pops[z]),
+                "population": int(round(pops[z])),
                 "n_communes": int(inside.size),
                 "hub": facts.hub,
                 "hub_commune": str(codes[hub_pos]) if hub_pos is not None and hub_pos >= 0 else None,
