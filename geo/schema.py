@@ -35,6 +35,7 @@ STRUCTURE_COLUMNS: tuple[str, ...] = (
     "site_format",  # one of geo.vocabulary.SITE_FORMATS
     "opening_hours",  # dict weekday -> text as published ("09:00 - 12:00 / 14:00 - 17:00"), {} unknown
     "appointment",  # bool | None: appointment needed / possible, when the source says it
+    "receives_public",  # bool | None: the place receives the public, when the source says it (None: as its type)
     "geocoding",  # one of geo.vocabulary.GEOCODING_PRECISIONS
     "missions",  # list of geo.vocabulary.MISSIONS served, from the partner-type mapping
     "publics",  # list of geo.vocabulary.PUBLICS served, from the partner-type mapping

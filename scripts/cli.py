@@ -180,6 +180,22 @@ def load(
         f"({', '.join(sources.datasets)}), {counts['partner_types']} types de partenaires "
         f"en {time.monotonic() - started:.1f} s."
     )
+    for file, structure_id, rows in sources.merged_places:
+        lines = ", ".join(map(str, rows))
+        console.print(
+            f"  lieu listé plusieurs fois, fusionné : {structure_id} ({Path(file).name}, lignes {lines})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    closed = sources.places_without_public()
+    if not closed.empty:
+        console.print(
+            f"  {len(closed)} lieu(x) sans accueil du public, montrés aux services mais exclus de la recherche, "
+            f"des temps, des indicateurs et des zones : {', '.join(closed['name'].head(8))}"
+            + (" …" if len(closed) > 8 else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @network_app.command(

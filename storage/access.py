@@ -97,7 +97,8 @@ def read_communes(conn: psycopg.Connection) -> gpd.GeoDataFrame:
 
 
 def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
-    """Structures of partner types receiving the public, and the partner-type labels.
+    """The places receiving the public (their own flag, else their partner type's), and the
+    partner-type labels.
 
     Returns
     -------
@@ -113,7 +114,7 @@ def read_places(conn: psycopg.Connection) -> tuple[gpd.GeoDataFrame, dict[str, s
         SELECT s.structure_id, s.name, s.partner_type, s.missions, s.publics, s.site_format,
                s.geocoding, s.commune_code, ST_AsBinary(s.geom) AS wkb
           FROM structure s JOIN partner_type p USING (partner_type)
-         WHERE p.receives_public ORDER BY s.structure_id
+         WHERE coalesce(s.receives_public, p.receives_public) ORDER BY s.structure_id
         """,
         crs=region_crs(conn),
     )

@@ -88,7 +88,7 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 10) -> 
 # --------------------------------------------------------------------------- finder
 STRUCTURE_COLUMNS_SQL = """
     s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
-    p.label AS partner_label, p.receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
+    p.label AS partner_label, coalesce(s.receives_public, p.receives_public) AS receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
     s.phone, s.website, s.appointment, s.source, s.vintage,
     s.geocoding IN ('approx_mairie', 'commune') AS approximate_position,
     s.site_format IN ('itinerant', 'bus') AS itinerant,
@@ -117,7 +117,7 @@ def _filters(
     clauses: list[sql.Composable] = [sql.SQL("TRUE")]
     params: dict[str, Any] = {}
     if receiving_only:
-        clauses.append(sql.SQL("p.receives_public"))
+        clauses.append(sql.SQL("coalesce(s.receives_public, p.receives_public)"))
     if mission:
         clauses.append(sql.SQL("%(mission)s = ANY (s.missions)"))
         params["mission"] = mission

@@ -46,7 +46,7 @@ def test_pilot_is_loaded(pilot_db: str) -> None:
     assert levels == {"region": 1, "departement": 4, "arrondissement": 15, "epci": 61}
     assert region_pop == 3_449_370
     assert srid == [(2154,)]
-    assert by_dataset == {"france_services": 130, "partenaires": 61}
+    assert by_dataset == {"france_services": 130, "partenaires": 58}
     assert approx == 14
     assert formats == {"fixe": 98, "multisites": 15, "bus": 8, "itinerant": 6, "fixe_antennes": 3}
     assert outside == 0
@@ -79,7 +79,10 @@ def test_cli_load_end_to_end(migrated_db: str, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", migrated_db)
     result = CliRunner().invoke(app, ["load", "--region", "53", "--data", str(PILOT_DIR)])
     assert result.exit_code == 0, result.output
-    assert "1202 communes" in result.output and "191 structures" in result.output
+    assert "1202 communes" in result.output and "188 structures" in result.output
+    # Merges and places without public reception are said, by name.
+    assert result.output.count("lieu listé plusieurs fois, fusionné") == 3
+    assert "3 lieu(x) sans accueil du public" in result.output and "DR BRETAGNE" in result.output
     first = snapshot(migrated_db)
     result = CliRunner().invoke(app, ["load", "--region", "53", "--data", str(PILOT_DIR)])
     assert result.exit_code == 0, result.output
@@ -94,7 +97,7 @@ def test_annuaire_file_is_added_as_its_own_dataset(pilot_copy: str, monkeypatch)
     assert result.exit_code == 0, result.output
     with db.connect(pilot_copy) as conn:
         datasets = dict(conn.execute("SELECT dataset, count(*) FROM structure GROUP BY dataset").fetchall())
-    assert datasets["france_services"] == 130 and datasets["partenaires"] == 61
+    assert datasets["france_services"] == 130 and datasets["partenaires"] == 58
     extra = {k: v for k, v in datasets.items() if k.startswith("annuaire:")}
     assert len(extra) == 1 and next(iter(extra.values())) >= 3
 

@@ -217,11 +217,11 @@ def test_france_services_accepts_semicolons_decimal_commas_and_bom(
 
 def test_partenaires_real_file(partenaires, partner_types) -> None:
     pa = partenaires
-    assert len(pa) == 61
+    assert len(pa) == 58  # 61 rows, three places listed twice
     assert list(pa.columns) == list(STRUCTURE_COLUMNS)
     assert (pa["geocoding"] == "approx_mairie").sum() == 14
     assert pa["partner_type"].value_counts().to_dict() == {
-        "france_travail": 42,
+        "france_travail": 39,
         "mission_locale": 13,
         "cio": 5,
         "arml": 1,
@@ -229,8 +229,16 @@ def test_partenaires_real_file(partenaires, partner_types) -> None:
     assert set(pa["site_format"]) == {"fixe"} and all(h == {} for h in pa["opening_hours"])
     assert pa["structure_id"].is_unique
     assert pa.loc[49, "structure_id"] == "partenaires:mission_locale-mission-locale-dinan-22100"
-    # the pilot lists three agencies twice, identically: kept, numbered in file order
-    assert pa["structure_id"].str.endswith("-2").sum() == 3
+    # The referential lists three agencies twice: as the agency (accueil_public = oui) and as
+    # the directorate sharing its building and name (non). One place each, receiving the public.
+    merged = pa.attrs["merged"]
+    assert len(merged) == 3 and all(len(rows) == 2 for rows in merged.values())
+    assert not pa["structure_id"].str.endswith("-2").any()
+    assert pa.set_index("structure_id").loc[list(merged), "receives_public"].tolist() == [True] * 3
+    # The regional directorate and the territorial one of the Morbihan receive no public.
+    closed = pa.loc[pa["receives_public"].eq(False), "name"].tolist()
+    assert closed == ["France Travail - DR BRETAGNE", "France Travail - DT 56 / AGENCE SPECIALISEE 56"]
+    assert pa.loc[pa["partner_type"] != "france_travail", "receives_public"].isna().all()  # as their type
     _assert_mapping_applied(pa, partner_types)
 
 
@@ -525,7 +533,7 @@ def test_real_files_and_sample_fall_in_bretagne_communes(france_services, parten
         crs=CRS,
     )
     communes = communes[["code", "name", "geometry"]]
-    for layer, n in ((france_services, 130), (partenaires, 61), (annuaire, 5)):
+    for layer, n in ((france_services, 130), (partenaires, 58), (annuaire, 5)):
         placed = sio.assign_communes(layer, communes)
         assert len(placed) == n and placed["commune_code"].notna().all()
     assert sio.assign_communes(partenaires, communes).loc[2, "commune_name"] == "Dinan"

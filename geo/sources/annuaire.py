@@ -180,6 +180,7 @@ def _annuaire_record(
         "site_format": "fixe",
         "opening_hours": _annuaire_hours(service.get("plage_ouverture"), file=file, row=row),
         "appointment": None,
+        "receives_public": None,
         "geocoding": "source",
         "source": f"{ANNUAIRE_SOURCE}, {url}" if url else ANNUAIRE_SOURCE,
         "vintage": iso_date(cell_text(service.get("date_modification")), file=file, row=row, field="date_modification"),

@@ -118,6 +118,7 @@ def _france_services_record(
         "site_format": _anct_site_format(values["format_fs"], file=file, row=row),
         "opening_hours": _weekday_columns(values),
         "appointment": parse_yes_no(values.get("prise_rdv", ""), file=file, row=row, field="prise_rdv"),
+        "receives_public": None,
         "geocoding": "source",
         "source": FRANCE_SERVICES_SOURCE,
         "vintage": vintage,

@@ -14,6 +14,7 @@ from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
     Table,
     blank_to_none,
+    parse_yes_no,
     postcode,
     read_csv_table,
     require_columns,
@@ -24,7 +25,8 @@ from geo.sources.tables import (
 from geo.vocabulary import GEOCODING_PRECISIONS
 
 PARTENAIRES_COLUMNS: tuple[str, ...] = ("type", "nom", "code_postal", "lat", "lon", "geocodage")
-"""Required columns of ``partenaires.csv`` (``adresse, commune, code_insee, source, millesime`` optional)."""
+"""Required columns of ``partenaires.csv`` (``adresse, commune, code_insee, source, millesime,
+accueil_public`` optional)."""
 
 
 def read_partenaires(
@@ -38,16 +40,21 @@ def read_partenaires(
 
     The file has no identifier column, so ``structure_id`` is derived from the content:
     ``"<dataset>:<type>-<slug of nom>-<code_postal>"``, stable as long as these three values do
-    not change. Rows that are exact copies of each other (every column equal) are kept and
-    numbered in file order (``-2``, ``-3``...), as the pilot file lists three agencies twice;
-    two *different* rows with the same type, name and postcode are an error.
+    not change. Rows listing the same place again (same type, name and postcode, every other
+    column equal but ``accueil_public``) are merged into one place, which receives the public
+    when any of its rows says so: France Travail's referential lists an agency and the
+    directorate sharing its building under the same name. The merges are listed in
+    ``result.attrs["merged"]`` (identifier -> spreadsheet rows). Two rows with the same type,
+    name and postcode that differ otherwise are an error.
 
     Parameters
     ----------
     path
         CSV with the columns of :data:`PARTENAIRES_COLUMNS` (``type`` is a key of the
         partner-type mapping, ``geocodage`` one of ``geo.schema.GEOCODING_PRECISIONS``) and
-        optionally ``adresse, commune, code_insee, source, millesime``.
+        optionally ``adresse, commune, code_insee, source, millesime`` and ``accueil_public``
+        (``oui``/``non``: whether this place receives the public, when the source says it;
+        empty: as its partner type).
     partner_types
         Output of :func:`read_partner_types`.
     crs
@@ -69,17 +76,32 @@ def read_partenaires(
     table = read_csv_table(path)
     require_columns(table, PARTENAIRES_COLUMNS)
     require_data_rows(table)
-    ids = _partenaire_ids(table, dataset=dataset)
-    records = [
-        _partenaire_record(values, file=table.file, row=row, dataset=dataset, structure_id=ids[row])
-        for row, values in table.rows
-    ]
+    records = []
+    merged: dict[str, tuple[int, ...]] = {}
+    for structure_id, rows in _places(table, dataset=dataset).items():
+        first_row, first_values = rows[0]
+        record = _partenaire_record(
+            first_values, file=table.file, row=first_row, dataset=dataset, structure_id=structure_id
+        )
+        flags = [
+            parse_yes_no(values.get("accueil_public", ""), file=table.file, row=row, field="accueil_public")
+            for row, values in rows
+        ]
+        record["receives_public"] = (
+            True if True in flags else (False if flags and all(f is False for f in flags) else None)
+        )
+        if len(rows) > 1:
+            merged[structure_id] = tuple(row for row, _values in rows)
+        records.append(record)
     fields = SourceFields(id="nom", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
-    return build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    layer = build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    layer.attrs["merged"] = merged
+    return layer
 
 
-def _partenaire_ids(table: Table, *, dataset: str) -> dict[int, str]:
-    """Row -> derived identifier; exact duplicate rows are numbered, conflicting ones refused."""
+def _places(table: Table, *, dataset: str) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    """Derived identifier -> the rows listing that place (several when it is listed again);
+    rows sharing an identifier but differing beyond ``accueil_public`` are refused."""
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for row, values in table.rows:
         name = slug(values["nom"])
@@ -88,19 +110,21 @@ def _partenaire_ids(table: Table, *, dataset: str) -> dict[int, str]:
             raise ValidationError(msg, file=table.file, row=row, field="nom")
         key = f"{dataset}:{values['type'].strip()}-{name}-{''.join(values['code_postal'].split())}"
         groups.setdefault(key, []).append((row, values))
-    ids = {}
     for key, members in groups.items():
         first_row, first_values = members[0]
-        ids[first_row] = key
-        for rank, (row, values) in enumerate(members[1:], start=2):
-            if values != first_values:
+        for row, values in members[1:]:
+            if _without_flag(values) != _without_flag(first_values):
                 msg = (
                     f"rows {first_row} and {row} have the same type, name and postcode but differ "
                     f"(identifier {key}): give the two structures distinct names"
                 )
                 raise DuplicateError(msg, file=table.file, row=row, field="nom")
-            ids[row] = f"{key}-{rank}"
-    return ids
+    return groups
+
+
+def _without_flag(values: Mapping[str, str]) -> dict[str, str]:
+    """A row's values but ``accueil_public``, which may differ between two listings of a place."""
+    return {column: value for column, value in values.items() if column != "accueil_public"}
 
 
 def _partenaire_record(
@@ -125,6 +149,7 @@ def _partenaire_record(
         "site_format": "fixe",
         "opening_hours": {},
         "appointment": None,
+        "receives_public": None,  # set from every row listing the place (read_partenaires)
         "geocoding": geocoding,
         "source": blank_to_none(values.get("source")) or file.name,
         "vintage": blank_to_none(values.get("millesime")),

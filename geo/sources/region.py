@@ -68,6 +68,9 @@ class RegionSources:
         Path -> SHA-256 of every file read, for the load record.
     report
         What the COG reconciliation did.
+    merged_places
+        ``(file, structure_id, rows)`` of every place listed more than once in its file and
+        merged into one (see :func:`geo.sources.partenaires.read_partenaires`).
     """
 
     region_code: str
@@ -79,6 +82,14 @@ class RegionSources:
     datasets: list[str]
     files: dict[str, str] = field(default_factory=dict)
     report: commune_io.ReconciliationReport | None = None
+    merged_places: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
+
+    def places_without_public(self) -> gpd.GeoDataFrame:
+        """The places that receive no public: by their own flag, else by their partner type."""
+        by_type = self.structures["partner_type"].map(self.partner_types["receives_public"])
+        own = self.structures["receives_public"]
+        receives = own.where(own.notna(), by_type).astype(bool)
+        return self.structures[~receives.to_numpy()]
 
 
 def read_manifest(data_dir: str | Path) -> dict:
@@ -265,6 +276,11 @@ def read_region_sources(
         datasets=datasets,
         files=files,
         report=report,
+        merged_places=[
+            (str(source.file), structure_id, rows)
+            for source, layer in layers
+            for structure_id, rows in layer.attrs.get("merged", {}).items()
+        ],
     )
 
 

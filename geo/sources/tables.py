@@ -417,6 +417,7 @@ def parse_bool(text: str, *, file: Path, row: int, field: str) -> bool:
 
 
 def parse_yes_no(text: str, *, file: Path, row: int, field: str) -> bool | None:
+    """``oui``/``non`` (or true/false, yes/no, 1/0) as a boolean; empty as None (not said)."""
     value = text.strip().lower()
     if not value:
         return None

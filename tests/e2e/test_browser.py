@@ -81,7 +81,7 @@ def test_planners_map_layers_and_commune_click(page, live_server: str) -> None:
     communes = page.locator("path.commune")
     expect(communes).to_have_count(1202)
     places = page.locator("path.structure")
-    expect(places).to_have_count(192)
+    expect(places).to_have_count(189)
     # Toggle layers: places off, isochrones on.
     page.get_by_label("Afficher les lieux").uncheck()
     expect(places).to_have_count(0)
