@@ -56,6 +56,7 @@
       [p.address, p.postcode, p.commune_name].filter(Boolean).join(' '),
       p.approximate_position ? 'Position approximative (mairie ou commune).' : null,
       p.itinerant ? 'Service itinérant.' : null,
+      p.receives_public ? null : "N'accueille pas de public : jamais proposé par la recherche ni compté dans les temps.",
       'Missions : ' + (p.missions || []).join(', ')
     ]);
   }
@@ -65,16 +66,20 @@
     if (!checked('couche-lieux')) { say('Lieux masqués.'); return; }
     var shown = {};
     form.querySelectorAll('input[name="type"]').forEach(function (box) { shown[box.value] = box.checked; });
+    var showClosed = checked('couche-sans-accueil');
     Atlas.getJSON(urls.structuresUrl).then(function (data) {
       var count = 0;
       layers.structures = L.geoJSON(data, {
-        filter: function (f) { return shown[f.properties.partner_type]; },
+        filter: function (f) { return shown[f.properties.partner_type] && (f.properties.receives_public || showClosed); },
         pointToLayer: function (f, latlng) {
           count += 1;
+          var colour = typeColours[f.properties.partner_type] || '#00507a';
+          var open = f.properties.receives_public;
+          // A place without public reception: a hollow, dashed circle in its type's colour.
           var marker = L.circleMarker(latlng, {
-            radius: 6, weight: 1.5, color: '#ffffff', fillOpacity: 1,
-            fillColor: typeColours[f.properties.partner_type] || '#00507a',
-            className: 'structure structure-' + f.properties.partner_type
+            radius: 6, weight: open ? 1.5 : 2.5, color: open ? '#ffffff' : colour, fillOpacity: open ? 1 : 0,
+            dashArray: open ? null : '3 2', fillColor: colour,
+            className: 'structure structure-' + f.properties.partner_type + (open ? '' : ' structure-sans-accueil')
           });
           marker.on('add', function () { marker.getElement().setAttribute('data-structure-id', String(f.id)); });
           return marker;
@@ -240,7 +245,7 @@
   form.addEventListener('submit', function (event) { event.preventDefault(); });
   form.addEventListener('change', function (event) {
     var name = event.target.name;
-    if (name === 'lieux' || name === 'type') { loadStructures(); }
+    if (name === 'lieux' || name === 'type' || name === 'sans_accueil') { loadStructures(); }
     if (name === 'temps' || name === 'mode' || name === 'category') { loadAccess(); loadGaps(); }
     if (name === 'isochrones' || name === 'minutes' || name === 'mode') { loadIsochrones(); }
     if (name === 'zones_blanches') { loadGaps(); }
