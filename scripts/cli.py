@@ -180,12 +180,17 @@ def load(
         f"({', '.join(sources.datasets)}), {counts['partner_types']} types de partenaires "
         f"en {time.monotonic() - started:.1f} s."
     )
-    for file, structure_id, rows in sources.merged_places:
-        lines = ", ".join(map(str, rows))
+    for structure_id, listings in sources.merged_places:
         console.print(
-            f"  lieu listé plusieurs fois, fusionné : {structure_id} ({Path(file).name}, lignes {lines})",
+            f"  lieu listé plusieurs fois, fusionné : {structure_id} (avec {'; '.join(listings)})",
             highlight=False,
             soft_wrap=True,
+        )
+    if sources.superseded:
+        console.print(
+            f"  {len(sources.superseded)} ligne(s) remplacée(s) par une source plus récente (remplace_par), "
+            "non chargée(s).",
+            highlight=False,
         )
     closed = sources.places_without_public()
     if not closed.empty:

@@ -453,8 +453,8 @@ def _fs_cp1252_excel(d: Path) -> tuple[list[str], list[str]]:
 
 def _partners_conflicting_duplicate(d: Path) -> None:
     rows = _rows(d / PARTNERS)
-    rows[6] = list(rows[1])
-    rows[6][rows[0].index("adresse")] = "autre adresse"
+    rows[4] = list(rows[1])
+    rows[4][rows[0].index("adresse")] = "autre adresse"
     _write_rows(d / PARTNERS, rows)
 
 
@@ -637,12 +637,12 @@ CASES: dict[str, Case] = {
     "france services empty file": Case(lambda d: (d / FS).write_bytes(b""), FS, words=("empty file",)),
     "france services 10 MB value": Case(_fs_huge_field, FS, row=2, field_="commentaire", words=("10,000,000",)),
     # partenaires (CSV)
-    "partenaires conflicting duplicate": Case(_partners_conflicting_duplicate, PARTNERS, row=7, field_="nom"),
+    "partenaires conflicting duplicate": Case(_partners_conflicting_duplicate, PARTNERS, row=5, field_="nom"),
     "partenaires unknown type": Case(
         lambda d: _edit_csv(d / PARTNERS, {(4, "type"): "cabinet_prive"}), PARTNERS, row=4, field_="type"
     ),
     "partenaires unknown geocoding": Case(
-        lambda d: _edit_csv(d / PARTNERS, {(9, "geocodage"): "gps"}), PARTNERS, row=9, field_="geocodage"
+        lambda d: _edit_csv(d / PARTNERS, {(6, "geocodage"): "gps"}), PARTNERS, row=6, field_="geocodage"
     ),
     # hand-made files of tests/data/bad, given with --structures
     "extra partenaires Excel Windows-1252": Case(
@@ -829,7 +829,7 @@ def test_bom_crlf_and_extra_columns_are_accepted(target: Target, tmp_path: Path,
     outcome = _run_load(["--region", "53", "--data", str(data_dir)], target.url, real_cli=True, monkeypatch=monkeypatch)
     after = target.baseline = snapshot(target.url)
     assert outcome.code == 0, outcome.message
-    assert "1202 communes" in outcome.message and "188 structures" in outcome.message
+    assert "1202 communes" in outcome.message and "308 structures" in outcome.message
     same = ("region_config", "commune", "territory", "partner_type", "structure")
     assert {t: after[t] for t in same} == {t: before[t] for t in same}  # no BOM or mojibake in any text
     assert after["load_run"][0] == before["load_run"][0] + 1

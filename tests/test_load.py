@@ -46,8 +46,22 @@ def test_pilot_is_loaded(pilot_db: str) -> None:
     assert levels == {"region": 1, "departement": 4, "arrondissement": 15, "epci": 61}
     assert region_pop == 3_449_370
     assert srid == [(2154,)]
-    assert by_dataset == {"france_services": 130, "partenaires": 58}
-    assert approx == 14
+    # data/README.md: 130 France services, 5 CIO of Ille-et-Vilaine, the site lists (42 France
+    # Travail rows, 3 pairs merged; 47 Missions locales rows, 14 superseded; ...).
+    assert by_dataset == {
+        "france_services": 130,
+        "partenaires": 5,
+        "france_travail": 39,
+        "missions_locales": 33,
+        "cio_22_29_56": 13,
+        "information_jeunesse": 57,
+        "cidff": 4,
+        "apec": 2,
+        "suio": 4,
+        "chambres_consulaires": 16,
+        "greta_agefiph": 5,
+    }
+    assert approx == 133  # every site list but France Travail's places its sites at the town hall
     assert formats == {"fixe": 98, "multisites": 15, "bus": 8, "itinerant": 6, "fixe_antennes": 3}
     assert outside == 0
     assert no_missions == 0
@@ -79,10 +93,11 @@ def test_cli_load_end_to_end(migrated_db: str, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", migrated_db)
     result = CliRunner().invoke(app, ["load", "--region", "53", "--data", str(PILOT_DIR)])
     assert result.exit_code == 0, result.output
-    assert "1202 communes" in result.output and "188 structures" in result.output
+    assert "1202 communes" in result.output and "308 structures" in result.output
     # Merges and places without public reception are said, by name.
     assert result.output.count("lieu listé plusieurs fois, fusionné") == 3
-    assert "3 lieu(x) sans accueil du public" in result.output and "DR BRETAGNE" in result.output
+    assert "4 lieu(x) sans accueil du public" in result.output and "DR BRETAGNE" in result.output
+    assert "14 ligne(s) remplacée(s) par une source plus récente" in result.output
     first = snapshot(migrated_db)
     result = CliRunner().invoke(app, ["load", "--region", "53", "--data", str(PILOT_DIR)])
     assert result.exit_code == 0, result.output
@@ -97,7 +112,7 @@ def test_annuaire_file_is_added_as_its_own_dataset(pilot_copy: str, monkeypatch)
     assert result.exit_code == 0, result.output
     with db.connect(pilot_copy) as conn:
         datasets = dict(conn.execute("SELECT dataset, count(*) FROM structure GROUP BY dataset").fetchall())
-    assert datasets["france_services"] == 130 and datasets["partenaires"] == 58
+    assert datasets["france_services"] == 130 and datasets["partenaires"] == 5
     extra = {k: v for k, v in datasets.items() if k.startswith("annuaire:")}
     assert len(extra) == 1 and next(iter(extra.values())) >= 3
 
@@ -151,7 +166,7 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[-1, 48], [-0.9, 48.1], [-0.9, 48]
 BAD_INPUTS = {
     "missing column": (lambda d: _drop_column(d / FS, "latitude"), [FS, "latitude"]),
     "unparsable coordinate": (lambda d: _edit_csv(d / FS, 5, "latitude", "48,5x"), [FS, "row 5", "latitude"]),
-    "empty coordinate": (lambda d: _edit_csv(d / PARTNERS, 7, "lon", ""), [PARTNERS, "row 7", "lon"]),
+    "empty coordinate": (lambda d: _edit_csv(d / PARTNERS, 5, "lon", ""), [PARTNERS, "row 5", "lon"]),
     "outside the region": (lambda d: _edit_csv(d / FS, 4, "latitude", "45.75"), [FS, "row 4"]),
     "wrong CRS (Lambert-93 in lat/lon)": (
         lambda d: (_edit_csv(d / FS, 3, "latitude", "6789000"), _edit_csv(d / FS, 3, "longitude", "351000")),

@@ -225,29 +225,34 @@ def test_france_services_accepts_semicolons_decimal_commas_and_bom(
 
 def test_partenaires_real_file(partenaires, partner_types) -> None:
     pa = partenaires
-    assert len(pa) == 58  # 61 rows, three places listed twice
+    assert len(pa) == 5  # the CIO of Ille-et-Vilaine, at their building (data/README.md)
     assert list(pa.columns) == list(STRUCTURE_COLUMNS)
-    assert (pa["geocoding"] == "approx_mairie").sum() == 14
-    assert pa["partner_type"].value_counts().to_dict() == {
-        "france_travail": 39,
-        "mission_locale": 13,
-        "cio": 5,
-        "arml": 1,
-    }
+    assert set(pa["partner_type"]) == {"cio"} and set(pa["geocoding"]) == {"source"}
     assert set(pa["site_format"]) == {"fixe"} and all(h == {} for h in pa["opening_hours"])
-    assert pa["structure_id"].is_unique
-    assert pa.loc[49, "structure_id"] == "partenaires:mission_locale-mission-locale-dinan-22100"
-    # The referential lists three agencies twice: as the agency (accueil_public = oui) and as
-    # the directorate sharing its building and name (non). One place each, receiving the public.
-    merged = pa.attrs["merged"]
-    assert len(merged) == 3 and all(len(rows) == 2 for rows in merged.values())
-    assert not pa["structure_id"].str.endswith("-2").any()
-    assert pa.set_index("structure_id").loc[list(merged), "receives_public"].tolist() == [True] * 3
-    # The regional directorate and the territorial one of the Morbihan receive no public.
-    closed = pa.loc[pa["receives_public"].eq(False), "name"].tolist()
-    assert closed == ["France Travail - DR BRETAGNE", "France Travail - DT 56 / AGENCE SPECIALISEE 56"]
-    assert pa.loc[pa["partner_type"] != "france_travail", "receives_public"].isna().all()  # as their type
+    assert pa["structure_id"].is_unique and pa["receives_public"].isna().all()  # as their type
+    assert set(pa["vintage"]) == {"annuaire 2023-06"}
+    assert pa.attrs["merged"] == {}
     _assert_mapping_applied(pa, partner_types)
+
+
+def test_partenaires_rows_listing_a_place_again_are_merged(tmp_path: Path, partner_types) -> None:
+    """An agency and the directorate in its building, listed under the same name: one place,
+    which receives the public; a directorate alone does not."""
+    header = ["type", "nom", "adresse", "code_postal", "lat", "lon", "geocodage", "accueil_public"]
+    agency = [
+        "france_travail",
+        "France Travail - RENNES EST",
+        "22 RUE DU BIGNON",
+        "35200",
+        "48.097",
+        "-1.6294",
+        "source",
+    ]
+    alone = ["france_travail", "France Travail - DR BRETAGNE", "36 RUE DE LEON", "35000", "48.108", "-1.6686", "source"]
+    path = _write(tmp_path / "p.csv", [header, [*agency, "oui"], [*agency, "non"], [*alone, "non"]])
+    pa = partenaires_io.read_partenaires(path, partner_types=partner_types, crs=CRS)
+    assert len(pa) == 2 and pa["receives_public"].tolist() == [True, False]
+    assert pa.attrs["merged"] == {pa["structure_id"].iloc[0]: (2, 3)}
 
 
 def test_partenaires_ids_are_stable_across_reads(partenaires, partner_types) -> None:
@@ -257,12 +262,12 @@ def test_partenaires_ids_are_stable_across_reads(partenaires, partner_types) -> 
 
 def test_two_different_partners_with_the_same_identity_are_refused(tmp_path: Path, partner_types) -> None:
     rows = _rows(PARTNERS)
-    rows[6] = list(rows[1])
-    rows[6][rows[0].index("adresse")] = "autre adresse"
+    rows[4] = list(rows[1])
+    rows[4][rows[0].index("adresse")] = "autre adresse"
     path = _write(tmp_path / "partenaires.csv", rows)
     with pytest.raises(DuplicateError) as exc:
         partenaires_io.read_partenaires(path, partner_types=partner_types, crs=CRS)
-    _assert_names(exc, str(path), "row 7", "'nom'", "rows 2 and 7")
+    _assert_names(exc, str(path), "row 5", "'nom'", "rows 2 and 5")
 
 
 # --- annuaire Service-public.fr (hand-written sample) ---------------------------------------
@@ -373,7 +378,7 @@ BAD_FILES: dict[str, tuple[Path, Callable[[Path], Path], type[Exception], list[s
         GeometryError,
         ["row 5", "'latitude'", "48,5x"],
     ),
-    "empty coordinate": (PARTNERS, lambda t: _edited(PARTNERS, t, {(7, "lon"): ""}), GeometryError, ["row 7", "'lon'"]),
+    "empty coordinate": (PARTNERS, lambda t: _edited(PARTNERS, t, {(5, "lon"): ""}), GeometryError, ["row 5", "'lon'"]),
     "swapped latitude and longitude": (
         FS,
         lambda t: _swap_coordinates(FS, t, 3),
@@ -418,15 +423,15 @@ BAD_FILES: dict[str, tuple[Path, Callable[[Path], Path], type[Exception], list[s
     ),
     "unknown geocoding precision": (
         PARTNERS,
-        lambda t: _edited(PARTNERS, t, {(9, "geocodage"): "gps"}),
+        lambda t: _edited(PARTNERS, t, {(6, "geocodage"): "gps"}),
         ValidationError,
-        ["row 9", "'geocodage'"],
+        ["row 6", "'geocodage'"],
     ),
     "ragged row": (
         PARTNERS,
-        lambda t: _write(t, [*_rows(PARTNERS)[:10], _rows(PARTNERS)[10][:-3]]),
+        lambda t: _write(t, [*_rows(PARTNERS)[:5], _rows(PARTNERS)[5][:-3]]),
         ValidationError,
-        ["row 11", "separator"],
+        ["row 6", "separator"],
     ),
 }
 
@@ -541,7 +546,53 @@ def test_real_files_and_sample_fall_in_bretagne_communes(france_services, parten
         crs=CRS,
     )
     communes = communes[["code", "name", "geometry"]]
-    for layer, n in ((france_services, 130), (partenaires, 58), (annuaire, 5)):
+    for layer, n in ((france_services, 130), (partenaires, 5), (annuaire, 5)):
         placed = sio.assign_communes(layer, communes)
         assert len(placed) == n and placed["commune_code"].notna().all()
-    assert sio.assign_communes(partenaires, communes).loc[2, "commune_name"] == "Dinan"
+    assert sio.assign_communes(partenaires, communes).loc[3, "commune_name"] == "Vitré"  # spreadsheet row 3
+
+
+# --- site lists (common schema, real files) ---------------------------------------------------
+
+
+def test_site_lists_real_files(partner_types) -> None:
+    from geo.sources.sites import read_sites
+
+    folder = PILOT_DIR / "structures"
+    ft = read_sites(folder / "sites-france-travail.csv", partner_types=partner_types, crs=CRS, dataset="ft")
+    assert list(ft.columns) == list(STRUCTURE_COLUMNS)
+    assert len(ft) == 42 and set(ft["vintage"]) == {"2019-11"} and set(ft["geocoding"]) == {"source"}
+    assert ft["receives_public"].value_counts().to_dict() == {True: 37, False: 5}  # TYPE_SITE
+    merged, merges = sio.merge_same_places(ft)
+    # Three directorates share their agency's building and name: one place each, open to the public.
+    assert len(merged) == 39 and len(merges) == 3 and all(len(others) == 1 for _kept, others in merges)
+    assert merged.set_index("structure_id").loc[[kept for kept, _ in merges], "receives_public"].tolist() == [True] * 3
+    closed = set(merged.loc[merged["receives_public"].eq(False), "name"])
+    assert closed == {
+        "France Travail (ex-Pôle emploi) - DR BRETAGNE",
+        "France Travail (ex-Pôle emploi) - DT 56 / AGENCE SPECIALISEE 56",
+    }
+    ml = read_sites(folder / "sites-missions-locales.csv", partner_types=partner_types, crs=CRS, dataset="ml")
+    assert len(ml) == 33 and len(ml.attrs["superseded"]) == 14  # 2019 rows replaced by 2026 ones
+    assert ml["partner_type"].value_counts().to_dict() == {"mission_locale": 32, "arml": 1}
+    assert ml["vintage"].str[:7].value_counts().to_dict() == {"2026-07": 28, "2019 (e": 5}  # each row dated
+    chambers = read_sites(folder / "sites-chambres-consulaires.csv", partner_types=partner_types, crs=CRS)
+    assert chambers["partner_type"].value_counts().to_dict() == {"cci": 8, "cma": 4, "chambre_agriculture": 4}
+    suio = read_sites(folder / "sites-suio.csv", partner_types=partner_types, crs=CRS)
+    assert set(suio["partner_type"]) == {"suio_baip"}
+    ij = read_sites(folder / "sites-information-jeunesse.csv", partner_types=partner_types, crs=CRS)
+    assert ij["geocoding"].value_counts().to_dict() == {"approx_mairie": 56, "commune": 1}
+
+
+def test_site_list_errors_name_the_row_and_field(tmp_path: Path, partner_types) -> None:
+    from geo.sources.sites import read_sites
+
+    source = PILOT_DIR / "structures" / "sites-cidff.csv"
+    bad = _edited(source, tmp_path / "bad.csv", {(3, "geocodage"): "gps:35238"})
+    with pytest.raises(ValidationError) as exc:
+        read_sites(bad, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(bad), "row 3", "'geocodage'", "gps")
+    bad = _edited(source, tmp_path / "type.csv", {(2, "type"): "cabinet_prive"})
+    with pytest.raises(ValidationError) as exc:
+        read_sites(bad, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, str(bad), "row 2", "'type'", "cabinet_prive")

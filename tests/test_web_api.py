@@ -90,7 +90,10 @@ def test_places_without_public_reception_are_shown_but_never_proposed(web_client
     the finder, the travel times or the choice of a zone's hub."""
     structures = web_client.get("/api/structures").get_json()["features"]
     closed = {f["properties"]["name"] for f in structures if not f["properties"]["receives_public"]}
-    assert {"France Travail - DR BRETAGNE", "France Travail - DT 56 / AGENCE SPECIALISEE 56"} <= closed
+    assert {
+        "France Travail (ex-Pôle emploi) - DR BRETAGNE",
+        "France Travail (ex-Pôle emploi) - DT 56 / AGENCE SPECIALISEE 56",
+    } <= closed
     results = web_client.get("/api/nearest?commune=35238&limit=50").get_json()["results"]
     assert len(results) == 50 and not {r["name"] for r in results} & closed
     modes = web_client.get("/api/communes/35238/access").get_json()["modes"]
@@ -254,11 +257,11 @@ def test_territories_zonings_isochrones_gaps(web_client) -> None:
 
 def test_structures_filters_and_csv_escaping(web_client) -> None:
     data = web_client.get("/api/structures").get_json()
-    assert len(data["features"]) == 189  # the pilot's 188 places and the test fixture
+    assert len(data["features"]) == 309  # the pilot's 308 places and the test fixture
     conseil = web_client.get("/api/structures?mission=conseil").get_json()["features"]
     assert conseil and all("conseil" in f["properties"]["missions"] for f in conseil)
     cio = web_client.get("/api/structures?partner_type=cio").get_json()["features"]
-    assert len(cio) == 5
+    assert len(cio) == 18 and all(f["properties"]["partner_type"] == "cio" for f in cio)  # 5 in 35, 13 elsewhere
     assert web_client.get("/api/structures?partner_type=nope").status_code == 400
     malicious = next(f for f in data["features"] if f["id"] == MALICIOUS_ID)
     assert malicious["properties"]["name"] == MALICIOUS_NAME  # data as they are; escaping is the page's job

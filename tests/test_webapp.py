@@ -66,7 +66,7 @@ def test_api_structures_geojson(client) -> None:
     data = response.get_json()
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"
-    assert data["type"] == "FeatureCollection" and len(data["features"]) == 188
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 308
     assert {"name", "partner_type", "missions", "opening_hours"} <= set(data["features"][0]["properties"])
     lon, lat = data["features"][0]["geometry"]["coordinates"]
     assert -5.5 < lon < -1.0 and 47.0 < lat < 49.0

@@ -24,7 +24,8 @@ from geo.sources.annuaire import read_annuaire_service_public
 from geo.sources.france_services import read_france_services
 from geo.sources.partenaires import read_partenaires
 from geo.sources.partner_types import read_partner_types
-from geo.sources.structures import assign_communes, concat_structures
+from geo.sources.sites import read_sites
+from geo.sources.structures import assign_communes, concat_structures, merge_same_places
 from geo.sources.tables import read_text
 
 MANIFEST = "atlas.toml"
@@ -32,6 +33,7 @@ STRUCTURE_READERS = {
     "france_services": read_france_services,
     "partenaires": read_partenaires,
     "annuaire": read_annuaire_service_public,
+    "sites": read_sites,
 }
 """Structures file formats (``format`` in the manifest) and their readers."""
 
@@ -69,8 +71,12 @@ class RegionSources:
     report
         What the COG reconciliation did.
     merged_places
-        ``(file, structure_id, rows)`` of every place listed more than once in its file and
-        merged into one (see :func:`geo.sources.partenaires.read_partenaires`).
+        ``(structure_id kept, listings merged into it)`` for every place listed more than once:
+        rows of one file (``"<file>, row <n>"``, :func:`geo.sources.partenaires.read_partenaires`)
+        or places of the same type, name and address (:func:`geo.sources.structures.merge_same_places`).
+    superseded
+        ``(file, id, id of the row replacing it)`` of the rows a source marks as superseded
+        (:func:`geo.sources.sites.read_sites`), left out.
     """
 
     region_code: str
@@ -82,7 +88,8 @@ class RegionSources:
     datasets: list[str]
     files: dict[str, str] = field(default_factory=dict)
     report: commune_io.ReconciliationReport | None = None
-    merged_places: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
+    merged_places: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    superseded: list[tuple[str, str, str]] = field(default_factory=list)
 
     def places_without_public(self) -> gpd.GeoDataFrame:
         """The places that receive no public: by their own flag, else by their partner type."""
@@ -253,6 +260,7 @@ def read_region_sources(
         assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file) for source, layer in layers
     ]
     structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
+    structures, merges = merge_same_places(structures)
     territories = territory_io.build_territories(
         communes,
         region=units["region"],
@@ -277,9 +285,15 @@ def read_region_sources(
         files=files,
         report=report,
         merged_places=[
-            (str(source.file), structure_id, rows)
+            (structure_id, tuple(f"{source.file.name}, row {row}" for row in rows))
             for source, layer in layers
             for structure_id, rows in layer.attrs.get("merged", {}).items()
+        ]
+        + merges,
+        superseded=[
+            (str(source.file), old, new)
+            for source, layer in layers
+            for old, new in layer.attrs.get("superseded", {}).items()
         ],
     )
 

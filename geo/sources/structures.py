@@ -27,7 +27,7 @@ import pyproj
 from geo.crs import WGS84
 from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
 from geo.schema import STRUCTURE_COLUMNS
-from geo.sources.tables import cell_text
+from geo.sources.tables import cell_text, slug
 
 ROW_INDEX = "source_row"
 """Name of the index of reader outputs: the row of each structure in its source file."""
@@ -365,3 +365,72 @@ def concat_structures(
         msg = f"structure id {sid} appears in two datasets: " + " and ".join(f"{f}, row {r}" for f, r in where)
         raise DuplicateError(msg, file=where[-1][0], row=where[-1][1], field="structure_id")
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=crs)
+
+
+MERGE_DISTANCE_M = 30.0
+"""Two places of the same type and name closer than this (metres) are the same place."""
+
+_GEOCODING_RANK = {"source": 0, "adresse": 1, "approx_mairie": 2, "commune": 3}
+
+
+def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[tuple[str, tuple[str, ...]]]]:
+    """Merge the places listed more than once: same partner type, same name (case, accents and
+    punctuation aside) and the same address or points within :data:`MERGE_DISTANCE_M` metres.
+
+    The place kept is, in order, one receiving the public, the most precisely placed, the
+    first by ``structure_id``; it receives the public when any of its listings says so
+    (France Travail's referential lists an agency and the directorate in its building under
+    the same name).
+
+    Parameters
+    ----------
+    structures
+        ``geo.schema.STRUCTURE_COLUMNS`` in a projected CRS (metres).
+
+    Returns
+    -------
+    structures : geopandas.GeoDataFrame
+        The same rows, the merged listings removed.
+    merges : list
+        ``(kept structure_id, merged structure_ids)`` for every merge.
+    """
+    if structures.empty:
+        return structures, []
+    frame = structures.reset_index(drop=True)
+    name = frame["name"].map(slug)
+    address = frame["address"].map(lambda a: slug(a) if isinstance(a, str) else None)
+    x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    drop: set[int] = set()
+    merges: list[tuple[str, tuple[str, ...]]] = []
+    for _key, group in frame.groupby([frame["partner_type"], name], sort=False):
+        positions = list(group.index)
+        while len(positions) > 1:
+            first = positions[0]
+            same = [
+                j
+                for j in positions
+                if j == first
+                or (address[j] is not None and address[j] == address[first])
+                or ((x[j] - x[first]) ** 2 + (y[j] - y[first]) ** 2) ** 0.5 <= MERGE_DISTANCE_M
+            ]
+            positions = [j for j in positions if j not in same]
+            if len(same) == 1:
+                continue
+            keep = min(
+                same,
+                key=lambda j: (
+                    frame.at[j, "receives_public"] is not True,
+                    _GEOCODING_RANK.get(frame.at[j, "geocoding"], 9),
+                    frame.at[j, "structure_id"],
+                ),
+            )
+            flags = [frame.at[j, "receives_public"] for j in same]
+            frame.at[keep, "receives_public"] = (
+                True if True in flags else (False if all(f is False for f in flags) else None)
+            )
+            others = tuple(sorted(str(frame.at[j, "structure_id"]) for j in same if j != keep))
+            merges.append((str(frame.at[keep, "structure_id"]), others))
+            drop.update(j for j in same if j != keep)
+    kept = frame.drop(index=sorted(drop))
+    kept.index = structures.index[kept.index]
+    return kept, merges

@@ -81,14 +81,14 @@ def test_planners_map_layers_and_commune_click(page, live_server: str) -> None:
     communes = page.locator("path.commune")
     expect(communes).to_have_count(1202)
     places = page.locator("path.structure")
-    expect(places).to_have_count(189)
-    # Places without public reception (France Travail's DR Bretagne and DT 56, the ARML) are
-    # drawn apart, and can be hidden.
-    expect(page.locator("path.structure-sans-accueil")).to_have_count(3)
+    expect(places).to_have_count(309)
+    # Places without public reception (France Travail's DR Bretagne and DT 56, the ARML, the
+    # Agefiph delegation) are drawn apart, and can be hidden.
+    expect(page.locator("path.structure-sans-accueil")).to_have_count(4)
     page.get_by_label("Lieux sans accueil du public", exact=False).uncheck()
-    expect(places).to_have_count(186)
+    expect(places).to_have_count(305)
     page.get_by_label("Lieux sans accueil du public", exact=False).check()
-    expect(places).to_have_count(189)
+    expect(places).to_have_count(309)
     # Toggle layers: places off, isochrones on.
     page.get_by_label("Afficher les lieux").uncheck()
     expect(places).to_have_count(0)

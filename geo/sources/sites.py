@@ -1,0 +1,147 @@
+"""Site lists in the common schema of ``data/bretagne/structures/sites-*.csv``: one file per
+partner type, one row per site, the date of its source row, public reception when known.
+
+Columns (``id, type, nom, code_insee, lat, lon, geocodage`` required; the others optional)::
+
+    id, type, sous_type, nom, adresse, code_postal, commune, code_insee, code_insee_source,
+    lat, lon, geocodage, telephone, courriel, site_web, horaires, accueil_public, source,
+    licence, millesime, remplace_par, ...
+
+- ``type`` is a key of the partner-type mapping; two spellings of the schema are
+  understood: ``chambre_consulaire`` with the chamber in ``sous_type`` (``cci``, ``cma``,
+  ``chambre_agriculture``), and ``suio`` for ``suio_baip``.
+- ``geocodage`` says what ``lat``/``lon`` (WGS84) are: ``source`` (given by the source),
+  ``adresse`` (geocoded), or ``approx_mairie:<code>`` / ``approx_mairie_signe_lon_corrige:<code>``
+  (the town hall of the commune, **not the building**) and
+  ``approx_point_interieur_commune:<code>`` (a point inside the commune), kept as
+  ``approx_mairie`` and ``commune`` precision.
+- ``millesime`` dates the row (``2019-11``, ``2026-07 (HEAD du dépôt)``…): each place keeps
+  the date of its own source row.
+- ``accueil_public``: ``oui``/``non`` when the source says whether the site receives the
+  public (France Travail's ``TYPE_SITE``), empty otherwise (as the partner type).
+- ``remplace_par``: the row is superseded by a more recent row (its identifier): it is not
+  loaded, and the layer says so in ``attrs["superseded"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import ValidationError
+from geo.sources.structures import SourceFields, build_layer
+from geo.sources.tables import (
+    blank_to_none,
+    cell_text,
+    parse_yes_no,
+    postcode,
+    read_csv_table,
+    require_columns,
+    require_data_rows,
+    required_text,
+)
+
+SITES_COLUMNS: tuple[str, ...] = ("id", "type", "nom", "code_insee", "lat", "lon", "geocodage")
+"""Required columns of a site list."""
+
+TYPE_SPELLINGS: dict[str, str] = {"suio": "suio_baip"}
+"""Partner types spelled otherwise in the schema."""
+
+CHAMBERS = "chambre_consulaire"
+"""The schema's type for the three chambers, whose kind is in ``sous_type``."""
+
+GEOCODING: dict[str, str] = {
+    "source": "source",
+    "adresse": "adresse",
+    "approx_mairie": "approx_mairie",
+    "approx_mairie_signe_lon_corrige": "approx_mairie",
+    "approx_point_interieur_commune": "commune",
+}
+"""``geocodage`` (before any ``:<code>``) -> geocoding precision of :mod:`geo.vocabulary`."""
+
+
+def read_sites(
+    path: str | Path,
+    *,
+    partner_types: pd.DataFrame,
+    crs: str,
+    dataset: str = "sites",
+) -> gpd.GeoDataFrame:
+    """Read a site list of the common schema (see the module's docstring).
+
+    Parameters
+    ----------
+    path
+        The CSV file (policy of :mod:`geo.sources.tables`).
+    partner_types
+        Output of :func:`geo.sources.partner_types.read_partner_types`.
+    crs
+        Projected CRS (metres) of the returned points.
+    dataset
+        Dataset name; ``structure_id`` is ``"<dataset>:<id>"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``geo.schema.STRUCTURE_COLUMNS``, points in ``crs``, indexed by ``source_row``
+        (spreadsheet row); ``attrs["superseded"]``: ``id -> remplace_par`` of the rows left out.
+
+    Raises
+    ------
+    MissingColumnError, ValidationError, CrsError, GeometryError, DuplicateError
+        Naming the file, the spreadsheet row and the column.
+    """
+    table = read_csv_table(path)
+    require_columns(table, SITES_COLUMNS)
+    require_data_rows(table)
+    records = []
+    superseded: dict[str, str] = {}
+    for row, values in table.rows:
+        replaced_by = blank_to_none(values.get("remplace_par"))
+        if replaced_by is not None:
+            superseded[required_text(values, "id", file=table.file, row=row)] = replaced_by
+            continue
+        records.append(_site_record(values, file=table.file, row=row, dataset=dataset))
+    if not records:
+        msg = "every row is superseded (remplace_par): nothing to load"
+        raise ValidationError(msg, file=table.file, row=2, field="remplace_par")
+    fields = SourceFields(id="id", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
+    layer = build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    layer.attrs["superseded"] = superseded
+    return layer
+
+
+def _site_record(values: Mapping[str, str], *, file: Path, row: int, dataset: str) -> dict[str, Any]:
+    kind = cell_text(values["type"])
+    partner_type = cell_text(values.get("sous_type")) if kind == CHAMBERS else TYPE_SPELLINGS.get(kind, kind)
+    method = cell_text(values["geocodage"]).split(":", 1)[0]
+    if method not in GEOCODING:
+        msg = f"unknown geocodage {values['geocodage']!r}; expected one of {', '.join(GEOCODING)} (then :<code>)"
+        raise ValidationError(msg, file=file, row=row, field="geocodage")
+    return {
+        "structure_id": f"{dataset}:{required_text(values, 'id', file=file, row=row)}",
+        "dataset": dataset,
+        "partner_type": partner_type,
+        "name": required_text(values, "nom", file=file, row=row),
+        "address": blank_to_none(values.get("adresse")),
+        "postcode": postcode(values.get("code_postal", ""), file=file, row=row, field="code_postal"),
+        "commune_code": blank_to_none(values["code_insee"]),
+        "commune_name": blank_to_none(values.get("commune")),
+        "phone": blank_to_none(values.get("telephone")),
+        "email": blank_to_none(values.get("courriel")),
+        "website": blank_to_none(values.get("site_web")),
+        "site_format": "fixe",
+        "opening_hours": {},
+        "appointment": None,
+        "receives_public": parse_yes_no(values.get("accueil_public", ""), file=file, row=row, field="accueil_public"),
+        "geocoding": GEOCODING[method],
+        "source": blank_to_none(values.get("source")) or file.name,
+        "vintage": blank_to_none(values.get("millesime")),
+        "_lat": values["lat"],
+        "_lon": values["lon"],
+        "_row": row,
+    }
