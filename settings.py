@@ -3,8 +3,8 @@
 | variable | default | meaning |
 |---|---|---|
 | ``DATABASE_URL`` | local cluster | PostgreSQL/PostGIS connection string; when unset, the project-local cluster under ``ATLAS_VAR_DIR`` is used (``atlas db up`` starts it) |
-| ``ATLAS_REGION`` | ``53`` | INSEE code of the Région |
-| ``ATLAS_CRS`` | per Région | projected CRS (metres) for storage and measures; Lambert-93 for mainland Régions |
+| ``ATLAS_REGION`` | the manifest's | INSEE code of the Région a load expects (a folder for another Région is refused) |
+| ``ATLAS_CRS`` | per Région | projected CRS (metres) a load stores the Région in; by default the one of the manifest's Région (Lambert-93 on the mainland, UTM overseas); later commands read it from the database |
 | ``ATLAS_DATA_DIR`` | ``data/bretagne`` | folder holding ``atlas.toml`` and the source files |
 | ``ATLAS_VAR_DIR`` | ``var/`` | local state: the local PostGIS cluster, logs |
 | ``ATLAS_HOST`` / ``ATLAS_PORT`` | ``127.0.0.1`` / ``5000`` | where ``atlas serve`` listens |
@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.crs import projected_crs_for_region
-
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 
@@ -32,8 +30,7 @@ class Settings:
     """Immutable settings; build them with :meth:`from_env`."""
 
     database_url: str | None
-    region: str
-    crs: str
+    region: str | None
     data_dir: Path
     var_dir: Path
     host: str
@@ -43,13 +40,15 @@ class Settings:
     ratelimit_storage: str = "memory://"
     trusted_proxies: int = 0
     access_log: str | None = None
+    crs: str | None = None
+    """``ATLAS_CRS`` when set: the CRS a load uses instead of its Région's default."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings from ``environ`` (default: ``os.environ``); fail fast on bad values."""
         env = os.environ if environ is None else environ
-        region = env.get("ATLAS_REGION", "53").strip()
-        if not (region.isdigit() and len(region) == 2):
+        region = env.get("ATLAS_REGION", "").strip() or None
+        if region is not None and not (region.isdigit() and len(region) == 2):
             msg = f"ATLAS_REGION must be a two-digit INSEE region code, got {region!r}"
             raise ValueError(msg)
         port_text = env.get("ATLAS_PORT", "5000")
@@ -63,7 +62,6 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             region=region,
-            crs=env.get("ATLAS_CRS") or projected_crs_for_region(region),
             data_dir=Path(env.get("ATLAS_DATA_DIR") or PROJECT_ROOT / "data" / "bretagne"),
             var_dir=Path(env.get("ATLAS_VAR_DIR") or PROJECT_ROOT / "var"),
             host=env.get("ATLAS_HOST", "127.0.0.1"),
@@ -73,4 +71,5 @@ class Settings:
             ratelimit_storage=env.get("ATLAS_RATELIMIT_STORAGE", "").strip() or "memory://",
             trusted_proxies=int(proxies_text),
             access_log=env.get("ATLAS_ACCESS_LOG", "").strip() or None,
+            crs=env.get("ATLAS_CRS") or None,
         )

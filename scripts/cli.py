@@ -131,6 +131,8 @@ def load(
 
     settings = Settings.from_env()
     data_dir = data or settings.data_dir
+    # The Région expected: --region, else ATLAS_REGION when set, else the manifest's own. Its CRS
+    # follows it (ATLAS_CRS aside): La Réunion's folder is stored in UTM 40S, not Lambert-93.
     region_code = region or settings.region
     extra = []
     for spec in structures or []:
@@ -223,7 +225,7 @@ def network_load(
     from geo.network.osm import graph_from_osm_file
     from geo.traveltimes import network_coverage
     from storage.access import file_sha256, read_communes, save_network
-    from storage.common import StoreError
+    from storage.common import StoreError, region_crs
 
     settings = Settings.from_env()
     modes = modes_option(mode)
@@ -236,7 +238,7 @@ def network_load(
             with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
                 try:
                     graph = graph_from_osm_file(
-                        file, mode=m, crs=settings.crs, island_min_nodes=island_min_nodes or None
+                        file, mode=m, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
                     )
                     communes = read_communes(conn)
                     coverage = network_coverage(graph, communes)
@@ -306,7 +308,7 @@ def access(
         replace_access,
         save_network,
     )
-    from storage.common import StoreError
+    from storage.common import StoreError, region_crs
     from storage.planning import zone_columns
 
     settings = Settings.from_env()
@@ -314,6 +316,7 @@ def access(
         try:
             communes = read_communes(conn)
             places, labels = read_places(conn)
+            crs = region_crs(conn)
         except StoreError as exc:
             raise fail(str(exc)) from exc
         zones = zone_columns(conn)
@@ -325,7 +328,7 @@ def access(
             started = time.monotonic()
             stored = load_network(conn, m)
             if stored is None or stored[1]["approximate"]:
-                graph = approximate_graph_from_communes(communes, crs=settings.crs, mode=m)
+                graph = approximate_graph_from_communes(communes, crs=crs, mode=m)
                 save_network(conn, graph, source="communes (approximatif)", source_sha256=None)
                 network = "communes (approximatif)"
                 console.print(

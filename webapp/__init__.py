@@ -73,7 +73,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env()
     app.config.from_mapping(
         DATABASE_URL=settings.database_url,
-        REGION=settings.region,
         TILE_URL=settings.tile_url,
         POOL_MAX_SIZE=4,
         POOL_TIMEOUT_S=3.0,

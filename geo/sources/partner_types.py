@@ -27,6 +27,9 @@ from geo.vocabulary import MISSIONS, PUBLICS
 PARTNER_TYPE_COLUMNS: tuple[str, ...] = ("partner_type", "label", "missions", "publics", "receives_public")
 """Required columns of the partner-type mapping (``description`` and ``reference`` are optional)."""
 
+DEFAULT_PARTNER_TYPES = Path(__file__).resolve().parents[2] / "data" / "partner-types.csv"
+"""The project's mapping, used when a Région's ``atlas.toml`` names none."""
+
 _PARTNER_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 

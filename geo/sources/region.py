@@ -17,13 +17,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from geo.crs import projected_crs_for_region
 from geo.errors import MissingColumnError, ValidationError
 from geo.sources import communes as commune_io
 from geo.sources import territories as territory_io
 from geo.sources.annuaire import read_annuaire_service_public
 from geo.sources.france_services import read_france_services
 from geo.sources.partenaires import read_partenaires
-from geo.sources.partner_types import read_partner_types
+from geo.sources.partner_types import DEFAULT_PARTNER_TYPES, read_partner_types
 from geo.sources.sites import read_sites
 from geo.sources.structures import assign_communes, concat_structures, merge_same_places
 from geo.sources.tables import read_text
@@ -111,7 +112,8 @@ def read_manifest(data_dir: str | Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         msg = f"invalid TOML: {exc}"
         raise ValidationError(msg, file=path) from exc
-    for key in ("region", "territories", "partner_types"):
+    manifest.setdefault("partner_types", {})
+    for key in ("region", "territories"):
         if key not in manifest:
             msg = f"missing key '{key}'"
             raise MissingColumnError(msg, file=path, field=key)
@@ -122,15 +124,15 @@ def read_manifest(data_dir: str | Path) -> dict:
         if not isinstance(manifest[table], dict):
             msg = f"'{table}' must be a TOML table, got {manifest[table]!r}"
             raise ValidationError(msg, file=path, field=table)
-    for key in ("communes", "contours", "merger_events", "epci", "arrondissements", "departements", "regions"):
+    for key in ("communes", "contours", "epci", "arrondissements", "departements", "regions"):
         if key not in manifest["territories"]:
             msg = f"missing key 'territories.{key}'"
             raise MissingColumnError(msg, file=path, field=f"territories.{key}")
         _check_relative_path(manifest["territories"][key], file=path, field=f"territories.{key}")
-    if "file" not in manifest["partner_types"]:
-        msg = "missing key 'partner_types.file'"
-        raise MissingColumnError(msg, file=path, field="partner_types.file")
-    _check_relative_path(manifest["partner_types"]["file"], file=path, field="partner_types.file")
+    if "merger_events" in manifest["territories"]:  # optional: no merger since the contours' vintage
+        _check_relative_path(manifest["territories"]["merger_events"], file=path, field="territories.merger_events")
+    if "file" in manifest["partner_types"]:  # optional: the project's mapping by default
+        _check_relative_path(manifest["partner_types"]["file"], file=path, field="partner_types.file")
     if not isinstance(manifest.get("structures", []), list):
         msg = "'structures' must be a list of TOML tables (one double-bracketed structures header per file)"
         raise ValidationError(msg, file=path, field="structures")
@@ -185,7 +187,7 @@ def _vintage(value: object, *, file: Path, row: int) -> str | None:
 def read_region_sources(
     data_dir: str | Path,
     *,
-    crs: str,
+    crs: str | None = None,
     region: str | None = None,
     extra_structures: list[StructureSource] | None = None,
 ) -> RegionSources:
@@ -196,7 +198,8 @@ def read_region_sources(
     data_dir
         Folder holding ``atlas.toml``.
     crs
-        Projected CRS (metres) in which all geometries are returned, e.g. ``"EPSG:2154"``.
+        Projected CRS (metres) in which all geometries are returned, e.g. ``"EPSG:2154"``;
+        by default the one of the manifest's Région (:func:`geo.crs.projected_crs_for_region`).
     region
         Expected INSEE region code; an error if the manifest is for another Région.
     extra_structures
@@ -208,6 +211,7 @@ def read_region_sources(
     if region is not None and region != region_code:
         msg = f"the manifest is for Région {region_code}, not {region}"
         raise ValidationError(msg, file=base / MANIFEST, field="region")
+    crs = crs or projected_crs_for_region(region_code)
     files: dict[str, str] = {}
 
     def path_of(relative: str, field: str) -> Path:
@@ -222,9 +226,14 @@ def read_region_sources(
     terr = manifest["territories"]
     paths = {
         key: path_of(terr[key], f"territories.{key}")
-        for key in ("communes", "contours", "merger_events", "epci", "regions", "departements", "arrondissements")
+        for key in ("communes", "contours", "epci", "regions", "departements", "arrondissements")
+        + (("merger_events",) if "merger_events" in terr else ())
     }
-    partner_types_path = path_of(manifest["partner_types"]["file"], "partner_types.file")
+    if "file" in manifest["partner_types"]:
+        partner_types_path = path_of(manifest["partner_types"]["file"], "partner_types.file")
+    else:
+        partner_types_path = DEFAULT_PARTNER_TYPES
+        files[str(partner_types_path)] = _sha256(partner_types_path)
     sources = structure_sources(manifest, base) + list(extra_structures or [])
     datasets = [s.dataset for s in sources]
     if len(set(datasets)) != len(datasets):
@@ -240,7 +249,7 @@ def read_region_sources(
 
     cog = commune_io.read_cog_communes(paths["communes"], region=region_code)
     contours = commune_io.read_commune_contours(paths["contours"])
-    events = commune_io.read_merger_events(paths["merger_events"])
+    events = commune_io.read_merger_events(paths["merger_events"]) if "merger_events" in paths else {}
     epci = territory_io.read_epci(paths["epci"])
     units = {
         level: territory_io.read_named_units(paths[key], region=region_code)
