@@ -55,6 +55,8 @@ REGIONS = "admin/regions-2026.json"
 PARTNER_TYPES = "../partner-types.csv"  # as the manifest names it
 FS = "structures/france-services-20240801.csv"
 PARTNERS = "structures/partenaires.csv"
+SITES = "structures/sites-apec.csv"
+SAMPLE_ANNUAIRE = TEST_DATA / "annuaire-service-public-SAMPLE-handwritten.json"
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[-3, 48], [-2.9, 48.1], [-2.9, 48], [-3, 48.1], [-3, 48]]]}
 HUGE_ROWS = 200_000
@@ -479,6 +481,13 @@ def _huge_partners(d: Path) -> tuple[list[str], list[str]]:
     return ["--structures", f"partenaires:{path}"], [str(path), f"row {HUGE_ROWS + 1}", "field 'lat'", "48.1x"]
 
 
+def _annuaire_huge_url(d: Path) -> None:
+    """The hand-written annuaire sample with a 5 MB web address in its first service."""
+    data = json.loads(SAMPLE_ANNUAIRE.read_text(encoding="utf-8"))
+    data["service"][0]["site_internet"] = [{"libelle": "", "valeur": "https://exemple.fr/" + "a" * 5_000_000}]
+    (d / "annuaire-url-5-mo.json").write_text(json.dumps(data), encoding="utf-8")
+
+
 CASES: dict[str, Case] = {
     # manifest
     "manifest truncated mid-line": Case(_manifest_truncated, MANIFEST, words=("invalid TOML",), real_cli=True),
@@ -705,6 +714,60 @@ CASES: dict[str, Case] = {
         field_="service",
         words=("no service",),
         extra=("annuaire:bad:annuaire-vide.json",),
+    ),
+    # hostile files (tests/data/bad) and generated ones
+    "annuaire lone surrogate": Case(
+        lambda d: None,
+        "bad:annuaire-surrogate-isole.json",
+        row=2,
+        field_="nom",
+        words=("lone UTF-16 surrogate",),
+        extra=("annuaire:bad:annuaire-surrogate-isole.json",),
+    ),
+    "annuaire NUL character": Case(
+        lambda d: None,
+        "bad:annuaire-caractere-nul.json",
+        row=1,
+        field_="nom",
+        words=("NUL character",),
+        extra=("annuaire:bad:annuaire-caractere-nul.json",),
+    ),
+    "annuaire 5,000-digit number": Case(
+        lambda d: None,
+        "bad:annuaire-nombre-5000-chiffres.json",
+        row=3,
+        field_="adresse",
+        words=("a number of 5,000 characters",),
+        extra=("annuaire:bad:annuaire-nombre-5000-chiffres.json",),
+    ),
+    "annuaire nested 100,000 deep": Case(
+        lambda d: None,
+        "bad:annuaire-imbrication-100000.json",
+        words=("nested too deep",),
+        extra=("annuaire:bad:annuaire-imbrication-100000.json",),
+        real_cli=True,
+    ),
+    "annuaire 5 MB web address": Case(
+        _annuaire_huge_url,
+        "annuaire-url-5-mo.json",
+        row=1,
+        field_="site_internet",
+        words=("5,000,019 characters",),
+        extra=("annuaire:annuaire-url-5-mo.json",),
+    ),
+    "sites 5,000-digit latitude": Case(
+        lambda d: _edit_csv(d / SITES, {(2, "lat"): "4" + "8" * 4999}),
+        SITES,
+        row=2,
+        field_="lat",
+        words=("of 5,000 characters",),
+    ),
+    "sites script as web address": Case(
+        lambda d: _edit_csv(d / SITES, {(3, "site_web"): "javascript:alert(1)"}),
+        SITES,
+        row=3,
+        field_="site_web",
+        words=("not a web address",),
     ),
     # huge, generated
     "200k-row partenaires file, bad last row": Case(_huge_partners, None, real_cli=True),

@@ -596,3 +596,23 @@ def test_site_list_errors_name_the_row_and_field(tmp_path: Path, partner_types) 
     with pytest.raises(ValidationError) as exc:
         read_sites(bad, partner_types=partner_types, crs=CRS)
     _assert_names(exc, str(bad), "row 2", "'type'", "cabinet_prive")
+
+
+def test_names_are_cleaned_of_invisible_and_reordering_characters(tmp_path: Path, partner_types) -> None:
+    """A name pasted from a web page or a hostile file: bidi override, zero-width space, tab,
+    no-break space and a decomposed accent; what is stored is what a reader sees."""
+    from geo.sources.sites import read_sites
+    from geo.sources.tables import cell_text
+
+    source = PILOT_DIR / "structures" / "sites-cidff.csv"
+    hostile = "\u202e CIDFF\u200b du\tMorbihan\u00a0\u00a0- Vannes\u2066 e\u0301te\u0301 \u00ad"
+    edited = _edited(source, tmp_path / "names.csv", {(2, "nom"): hostile, (2, "adresse"): "  12\u200d rue\n du Port "})
+    layer = read_sites(edited, partner_types=partner_types, crs=CRS)
+    assert layer.loc[2, "name"] == "CIDFF du Morbihan - Vannes été"
+    assert layer.loc[2, "address"] == "12 rue du Port"
+    assert cell_text("  Rennes ") == "Rennes" and cell_text(None) == "" and cell_text(35238) == "35238"
+    with pytest.raises(ValidationError) as exc:
+        read_sites(
+            _edited(source, tmp_path / "empty.csv", {(3, "nom"): "\u200b\u202e "}), partner_types=partner_types, crs=CRS
+        )
+    _assert_names(exc, "row 3", "'nom'", "invisible")

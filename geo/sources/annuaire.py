@@ -24,6 +24,7 @@ from geo.sources.tables import (
     read_json,
     require_columns,
     slug,
+    web_address,
 )
 from geo.vocabulary import WEEKDAYS
 
@@ -176,7 +177,12 @@ def _annuaire_record(
         "commune_name": cell_text(address.get("nom_commune")) or None,
         "phone": first_value(service.get("telephone"), file=file, row=row, field="telephone"),
         "email": first_value(service.get("adresse_courriel"), file=file, row=row, field="adresse_courriel"),
-        "website": first_value(service.get("site_internet"), file=file, row=row, field="site_internet"),
+        "website": web_address(
+            first_value(service.get("site_internet"), file=file, row=row, field="site_internet"),
+            file=file,
+            row=row,
+            field="site_internet",
+        ),
         "site_format": "fixe",
         "opening_hours": _annuaire_hours(service.get("plage_ouverture"), file=file, row=row),
         "appointment": None,

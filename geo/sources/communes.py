@@ -36,7 +36,15 @@ from geo.errors import (
     ReconciliationError,
     ValidationError,
 )
-from geo.sources.tables import code_text, iso_date, read_csv_table, read_json, read_json_list, require_columns
+from geo.sources.tables import (
+    cell_text,
+    code_text,
+    iso_date,
+    read_csv_table,
+    read_json,
+    read_json_list,
+    require_columns,
+)
 from geo.vocabulary import is_commune_code
 
 CURRENT = "commune-actuelle"
@@ -106,7 +114,7 @@ def read_cog_communes(path: str | Path, *, region: str) -> pd.DataFrame:
         rows.append(
             {
                 "code": str(rec["code"]),
-                "name": rec["nom"],
+                "name": cell_text(rec["nom"]),
                 "type": kind,
                 "departement": code_text(rec.get("departement")),
                 "arrondissement": code_text(rec.get("arrondissement")),

@@ -43,6 +43,7 @@ from geo.sources.tables import (
     require_columns,
     require_data_rows,
     required_text,
+    web_address,
 )
 
 SITES_COLUMNS: tuple[str, ...] = ("id", "type", "nom", "code_insee", "lat", "lon", "geocodage")
@@ -133,7 +134,7 @@ def _site_record(values: Mapping[str, str], *, file: Path, row: int, dataset: st
         "commune_name": blank_to_none(values.get("commune")),
         "phone": blank_to_none(values.get("telephone")),
         "email": blank_to_none(values.get("courriel")),
-        "website": blank_to_none(values.get("site_web")),
+        "website": web_address(values.get("site_web"), file=file, row=row, field="site_web"),
         "site_format": "fixe",
         "opening_hours": {},
         "appointment": None,

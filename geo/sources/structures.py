@@ -35,7 +35,8 @@ ROW_INDEX = "source_row"
 AREA_MARGIN_DEG = 0.5
 """Margin (degrees) around a CRS's area of use within which WGS84 points are accepted."""
 
-_DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+_DECIMAL = re.compile(r"[+-]?(\d{1,12}([.,]\d{0,20})?|[.,]\d{1,20})")
+"""Decimal degrees (or metres, to name that mistake); longer numbers are no coordinate."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def _parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
         msg = "empty coordinate: the structure cannot be placed on the map"
         raise GeometryError(msg, file=file, row=row, field=field)
     if not _DECIMAL.fullmatch(value):
-        msg = f"unparsable coordinate {value!r}: expected decimal degrees such as 48.1113 or 48,1113"
+        shown = repr(value) if len(value) <= 40 else f"of {len(value):,} characters"
+        msg = f"unparsable coordinate {shown}: expected decimal degrees such as 48.1113 or 48,1113"
         raise GeometryError(msg, file=file, row=row, field=field)
     return float(value.replace(",", "."))
 

@@ -271,21 +271,88 @@ def require_data_rows(table: Table) -> None:
         raise ValidationError(msg, file=table.file, row=2)
 
 
+MAX_JSON_NUMBER_CHARS = 64
+"""Longest number accepted in a JSON file: longer is no coordinate, code or count, and Python
+refuses integers of more than 4,300 digits with an error that names nothing."""
+
+
+@dataclass(frozen=True)
+class _RefusedNumber:
+    """A JSON number that cannot be a value (too long, NaN, Infinity), kept to name its row."""
+
+    text: str
+
+    def reason(self) -> str:
+        if len(self.text) > MAX_JSON_NUMBER_CHARS:
+            return f"a number of {len(self.text):,} characters (at most {MAX_JSON_NUMBER_CHARS})"
+        return f"{self.text} is not a JSON number (JSON has no NaN nor Infinity)"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refused_value(value: Any) -> str | None:
+    """Why a value parsed from JSON cannot be stored (or None): a NUL character, a lone
+    surrogate, an over-long text, a refused number."""
+    if isinstance(value, _RefusedNumber):
+        return value.reason()
+    if not isinstance(value, str):
+        return None
+    if "\x00" in value:
+        return "a NUL character (\\u0000), which no text can hold"
+    if _SURROGATE.search(value):
+        return (
+            "a lone UTF-16 surrogate (\\ud800-\\udfff), which is no character (text cut in the middle "
+            "of an emoji, or written by a broken export)"
+        )
+    if len(value) > MAX_CELL_CHARS:
+        return f"a value of {len(value):,} characters (at most {MAX_CELL_CHARS:,})"
+    return None
+
+
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+"""JSON escapes that may decode to a NUL or a lone surrogate (raw ones cannot pass UTF-8 decoding)."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
 def read_json(file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]] | None = None) -> Any:
     """Parse a UTF-8 JSON file (BOM accepted) with errors naming what is wrong.
 
     ``records`` gives the (row, record) pairs of the parsed document, used to name the row
-    and the field of text that is not UTF-8 or that was garbled by a wrong decoding.
+    and the field of text that is not UTF-8, garbled by a wrong decoding, or that no text
+    field can hold (a NUL character, a lone surrogate, more than :data:`MAX_CELL_CHARS`
+    characters), and of numbers longer than :data:`MAX_JSON_NUMBER_CHARS` characters, NaN
+    or Infinity. A document nested too deep for the parser is refused too.
     """
     raw = read_bytes(file)
     if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
         msg = "empty file: expected JSON"
         raise ValidationError(msg, file=file)
     text = decode_utf8(
-        raw, file, locate=lambda data, _position: _locate_in_json(data.decode("latin-1"), records, _not_utf8)
+        raw, file, locate=lambda data, _position: _locate_in_json(data.decode("latin-1"), records, _not_utf8)[:2]
     )
+    refused_numbers = False
+
+    def number(text: str, parse: Callable[[str], Any]) -> Any:
+        nonlocal refused_numbers
+        if len(text) > MAX_JSON_NUMBER_CHARS:
+            refused_numbers = True
+            return _RefusedNumber(text)
+        return parse(text)
+
+    def constant(text: str) -> _RefusedNumber:
+        nonlocal refused_numbers
+        refused_numbers = True
+        return _RefusedNumber(text)
+
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text,
+            parse_int=lambda t: number(t, int),
+            parse_float=lambda t: number(t, float),
+            parse_constant=constant,
+        )
     except json.JSONDecodeError as exc:
         cut = not text.rstrip().endswith(("}", "]"))
         what = exc.msg.removesuffix(" starting at")
@@ -293,8 +360,20 @@ def read_json(file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]]
             " (the file does not end with '}' or ']': truncated file?)" if cut else ""
         )
         raise ValidationError(msg, file=file) from exc
+    except RecursionError as exc:
+        msg = "JSON nested too deep (arrays or objects inside one another hundreds of times): not a data file"
+        raise ValidationError(msg, file=file) from exc
+    long_text = len(text) > MAX_CELL_CHARS and any(
+        m.end() - m.start() > MAX_CELL_CHARS for m in _JSON_STRING.finditer(text)
+    )
+    if refused_numbers or long_text or _SUSPECT_ESCAPE.search(text):
+        row, field, value = _locate_in_json(data, records, lambda v: _refused_value(v) is not None)
+        if value is not None:
+            raise ValidationError(str(_refused_value(value)), file=file, row=row, field=field)
     if records is not None and any(marker in text for marker in _MOJIBAKE_MARKERS):
-        row, field = _locate_in_json(data, records, lambda value: _undo_mojibake(value) is not None)
+        row, field, _value = _locate_in_json(
+            data, records, lambda v: isinstance(v, str) and _undo_mojibake(v) is not None
+        )
         if row is not None:
             msg = (
                 "garbled text (such as 'Ã©' for 'é'): the file was decoded with the wrong encoding "
@@ -304,8 +383,10 @@ def read_json(file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]]
     return data
 
 
-def _not_utf8(value: str) -> bool:
+def _not_utf8(value: Any) -> bool:
     """For text decoded as Latin-1: whether its bytes are not valid UTF-8."""
+    if not isinstance(value, str):
+        return False
     try:
         value.encode("latin-1").decode("utf-8")
     except UnicodeError:
@@ -313,65 +394,91 @@ def _not_utf8(value: str) -> bool:
     return False
 
 
+def _values(document: Any) -> Iterable[Any]:
+    """Every key and scalar value of a parsed JSON document, depth first, without recursion."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                stack.append(item)
+                stack.append(key)
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+        else:
+            yield value
+
+
 def _locate_in_json(
-    document: Any, records: Callable[[Any], Iterable[tuple[int, Any]]] | None, bad: Callable[[str], bool]
-) -> tuple[int | None, str | None]:
-    """(row, top-level field) of the first string value of a record for which ``bad`` is true."""
-    if records is None:
-        return None, None
+    document: Any, records: Callable[[Any], Iterable[tuple[int, Any]]] | None, bad: Callable[[Any], bool]
+) -> tuple[int | None, str | None, Any]:
+    """``(row, top-level field, value)`` of the first key or value for which ``bad`` is true: in
+    the records first (named by row and field), then anywhere in the document (row and field
+    None); ``(None, None, None)`` when there is none."""
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except json.JSONDecodeError:
-            return None, None
-    try:
-        pairs = list(records(document))
-    except (AttributeError, TypeError, KeyError):
-        return None, None
-
-    def has_bad(value: Any) -> bool:
-        if isinstance(value, str):
-            return bad(value)
-        if isinstance(value, dict):
-            return any(has_bad(k) or has_bad(v) for k, v in value.items())
-        if isinstance(value, list):
-            return any(has_bad(v) for v in value)
-        return False
-
+        except (json.JSONDecodeError, RecursionError):
+            return None, None, None
+    pairs: list[tuple[int, Any]] = []
+    if records is not None:
+        try:
+            pairs = list(records(document))
+        except (AttributeError, TypeError, KeyError):
+            pairs = []
     for row, record in pairs:
-        if isinstance(record, dict):
-            for key, value in record.items():
-                if has_bad(key) or has_bad(value):
-                    return row, str(key)
-        elif has_bad(record):
-            return row, None
-    return None, None
+        items = record.items() if isinstance(record, dict) else [(None, record)]
+        for key, value in items:
+            for found in _values([key, value]):
+                if bad(found):
+                    return row, None if key is None else str(key), found
+    for found in _values(document):
+        if bad(found):
+            return None, None, found
+    return None, None, None
 
 
 def cell_text(value: Any) -> str:
-    """A scalar as stripped text ("" for None, NaN or lists)."""
+    """A scalar as clean text ("" for None, NaN or lists): the one normalisation of every
+    name, address or code a source gives.
+
+    Unicode NFC; control characters and every kind of space or line break made one space;
+    invisible format characters removed (zero-width spaces and joiners, bidirectional
+    overrides and isolates that would reorder a name on screen, soft hyphens, byte order
+    marks); spaces collapsed and trimmed.
+    """
     if value is None or isinstance(value, (list, dict)):
         return ""
     if isinstance(value, float) and math.isnan(value):
         return ""
-    return str(value).strip()
+    text = str(value)
+    if text.isprintable() and "  " not in text and unicodedata.is_normalized("NFC", text):
+        return text.strip()  # the common case, kept fast for large files
+    text = unicodedata.normalize("NFC", text)
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        kept.append(" " if category in ("Cc", "Zs", "Zl", "Zp") else char)
+    return " ".join("".join(kept).split())
 
 
 def blank_to_none(value: Any) -> str | None:
-    text = " ".join(cell_text(value).split())
-    return text or None
+    return cell_text(value) or None
 
 
 def join_text(parts: Iterable[str]) -> str | None:
     """Non-empty parts joined by ", " (address lines), or None."""
-    kept = [" ".join(part.split()) for part in parts if part and part.strip()]
+    kept = [text for text in map(cell_text, parts) if text]
     return ", ".join(kept) or None
 
 
 def required_text(values: Mapping[str, str], column: str, *, file: Path, row: int) -> str:
-    text = " ".join(values[column].split())
+    """A value that must not be empty, as :func:`cell_text` cleans it."""
+    text = cell_text(values[column])
     if not text:
-        msg = "empty value"
+        msg = "empty value (or only spaces and invisible characters)"
         raise ValidationError(msg, file=file, row=row, field=column)
     return text
 
@@ -466,6 +573,30 @@ def first_value(value: Any, *, file: Path, row: int, field: str) -> str | None:
     return None
 
 
+MAX_URL_CHARS = 2_048
+"""Longest web address accepted (what browsers and search engines handle everywhere)."""
+
+_URL = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+def web_address(text: str | None, *, file: Path, row: int, field: str) -> str | None:
+    """A place's web site as ``http(s)://…`` (``www.…`` gets ``https://``); None when empty.
+
+    Anything else (spaces, another scheme such as ``javascript:``, over :data:`MAX_URL_CHARS`
+    characters) is refused: the address is shown to the public.
+    """
+    value = cell_text(text)
+    if not value:
+        return None
+    if value.lower().startswith("www."):
+        value = "https://" + value
+    if len(value) > MAX_URL_CHARS or not _URL.fullmatch(value):
+        shown = f"a text of {len(value):,} characters" if len(value) > 80 else repr(value)
+        msg = f"{shown} is not a web address such as https://www.exemple.fr (at most {MAX_URL_CHARS:,} characters)"
+        raise ValidationError(msg, file=file, row=row, field=field)
+    return value
+
+
 def slug(text: str) -> str:
     """Lowercase ASCII words joined by ``-`` ("Mission locale Vitré" -> "mission-locale-vitre")."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -488,7 +619,8 @@ def read_json_list(path: str | Path) -> list[dict]:
         raise ValidationError(msg, file=path)
     for i, item in enumerate(data, start=1):
         if not isinstance(item, dict):
-            msg = f"expected an object, got {json.dumps(item)[:40]}"
+            got = "an array" if isinstance(item, list) else f"the value {_excerpt(str(item), 40)!r}"
+            msg = f"expected an object, got {got}"
             raise ValidationError(msg, file=path, row=i)
     if not data:
         msg = "empty list: expected one object per entry"

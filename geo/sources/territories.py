@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import DuplicateError, MissingColumnError, ValidationError
-from geo.sources.tables import code_text, read_json_list
+from geo.sources.tables import cell_text, code_text, read_json_list
 
 LEVELS: tuple[str, ...] = ("region", "departement", "arrondissement", "epci", "commune")
 """Territorial levels, from the largest to the smallest."""
@@ -56,7 +56,7 @@ def read_epci(path: str | Path) -> pd.DataFrame:
                 msg = f"a member without a commune code: {member!r}"
                 raise ValidationError(msg, file=path, row=i, field="membres")
             members.append(member_code)
-        rows.append({"code": code, "name": rec["nom"], "kind": rec.get("type"), "members": members})
+        rows.append({"code": code, "name": cell_text(rec["nom"]), "kind": rec.get("type"), "members": members})
     return pd.DataFrame(rows, columns=["code", "name", "kind", "members"])
 
 
@@ -78,7 +78,7 @@ def read_named_units(path: str | Path, *, region: str) -> pd.DataFrame:
             raise ValidationError(msg, file=path, row=i, field="code")
         if code_text(rec.get("region", region)) != region and code != region:
             continue
-        rows.append({"code": code, "name": rec["nom"], "chef_lieu": rec.get("chefLieu")})
+        rows.append({"code": code, "name": cell_text(rec["nom"]), "chef_lieu": rec.get("chefLieu")})
     return pd.DataFrame(rows, columns=["code", "name", "chef_lieu"])
 
 
