@@ -497,6 +497,13 @@ CASES: dict[str, Case] = {
         field_="territories.contours",
     ),
     "manifest in Latin-1": Case(_manifest_latin1, MANIFEST, words=("not UTF-8",)),
+    "manifest nested 100,000 deep": Case(
+        lambda d: (d / MANIFEST).write_text(
+            "x = " + "[" * 100_000 + "]" * 100_000 + "\n" + (d / MANIFEST).read_text(encoding="utf-8"), encoding="utf-8"
+        ),
+        MANIFEST,
+        words=("nested too deep",),
+    ),
     "manifest names a missing file": Case(lambda d: (d / PARTNERS).unlink(), PARTNERS, words=("file not found",)),
     "manifest unknown format": Case(
         lambda d: _replace_in_manifest(d, 'format = "partenaires"', 'format = "xlsx"'),

@@ -112,6 +112,9 @@ def read_manifest(data_dir: str | Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         msg = f"invalid TOML: {exc}"
         raise ValidationError(msg, file=path) from exc
+    except RecursionError as exc:
+        msg = "TOML nested too deep (arrays or tables inside one another hundreds of times): not a manifest"
+        raise ValidationError(msg, file=path) from exc
     manifest.setdefault("partner_types", {})
     for key in ("region", "territories"):
         if key not in manifest:
