@@ -159,13 +159,17 @@ FIXED_SITE_FORMATS: Final[frozenset[str]] = frozenset({"fixe", "fixe_antennes"})
 ITINERANT_SITE_FORMATS: Final[frozenset[str]] = frozenset({"itinerant", "bus"})
 """Site formats of a service that moves (permanences, bus): its point is not a building."""
 
-GEOCODING_PRECISIONS: Final[tuple[str, ...]] = ("source", "adresse", "approx_mairie", "commune")
-"""Where a structure's point comes from: given by the source, geocoded from the address,
-the town hall of its commune (``approx_mairie``: not the building), or a point inside the
-commune polygon (coarsest)."""
+GEOCODING_PRECISIONS: Final[tuple[str, ...]] = ("source", "adresse", "approx_mairie", "approx_commune")
+"""Where a structure's point comes from, most precise first: given by the source, geocoded
+from the address, the town hall of its commune (``approx_mairie``: not the building), or a
+point inside the commune polygon (``approx_commune``, coarsest)."""
 
-APPROXIMATE_POSITIONS: Final[frozenset[str]] = frozenset({"approx_mairie", "commune"})
-"""Geocoding precisions whose point is not the building itself."""
+GEOCODING_ALIASES: Final[dict[str, str]] = {"commune": "approx_commune"}
+"""Older spellings of a precision, still read in source files."""
+
+APPROXIMATE_POSITIONS: Final[frozenset[str]] = frozenset(p for p in GEOCODING_PRECISIONS if p.startswith("approx_"))
+"""Geocoding precisions whose point is not the building itself: those named ``approx_…``
+(SQL tests the same prefix)."""
 
 MAIN_CATEGORIES: Final[tuple[str, ...]] = (
     "any",

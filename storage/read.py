@@ -47,7 +47,7 @@ def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
         region["partner_types"] = cur.execute(
             """
             SELECT p.partner_type, p.label, p.missions, p.publics, count(s.*) AS n_structures,
-                   count(*) FILTER (WHERE s.geocoding = 'approx_mairie') AS n_approx,
+                   count(*) FILTER (WHERE s.geocoding LIKE 'approx\\_%') AS n_approx,
                    count(*) FILTER (WHERE s.site_format IN ('itinerant', 'bus', 'multisites')) AS n_mobile
               FROM partner_type p LEFT JOIN structure s USING (partner_type)
              GROUP BY p.partner_type ORDER BY count(s.*) DESC, p.label
@@ -90,7 +90,7 @@ STRUCTURE_COLUMNS_SQL = """
     s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
     p.label AS partner_label, coalesce(s.receives_public, p.receives_public) AS receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
     s.phone, s.website, s.appointment, s.source, s.vintage,
-    s.geocoding IN ('approx_mairie', 'commune') AS approximate_position,
+    s.geocoding LIKE 'approx\\_%' AS approximate_position,
     s.site_format IN ('itinerant', 'bus') AS itinerant,
     s.site_format = 'multisites' AS multisite,
     round(ST_X(ST_Transform(s.geom, 4326))::numeric, 6)::float8 AS lon,

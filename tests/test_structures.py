@@ -581,7 +581,7 @@ def test_site_lists_real_files(partner_types) -> None:
     suio = read_sites(folder / "sites-suio.csv", partner_types=partner_types, crs=CRS)
     assert set(suio["partner_type"]) == {"suio_baip"}
     ij = read_sites(folder / "sites-information-jeunesse.csv", partner_types=partner_types, crs=CRS)
-    assert ij["geocoding"].value_counts().to_dict() == {"approx_mairie": 56, "commune": 1}
+    assert ij["geocoding"].value_counts().to_dict() == {"approx_mairie": 56, "approx_commune": 1}
 
 
 def test_site_list_errors_name_the_row_and_field(tmp_path: Path, partner_types) -> None:

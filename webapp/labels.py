@@ -48,7 +48,7 @@ GEOCODING_LABELS: dict[str, str] = {
     "source": "position donnée par la source",
     "adresse": "position de l'adresse",
     "approx_mairie": "position approximative (la mairie de la commune, pas le bâtiment)",
-    "commune": "position approximative (un point de la commune)",
+    "approx_commune": "position approximative (un point de la commune)",
 }
 GAP_LABELS: dict[str, str] = {
     "white_zone": "Zone blanche (au-delà du seuil)",

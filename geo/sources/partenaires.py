@@ -14,6 +14,7 @@ from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
     Table,
     blank_to_none,
+    cell_text,
     parse_yes_no,
     postcode,
     read_csv_table,
@@ -22,7 +23,7 @@ from geo.sources.tables import (
     required_text,
     slug,
 )
-from geo.vocabulary import GEOCODING_PRECISIONS
+from geo.vocabulary import GEOCODING_ALIASES, GEOCODING_PRECISIONS
 
 PARTENAIRES_COLUMNS: tuple[str, ...] = ("type", "nom", "code_postal", "lat", "lon", "geocodage")
 """Required columns of ``partenaires.csv`` (``adresse, commune, code_insee, source, millesime,
@@ -130,7 +131,8 @@ def _without_flag(values: Mapping[str, str]) -> dict[str, str]:
 def _partenaire_record(
     values: Mapping[str, str], *, file: Path, row: int, dataset: str, structure_id: str
 ) -> dict[str, Any]:
-    geocoding = values["geocodage"].strip()
+    geocoding = cell_text(values["geocodage"])
+    geocoding = GEOCODING_ALIASES.get(geocoding, geocoding)
     if geocoding not in GEOCODING_PRECISIONS:
         msg = f"unknown geocoding precision {geocoding!r}; expected one of {', '.join(GEOCODING_PRECISIONS)}"
         raise ValidationError(msg, file=file, row=row, field="geocodage")

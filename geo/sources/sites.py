@@ -14,7 +14,7 @@ Columns (``id, type, nom, code_insee, lat, lon, geocodage`` required; the others
   ``adresse`` (geocoded), or ``approx_mairie:<code>`` / ``approx_mairie_signe_lon_corrige:<code>``
   (the town hall of the commune, **not the building**) and
   ``approx_point_interieur_commune:<code>`` (a point inside the commune), kept as
-  ``approx_mairie`` and ``commune`` precision.
+  ``approx_mairie`` and ``approx_commune`` precision.
 - ``millesime`` dates the row (``2019-11``, ``2026-07 (HEAD du dépôt)``…): each place keeps
   the date of its own source row.
 - ``accueil_public``: ``oui``/``non`` when the source says whether the site receives the
@@ -60,7 +60,7 @@ GEOCODING: dict[str, str] = {
     "adresse": "adresse",
     "approx_mairie": "approx_mairie",
     "approx_mairie_signe_lon_corrige": "approx_mairie",
-    "approx_point_interieur_commune": "commune",
+    "approx_point_interieur_commune": "approx_commune",
 }
 """``geocodage`` (before any ``:<code>``) -> geocoding precision of :mod:`geo.vocabulary`."""
 

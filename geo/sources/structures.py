@@ -28,6 +28,7 @@ from geo.crs import WGS84
 from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
 from geo.schema import STRUCTURE_COLUMNS
 from geo.sources.tables import cell_text, slug
+from geo.vocabulary import GEOCODING_PRECISIONS
 
 ROW_INDEX = "source_row"
 """Name of the index of reader outputs: the row of each structure in its source file."""
@@ -372,7 +373,7 @@ def concat_structures(
 MERGE_DISTANCE_M = 30.0
 """Two places of the same type and name closer than this (metres) are the same place."""
 
-_GEOCODING_RANK = {"source": 0, "adresse": 1, "approx_mairie": 2, "commune": 3}
+_GEOCODING_RANK = {precision: rank for rank, precision in enumerate(GEOCODING_PRECISIONS)}
 
 
 def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[tuple[str, tuple[str, ...]]]]:
