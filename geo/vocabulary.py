@@ -169,7 +169,7 @@ GEOCODING_ALIASES: Final[dict[str, str]] = {"commune": "approx_commune"}
 
 APPROXIMATE_POSITIONS: Final[frozenset[str]] = frozenset(p for p in GEOCODING_PRECISIONS if p.startswith("approx_"))
 """Geocoding precisions whose point is not the building itself: those named ``approx_…``
-(SQL tests the same prefix)."""
+(SQL tests the same prefix with ``starts_with``)."""
 
 MAIN_CATEGORIES: Final[tuple[str, ...]] = (
     "any",

@@ -9,12 +9,13 @@ file, row and field; nothing is written in that case.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -35,6 +36,9 @@ from scripts.common import (
     open_db,
 )
 from settings import Settings
+
+if TYPE_CHECKING:
+    from geo.sources.region import RegionSources
 
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
 db_app = typer.Typer(help="Base PostGIS locale du projet (ignorée si DATABASE_URL est défini).", no_args_is_help=True)
@@ -121,6 +125,13 @@ def load(
         list[str] | None,
         typer.Option(help="Fichier de structures en plus, FORMAT:CHEMIN (format annuaire, partenaires...)."),
     ] = None,
+    skip_invalid_rows: Annotated[
+        bool,
+        typer.Option(
+            help="Charger les lignes valides des fichiers de lieux et écarter les autres (listées dans un CSV et "
+            "dans la base) au lieu de tout refuser à la première erreur."
+        ),
+    ] = False,
 ) -> None:
     """Load territories, partner types and structures into PostGIS, in one transaction."""
     from geo.sources.region import StructureSource, read_region_sources
@@ -152,7 +163,13 @@ def load(
     ) as progress:
         task = progress.add_task("Lecture et validation des sources", total=3)
         try:
-            sources = read_region_sources(data_dir, crs=settings.crs, region=region_code, extra_structures=extra)
+            sources = read_region_sources(
+                data_dir,
+                crs=settings.crs,
+                region=region_code,
+                extra_structures=extra,
+                skip_invalid_rows=skip_invalid_rows,
+            )
         except AtlasError as exc:
             raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
         progress.update(task, advance=1, description="Migrations")
@@ -171,16 +188,22 @@ def load(
                     datasets=sources.datasets,
                     files=sources.files,
                     started_at=started_at,
+                    rejections=sources.rejected_rows(),
                 )
             except StoreError as exc:
                 raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
         progress.update(task, advance=1)
+    _print_load_summary(sources, counts, elapsed=time.monotonic() - started, var_dir=settings.var_dir)
+
+
+def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elapsed: float, var_dir: Path) -> None:
+    """What a load wrote, merged, placed, left out and rejected, in French."""
     merged = len(sources.report.merged) if sources.report else 0
     console.print(
         f"Chargé Région {sources.region_code} : {counts['communes']} communes ({merged} fusionnées depuis 2018), "
         f"{counts['territories']} territoires, {counts['structures']} structures "
         f"({', '.join(sources.datasets)}), {counts['partner_types']} types de partenaires "
-        f"en {time.monotonic() - started:.1f} s."
+        f"en {elapsed:.1f} s."
     )
     for structure_id, listings in sources.merged_places:
         console.print(
@@ -203,6 +226,39 @@ def load(
             highlight=False,
             soft_wrap=True,
         )
+    if sources.placed:
+        at_town_hall = sum(p == "approx_mairie" for p in sources.placed.values())
+        console.print(
+            f"  {len(sources.placed)} lieu(x) sans coordonnées placé(s) d'après leur commune : {at_town_hall} à la "
+            f"mairie, {len(sources.placed) - at_town_hall} en un point de la commune (positions approximatives, "
+            "signalées comme telles).",
+            highlight=False,
+        )
+    if sources.town_halls_misplaced:
+        listed = ", ".join(f"{code} (ligne {row})" for row, code, _m in sources.town_halls_misplaced[:8])
+        console.print(
+            f"  {len(sources.town_halls_misplaced)} point(s) de mairie hors de leur commune, non utilisé(s) : "
+            + listed
+            + (" …" if len(sources.town_halls_misplaced) > 8 else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+    rejected = sources.rejected_rows()
+    if rejected:
+        path = var_dir / "rejets" / f"rejets-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8 right
+            writer = csv.writer(out, delimiter=";")
+            writer.writerow(("fichier", "ligne", "champ", "motif"))
+            writer.writerows(rejected)
+        console.print(
+            f"[bold yellow]{len(rejected)} ligne(s) rejetée(s)[/] (non chargées), liste : {path}",
+            soft_wrap=True,
+        )
+        for file, row, field, reason in rejected[:5]:
+            console.print(
+                f"  {Path(file).name}, ligne {row}, champ {field} : {reason}", highlight=False, soft_wrap=True
+            )
 
 
 @network_app.command(

@@ -20,6 +20,9 @@ from geo.crs import epsg_code
 from geo.schema import STRUCTURE_COLUMNS
 from storage.common import StoreError, copy_rows, ewkb_hex, scalar
 
+Rejection = tuple[str, int | None, str | None, str]
+"""``(file, row, field, reason)`` of a row a tolerant load left out."""
+
 
 def replace_region(
     conn: psycopg.Connection,
@@ -33,6 +36,7 @@ def replace_region(
     datasets: Sequence[str],
     files: dict[str, str],
     started_at: dt.datetime,
+    rejections: Sequence[Rejection] = (),
 ) -> dict[str, int]:
     """Replace everything a full load brings, in one transaction; return row counts.
 
@@ -47,6 +51,9 @@ def replace_region(
         Structure datasets replaced as a whole (rows of other datasets are kept).
     files
         Path -> SHA-256 of the files read, recorded in ``load_run``.
+    rejections
+        ``(file, row, field, reason)`` of the rows a tolerant load left out, recorded in
+        ``load_rejection`` with this run.
     """
     srid = epsg_code(crs)
     for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
@@ -74,10 +81,18 @@ def replace_region(
                 "territories": len(territories),
                 "partner_types": len(partner_types),
                 "structures": len(structures),
+                "rejected": len(rejections),
             }
-            conn.execute(
-                "INSERT INTO load_run (started_at, kind, files, counts) VALUES (%s, 'region', %s, %s)",
+            run_id = scalar(
+                conn,
+                "INSERT INTO load_run (started_at, kind, files, counts) VALUES (%s, 'region', %s, %s) RETURNING id",
                 (started_at, Jsonb(files), Jsonb({**counts, "datasets": list(datasets)})),
+            )
+            copy_rows(
+                conn,
+                "load_rejection",
+                ("load_run_id", "position", "file", "source_row", "field", "reason"),
+                ((run_id, i, *rejection) for i, rejection in enumerate(rejections, start=1)),
             )
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
     except psycopg.errors.ForeignKeyViolation as exc:

@@ -25,7 +25,22 @@ def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
         summary[table] = scalar(conn, psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table)))
     last = conn.execute("SELECT finished_at FROM load_run ORDER BY id DESC LIMIT 1").fetchone()
     summary["last_load"] = last[0].isoformat(timespec="seconds") if last else "jamais"
+    if last:
+        summary["rejected_rows"] = len(last_load_rejections(conn))
     return summary
+
+
+def last_load_rejections(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """``file, source_row, field, reason`` of the rows the last load left out (a tolerant
+    load's; none after a strict one), in file and row order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT file, source_row, field, reason FROM load_rejection
+             WHERE load_run_id = (SELECT max(id) FROM load_run WHERE kind = 'region')
+             ORDER BY position
+            """
+        ).fetchall()
 
 
 def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
@@ -47,7 +62,7 @@ def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
         region["partner_types"] = cur.execute(
             """
             SELECT p.partner_type, p.label, p.missions, p.publics, count(s.*) AS n_structures,
-                   count(*) FILTER (WHERE s.geocoding LIKE 'approx\\_%') AS n_approx,
+                   count(*) FILTER (WHERE starts_with(s.geocoding, 'approx_')) AS n_approx,
                    count(*) FILTER (WHERE s.site_format IN ('itinerant', 'bus', 'multisites')) AS n_mobile
               FROM partner_type p LEFT JOIN structure s USING (partner_type)
              GROUP BY p.partner_type ORDER BY count(s.*) DESC, p.label
@@ -90,7 +105,7 @@ STRUCTURE_COLUMNS_SQL = """
     s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
     p.label AS partner_label, coalesce(s.receives_public, p.receives_public) AS receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
     s.phone, s.website, s.appointment, s.source, s.vintage,
-    s.geocoding LIKE 'approx\\_%' AS approximate_position,
+    starts_with(s.geocoding, 'approx_') AS approximate_position,
     s.site_format IN ('itinerant', 'bus') AS itinerant,
     s.site_format = 'multisites' AS multisite,
     round(ST_X(ST_Transform(s.geom, 4326))::numeric, 6)::float8 AS lon,

@@ -620,11 +620,36 @@ CASES: dict[str, Case] = {
         words=("Lambert-93",),
     ),
     "france services point outside the Région": Case(
-        lambda d: _edit_csv(d / FS, {(4, "latitude"): "48.8566", (4, "longitude"): "2.3522", (4, "insee_com"): ""}),
+        lambda d: _edit_csv(
+            d / FS,
+            {
+                (4, "latitude"): "48.8566",
+                (4, "longitude"): "2.3522",
+                (4, "insee_com"): "",
+                (4, "code_postal"): "",
+                (4, "lib_com"): "",
+            },
+        ),
         FS,
         row=4,
         field_="latitude/longitude",
         words=("outside the Région",),
+    ),
+    # A homonym geocoded in another Région (Saint-Louis 97450 placed in Moselle): the commune
+    # named by the postcode and the name, and where the point lies, are both named.
+    "france services point far from the commune its postcode and name give": Case(
+        lambda d: _edit_csv(d / FS, {(4, "latitude"): "48.8566", (4, "longitude"): "2.3522", (4, "insee_com"): ""}),
+        FS,
+        row=4,
+        field_="code_postal/lib_com",
+        words=("lies outside the Région", "from Le Mené (22046), the commune this row names"),
+    ),
+    "france services point in another commune than its INSEE code": Case(
+        lambda d: _edit_csv(d / FS, {(3, "latitude"): "47.9960", (3, "longitude"): "-4.1020"}),
+        FS,
+        row=3,
+        field_="insee_com",
+        words=("lies in Quimper (29232)", "from Tréguier (22362), the commune this row names"),
     ),
     "france services unknown commune code": Case(
         lambda d: _edit_csv(d / FS, {(5, "insee_com"): "99999"}), FS, row=5, field_="insee_com"

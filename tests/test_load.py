@@ -237,3 +237,64 @@ def test_wrong_region_argument_is_refused(migrated_db: str, monkeypatch) -> None
 def test_structures_table_refuses_unknown_missions(pilot_copy: str) -> None:
     with db.connect(pilot_copy) as conn, pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("UPDATE structure SET missions = '{orientation}' WHERE structure_id = 'france_services:133'")
+
+
+# --- tolerant loads: --skip-invalid-rows ---
+
+
+def _two_bad_rows_and_one_without_coordinates(data_dir: Path) -> None:
+    cidff, apec = data_dir / "structures" / "sites-cidff.csv", data_dir / "structures" / "sites-apec.csv"
+    _edit_csv(cidff, 2, "lat", "")
+    _edit_csv(cidff, 2, "lon", "")
+    _edit_csv(cidff, 2, "geocodage", "")
+    _edit_csv(cidff, 3, "type", "cabinet_prive")
+    _edit_csv(apec, 2, "lat", "47.9960")  # Quimper, for the Apec of Brest
+    _edit_csv(apec, 2, "lon", "-4.1020")
+
+
+def test_tolerant_load_keeps_the_valid_rows_and_lists_the_others(migrated_db: str, tmp_path: Path, monkeypatch) -> None:
+    data_dir = _pilot_copy_dir(tmp_path)
+    _two_bad_rows_and_one_without_coordinates(data_dir)
+    monkeypatch.setenv("DATABASE_URL", migrated_db)
+    monkeypatch.setenv("ATLAS_VAR_DIR", str(tmp_path / "var"))
+    strict = CliRunner().invoke(app, ["load", "--data", str(data_dir)])
+    assert strict.exit_code == 2 and "cabinet_prive" in strict.output
+    result = CliRunner().invoke(app, ["load", "--data", str(data_dir), "--skip-invalid-rows"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "306 structures" in output and "2 ligne(s) rejetée(s)" in output
+    assert "1 lieu(x) sans coordonnées placé(s) d'après leur commune : 1 à la mairie" in output
+    [csv_file] = (tmp_path / "var" / "rejets").glob("rejets-*.csv")
+    assert str(csv_file) in output
+    lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "fichier;ligne;champ;motif" and len(lines) == 3
+    assert "sites-cidff.csv;3;type;unknown partner type 'cabinet_prive'" in lines[1]
+    assert "sites-apec.csv;2;code_insee;" in lines[2] and "lies in Quimper (29232)" in lines[2]
+    with db.connect(migrated_db) as conn:
+        stored = conn.execute("SELECT file, source_row, field FROM load_rejection ORDER BY position").fetchall()
+        placed = conn.execute(
+            "SELECT geocoding, commune_code FROM structure WHERE dataset = 'cidff' AND structure_id LIKE '%22278%'"
+        ).fetchall()
+    assert [(Path(f).name, r, c) for f, r, c in stored] == [
+        ("sites-cidff.csv", 3, "type"),
+        ("sites-apec.csv", 2, "code_insee"),
+    ]
+    assert placed == [("approx_mairie", "22278")]
+    status = CliRunner().invoke(app, ["db", "status"])
+    assert "rejected_rows: 2" in status.output
+    # A strict load afterwards rejects nothing, and says so.
+    CliRunner().invoke(app, ["load", "--data", str(PILOT_DIR)])
+    assert "rejected_rows: 0" in CliRunner().invoke(app, ["db", "status"]).output
+
+
+def test_tolerant_load_refuses_a_file_whose_every_row_is_rejected(pilot_db: str, tmp_path: Path, monkeypatch) -> None:
+    data_dir = _pilot_copy_dir(tmp_path)
+    for row in (2, 3):
+        _edit_csv(data_dir / "structures" / "sites-apec.csv", row, "type", "cabinet_prive")
+    before = snapshot(pilot_db)
+    monkeypatch.setenv("DATABASE_URL", pilot_db)
+    monkeypatch.setenv("ATLAS_VAR_DIR", str(tmp_path / "var"))
+    result = CliRunner().invoke(app, ["load", "--data", str(data_dir), "--skip-invalid-rows"])
+    assert result.exit_code == 2
+    assert "every row was rejected (2)" in " ".join(result.output.split())
+    assert snapshot(pilot_db) == before

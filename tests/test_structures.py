@@ -326,10 +326,13 @@ def _sample_with(tmp_path: Path, position: int, **changes: object) -> Path:
 
 
 ANNUAIRE_CASES = {
-    "empty coordinates": (
-        {"adresse": [{"type_adresse": "Adresse", "numero_voie": "x", "latitude": "", "longitude": ""}]},
+    "empty coordinates and no commune": (
+        {
+            "adresse": [{"type_adresse": "Adresse", "numero_voie": "x", "latitude": "", "longitude": ""}],
+            "code_insee_commune": "",
+        },
         GeometryError,
-        ["row 2", "adresse.latitude"],
+        ["row 2", "adresse.latitude/adresse.longitude", "no INSEE code nor postcode"],
     ),
     "missing id": ({"id": ""}, MissingColumnError, ["row 2", "'id'"]),
     "unknown weekday": (
@@ -526,6 +529,82 @@ def test_commune_code_far_from_the_point_is_refused(tmp_path: Path, squares, par
     with pytest.raises(ValidationError) as exc:
         sio.assign_communes(layer, squares, file=path)
     _assert_names(exc, str(path), "row 2", "'code_insee'", "8.0 km")
+
+
+def test_commune_code_far_from_the_point_names_both_communes(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(tmp_path, [(X0 - 5000, Y0 + 5000, "35002")], partner_types)  # inside 35001
+    with pytest.raises(ValidationError) as exc:
+        sio.assign_communes(layer, squares, file=path)
+    _assert_names(exc, str(path), "row 2", "'code_insee'", "lies in Ouestville (35001)", "from Estville (35002)")
+
+
+def _without_coordinates(tmp_path: Path, rows: list[list[str]], partner_types) -> gpd.GeoDataFrame:
+    """partenaires.csv rows ``[code_postal, commune, code_insee]`` without coordinates nor geocodage."""
+    table = [["type", "nom", "code_postal", "commune", "code_insee", "lat", "lon", "geocodage"]]
+    table += [["cio", f"CIO sans point {i}", *row, "", "", ""] for i, row in enumerate(rows, start=1)]
+    return partenaires_io.read_partenaires(_write(tmp_path / "p.csv", table), partner_types=partner_types, crs=CRS)
+
+
+def test_places_without_coordinates_go_to_the_town_hall_else_inside_the_commune(
+    tmp_path: Path, squares, partner_types
+) -> None:
+    squares = squares.assign(postcodes=[["35100"], ["35100", "35200"]])
+    layer = _without_coordinates(
+        tmp_path,
+        [["", "", "35001"], ["35100", "ESTVILLE CEDEX", ""], ["35200", "Est-ville", ""]],
+        partner_types,
+    )
+    assert layer.geometry.isna().all()  # kept without a point until the communes are known
+    town_hall = shapely.Point(X0 - 2000, Y0 + 3000)
+    town_halls = gpd.GeoSeries([town_hall], index=["35001"], crs=CRS)
+    placed = sio.assign_communes(layer, squares, town_halls=town_halls)
+    assert placed["commune_code"].tolist() == ["35001", "35002", "35002"]
+    assert placed["geocoding"].tolist() == ["approx_mairie", "approx_commune", "approx_commune"]
+    assert placed.geometry.iloc[0].equals(town_hall)
+    assert all(squares.geometry[1].contains(point) for point in placed.geometry.iloc[1:])
+    assert placed.attrs["placed"] == {
+        "partenaires:cio-cio-sans-point-1-": "approx_mairie",
+        "partenaires:cio-cio-sans-point-2-35100": "approx_commune",
+        "partenaires:cio-cio-sans-point-3-35200": "approx_commune",
+    }
+
+
+def test_a_place_without_coordinates_must_name_its_commune(tmp_path: Path, squares, partner_types) -> None:
+    with pytest.raises(GeometryError) as exc:
+        _without_coordinates(tmp_path, [["", "Estville", ""]], partner_types)
+    _assert_names(exc, "row 2", "'lat/lon'", "no INSEE code nor postcode and commune name")
+    layer = _without_coordinates(tmp_path, [["35300", "Nulleville", ""]], partner_types)  # names no commune
+    with pytest.raises(ValidationError) as exc:
+        sio.assign_communes(layer, squares.assign(postcodes=[["35100"], ["35200"]]))
+    _assert_names(exc, "row 2", "'code_postal/commune'", "identify no current commune")
+
+
+def test_tolerant_assignment_rejects_rows_and_keeps_the_others(tmp_path: Path, squares, partner_types) -> None:
+    path, layer = _partners_at(
+        tmp_path, [(X0 + 5000, Y0 + 5000, ""), (X0 - 5000, Y0 + 5000, "35002"), (X0 + 90_000, Y0, "")], partner_types
+    )
+    rejections: list[ValidationError] = []
+    placed = sio.assign_communes(layer, squares, file=path, rejections=rejections)
+    assert placed.index.tolist() == [2]
+    assert [(e.row, e.field) for e in rejections] == [(3, "code_insee"), (4, "lat/lon")]
+    assert all(e.file == str(path) for e in rejections)
+
+
+def test_town_hall_points_outside_their_commune_are_left_out(pilot_sources, tmp_path: Path) -> None:
+    """The source's raw town-hall points: 37 lie in another commune (a homonym's town hall) and 13
+    have an inverted longitude; the checked columns of the pilot file keep none of them."""
+    from geo.sources.town_halls import read_town_halls
+
+    source = PILOT_DIR / "admin" / "mairies-bretagne.csv"
+    checked = read_town_halls(source, pilot_sources.communes)
+    assert len(checked.points) == 1163 and checked.misplaced == []
+    rows = _rows(source)
+    lat, lon, lat_raw, lon_raw = (rows[0].index(c) for c in ("lat", "lon", "lat_source", "lon_source"))
+    for cells in rows[1:]:
+        cells[lat], cells[lon] = cells[lat_raw], cells[lon_raw]
+    raw = read_town_halls(_write(tmp_path / "raw.csv", rows), pilot_sources.communes)
+    assert len(raw.points) == 1150 and len(raw.misplaced) == 50
+    assert ("22008" in {code for _row, code, _m in raw.misplaced}) and min(m for *_r, m in raw.misplaced) > 50
 
 
 def test_layers_in_different_crs_are_refused(tmp_path: Path, squares, partner_types) -> None:

@@ -14,11 +14,13 @@ import pandas as pd
 from geo.errors import MissingColumnError, ValidationError
 from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
+    Rejections,
     cell_text,
     embedded_list,
     first_value,
     iso_date,
     join_text,
+    per_row,
     read_bytes,
     read_csv_table,
     read_json,
@@ -59,6 +61,7 @@ def read_annuaire_service_public(
     partner_types: pd.DataFrame,
     crs: str,
     dataset: str = "annuaire",
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the Service-public.fr "annuaire de l'administration" export (DILA, Licence Ouverte).
 
@@ -79,6 +82,8 @@ def read_annuaire_service_public(
         Projected CRS (metres) of the returned points, e.g. ``"EPSG:2154"``.
     dataset
         Dataset name; ``structure_id`` is ``"<dataset>:<id>"`` (the DILA UUID).
+    rejections
+        A tolerant load's rejected rows (:data:`geo.sources.tables.Rejections`); None: strict.
 
     Returns
     -------
@@ -98,22 +103,27 @@ def read_annuaire_service_public(
     if not services:
         msg = "no service in the file: an empty or truncated export?"
         raise ValidationError(msg, file=file, field="service")
-    records = []
     skipped: Counter[str] = Counter()
-    for row, service in services:
+
+    def record(item: tuple[int, dict[str, Any]]) -> dict[str, Any] | None:
+        row, service = item
         partner_type, pivot = _annuaire_partner_type(service, file=file, row=row)
         if partner_type is None:
             skipped[pivot] += 1
-            continue
-        records.append(_annuaire_record(service, file=file, row=row, dataset=dataset, partner_type=partner_type))
+            return None
+        return _annuaire_record(service, file=file, row=row, dataset=dataset, partner_type=partner_type)
+
+    records = [r for r in per_row(services, record, rejections) if r is not None]
     fields = SourceFields(
         id="id",
         partner_type="pivot",
         latitude="adresse.latitude",
         longitude="adresse.longitude",
         commune_code="code_insee_commune",
+        postcode="adresse.code_postal",
+        commune_name="adresse.nom_commune",
     )
-    layer = build_layer(records, file=file, crs=crs, partner_types=partner_types, fields=fields)
+    layer = build_layer(records, file=file, crs=crs, partner_types=partner_types, fields=fields, rejections=rejections)
     layer.attrs["skipped_types"] = dict(sorted(skipped.items()))
     return layer
 

@@ -12,9 +12,11 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
+    Rejections,
     blank_to_none,
     join_text,
     parse_yes_no,
+    per_row,
     postcode,
     read_csv_table,
     require_columns,
@@ -54,6 +56,7 @@ def read_france_services(
     crs: str,
     vintage: str = "2024-08-01",
     dataset: str = "france_services",
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the ANCT list of France services (one row per site, WGS84 latitude/longitude).
 
@@ -71,6 +74,8 @@ def read_france_services(
         Date or label of the list, stored in ``vintage``.
     dataset
         Dataset name; ``structure_id`` is ``"<dataset>:<id_fs>"``.
+    rejections
+        A tolerant load's rejected rows (:data:`geo.sources.tables.Rejections`); None: strict.
 
     Returns
     -------
@@ -89,14 +94,22 @@ def read_france_services(
     table = read_csv_table(path)
     require_columns(table, FRANCE_SERVICES_COLUMNS)
     require_data_rows(table)
-    records = [
-        _france_services_record(values, file=table.file, row=row, dataset=dataset, vintage=vintage)
-        for row, values in table.rows
-    ]
-    fields = SourceFields(
-        id="id_fs", partner_type="partner_type", latitude="latitude", longitude="longitude", commune_code="insee_com"
+    records = per_row(
+        table.rows,
+        lambda item: _france_services_record(item[1], file=table.file, row=item[0], dataset=dataset, vintage=vintage),
+        rejections,
     )
-    return build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    fields = SourceFields(
+        id="id_fs",
+        partner_type="partner_type",
+        latitude="latitude",
+        longitude="longitude",
+        commune_code="insee_com",
+        commune_name="lib_com",
+    )
+    return build_layer(
+        records, file=table.file, crs=crs, partner_types=partner_types, fields=fields, rejections=rejections
+    )
 
 
 def _france_services_record(

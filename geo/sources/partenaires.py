@@ -12,10 +12,12 @@ import pandas as pd
 from geo.errors import DuplicateError, ValidationError
 from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
+    Rejections,
     Table,
     blank_to_none,
     cell_text,
     parse_yes_no,
+    per_row,
     postcode,
     read_csv_table,
     require_columns,
@@ -36,6 +38,7 @@ def read_partenaires(
     partner_types: pd.DataFrame,
     crs: str,
     dataset: str = "partenaires",
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """Read ``partenaires.csv``: structures of any partner type, one schema, WGS84 lat/lon.
 
@@ -62,6 +65,8 @@ def read_partenaires(
         Projected CRS (metres) of the returned points, e.g. ``"EPSG:2154"``.
     dataset
         Dataset name, prefix of ``structure_id``.
+    rejections
+        A tolerant load's rejected rows (:data:`geo.sources.tables.Rejections`); None: strict.
 
     Returns
     -------
@@ -77,9 +82,10 @@ def read_partenaires(
     table = read_csv_table(path)
     require_columns(table, PARTENAIRES_COLUMNS)
     require_data_rows(table)
-    records = []
     merged: dict[str, tuple[int, ...]] = {}
-    for structure_id, rows in _places(table, dataset=dataset).items():
+
+    def place_record(place: tuple[str, list[tuple[int, dict[str, str]]]]) -> dict[str, Any]:
+        structure_id, rows = place
         first_row, first_values = rows[0]
         record = _partenaire_record(
             first_values, file=table.file, row=first_row, dataset=dataset, structure_id=structure_id
@@ -93,33 +99,41 @@ def read_partenaires(
         )
         if len(rows) > 1:
             merged[structure_id] = tuple(row for row, _values in rows)
-        records.append(record)
+        return record
+
+    records = per_row(_places(table, dataset=dataset, rejections=rejections).items(), place_record, rejections)
     fields = SourceFields(id="nom", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
-    layer = build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    layer = build_layer(
+        records, file=table.file, crs=crs, partner_types=partner_types, fields=fields, rejections=rejections
+    )
     layer.attrs["merged"] = merged
     return layer
 
 
-def _places(table: Table, *, dataset: str) -> dict[str, list[tuple[int, dict[str, str]]]]:
+def _places(
+    table: Table, *, dataset: str, rejections: Rejections | None
+) -> dict[str, list[tuple[int, dict[str, str]]]]:
     """Derived identifier -> the rows listing that place (several when it is listed again);
     rows sharing an identifier but differing beyond ``accueil_public`` are refused."""
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    for row, values in table.rows:
+
+    def group(item: tuple[int, dict[str, str]]) -> None:
+        row, values = item
         name = slug(values["nom"])
         if not name:
             msg = "a name is needed to identify the structure"
             raise ValidationError(msg, file=table.file, row=row, field="nom")
-        key = f"{dataset}:{values['type'].strip()}-{name}-{''.join(values['code_postal'].split())}"
-        groups.setdefault(key, []).append((row, values))
-    for key, members in groups.items():
-        first_row, first_values = members[0]
-        for row, values in members[1:]:
-            if _without_flag(values) != _without_flag(first_values):
-                msg = (
-                    f"rows {first_row} and {row} have the same type, name and postcode but differ "
-                    f"(identifier {key}): give the two structures distinct names"
-                )
-                raise DuplicateError(msg, file=table.file, row=row, field="nom")
+        key = f"{dataset}:{cell_text(values['type'])}-{name}-{''.join(values['code_postal'].split())}"
+        members = groups.setdefault(key, [])
+        if members and _without_flag(values) != _without_flag(members[0][1]):
+            msg = (
+                f"rows {members[0][0]} and {row} have the same type, name and postcode but differ "
+                f"(identifier {key}): give the two structures distinct names"
+            )
+            raise DuplicateError(msg, file=table.file, row=row, field="nom")
+        members.append((row, values))
+
+    per_row(table.rows, group, rejections)
     return groups
 
 
@@ -133,13 +147,15 @@ def _partenaire_record(
 ) -> dict[str, Any]:
     geocoding = cell_text(values["geocodage"])
     geocoding = GEOCODING_ALIASES.get(geocoding, geocoding)
+    if not geocoding and not cell_text(values["lat"]) and not cell_text(values["lon"]):
+        geocoding = "approx_commune"  # no coordinates: placed at the town hall or inside the commune at load
     if geocoding not in GEOCODING_PRECISIONS:
         msg = f"unknown geocoding precision {geocoding!r}; expected one of {', '.join(GEOCODING_PRECISIONS)}"
         raise ValidationError(msg, file=file, row=row, field="geocodage")
     return {
         "structure_id": structure_id,
         "dataset": dataset,
-        "partner_type": values["type"].strip(),
+        "partner_type": cell_text(values["type"]),
         "name": required_text(values, "nom", file=file, row=row),
         "address": blank_to_none(values.get("adresse")),
         "postcode": postcode(values["code_postal"], file=file, row=row, field="code_postal"),

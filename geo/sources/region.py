@@ -27,9 +27,14 @@ from geo.sources.partenaires import read_partenaires
 from geo.sources.partner_types import DEFAULT_PARTNER_TYPES, read_partner_types
 from geo.sources.sites import read_sites
 from geo.sources.structures import assign_communes, concat_structures, merge_same_places
-from geo.sources.tables import read_text
+from geo.sources.tables import Rejections, read_text
+from geo.sources.town_halls import read_town_halls
 
 MANIFEST = "atlas.toml"
+OPTIONAL_TERRITORY_FILES = ("merger_events", "town_halls")
+"""Keys of ``[territories]`` a Région may leave out: mergers the COG list does not describe
+(none since the contours' vintage), town-hall points (places without coordinates then go to
+a point inside their commune)."""
 STRUCTURE_READERS = {
     "france_services": read_france_services,
     "partenaires": read_partenaires,
@@ -78,6 +83,14 @@ class RegionSources:
     superseded
         ``(file, id, id of the row replacing it)`` of the rows a source marks as superseded
         (:func:`geo.sources.sites.read_sites`), left out.
+    placed
+        ``structure_id -> approx_mairie | approx_commune`` of the places given without
+        coordinates and put at their commune's town hall or inside it.
+    town_halls_misplaced
+        ``(row, commune code, metres)`` of the town-hall points lying outside their commune, not used.
+    rejections
+        The rows a tolerant load left out (``skip_invalid_rows``), each error naming its file,
+        row and field; empty for a strict load, which stops at the first.
     """
 
     region_code: str
@@ -91,6 +104,13 @@ class RegionSources:
     report: commune_io.ReconciliationReport | None = None
     merged_places: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     superseded: list[tuple[str, str, str]] = field(default_factory=list)
+    placed: dict[str, str] = field(default_factory=dict)
+    town_halls_misplaced: list[tuple[int, str, float]] = field(default_factory=list)
+    rejections: list[ValidationError] = field(default_factory=list)
+
+    def rejected_rows(self) -> list[tuple[str, int | None, str | None, str]]:
+        """``(file, row, field, reason)`` of every row a tolerant load left out."""
+        return [(str(e.file), e.row, e.field, e.message) for e in self.rejections]
 
     def places_without_public(self) -> gpd.GeoDataFrame:
         """The places that receive no public: by their own flag, else by their partner type."""
@@ -132,8 +152,9 @@ def read_manifest(data_dir: str | Path) -> dict:
             msg = f"missing key 'territories.{key}'"
             raise MissingColumnError(msg, file=path, field=f"territories.{key}")
         _check_relative_path(manifest["territories"][key], file=path, field=f"territories.{key}")
-    if "merger_events" in manifest["territories"]:  # optional: no merger since the contours' vintage
-        _check_relative_path(manifest["territories"]["merger_events"], file=path, field="territories.merger_events")
+    for key in OPTIONAL_TERRITORY_FILES:
+        if key in manifest["territories"]:
+            _check_relative_path(manifest["territories"][key], file=path, field=f"territories.{key}")
     if "file" in manifest["partner_types"]:  # optional: the project's mapping by default
         _check_relative_path(manifest["partner_types"]["file"], file=path, field="partner_types.file")
     if not isinstance(manifest.get("structures", []), list):
@@ -193,6 +214,7 @@ def read_region_sources(
     crs: str | None = None,
     region: str | None = None,
     extra_structures: list[StructureSource] | None = None,
+    skip_invalid_rows: bool = False,
 ) -> RegionSources:
     """Read and validate every source of a Région, writing nothing.
 
@@ -207,6 +229,11 @@ def read_region_sources(
         Expected INSEE region code; an error if the manifest is for another Région.
     extra_structures
         Structures files to read in addition to those of the manifest.
+    skip_invalid_rows
+        Tolerant load: a structures row in error is left out and its error kept in
+        ``rejections``, instead of stopping everything. Errors of a whole file, of the
+        territories and of the partner types still stop the load, and so does a structures
+        file whose every row is rejected (loading it would empty its dataset).
     """
     base = Path(data_dir)
     manifest = read_manifest(base)
@@ -229,8 +256,15 @@ def read_region_sources(
     terr = manifest["territories"]
     paths = {
         key: path_of(terr[key], f"territories.{key}")
-        for key in ("communes", "contours", "epci", "regions", "departements", "arrondissements")
-        + (("merger_events",) if "merger_events" in terr else ())
+        for key in (
+            "communes",
+            "contours",
+            "epci",
+            "regions",
+            "departements",
+            "arrondissements",
+            *(key for key in OPTIONAL_TERRITORY_FILES if key in terr),
+        )
     }
     if "file" in manifest["partner_types"]:
         partner_types_path = path_of(manifest["partner_types"]["file"], "partner_types.file")
@@ -245,9 +279,12 @@ def read_region_sources(
     for source in sources:
         _check_structure_source(source)
     partner_types = read_partner_types(partner_types_path)
+    rejections: Rejections | None = [] if skip_invalid_rows else None
     layers = []
     for source in sources:
-        layers.append((source, _read_structure_file(source, partner_types=partner_types, crs=crs)))
+        layers.append(
+            (source, _read_structure_file(source, partner_types=partner_types, crs=crs, rejections=rejections))
+        )
         files[str(source.file)] = _sha256(source.file)
 
     cog = commune_io.read_cog_communes(paths["communes"], region=region_code)
@@ -268,11 +305,28 @@ def read_region_sources(
         raise ValidationError(msg, file=paths["regions"], field="code")
     communes, report = commune_io.reconcile_communes(contours, cog, events, crs=crs, contours_file=paths["contours"])
     communes = territory_io.assign_epci(communes, epci, file=paths["epci"])
+    town_halls = read_town_halls(paths["town_halls"], communes) if "town_halls" in paths else None
     frames = [
-        assign_communes(layer, communes[["code", "name", "geometry"]], file=source.file) for source, layer in layers
+        assign_communes(
+            layer,
+            communes[["code", "name", "postcodes", "geometry"]],
+            file=source.file,
+            town_halls=None if town_halls is None else town_halls.points,
+            rejections=rejections,
+        )
+        for source, layer in layers
     ]
-    structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers])
+    for (source, _layer), frame in zip(layers, frames, strict=True):
+        rejected = sum(error.file == str(source.file) for error in rejections or [])
+        if rejected and frame.empty:
+            msg = (
+                f"every row was rejected ({rejected}): loading the file would empty the dataset "
+                f"{source.dataset!r}; fix the file, or leave it out of {MANIFEST}"
+            )
+            raise ValidationError(msg, file=source.file)
+    structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers], rejections=rejections)
     structures, merges = merge_same_places(structures)
+    kept_ids = set(structures["structure_id"])
     territories = territory_io.build_territories(
         communes,
         region=units["region"],
@@ -307,6 +361,14 @@ def read_region_sources(
             for source, layer in layers
             for old, new in layer.attrs.get("superseded", {}).items()
         ],
+        placed={
+            structure_id: precision
+            for frame in frames
+            for structure_id, precision in frame.attrs.get("placed", {}).items()
+            if structure_id in kept_ids
+        },
+        town_halls_misplaced=[] if town_halls is None else town_halls.misplaced,
+        rejections=rejections or [],
     )
 
 
@@ -319,10 +381,12 @@ def _check_structure_source(source: StructureSource) -> None:
         raise ValidationError(msg, file=source.file)
 
 
-def _read_structure_file(source: StructureSource, *, partner_types: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
+def _read_structure_file(
+    source: StructureSource, *, partner_types: pd.DataFrame, crs: str, rejections: Rejections | None
+) -> gpd.GeoDataFrame:
     """Read and validate one structures file, without placing it in the communes."""
     _check_structure_source(source)
-    kwargs = {"partner_types": partner_types, "crs": crs, "dataset": source.dataset}
+    kwargs = {"partner_types": partner_types, "crs": crs, "dataset": source.dataset, "rejections": rejections}
     if source.vintage and source.format == "france_services":
         kwargs["vintage"] = source.vintage
     return STRUCTURE_READERS[source.format](source.file, **kwargs)

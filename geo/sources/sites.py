@@ -19,6 +19,10 @@ Columns (``id, type, nom, code_insee, lat, lon, geocodage`` required; the others
   the date of its own source row.
 - ``accueil_public``: ``oui``/``non`` when the source says whether the site receives the
   public (France Travail's ``TYPE_SITE``), empty otherwise (as the partner type).
+- A row without ``lat``/``lon`` (``geocodage`` then may be empty) is put at the town hall
+  of its commune (``code_insee``, or ``code_postal`` and ``commune``) when the Région gives
+  checked town-hall points, else at a point inside the commune
+  (:func:`geo.sources.structures.assign_communes`).
 - ``remplace_par``: the row is superseded by a more recent row (its identifier): it is not
   loaded, and the layer says so in ``attrs["superseded"]``.
 """
@@ -35,9 +39,11 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.sources.structures import SourceFields, build_layer
 from geo.sources.tables import (
+    Rejections,
     blank_to_none,
     cell_text,
     parse_yes_no,
+    per_row,
     postcode,
     read_csv_table,
     require_columns,
@@ -71,6 +77,7 @@ def read_sites(
     partner_types: pd.DataFrame,
     crs: str,
     dataset: str = "sites",
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a site list of the common schema (see the module's docstring).
 
@@ -84,6 +91,8 @@ def read_sites(
         Projected CRS (metres) of the returned points.
     dataset
         Dataset name; ``structure_id`` is ``"<dataset>:<id>"``.
+    rejections
+        A tolerant load's rejected rows (:data:`geo.sources.tables.Rejections`); None: strict.
 
     Returns
     -------
@@ -99,19 +108,24 @@ def read_sites(
     table = read_csv_table(path)
     require_columns(table, SITES_COLUMNS)
     require_data_rows(table)
-    records = []
     superseded: dict[str, str] = {}
+    current = []
     for row, values in table.rows:
         replaced_by = blank_to_none(values.get("remplace_par"))
-        if replaced_by is not None:
-            superseded[required_text(values, "id", file=table.file, row=row)] = replaced_by
-            continue
-        records.append(_site_record(values, file=table.file, row=row, dataset=dataset))
-    if not records:
+        if replaced_by is None:
+            current.append((row, values))
+        else:
+            superseded[cell_text(values["id"]) or f"row {row}"] = replaced_by
+    if not current:
         msg = "every row is superseded (remplace_par): nothing to load"
         raise ValidationError(msg, file=table.file, row=2, field="remplace_par")
+    records = per_row(
+        current, lambda item: _site_record(item[1], file=table.file, row=item[0], dataset=dataset), rejections
+    )
     fields = SourceFields(id="id", partner_type="type", latitude="lat", longitude="lon", commune_code="code_insee")
-    layer = build_layer(records, file=table.file, crs=crs, partner_types=partner_types, fields=fields)
+    layer = build_layer(
+        records, file=table.file, crs=crs, partner_types=partner_types, fields=fields, rejections=rejections
+    )
     layer.attrs["superseded"] = superseded
     return layer
 
@@ -120,6 +134,9 @@ def _site_record(values: Mapping[str, str], *, file: Path, row: int, dataset: st
     kind = cell_text(values["type"])
     partner_type = cell_text(values.get("sous_type")) if kind == CHAMBERS else TYPE_SPELLINGS.get(kind, kind)
     method = cell_text(values["geocodage"]).split(":", 1)[0]
+    unplaced = not cell_text(values["lat"]) and not cell_text(values["lon"])
+    if unplaced and not method:
+        method = "approx_point_interieur_commune"  # placed at the town hall or inside the commune at load
     if method not in GEOCODING:
         msg = f"unknown geocodage {values['geocodage']!r}; expected one of {', '.join(GEOCODING)} (then :<code>)"
         raise ValidationError(msg, file=file, row=row, field="geocodage")

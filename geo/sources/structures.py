@@ -23,11 +23,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyproj
+import shapely
 
 from geo.crs import WGS84
 from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
 from geo.schema import STRUCTURE_COLUMNS
-from geo.sources.tables import cell_text, slug
+from geo.sources.tables import Rejections, cell_text, per_row, slug
 from geo.vocabulary import GEOCODING_PRECISIONS
 
 ROW_INDEX = "source_row"
@@ -49,6 +50,8 @@ class SourceFields:
     latitude: str
     longitude: str
     commune_code: str
+    postcode: str = "code_postal"
+    commune_name: str = "commune"
 
 
 def build_layer(
@@ -58,30 +61,50 @@ def build_layer(
     crs: str,
     partner_types: pd.DataFrame,
     fields: SourceFields,
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
-    """Validate coordinates, identifiers and partner types, then project to ``crs``."""
+    """Validate coordinates, identifiers and partner types, then project to ``crs``.
+
+    A record whose latitude and longitude are both empty but that names its commune (INSEE
+    code, or postcode and commune name) is kept without a point: :func:`assign_communes`
+    places it at the commune's town hall or inside the commune. With ``rejections`` (a
+    tolerant load), a record in error is left out and its error recorded there.
+    """
     area = _area_of_use(crs)
-    lonlat = [_coordinates(rec, area=area, crs=crs, file=file, fields=fields) for rec in records]
-    _check_unique_ids(records, file=file, field=fields.id)
-    entries = [
-        _partner_type_entry(partner_types, rec["partner_type"], file=file, row=rec["_row"], field=fields.partner_type)
-        for rec in records
-    ]
+    first_row: dict[str, int] = {}
+
+    def checked(record: dict[str, Any]) -> tuple[dict[str, Any], tuple[float, float] | None, pd.Series]:
+        lonlat = _coordinates(record, area=area, crs=crs, file=file, fields=fields)
+        sid, row = record["structure_id"], record["_row"]
+        if sid in first_row:
+            msg = f"identifier {sid} appears twice (rows {first_row[sid]} and {row})"
+            raise DuplicateError(msg, file=file, row=row, field=fields.id)
+        entry = _partner_type_entry(
+            partner_types, record["partner_type"], file=file, row=row, field=fields.partner_type
+        )
+        first_row[sid] = row
+        return record, lonlat, entry
+
+    kept = per_row(records, checked, rejections)
     base = [c for c in STRUCTURE_COLUMNS if c not in ("missions", "publics", "geometry")]
     rows = [
         {**{c: rec[c] for c in base}, "missions": list(entry["missions"]), "publics": list(entry["publics"])}
-        for rec, entry in zip(records, entries, strict=True)
+        for rec, _lonlat, entry in kept
     ]
-    index = pd.Index([rec["_row"] for rec in records], name=ROW_INDEX, dtype="int64")
+    index = pd.Index([rec["_row"] for rec, _lonlat, _entry in kept], name=ROW_INDEX, dtype="int64")
     columns = [c for c in STRUCTURE_COLUMNS if c != "geometry"]
     # dtype=object keeps None (not NaN) for missing text, and Python lists and dicts as they are
     frame = pd.DataFrame(rows, columns=columns, index=index, dtype=object)
-    points = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in lonlat], [p[1] for p in lonlat]), crs=WGS84)
+    points = gpd.GeoSeries(
+        [None if lonlat is None else shapely.Point(lonlat) for _rec, lonlat, _entry in kept], crs=WGS84
+    )
     layer = gpd.GeoDataFrame(frame, geometry=points.to_crs(crs).values, crs=crs)[list(STRUCTURE_COLUMNS)]
     layer.attrs["source_fields"] = {
         "latitude": fields.latitude,
         "longitude": fields.longitude,
         "commune_code": fields.commune_code,
+        "postcode": fields.postcode,
+        "commune_name": fields.commune_name,
     }
     return layer
 
@@ -93,11 +116,20 @@ def _coordinates(
     crs: str,
     file: Path,
     fields: SourceFields,
-) -> tuple[float, float]:
-    """(lon, lat) in degrees of one record, checked against WGS84 ranges and the CRS's area."""
+) -> tuple[float, float] | None:
+    """(lon, lat) in degrees of one record, checked against WGS84 ranges and the CRS's area;
+    None when both are empty and the record names its commune (placed later)."""
     row = record["_row"]
-    lat = _parse_degrees(record["_lat"], file=file, row=row, field=fields.latitude)
-    lon = _parse_degrees(record["_lon"], file=file, row=row, field=fields.longitude)
+    if not cell_text(record["_lat"]) and not cell_text(record["_lon"]):
+        if record.get("commune_code") or (record.get("postcode") and record.get("commune_name")):
+            return None
+        msg = (
+            "no coordinates, and no INSEE code nor postcode and commune name to place it at its commune: "
+            "the structure cannot be put on the map"
+        )
+        raise GeometryError(msg, file=file, row=row, field=f"{fields.latitude}/{fields.longitude}")
+    lat = parse_degrees(record["_lat"], file=file, row=row, field=fields.latitude)
+    lon = parse_degrees(record["_lon"], file=file, row=row, field=fields.longitude)
     _check_degree_ranges(lat, lon, file=file, row=row, fields=fields)
     if area is not None and not _in_area(lon, lat, area):
         if _in_area(lat, lon, area):
@@ -111,7 +143,7 @@ def _coordinates(
     return lon, lat
 
 
-def _parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
+def parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
     """Decimal degrees from text such as "48.1113", "48,1113" or "-2.74"."""
     value = cell_text(text)
     if not value:
@@ -160,16 +192,6 @@ def _in_area(lon: float, lat: float, area: tuple[float, float, float, float]) ->
     return lon >= west or lon <= east  # area crossing the antimeridian
 
 
-def _check_unique_ids(records: list[dict[str, Any]], *, file: Path, field: str) -> None:
-    first_row: dict[str, int] = {}
-    for rec in records:
-        sid, row = rec["structure_id"], rec["_row"]
-        if sid in first_row:
-            msg = f"identifier {sid} appears twice (rows {first_row[sid]} and {row})"
-            raise DuplicateError(msg, file=file, row=row, field=field)
-        first_row[sid] = row
-
-
 def _partner_type_entry(partner_types: pd.DataFrame, key: str, *, file: Path, row: int, field: str) -> pd.Series:
     if key not in partner_types.index:
         msg = (
@@ -186,32 +208,51 @@ def assign_communes(
     *,
     file: str | Path | None = None,
     tolerance_m: float = 2000.0,
+    town_halls: gpd.GeoSeries | None = None,
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """Place every structure in a current commune of the Région.
 
-    Where ``commune_code`` is empty it is found by spatial join: the commune containing the
-    point, else the nearest one within ``tolerance_m`` (points on the coast or near simplified
-    boundaries). Where the source gives a code, it must be a current commune code and the point
-    must lie within ``tolerance_m`` of that commune. ``commune_name`` is then set from
-    ``communes`` for every row (the COG name, whatever the source wrote).
+    The commune a row *names* is its ``commune_code``, else the one commune whose postcodes
+    hold its ``postcode`` and whose name is its ``commune_name`` (case, accents, hyphens and a
+    trailing « CEDEX » aside; ``communes`` needs a ``postcodes`` column for this).
+
+    - A row without a point (see :func:`build_layer`) is put at the town hall of the commune
+      it names (``town_halls``) with ``geocoding`` ``approx_mairie``, else at a point inside
+      the commune (``approx_commune``).
+    - A row with a point must lie within ``tolerance_m`` of the commune it names; otherwise it
+      is refused naming both communes (where the point lies, and the one named): a homonym
+      geocoded in another Région, or a wrong code.
+    - A row naming no commune gets the commune containing its point, else the nearest one
+      within ``tolerance_m`` (points on the coast or near simplified boundaries).
+
+    ``commune_name`` is then set from ``communes`` for every row (the COG name, whatever the
+    source wrote).
 
     Parameters
     ----------
     structures
         A reader's output (``geo.schema.STRUCTURE_COLUMNS``), indexed by ``source_row``.
     communes
-        Current communes with columns ``code``, ``name`` and (Multi)Polygon geometries, in the
-        same projected CRS (metres) as ``structures``.
+        Current communes with columns ``code``, ``name`` (optionally ``postcodes``, lists of
+        postcodes) and (Multi)Polygon geometries, in the same projected CRS (metres) as
+        ``structures``.
     file
         The structures' source file, named in error messages.
     tolerance_m
         Largest distance (metres) between a point and its commune.
+    town_halls
+        Checked town-hall points indexed by commune code, in the same CRS
+        (:func:`geo.sources.town_halls.read_town_halls`).
+    rejections
+        A tolerant load's rejected rows: rows in error are left out and recorded there.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy of ``structures`` (same CRS, index and columns) with ``commune_code`` and
-        ``commune_name`` filled.
+        A copy of ``structures`` (same CRS, index and columns, but the rows rejected) with
+        ``commune_code``, ``commune_name`` and every point filled; ``attrs["placed"]``:
+        ``structure_id -> precision`` of the rows placed here.
 
     Raises
     ------
@@ -220,8 +261,9 @@ def assign_communes(
     MissingColumnError
         ``communes`` lacks ``code`` or ``name``.
     ValidationError
-        A given commune code is not a current commune of the Région, or is more than
-        ``tolerance_m`` from the point (naming the row and the source's field).
+        A given commune code is not a current commune of the Région, a row without a point
+        names no commune, or a point lies farther than ``tolerance_m`` from the commune its
+        row names (naming the row and the source's field).
     GeometryError
         A point is farther than ``tolerance_m`` from every commune: outside the Région.
     """
@@ -232,24 +274,164 @@ def assign_communes(
             raise MissingColumnError(msg, field=column)
     result = structures.copy()
     if result.empty:
+        result.attrs["placed"] = {}
         return result
     fields = {
         "latitude": "latitude",
         "longitude": "longitude",
         "commune_code": "commune_code",
+        "postcode": "postcode",
+        "commune_name": "commune_name",
         **structures.attrs.get("source_fields", {}),
     }
     names = dict(zip(communes["code"].astype(str), communes["name"], strict=True))
-    given = [cell_text(code) or None for code in structures["commune_code"]]
-    rows = [int(row) for row in structures.index]
-    _check_known_codes(given, rows, names, file=file, field=fields["commune_code"])
-    located = _locate_points(structures.geometry, communes, tolerance_m=tolerance_m)
-    _check_inside_region(structures, located, communes, file=file, fields=fields, tolerance_m=tolerance_m)
-    _check_near_given_communes(structures, given, communes, file=file, fields=fields, tolerance_m=tolerance_m)
-    codes = [code or loc for code, loc in zip(given, located, strict=True)]
-    result["commune_code"] = codes
-    result["commune_name"] = [names[code] for code in codes]
+    polygons = dict(zip(communes["code"].astype(str), communes.geometry, strict=True))
+    by_postcode = _communes_by_postcode(communes) if "postcodes" in communes.columns else {}
+    named = _NamedCommunes(names, by_postcode, fields, file)
+
+    def name_and_place(pos: int) -> tuple[int, str | None, str | None, Any, str | None]:
+        """(position, commune named, field naming it, point, precision when placed here)."""
+        row, record = int(result.index[pos]), result.iloc[pos]
+        code, field = named.of(record, row)
+        point = record.geometry
+        if point is not None and not point.is_empty:
+            return pos, code, field, point, None
+        if code is None:  # no coordinates, and a postcode and name that match no commune
+            msg = (
+                f"no coordinates, and postcode {record['postcode']!r} with commune name "
+                f"{record['commune_name']!r} identify no current commune of the Région: give the INSEE "
+                f"code or the coordinates"
+            )
+            raise ValidationError(msg, file=file, row=row, field=f"{fields['postcode']}/{fields['commune_name']}")
+        if town_halls is not None and code in town_halls.index:
+            return pos, code, field, town_halls[code], "approx_mairie"
+        return pos, code, field, polygons[code].representative_point(), "approx_commune"
+
+    named_rows = per_row(range(len(result)), name_and_place, rejections)
+    result = result.iloc[[pos for pos, *_rest in named_rows]].copy()
+    result["geometry"] = gpd.GeoSeries([point for *_rest, point, _p in named_rows], index=result.index, crs=result.crs)
+    precisions = [precision for *_rest, precision in named_rows]
+    result["geocoding"] = [p or g for p, g in zip(precisions, result["geocoding"], strict=True)]
+    located = _locate_points(result.geometry, communes, tolerance_m=tolerance_m)
+
+    def commune_of(i: int) -> tuple[int, str]:
+        _pos, code, field, point, _precision = named_rows[i]
+        row = int(result.index[i])
+        if code is not None and polygons[code].distance(point) > tolerance_m:
+            raise _wrong_commune(point, code, field, located[i], names, communes, crs=result.crs, file=file, row=row)
+        if code is None and located[i] is None:
+            raise _outside_region(
+                point, communes, crs=result.crs, file=file, row=row, fields=fields, tolerance_m=tolerance_m
+            )
+        return i, str(code or located[i])
+
+    final = per_row(range(len(result)), commune_of, rejections)
+    kept = [i for i, _code in final]
+    placed = {str(result["structure_id"].iloc[i]): str(precisions[i]) for i in kept if precisions[i] is not None}
+    result = result.iloc[kept].copy()
+    result["commune_code"] = [code for _i, code in final]
+    result["commune_name"] = [names[code] for _i, code in final]
+    result.attrs["placed"] = placed
     return result
+
+
+class _NamedCommunes:
+    """The commune a row names: its INSEE code (which must be current), else its postcode and
+    commune name when they identify one commune."""
+
+    def __init__(
+        self,
+        names: Mapping[str, str],
+        by_postcode: Mapping[str, list[tuple[str, str]]],
+        fields: Mapping[str, str],
+        file: str | Path | None,
+    ) -> None:
+        self.names, self.by_postcode, self.fields, self.file = names, by_postcode, fields, file
+
+    def of(self, structure: pd.Series, row: int) -> tuple[str | None, str | None]:
+        """(commune code, field that names it) or (None, None)."""
+        code = cell_text(structure["commune_code"]) or None
+        if code is not None:
+            if code not in self.names:
+                msg = (
+                    f"commune code {code!r} is not a current commune of the Région (COG in force): "
+                    f"a merged commune, a commune outside the Région or a typo?"
+                )
+                raise ValidationError(msg, file=self.file, row=row, field=self.fields["commune_code"])
+            return code, self.fields["commune_code"]
+        postcode, name = cell_text(structure["postcode"]), _commune_slug(structure["commune_name"])
+        matches = [c for c, slugged in self.by_postcode.get(postcode, []) if slugged == name] if name else []
+        if len(matches) == 1:
+            return matches[0], f"{self.fields['postcode']}/{self.fields['commune_name']}"
+        return None, None
+
+
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
+
+
+def _commune_slug(name: Any) -> str:
+    """A commune name compared without case, accents, spaces, hyphens nor a trailing
+    « CEDEX (nn) », « St »/« Ste » read as Saint/Sainte (« ST MALO CEDEX » is Saint-Malo)."""
+    words = re.sub(r"-cedex(-\d+)?$", "", slug(cell_text(name))).split("-")
+    return "".join(_ABBREVIATIONS.get(word, word) for word in words)
+
+
+def _communes_by_postcode(communes: gpd.GeoDataFrame) -> dict[str, list[tuple[str, str]]]:
+    """Postcode -> (commune code, slug of its name) of the communes it serves."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for code, name, postcodes in zip(
+        communes["code"].astype(str), communes["name"], communes["postcodes"], strict=True
+    ):
+        for postcode in postcodes if isinstance(postcodes, (list, tuple)) else []:
+            index.setdefault(str(postcode), []).append((code, _commune_slug(name)))
+    return index
+
+
+def _wrong_commune(
+    point: Any,
+    code: str,
+    field: str | None,
+    located: str | None,
+    names: Mapping[str, str],
+    communes: gpd.GeoDataFrame,
+    *,
+    crs: Any,
+    file: str | Path | None,
+    row: int,
+) -> ValidationError:
+    """The error of a point far from the commune its row names, naming both communes."""
+    lon, lat = _to_degrees(point, crs)
+    distance_km = communes.geometry[communes["code"].astype(str) == code].distance(point).min() / 1000
+    if located is not None:
+        where = f"lies in {names[located]} ({located})"
+    else:
+        nearest_km = communes.geometry.distance(point).min() / 1000
+        where = f"lies outside the Région ({nearest_km:,.1f} km from its nearest commune)"
+    msg = (
+        f"the point (latitude {lat:.5f}, longitude {lon:.5f}) {where}, {distance_km:,.1f} km from "
+        f"{names[code]} ({code}), the commune this row names: wrong coordinates (a homonym geocoded "
+        f"elsewhere?) or wrong commune?"
+    )
+    return ValidationError(msg, file=file, row=row, field=field)
+
+
+def _outside_region(
+    point: Any,
+    communes: gpd.GeoDataFrame,
+    *,
+    crs: Any,
+    file: str | Path | None,
+    row: int,
+    fields: Mapping[str, str],
+    tolerance_m: float,
+) -> GeometryError:
+    distance_km = communes.geometry.distance(point).min() / 1000
+    lon, lat = _to_degrees(point, crs)
+    msg = (
+        f"the point (latitude {lat:.5f}, longitude {lon:.5f}) is {distance_km:.1f} km from the "
+        f"nearest commune (tolerance {tolerance_m / 1000:g} km): outside the Région"
+    )
+    return GeometryError(msg, file=file, row=row, field=f"{fields['latitude']}/{fields['longitude']}")
 
 
 def _check_same_crs(structures: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, file: str | Path | None) -> None:
@@ -260,18 +442,6 @@ def _check_same_crs(structures: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     if not structures.crs.equals(communes.crs, ignore_axis_order=True):
         msg = f"structures are in {structures.crs.to_string()} but communes in {communes.crs.to_string()}"
         raise CrsError(msg, file=file, field="geometry")
-
-
-def _check_known_codes(
-    given: list[str | None], rows: list[int], names: Mapping[str, str], *, file: str | Path | None, field: str
-) -> None:
-    for code, row in zip(given, rows, strict=True):
-        if code is not None and code not in names:
-            msg = (
-                f"commune code {code!r} is not a current commune of the Région (COG in force): "
-                f"a merged commune, a commune outside the Région or a typo?"
-            )
-            raise ValidationError(msg, file=file, row=row, field=field)
 
 
 def _locate_points(points: gpd.GeoSeries, communes: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str | None]:
@@ -298,75 +468,38 @@ def _first_match(joined: pd.DataFrame, order: list[str]) -> Iterable[tuple[int, 
     return zip(first["_pos"].astype(int), first["_code"], strict=True)
 
 
-def _check_inside_region(
-    structures: gpd.GeoDataFrame,
-    located: list[str | None],
-    communes: gpd.GeoDataFrame,
-    *,
-    file: str | Path | None,
-    fields: Mapping[str, str],
-    tolerance_m: float,
-) -> None:
-    for pos, code in enumerate(located):
-        if code is None:
-            point = structures.geometry.iloc[pos]
-            distance_km = communes.geometry.distance(point).min() / 1000
-            lon, lat = _to_degrees(point, structures.crs)
-            msg = (
-                f"the point (latitude {lat:.5f}, longitude {lon:.5f}) is {distance_km:.1f} km from the "
-                f"nearest commune (tolerance {tolerance_m / 1000:g} km): outside the Région"
-            )
-            raise GeometryError(
-                msg, file=file, row=int(structures.index[pos]), field=f"{fields['latitude']}/{fields['longitude']}"
-            )
-
-
-def _check_near_given_communes(
-    structures: gpd.GeoDataFrame,
-    given: list[str | None],
-    communes: gpd.GeoDataFrame,
-    *,
-    file: str | Path | None,
-    fields: Mapping[str, str],
-    tolerance_m: float,
-) -> None:
-    polygons = dict(zip(communes["code"].astype(str), communes.geometry, strict=True))
-    for pos, code in enumerate(given):
-        if code is None:
-            continue
-        distance = polygons[code].distance(structures.geometry.iloc[pos])
-        if distance > tolerance_m:
-            msg = (
-                f"the point is {distance / 1000:.1f} km from commune {code} given in this row "
-                f"(tolerance {tolerance_m / 1000:g} km): wrong coordinates or wrong commune code?"
-            )
-            raise ValidationError(msg, file=file, row=int(structures.index[pos]), field=fields["commune_code"])
-
-
 def _to_degrees(point: Any, crs: Any) -> tuple[float, float]:
     transformer = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
     return transformer.transform(point.x, point.y)
 
 
 def concat_structures(
-    frames: list[gpd.GeoDataFrame], *, crs: str, files: Sequence[Path | None] | None = None
+    frames: list[gpd.GeoDataFrame],
+    *,
+    crs: str,
+    files: Sequence[Path | None] | None = None,
+    rejections: Rejections | None = None,
 ) -> gpd.GeoDataFrame:
     """One structures layer from several datasets; an identifier in two of them is an error
-    naming both files and rows."""
+    naming both files and rows (with ``rejections``, the later listing is rejected)."""
     if not frames:
         return gpd.GeoDataFrame(columns=list(STRUCTURE_COLUMNS), geometry="geometry", crs=crs)
     files = list(files) if files else [None] * len(frames)
-    combined = pd.concat([f[list(STRUCTURE_COLUMNS)] for f in frames], ignore_index=True)
-    dup = combined[combined["structure_id"].duplicated(keep=False)]
-    if not dup.empty:
-        sid = dup.iloc[0]["structure_id"]
-        where = [
-            (file, int(row))
-            for frame, file in zip(frames, files, strict=True)
-            for row in frame.index[frame["structure_id"] == sid]
-        ]
-        msg = f"structure id {sid} appears in two datasets: " + " and ".join(f"{f}, row {r}" for f, r in where)
-        raise DuplicateError(msg, file=where[-1][0], row=where[-1][1], field="structure_id")
+    first: dict[str, tuple[Path | None, int]] = {}
+    kept_frames = []
+    for frame, file in zip(frames, files, strict=True):
+
+        def unique(pos: int, frame: gpd.GeoDataFrame = frame, file: Path | None = file) -> int:
+            sid, row = str(frame["structure_id"].iloc[pos]), int(frame.index[pos])
+            if sid in first:
+                where = f"{first[sid][0]}, row {first[sid][1]} and {file}, row {row}"
+                msg = f"structure id {sid} appears in two datasets: {where}"
+                raise DuplicateError(msg, file=file, row=row, field="structure_id")
+            first[sid] = (file, row)
+            return pos
+
+        kept_frames.append(frame.iloc[per_row(range(len(frame)), unique, rejections)][list(STRUCTURE_COLUMNS)])
+    combined = pd.concat(kept_frames, ignore_index=True)
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=crs)
 
 

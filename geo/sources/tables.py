@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from geo.errors import MissingColumnError, ValidationError
 
@@ -255,6 +255,34 @@ def _row_values(header: list[str], cells: list[str], *, file: Path, row: int, se
         )
         raise ValidationError(msg, file=file, row=row, field=header[len(cells)])
     return dict(zip(header, cells, strict=True))
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+Rejections = list[ValidationError]
+"""Where a tolerant load (``atlas load --skip-invalid-rows``) puts the errors of the rows it
+leaves out; ``None`` instead of a list means strict: the first error stops the load."""
+
+
+def per_row(items: Iterable[_T], build: Callable[[_T], _R], rejections: Rejections | None) -> list[_R]:
+    """``build`` applied to every item; an error naming a row rejects that row when
+    ``rejections`` is a list (the row is left out), and is raised otherwise."""
+    built = []
+    for item in items:
+        try:
+            built.append(build(item))
+        except ValidationError as exc:
+            reject(exc, rejections)
+    return built
+
+
+def reject(error: ValidationError, rejections: Rejections | None) -> None:
+    """Record ``error`` in ``rejections``, or raise it: when strict, or when it names no row
+    (a whole file is wrong)."""
+    if rejections is None or error.row is None:
+        raise error
+    rejections.append(error)
 
 
 def require_columns(table: Table, required: Iterable[str]) -> None:
