@@ -3,7 +3,9 @@
 GeoPackage
     One file, every layer in the Région's projected CRS, plus the ``layer_styles`` table
     QGIS reads on opening (the travel-time choropleth, places, isochrones, white zones and
-    zonings come styled) and the ``metadonnees`` table (sources, vintages, approximation).
+    zonings come styled), the ``inventaire`` table (per partner type: places loaded and
+    expected, completeness, share at the building, vintages) and the ``metadonnees`` table
+    (sources, vintages, approximation).
 GeoJSON
     One file per layer with geometry, in WGS84 (RFC 7946); tables without geometry go to
     CSV next to them.
@@ -15,7 +17,7 @@ CSV
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
@@ -24,6 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo.analysis.inventory import INCOMPLETE_LABEL, TypeInventory
 from geo.crs import WGS84
 from geo.errors import ValidationError
 from geo.vocabulary import SHARE_MINUTES
@@ -56,6 +59,7 @@ LAYER_NAMES: tuple[str, ...] = (
     "zones_blanches",
     "zonages",
     "indicateurs_territoires",
+    "inventaire",
     "indicateurs_communes",
     "metadonnees",
 )
@@ -131,11 +135,18 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "minutes",
                 "seuil_minutes",
                 "approximate",
+                "inventory_incomplete",
                 "geometry",
             ]
         ]
         .rename(
-            columns={"kind": "type", "category": "categorie", "commune_name": "commune", "approximate": "approximatif"}
+            columns={
+                "kind": "type",
+                "category": "categorie",
+                "commune_name": "commune",
+                "approximate": "approximatif",
+                "inventory_incomplete": "inventaire_incomplet",
+            }
         ),
         "zonages": tables["zones"].rename(
             columns={
@@ -161,8 +172,10 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "mean_operators_30": "reseaux_30min",
                 "mean_fca": "ratio_2sfca",
                 "approximate": "approximatif",
+                "inventory_incomplete": "inventaire_incomplet",
             }
         ),
+        "inventaire": _inventory_layer(tables["facts"]["inventory"]),
         "indicateurs_communes": tables["commune_access"]
         .assign(minutes=lambda f: _minutes(f["seconds"]))[
             ["commune_code", "mode", "category", "minutes", "structure_id", "n_operators_30", "fca", "approximate"]
@@ -182,6 +195,43 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     return {name: layers[name] for name in LAYER_NAMES if name in always or not layers[name].empty}
 
 
+def _inventory_layer(inventory: Iterable[TypeInventory]) -> pd.DataFrame:
+    """One row per partner type: places loaded and expected, completeness (null for the types
+    that receive no public), shares at the building and with hours, vintages."""
+    rows = [
+        (
+            t.partner_type,
+            t.label,
+            t.receives_public,
+            t.n_sites,
+            t.n_without_public,
+            t.expected,
+            t.complete if t.receives_public else None,
+            t.share_at_building,
+            t.share_with_hours,
+            t.vintage_min,
+            t.vintage_max,
+        )
+        for t in inventory
+    ]
+    columns = [
+        "type",
+        "libelle",
+        "accueil_public",
+        "lieux",
+        "lieux_sans_accueil_public",
+        "lieux_attendus",
+        "inventaire_complet",
+        "part_au_batiment",
+        "part_avec_horaires",
+        "millesime_min",
+        "millesime_max",
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"accueil_public": "boolean", "inventaire_complet": "boolean", "lieux_attendus": "Int64"}
+    )
+
+
 def _minutes(seconds: pd.Series) -> pd.Series:
     """Seconds as minutes (float; NaN where unknown, even when no value is known)."""
     return pd.to_numeric(seconds, errors="coerce").astype(float) / 60
@@ -196,8 +246,20 @@ def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
     if facts["loaded_at"] is not None:
         rows.append(("chargement", facts["loaded_at"].isoformat(timespec="seconds")))
         rows += [(f"source:{path}", f"sha256 {digest}") for path, digest in sorted(facts["files"].items())]
-    for dataset in facts["datasets"].itertuples(index=False):
-        rows.append((f"lieux:{dataset.dataset}", f"{dataset.n_places} lieux, millésime {dataset.vintage or 'inconnu'}"))
+        rows.append(("lignes_rejetees", str(facts.get("rejected_rows", 0))))
+    for entry in facts["inventory"]:
+        if not (entry.n_sites or entry.n_without_public):
+            continue
+        expected = "inconnu" if entry.expected is None else str(entry.expected)
+        state = INCOMPLETE_LABEL if entry.receives_public and not entry.complete else "inventaire complet"
+        rows.append(
+            (
+                f"lieux:{entry.partner_type}",
+                f"{entry.n_sites} lieux accueillant du public (attendus : {expected}, {state})"
+                + (f", {entry.n_without_public} sans accueil du public" if entry.n_without_public else "")
+                + f", millésimes {entry.vintages}",
+            )
+        )
     for run in facts["runs"].itertuples(index=False):
         state = (
             "APPROXIMATIFS (graphe des communes adjacentes, pas de réseau routier)"

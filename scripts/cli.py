@@ -10,6 +10,7 @@ file, row and field; nothing is written in that case.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -83,21 +84,43 @@ def db_down() -> None:
 
 @db_app.command("status", help="Dire où est la base, si elle répond et ce qu'elle contient.")
 def db_status() -> None:
-    """Say where the database is, whether it answers and what it holds."""
+    """Say where the database is, whether it answers and what it holds, and how complete the
+    inventory of each partner type is."""
     settings = Settings.from_env()
     url = database_url(settings)
+    from geo.analysis.inventory import INCOMPLETE_LABEL, type_inventory
+    from geo.french import percent
     from storage.db import connect
-    from storage.read import database_summary
+    from storage.read import database_summary, inventory
 
     try:
         with connect(url, connect_timeout=3) as conn:
             summary = database_summary(conn)
+            types = [type_inventory(row) for row in inventory(conn)] if summary.get("region") else []
     except Exception as exc:  # any connection failure is reported, not raised
         console.print(f"Base injoignable ({url}) : {exc}")
         raise typer.Exit(1) from exc
     typer.echo(f"url: {url}")
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
+    if any(t.n_sites or t.n_without_public or t.expected is not None for t in types):
+        typer.echo("inventaire (lieux accueillant du public / attendus, position au bâtiment, horaires, millésimes) :")
+    for t in types:
+        if not (t.n_sites or t.n_without_public or t.expected is not None):
+            continue
+        if not t.receives_public:
+            typer.echo(
+                f"  {t.partner_type}: {t.n_without_public} lieu(x) sans accueil du public; millésimes {t.vintages}"
+            )
+            continue
+        expected = "inconnu" if t.expected is None else f"{t.expected} ({percent(t.share_of_expected, 0)})"
+        typer.echo(
+            f"  {t.partner_type}: {t.n_sites} / attendus {expected}"
+            + ("" if t.complete else f" — {INCOMPLETE_LABEL}")
+            + f"; au bâtiment {percent(t.share_at_building, 0)}, horaires {percent(t.share_with_hours, 0)}"
+            + f"; millésimes {t.vintages}"
+            + (f"; {t.n_without_public} sans accueil du public" if t.n_without_public else "")
+        )
 
 
 @db_app.command("migrate", help="Appliquer les migrations de schéma en attente.")
@@ -355,6 +378,7 @@ def access(
     adjacent communes, stores it and flags every result as approximate.
     """
     from geo.analysis.access import accessibility_tables
+    from geo.analysis.inventory import type_inventory, with_incomplete_types
     from geo.isochrones import DEFAULT_MINUTES
     from geo.network.approximate import approximate_graph_from_communes
     from storage.access import (
@@ -366,6 +390,7 @@ def access(
     )
     from storage.common import StoreError, region_crs
     from storage.planning import zone_columns
+    from storage.read import inventory as read_inventory
 
     settings = Settings.from_env()
     with open_db(settings) as conn:
@@ -373,6 +398,7 @@ def access(
             communes = read_communes(conn)
             places, labels = read_places(conn)
             crs = region_crs(conn)
+            inventory = [type_inventory(row) for row in read_inventory(conn)]
         except StoreError as exc:
             raise fail(str(exc)) from exc
         zones = zone_columns(conn)
@@ -405,6 +431,7 @@ def access(
                         isochrone_minutes=DEFAULT_MINUTES if isochrones else None,
                         levels=level_columns,
                     )
+                    result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
                     counts = replace_access(
                         conn, result=result, indicators=indicators, isochrones=polygons, network=network
                     )
@@ -417,6 +444,14 @@ def access(
                 f"{counts['commune_structure_time']} couples commune-lieu, {counts['isochrone']} isochrones"
                 + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
                 + f", en {time.monotonic() - started:.1f} s."
+            )
+        incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
+        if incomplete:
+            console.print(
+                f"[bold yellow]Inventaire incomplet[/] (lieux attendus inconnus ou moins de 95 % chargés) : "
+                f"{', '.join(incomplete)}. Les indicateurs qui comptent ces types portent la mention "
+                "« inventaire incomplet » et restent hors des chiffres clés du rapport (section expected_sites d'atlas.toml).",
+                soft_wrap=True,
             )
 
 

@@ -233,15 +233,18 @@ def replace_access(
 
 
 def _upsert_categories(conn: psycopg.Connection, categories: pd.DataFrame) -> None:
-    for order, row in enumerate(categories.itertuples(index=False)):
+    """Store the categories (with their ``incomplete_types`` when the frame has them, see
+    :func:`geo.analysis.inventory.with_incomplete_types`)."""
+    incomplete = categories["incomplete_types"] if "incomplete_types" in categories else [[]] * len(categories)
+    for order, (row, types) in enumerate(zip(categories.itertuples(index=False), incomplete, strict=True)):
         conn.execute(
             """
-            INSERT INTO access_category (code, kind, key, fixed_only, label, n_places, sort_order)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            INSERT INTO access_category (code, kind, key, fixed_only, label, n_places, sort_order, incomplete_types)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, n_places = EXCLUDED.n_places,
-                sort_order = EXCLUDED.sort_order
+                sort_order = EXCLUDED.sort_order, incomplete_types = EXCLUDED.incomplete_types
             """,
-            (row.code, row.kind, row.key, bool(row.fixed_only), row.label, int(row.n_places), order),
+            (row.code, row.kind, row.key, bool(row.fixed_only), row.label, int(row.n_places), order, list(types)),
         )
 
 

@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from geo.analysis.inventory import type_inventory
 from geo.vocabulary import MAIN_CATEGORIES
 from storage.common import loaded_region, read_frame, region_crs
+from storage.read import inventory, last_load_rejections
 
 
 def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
@@ -27,7 +29,7 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         fca, approximate``), ``places`` (points, with ``partner_label``), ``isochrones``,
         ``gaps`` (commune polygons), ``zones`` (zone polygons), ``indicators`` and
         ``commune_access`` (tables), and ``facts``: the record of the data (Région, CRS,
-        last load and its files, datasets and vintages, accessibility runs).
+        last load and its files, inventory per partner type with its vintages, accessibility runs).
 
     Raises
     ------
@@ -71,8 +73,10 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         "gaps": read_frame(
             conn,
             "SELECT g.kind, g.mode, g.category, g.commune_code, c.name AS commune_name, g.population, g.seconds, "
-            "g.threshold_s, g.approximate, ST_AsBinary(c.geom) AS wkb "
-            "FROM gap g JOIN commune c ON c.code = g.commune_code ORDER BY g.kind, g.mode, g.category, g.commune_code",
+            "g.threshold_s, g.approximate, k.inventory_incomplete, "
+            "ST_AsBinary(c.geom) AS wkb "
+            "FROM gap g JOIN commune c ON c.code = g.commune_code JOIN access_category k ON k.code = g.category "
+            "ORDER BY g.kind, g.mode, g.category, g.commune_code",
             crs=crs,
         ),
         "zones": read_frame(
@@ -84,9 +88,11 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         ),
         "indicators": read_frame(
             conn,
-            "SELECT level, code, mode, category, n_communes, population, population_unreached, mean_min, "
-            "median_min, share_10, share_20, share_30, share_45, mean_operators_30, mean_fca, approximate "
-            "FROM access_indicator ORDER BY level, code, mode, category",
+            "SELECT i.level, i.code, i.mode, i.category, i.n_communes, i.population, i.population_unreached, "
+            "i.mean_min, i.median_min, i.share_10, i.share_20, i.share_30, i.share_45, i.mean_operators_30, "
+            "i.mean_fca, i.approximate, k.inventory_incomplete "
+            "FROM access_indicator i JOIN access_category k ON k.code = i.category "
+            "ORDER BY i.level, i.code, i.mode, i.category",
         ),
         "commune_access": read_frame(
             conn,
@@ -99,18 +105,18 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
 
 
 def _facts(conn: psycopg.Connection) -> dict[str, Any]:
-    """Région, CRS, last load (time and files), datasets (count, vintage), accessibility runs."""
+    """Région, CRS, last load (time, files, rows rejected), the inventory per partner type
+    (:class:`geo.analysis.inventory.TypeInventory`: counts, completeness, vintages) and the
+    accessibility runs."""
     region = loaded_region(conn)
     last = conn.execute("SELECT finished_at, files FROM load_run ORDER BY id DESC LIMIT 1").fetchone()
-    datasets = conn.execute(
-        "SELECT dataset, min(vintage), count(*) FROM structure GROUP BY dataset ORDER BY dataset"
-    ).fetchall()
     runs = conn.execute("SELECT mode, approximate, network, computed_at FROM access_run ORDER BY mode").fetchall()
     return {
         "region": None if region is None else region[0],
         "crs": None if region is None else region[1],
         "loaded_at": None if last is None else last[0],
         "files": {} if last is None else dict(last[1]),
-        "datasets": pd.DataFrame(datasets, columns=["dataset", "vintage", "n_places"]),
+        "rejected_rows": len(last_load_rejections(conn)),
+        "inventory": [type_inventory(row) for row in inventory(conn)],
         "runs": pd.DataFrame(runs, columns=["mode", "approximate", "network", "computed_at"]),
     }

@@ -46,7 +46,7 @@ def replace_region(
         GeoDataFrames in ``crs`` (the Région's projected CRS, metres).
     partner_types
         Mapping indexed by ``partner_type`` (``label, missions, publics, receives_public,
-        description``).
+        description``, optionally ``expected_sites``: int or None).
     datasets
         Structure datasets replaced as a whole (rows of other datasets are kept).
     files
@@ -122,12 +122,19 @@ def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str)
 
 def _copy_partner_types(conn: psycopg.Connection, partner_types: pd.DataFrame) -> None:
     rows = (
-        (key, r["label"], list(r["missions"]), list(r["publics"]), bool(r["receives_public"]), _none(r["description"]))
+        (
+            key,
+            r["label"],
+            list(r["missions"]),
+            list(r["publics"]),
+            bool(r["receives_public"]),
+            _none(r["description"]),
+            _none(r.get("expected_sites")),
+        )
         for key, r in partner_types.iterrows()
     )
-    copy_rows(
-        conn, "partner_type", ["partner_type", "label", "missions", "publics", "receives_public", "description"], rows
-    )
+    columns = ["partner_type", "label", "missions", "publics", "receives_public", "description", "expected_sites"]
+    copy_rows(conn, "partner_type", columns, rows)
 
 
 def _copy_communes(conn: psycopg.Connection, communes: gpd.GeoDataFrame, srid: int) -> None:

@@ -30,6 +30,33 @@ def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
     return summary
 
 
+def inventory(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Counts per partner type of the mapping (with or without places), in mapping order of
+    size: ``partner_type, label, receives_public, missions, publics, expected_sites,
+    n_sites`` (places receiving the public), ``n_without_public, n_at_building,
+    n_with_hours`` (of the places receiving the public), ``vintage_min, vintage_max``.
+    :func:`geo.analysis.inventory.type_inventory` reads these rows."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            WITH place AS (
+                SELECT s.*, coalesce(s.receives_public, p.receives_public) AS open
+                  FROM structure s JOIN partner_type p USING (partner_type)
+            )
+            SELECT p.partner_type, p.label, p.receives_public, p.missions, p.publics, p.expected_sites,
+                   count(s.structure_id) FILTER (WHERE s.open) AS n_sites,
+                   count(s.structure_id) FILTER (WHERE NOT s.open) AS n_without_public,
+                   count(s.structure_id) FILTER (WHERE s.open AND NOT starts_with(s.geocoding, 'approx_'))
+                       AS n_at_building,
+                   count(s.structure_id) FILTER (WHERE s.open AND s.opening_hours <> '{}'::jsonb) AS n_with_hours,
+                   min(s.vintage) AS vintage_min, max(s.vintage) AS vintage_max
+              FROM partner_type p LEFT JOIN place s USING (partner_type)
+             GROUP BY p.partner_type
+             ORDER BY count(s.structure_id) DESC, p.label
+            """
+        ).fetchall()
+
+
 def last_load_rejections(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """``file, source_row, field, reason`` of the rows the last load left out (a tolerant
     load's; none after a strict one), in file and row order."""
@@ -67,9 +94,6 @@ def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
               FROM partner_type p LEFT JOIN structure s USING (partner_type)
              GROUP BY p.partner_type ORDER BY count(s.*) DESC, p.label
             """
-        ).fetchall()
-        region["vintages"] = cur.execute(
-            "SELECT dataset, min(vintage) AS vintage, count(*) AS n FROM structure GROUP BY dataset ORDER BY dataset"
         ).fetchall()
     return region
 
@@ -321,19 +345,23 @@ def structures(
 
 
 # --------------------------------------------------------------------- communes
+COMMUNE_ACCESS_SQL = """
+SELECT a.mode, a.category, c.label AS category_label, c.kind, c.fixed_only, a.seconds,
+       a.structure_id, s.name AS structure_name, a.n_operators_30, a.fca, a.approximate,
+       c.inventory_incomplete, c.incomplete_types
+  FROM commune_access a
+  JOIN access_category c ON c.code = a.category
+  LEFT JOIN structure s ON s.structure_id = a.structure_id
+ WHERE a.commune_code = %s
+ ORDER BY a.mode, c.sort_order
+"""
+
+
 def commune_access(conn: psycopg.Connection, code: str) -> list[dict[str, Any]]:
     """Access figures of one commune for every mode and category, with the nearest place's name."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """
-            SELECT a.mode, a.category, c.label AS category_label, c.kind, c.fixed_only, a.seconds,
-                   a.structure_id, s.name AS structure_name, a.n_operators_30, a.fca, a.approximate
-              FROM commune_access a
-              JOIN access_category c ON c.code = a.category
-              LEFT JOIN structure s ON s.structure_id = a.structure_id
-             WHERE a.commune_code = %s
-             ORDER BY a.mode, c.sort_order
-            """,
+            COMMUNE_ACCESS_SQL,
             (code,),
         ).fetchall()
 
@@ -382,12 +410,16 @@ def commune_values(conn: psycopg.Connection, mode: str, category: str) -> list[d
         ).fetchall()
 
 
+ACCESS_CATEGORIES_SQL = """
+SELECT code, kind, key, fixed_only, label, n_places, c.inventory_incomplete, c.incomplete_types
+  FROM access_category c ORDER BY sort_order, code
+"""
+
+
 def access_categories(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Categories of places for which access was computed, in display order."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT code, kind, key, fixed_only, label, n_places FROM access_category ORDER BY sort_order, code"
-        ).fetchall()
+        return cur.execute(ACCESS_CATEGORIES_SQL).fetchall()
 
 
 # ------------------------------------------------------------------- territories
@@ -422,21 +454,25 @@ def indicator_levels(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["level"], len(LEVELS)), r["level"]))
 
 
+INDICATORS_SQL = """
+SELECT i.level, i.code, coalesce(t.name, z.name, i.code) AS name, i.mode, i.category,
+       i.n_communes, i.population, i.population_unreached, i.mean_min, i.median_min,
+       i.share_10, i.share_20, i.share_30, i.share_45, i.mean_operators_30, i.mean_fca,
+       i.approximate, c.inventory_incomplete, c.incomplete_types
+  FROM access_indicator i
+  JOIN access_category c ON c.code = i.category
+  LEFT JOIN territory t ON t.level = i.level AND t.code = i.code
+  LEFT JOIN zone z ON i.level = 'zone:' || z.zoning_id AND z.zone_id = i.code
+ WHERE i.level = %s AND i.mode = %s AND i.category = %s
+ ORDER BY (i.level = 'region') DESC, coalesce(t.name, z.name, i.code), i.code
+"""
+
+
 def indicators(conn: psycopg.Connection, *, level: str, mode: str, category: str) -> list[dict[str, Any]]:
     """Indicators of every territory (or zone) of ``level`` for ``mode`` and ``category``, by name."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """
-            SELECT i.level, i.code, coalesce(t.name, z.name, i.code) AS name, i.mode, i.category,
-                   i.n_communes, i.population, i.population_unreached, i.mean_min, i.median_min,
-                   i.share_10, i.share_20, i.share_30, i.share_45, i.mean_operators_30, i.mean_fca,
-                   i.approximate
-              FROM access_indicator i
-              LEFT JOIN territory t ON t.level = i.level AND t.code = i.code
-              LEFT JOIN zone z ON i.level = 'zone:' || z.zoning_id AND z.zone_id = i.code
-             WHERE i.level = %s AND i.mode = %s AND i.category = %s
-             ORDER BY (i.level = 'region') DESC, coalesce(t.name, z.name, i.code), i.code
-            """,
+            INDICATORS_SQL,
             (level, mode, category),
         ).fetchall()
 
@@ -492,37 +528,42 @@ def isochrone_minutes(conn: psycopg.Connection) -> list[int]:
     return [row[0] for row in conn.execute("SELECT DISTINCT minutes FROM isochrone ORDER BY minutes").fetchall()]
 
 
+GAPS_SQL = """
+SELECT g.kind, g.mode, g.category, c.label AS category_label, g.commune_code, m.name AS commune_name,
+       m.departement, g.seconds, g.threshold_s, g.population, g.approximate, c.inventory_incomplete, c.incomplete_types
+  FROM gap g JOIN commune m ON m.code = g.commune_code JOIN access_category c ON c.code = g.category
+ WHERE (%(kind)s::text IS NULL OR g.kind = %(kind)s)
+   AND (%(mode)s::text IS NULL OR g.mode = %(mode)s)
+   AND (%(category)s::text IS NULL OR g.category = %(category)s)
+ ORDER BY g.kind, g.mode, c.sort_order, g.population DESC, g.commune_code
+"""
+
+
 def gaps(
     conn: psycopg.Connection, *, kind: str | None = None, mode: str | None = None, category: str | None = None
 ) -> list[dict[str, Any]]:
     """White zones (communes beyond a threshold) and no-choice communes, with names."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """
-            SELECT g.kind, g.mode, g.category, c.label AS category_label, g.commune_code, m.name AS commune_name,
-                   m.departement, g.seconds, g.threshold_s, g.population, g.approximate
-              FROM gap g JOIN commune m ON m.code = g.commune_code JOIN access_category c ON c.code = g.category
-             WHERE (%(kind)s::text IS NULL OR g.kind = %(kind)s)
-               AND (%(mode)s::text IS NULL OR g.mode = %(mode)s)
-               AND (%(category)s::text IS NULL OR g.category = %(category)s)
-             ORDER BY g.kind, g.mode, c.sort_order, g.population DESC, g.commune_code
-            """,
+            GAPS_SQL,
             {"kind": kind, "mode": mode, "category": category},
         ).fetchall()
+
+
+GAP_SUMMARY_SQL = """
+SELECT g.kind, g.mode, g.category, c.label AS category_label, min(g.threshold_s) AS threshold_s,
+       count(*) AS n_communes, sum(g.population) AS population, bool_or(g.approximate) AS approximate,
+       c.inventory_incomplete, c.incomplete_types
+  FROM gap g JOIN access_category c ON c.code = g.category
+ GROUP BY g.kind, g.mode, g.category, c.label, c.sort_order, c.inventory_incomplete, c.incomplete_types
+ ORDER BY g.kind, g.mode, c.sort_order
+"""
 
 
 def gap_summary(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Number of communes and inhabitants per kind of gap, mode and category."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            """
-            SELECT g.kind, g.mode, g.category, c.label AS category_label, min(g.threshold_s) AS threshold_s,
-                   count(*) AS n_communes, sum(g.population) AS population, bool_or(g.approximate) AS approximate
-              FROM gap g JOIN access_category c ON c.code = g.category
-             GROUP BY g.kind, g.mode, g.category, c.label, c.sort_order
-             ORDER BY g.kind, g.mode, c.sort_order
-            """
-        ).fetchall()
+        return cur.execute(GAP_SUMMARY_SQL).fetchall()
 
 
 # ------------------------------------------------------------------- versions

@@ -229,6 +229,12 @@ def _manifest_truncated(d: Path) -> None:
     (d / MANIFEST).write_text(text[:cut], encoding="utf-8")
 
 
+def _append_manifest(d: Path, line: str) -> None:
+    """Add ``line`` to the manifest's ``[expected_sites]`` table."""
+    text = (d / MANIFEST).read_text(encoding="utf-8")
+    (d / MANIFEST).write_text(text.replace("[expected_sites]\n", f"[expected_sites]\n{line}\n"), encoding="utf-8")
+
+
 def _manifest_latin1(d: Path) -> tuple[list[str], list[str]]:
     text = (d / MANIFEST).read_text(encoding="utf-8")
     (d / MANIFEST).write_bytes(text.encode("latin-1"))
@@ -497,6 +503,18 @@ CASES: dict[str, Case] = {
         field_="territories.contours",
     ),
     "manifest in Latin-1": Case(_manifest_latin1, MANIFEST, words=("not UTF-8",)),
+    "manifest expected sites of an unknown type": Case(
+        lambda d: _append_manifest(d, "cabinet_prive = 3"),
+        MANIFEST,
+        field_="expected_sites.cabinet_prive",
+        words=("unknown partner type",),
+    ),
+    "manifest expected sites not a number": Case(
+        lambda d: _append_manifest(d, 'cio = "dix-huit"'),
+        MANIFEST,
+        field_="expected_sites.cio",
+        words=("expected a number of sites",),
+    ),
     "manifest nested 100,000 deep": Case(
         lambda d: (d / MANIFEST).write_text(
             "x = " + "[" * 100_000 + "]" * 100_000 + "\n" + (d / MANIFEST).read_text(encoding="utf-8"), encoding="utf-8"

@@ -29,6 +29,16 @@ def test_geopackage_has_every_layer_styles_and_metadata(accessed_db: str, tmp_pa
     values = dict(zip(metadata["cle"], metadata["valeur"], strict=True))
     assert "APPROXIMATIFS" in values["temps_drive"]
     assert any(key.startswith("source:") for key in values)
+    assert values["lieux:cio"].startswith("18 lieux accueillant du public (attendus : inconnu, inventaire incomplet)")
+    assert values["lignes_rejetees"] == "0"
+    inventory = pyogrio.read_dataframe(output, layer="inventaire").set_index("type")
+    assert inventory.loc["france_services", ["lieux", "lieux_attendus", "inventaire_complet"]].tolist() == [130, 130, 1]
+    assert (
+        not inventory.loc["cio", "inventaire_complet"] and inventory.loc["cio", "millesime_max"] == "annuaire 2023-06"
+    )
+    indicators = pyogrio.read_dataframe(output, layer="indicateurs_territoires")
+    flags = indicators.groupby("categorie")["inventaire_incomplet"].first()
+    assert flags["partner_type:france_services"] == 0 and flags["any"] == 1
     with sqlite3.connect(output) as gpkg:
         styled = {row[0] for row in gpkg.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
         qml = gpkg.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'communes'").fetchone()[0]

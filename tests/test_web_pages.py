@@ -135,7 +135,9 @@ def test_about_page(web_client) -> None:
         "non audité",
         "Règle de neutralité",
         "identifiant technique",
-        "millésime 2024-08-01",
+        "France services : 131 lieux, informations de 2024.",  # the pilot's 130 and the test fixture
+        "Centre d'information et d'orientation (CIO) : 18 lieux, informations de 2019 à 2023 ;",
+        "liste peut-être incomplète",
         "approximatifs",
         "Accessibilité des locaux",
         "Départements (test)",

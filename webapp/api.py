@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Search
+from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL, type_inventory
 from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
@@ -352,7 +353,23 @@ def indicators() -> ResponseReturnValue:
         category=category,
         approximate=bool(runs[mode]["approximate"]) if mode in runs else False,
         times_available=mode in runs,
+        inventory_incomplete=any(row["inventory_incomplete"] for row in rows),
         indicators=rows,
+    )
+
+
+@bp.get("/inventory")
+def inventory() -> ResponseReturnValue:
+    """How complete the inventory of places is, per partner type, and the rows the last load rejected."""
+    params.no_unknown(request.args, ())
+    with connection() as conn:
+        types = [type_inventory(row).as_dict() for row in cached(conn, read.inventory)]
+        rejected = cached(conn, read.last_load_rejections)
+    return jsonify(
+        complete_share=COMPLETE_SHARE,
+        incomplete_label=INCOMPLETE_LABEL,
+        partner_types=types,
+        rejected_rows=len(rejected),
     )
 
 
@@ -374,6 +391,8 @@ INDICATOR_COLUMNS = (
     "mean_operators_30",
     "mean_fca",
     "approximate",
+    "inventory_incomplete",
+    "incomplete_types",
 )
 
 
@@ -465,6 +484,8 @@ GAP_COLUMNS = (
     "threshold_minutes",
     "population",
     "approximate",
+    "inventory_incomplete",
+    "incomplete_types",
 )
 
 

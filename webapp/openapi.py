@@ -200,7 +200,23 @@ def openapi_document() -> dict[str, Any]:
                     CATEGORY,
                     _query("format", "json (défaut) ou csv.", {"type": "string", "enum": ["json", "csv"]}),
                 ],
-                _ok("Indicateurs.", csv=True),
+                _ok(
+                    "Indicateurs. Chaque ligne porte inventory_incomplete (vrai quand un type de partenaire que "
+                    "la catégorie compte a un inventaire incomplet : chiffre à publier avec la mention "
+                    "« inventaire incomplet ») et incomplete_types.",
+                    csv=True,
+                ),
+                tags=["diagnostic"],
+            ),
+            "/api/inventory": _get(
+                "Complétude de l'inventaire des lieux, par type de partenaire",
+                [],
+                _ok(
+                    "Par type : lieux chargés accueillant du public (n_sites), sans accueil du public, attendus "
+                    "selon le recensement de la Région (expected, null si inconnu), complete (au moins "
+                    "complete_share des attendus), parts positionnées au bâtiment et avec horaires, millésimes "
+                    "(vintage_min, vintage_max) ; rejected_rows : lignes écartées par le dernier chargement."
+                ),
                 tags=["diagnostic"],
             ),
             "/api/territories": _get(

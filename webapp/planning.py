@@ -19,7 +19,7 @@ from webapp import params
 from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import level_label
-from webapp.reporting import charts_for, report_context
+from webapp.reporting import charts_for, incomplete_of, inventory_context, report_context
 
 bp = Blueprint("planning", __name__)
 
@@ -59,8 +59,10 @@ def diagnostic() -> ResponseReturnValue:
         runs = cached(conn, read.access_runs)
         gap_summary = cached(conn, read.gap_summary)
         overview = cached(conn, read.region_overview)
+        inventory = inventory_context(conn)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
-    category_label = next((c["label"] for c in categories if c["code"] == category), category)
+    selected = next((c for c in categories if c["code"] == category), None)
+    category_label = selected["label"] if selected else category
     subject = f"{category_label}, {MODE_PHRASES[mode]}"
     return render_template(
         "planning/diagnostic.html",
@@ -80,6 +82,8 @@ def diagnostic() -> ResponseReturnValue:
         gap_summary=gap_summary,
         overview=overview,
         report_year=dt.date.today().year,
+        incomplete=incomplete_of(selected, inventory["type_of"]),
+        **inventory,
     )
 
 

@@ -18,6 +18,7 @@ from webapp import finder, params
 from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
+from webapp.reporting import inventory_context
 
 bp = Blueprint("public", __name__)
 
@@ -101,4 +102,5 @@ def about() -> ResponseReturnValue:
         overview = cached(conn, read.region_overview)
         runs = cached(conn, read.access_runs)
         zonings = cached(conn, read.zonings)
-    return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings)
+        inventory = inventory_context(conn)["inventory"]
+    return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings, inventory=inventory)

@@ -11,14 +11,35 @@ from typing import Any
 
 import psycopg
 
+from geo.analysis.inventory import TypeInventory, type_inventory
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MAIN_CATEGORIES
 from storage import read
+from webapp.cache import cached
 from webapp.charts import bar_chart
 from webapp.labels import minutes_value, percent
 
 REPORT_CATEGORIES = MAIN_CATEGORIES
-"""Categories of the report's summary tables (those computed are kept, in this order)."""
+"""Categories of the report's summary tables (those computed are kept, in this order). Only
+those whose inventory is complete, and the partner types whose inventory is, make the
+headline figures; the others are shown apart, labelled « inventaire incomplet »."""
+
+
+def inventory_context(conn: psycopg.Connection) -> dict[str, Any]:
+    """The inventory per partner type (:class:`geo.analysis.inventory.TypeInventory`), the
+    same by key, and the number of rows the last load rejected."""
+    types = [type_inventory(row) for row in cached(conn, read.inventory)]
+    return {
+        "inventory": types,
+        "type_of": {t.partner_type: t for t in types},
+        "rejected_rows": len(cached(conn, read.last_load_rejections)),
+    }
+
+
+def incomplete_of(category: dict[str, Any] | None, type_of: dict[str, TypeInventory]) -> list[TypeInventory]:
+    """The partner types whose incomplete inventory weakens a category's figures."""
+    keys = (category or {}).get("incomplete_types") or []
+    return [type_of[key] for key in keys if key in type_of]
 
 
 def charts_for(rows: list[dict[str, Any]], *, subject: str) -> list[Any]:
@@ -53,7 +74,11 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
     all_categories = read.access_categories(conn)
     by_code = {c["code"]: c for c in all_categories}
     categories = [by_code[code] for code in REPORT_CATEGORIES if code in by_code]
-    matrices = [_matrix(conn, mode, categories) for mode in runs]
+    headline = [c for c in categories if not c["inventory_incomplete"]] + [
+        c for c in all_categories if c["kind"] == "partner_type" and not c["inventory_incomplete"]
+    ]
+    incomplete = [c for c in categories if c["inventory_incomplete"]]
+    inventory = inventory_context(conn)
     epci = read.indicators(conn, level="epci", mode="drive", category="any") if "drive" in runs else []
     zonings = []
     for zoning in read.zonings(conn):
@@ -66,11 +91,14 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
         "overview": read.region_overview(conn),
         "runs": runs,
         "approximate": any(run["approximate"] for run in runs.values()),
-        "matrices": matrices,
+        "matrices": [_matrix(conn, mode, headline) for mode in runs] if headline else [],
+        "incomplete_matrices": [_matrix(conn, mode, incomplete) for mode in runs] if incomplete else [],
+        "any_incomplete": incomplete_of(by_code.get("any"), inventory["type_of"]),
         "departement_charts": charts_for(departements, subject=f"{MODE_PHRASES['drive']}, tout lieu")
         if departements
         else [],
         "epci": epci,
         "gap_summary": read.gap_summary(conn),
         "zonings": zonings,
+        **inventory,
     }

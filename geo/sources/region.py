@@ -163,6 +163,23 @@ def read_manifest(data_dir: str | Path) -> dict:
     return manifest
 
 
+def expected_sites(manifest: dict, partner_types: pd.DataFrame, *, file: Path) -> list[int | None]:
+    """The Région's census per partner type (``[expected_sites]`` of the manifest), in the
+    order of ``partner_types``; None where the manifest says nothing (unknown)."""
+    declared = manifest.get("expected_sites", {})
+    if not isinstance(declared, dict):
+        msg = f"'expected_sites' must be a TOML table (partner type = number of sites), got {declared!r}"
+        raise ValidationError(msg, file=file, field="expected_sites")
+    for key, value in declared.items():
+        if key not in partner_types.index:
+            msg = f"unknown partner type {key!r} (known: {', '.join(map(str, partner_types.index))})"
+            raise ValidationError(msg, file=file, field=f"expected_sites.{key}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            msg = f"expected a number of sites (an integer, 0 or more), got {value!r}"
+            raise ValidationError(msg, file=file, field=f"expected_sites.{key}")
+    return [declared.get(key) for key in partner_types.index]
+
+
 def _check_relative_path(value: object, *, file: Path, field: str, row: int | None = None) -> None:
     if not isinstance(value, str) or not value.strip():
         msg = f"expected a file path (text), got {value!r}"
@@ -279,6 +296,9 @@ def read_region_sources(
     for source in sources:
         _check_structure_source(source)
     partner_types = read_partner_types(partner_types_path)
+    partner_types["expected_sites"] = pd.Series(
+        expected_sites(manifest, partner_types, file=base / MANIFEST), index=partner_types.index, dtype=object
+    )
     rejections: Rejections | None = [] if skip_invalid_rows else None
     layers = []
     for source in sources:
