@@ -282,6 +282,15 @@ def test_tolerant_load_keeps_the_valid_rows_and_lists_the_others(migrated_db: st
     assert placed == [("approx_mairie", "22278")]
     status = CliRunner().invoke(app, ["db", "status"])
     assert "rejected_rows: 2" in status.output
+    from webapp import create_app
+
+    web = create_app({"DATABASE_URL": migrated_db, "TESTING": True})
+    try:
+        page = web.test_client().get("/diagnostic").get_data(as_text=True)
+        assert web.test_client().get("/api/inventory").get_json()["rejected_rows"] == 2
+    finally:
+        web.extensions["atlas_pool"].close()
+    assert "Le dernier chargement a écarté 2 ligne(s) invalide(s)" in " ".join(page.split())
     # A strict load afterwards rejects nothing, and says so.
     CliRunner().invoke(app, ["load", "--data", str(PILOT_DIR)])
     assert "rejected_rows: 0" in CliRunner().invoke(app, ["db", "status"]).output
