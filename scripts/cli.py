@@ -556,8 +556,20 @@ _register_planning()
 
 
 def main() -> None:
-    """Entry point of the ``atlas`` console script."""
-    app()
+    """Entry point of the ``atlas`` console script: a database that does not answer is said in
+    one line (exit 1), not as a traceback."""
+    import psycopg
+
+    try:
+        app()
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.print(
+            f"[bold red]Erreur[/] : base injoignable ({first}). Sans DATABASE_URL, lancer « atlas db up ».",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

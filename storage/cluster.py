@@ -66,8 +66,10 @@ class LocalCluster:
         return result.returncode == 0
 
     def up(self) -> bool:
-        """Create (first time) and start the cluster; return False if it was already running."""
+        """Create (first time) and start the cluster, and create the project's database if it
+        is missing; return False if the cluster was already running."""
         if self.is_running():
+            self._create_database()
             return False
         self.base.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)

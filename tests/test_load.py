@@ -307,3 +307,13 @@ def test_tolerant_load_refuses_a_file_whose_every_row_is_rejected(pilot_db: str,
     assert result.exit_code == 2
     assert "every row was rejected (2)" in " ".join(result.output.split())
     assert snapshot(pilot_db) == before
+
+
+def test_a_database_that_does_not_answer_is_said_in_one_line(server_url: str) -> None:
+    from tests.conftest import atlas
+
+    missing = db.with_dbname(server_url, "atlas_test_does_not_exist")
+    result = atlas(missing, "load", "--data", str(PILOT_DIR))
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "base injoignable" in output and "Traceback" not in output
