@@ -40,6 +40,7 @@ class ValidationError(ValueError, AtlasError):
         self.file = str(file) if file is not None else None
         self.row = row
         self.field = field
+        self.skippable = False  # a row a tolerant load would leave out (geo.sources.tables.reject)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

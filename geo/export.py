@@ -178,7 +178,17 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "inventaire": _inventory_layer(tables["facts"]["inventory"]),
         "indicateurs_communes": tables["commune_access"]
         .assign(minutes=lambda f: _minutes(f["seconds"]))[
-            ["commune_code", "mode", "category", "minutes", "structure_id", "n_operators_30", "fca", "approximate"]
+            [
+                "commune_code",
+                "mode",
+                "category",
+                "minutes",
+                "structure_id",
+                "n_operators_30",
+                "fca",
+                "approximate",
+                "inventory_incomplete",
+            ]
         ]
         .rename(
             columns={
@@ -187,6 +197,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "n_operators_30": "reseaux_30min",
                 "fca": "ratio_2sfca",
                 "approximate": "approximatif",
+                "inventory_incomplete": "inventaire_incomplet",
             }
         ),
         "metadonnees": pd.DataFrame(metadata_rows(tables["facts"]), columns=["cle", "valeur"]),
@@ -247,6 +258,14 @@ def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("chargement", facts["loaded_at"].isoformat(timespec="seconds")))
         rows += [(f"source:{path}", f"sha256 {digest}") for path, digest in sorted(facts["files"].items())]
         rows.append(("lignes_rejetees", str(facts.get("rejected_rows", 0))))
+    if facts.get("incomplete_categories"):
+        rows.append(
+            (
+                "inventaire_incomplet",
+                "chiffres à publier avec la mention « inventaire incomplet » (des types de lieux qu'ils comptent "
+                "n'ont pas tous leurs lieux) : " + ", ".join(facts["incomplete_categories"]),
+            )
+        )
     for entry in facts["inventory"]:
         if not (entry.n_sites or entry.n_without_public):
             continue

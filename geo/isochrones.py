@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -638,6 +638,16 @@ def place_isochrones(
     return gpd.GeoDataFrame({"structure_id": ids, "minutes": mins}, geometry=geoms, crs=graph.crs)
 
 
+def _union_of_communes(polygons: np.ndarray) -> Any:
+    """Union of commune polygons: the fast coverage union when they tile exactly, else the
+    general union (real contour files often share edges whose vertices differ by a hair,
+    which the coverage union refuses)."""
+    try:
+        return shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(polygons)
+
+
 def _commune_unions(
     places: pd.DataFrame,
     limits: list[int],
@@ -656,7 +666,7 @@ def _commune_unions(
             inside = group.loc[group["seconds"] <= limit * 60.0, "commune_code"]
             if inside.empty:
                 continue
-            area = shapely.coverage_union_all(polygons[position.loc[inside].to_numpy()])
+            area = _union_of_communes(polygons[position.loc[inside].to_numpy()])
             ids.append(structure_id)
             mins.append(limit)
             geoms.append(area)

@@ -91,18 +91,24 @@ def db_status() -> None:
     from geo.analysis.inventory import INCOMPLETE_LABEL, type_inventory
     from geo.french import percent
     from storage.db import connect
-    from storage.read import database_summary, inventory
+    from storage.read import database_summary, inventory, last_load_rejections
 
     try:
         with connect(url, connect_timeout=3) as conn:
             summary = database_summary(conn)
-            types = [type_inventory(row) for row in inventory(conn)] if summary.get("region") else []
+            loaded = "last_load" in summary and summary["last_load"] != "jamais"
+            types = [type_inventory(row) for row in inventory(conn)] if loaded else []
+            rejected = last_load_rejections(conn) if loaded else []
     except Exception as exc:  # any connection failure is reported, not raised
         console.print(f"Base injoignable ({url}) : {exc}")
         raise typer.Exit(1) from exc
     typer.echo(f"url: {url}")
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
+    for row in rejected[:20]:
+        typer.echo(f"  {Path(row['file']).name}, ligne {row['source_row']}, champ {row['field']} : {row['reason']}")
+    if len(rejected) > 20:
+        typer.echo(f"  … et {len(rejected) - 20} autre(s) : liste complète dans le CSV écrit au chargement.")
     if any(t.n_sites or t.n_without_public or t.expected is not None for t in types):
         typer.echo("inventaire (lieux accueillant du public / attendus, position au bâtiment, horaires, millésimes) :")
     for t in types:
@@ -194,7 +200,12 @@ def load(
                 skip_invalid_rows=skip_invalid_rows,
             )
         except AtlasError as exc:
-            raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
+            hint = (
+                "\nAvec --skip-invalid-rows, les lignes valides sont chargées et toutes les lignes en erreur listées."
+                if getattr(exc, "skippable", False)
+                else ""
+            )
+            raise fail(f"{exc}\nRien n'a été écrit dans la base.{hint}") from exc
         progress.update(task, advance=1, description="Migrations")
         with connect(database_url(settings)) as conn:
             migrate(conn)
@@ -212,6 +223,7 @@ def load(
                     files=sources.files,
                     started_at=started_at,
                     rejections=sources.rejected_rows(),
+                    territories_source=sources.territories_source,
                 )
             except StoreError as exc:
                 raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
@@ -264,6 +276,12 @@ def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elaps
             + listed
             + (" …" if len(sources.town_halls_misplaced) > 8 else ""),
             highlight=False,
+            soft_wrap=True,
+        )
+    if counts.get("access_runs_cleared"):
+        console.print(
+            "Les temps de trajet, indicateurs et zones blanches calculés avant ce chargement sont effacés : "
+            "relancer [bold]atlas access[/].",
             soft_wrap=True,
         )
     rejected = sources.rejected_rows()
@@ -378,7 +396,8 @@ def access(
     adjacent communes, stores it and flags every result as approximate.
     """
     from geo.analysis.access import accessibility_tables
-    from geo.analysis.inventory import type_inventory, with_incomplete_types
+    from geo.analysis.inventory import COMPLETE_SHARE, type_inventory, with_incomplete_types
+    from geo.french import percent
     from geo.isochrones import DEFAULT_MINUTES
     from geo.network.approximate import approximate_graph_from_communes
     from storage.access import (
@@ -448,7 +467,8 @@ def access(
         incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
         if incomplete:
             console.print(
-                f"[bold yellow]Inventaire incomplet[/] (lieux attendus inconnus ou moins de 95 % chargés) : "
+                f"[bold yellow]Inventaire incomplet[/] (lieux attendus inconnus ou moins de "
+                f"{percent(COMPLETE_SHARE, 0)} chargés) : "
                 f"{', '.join(incomplete)}. Les indicateurs qui comptent ces types portent la mention "
                 "« inventaire incomplet » et restent hors des chiffres clés du rapport (section expected_sites d'atlas.toml).",
                 soft_wrap=True,

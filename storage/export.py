@@ -96,8 +96,10 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         ),
         "commune_access": read_frame(
             conn,
-            "SELECT commune_code, mode, category, seconds, structure_id, n_operators_30, fca, approximate "
-            "FROM commune_access ORDER BY commune_code, mode, category",
+            "SELECT a.commune_code, a.mode, a.category, a.seconds, a.structure_id, a.n_operators_30, a.fca, "
+            "a.approximate, k.inventory_incomplete "
+            "FROM commune_access a JOIN access_category k ON k.code = a.category "
+            "ORDER BY a.commune_code, a.mode, a.category",
         ),
         "facts": _facts(conn),
     }
@@ -117,6 +119,10 @@ def _facts(conn: psycopg.Connection) -> dict[str, Any]:
         "loaded_at": None if last is None else last[0],
         "files": {} if last is None else dict(last[1]),
         "rejected_rows": len(last_load_rejections(conn)),
+        "incomplete_categories": [
+            row[0]
+            for row in conn.execute("SELECT code FROM access_category WHERE inventory_incomplete ORDER BY sort_order")
+        ],
         "inventory": [type_inventory(row) for row in inventory(conn)],
         "runs": pd.DataFrame(runs, columns=["mode", "approximate", "network", "computed_at"]),
     }

@@ -37,6 +37,7 @@ def replace_region(
     files: dict[str, str],
     started_at: dt.datetime,
     rejections: Sequence[Rejection] = (),
+    territories_source: str | None = None,
 ) -> dict[str, int]:
     """Replace everything a full load brings, in one transaction; return row counts.
 
@@ -54,6 +55,9 @@ def replace_region(
     rejections
         ``(file, row, field, reason)`` of the rows a tolerant load left out, recorded in
         ``load_rejection`` with this run.
+    territories_source
+        Sources and vintages of the communes, populations and contours in words, cited by
+        the pages and the report.
     """
     srid = epsg_code(crs)
     for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
@@ -63,9 +67,10 @@ def replace_region(
     try:
         with conn.transaction():
             _set_region(conn, region_code, srid, crs)
+            conn.execute("UPDATE region_config SET territories_source = %s", (territories_source,))
             conn.execute("SET CONSTRAINTS ALL DEFERRED")
             # Travel times describe the structures and communes being replaced.
-            conn.execute("DELETE FROM access_run")
+            cleared = conn.execute("DELETE FROM access_run").rowcount
             conn.execute("DELETE FROM access_category")
             conn.execute("DELETE FROM scenario")
             conn.execute("DELETE FROM structure WHERE dataset = ANY(%s)", (list(datasets),))
@@ -82,6 +87,7 @@ def replace_region(
                 "partner_types": len(partner_types),
                 "structures": len(structures),
                 "rejected": len(rejections),
+                "access_runs_cleared": cleared,
             }
             run_id = scalar(
                 conn,
@@ -104,7 +110,10 @@ def replace_region(
 def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str) -> None:
     row = conn.execute("SELECT region_code, srid FROM region_config").fetchone()
     if row is not None and row[0] != region_code:
-        msg = f"this database holds Région {row[0]}; use another database for Région {region_code}"
+        msg = (
+            f"this database holds Région {row[0]}; load Région {region_code} into another database "
+            f"(one database per Région: create it, e.g. `createdb atlas_{region_code}`, and point DATABASE_URL at it)"
+        )
         raise StoreError(msg)
     if row is not None and row[1] != srid:
         structure_count = scalar(conn, "SELECT count(*) FROM structure")

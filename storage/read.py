@@ -34,7 +34,9 @@ def inventory(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Counts per partner type of the mapping (with or without places), in mapping order of
     size: ``partner_type, label, receives_public, missions, publics, expected_sites,
     n_sites`` (places receiving the public), ``n_without_public, n_at_building,
-    n_with_hours`` (of the places receiving the public), ``vintage_min, vintage_max``.
+    n_with_hours`` (of the places receiving the public), ``vintage_min, vintage_max`` (the
+    labels of the oldest and newest source rows of the type's places, ordered by the date
+    they hold, « annuaire 2023-06 » before « 2026-07 (HEAD) »).
     :func:`geo.analysis.inventory.type_inventory` reads these rows."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
@@ -49,7 +51,11 @@ def inventory(conn: psycopg.Connection) -> list[dict[str, Any]]:
                    count(s.structure_id) FILTER (WHERE s.open AND NOT starts_with(s.geocoding, 'approx_'))
                        AS n_at_building,
                    count(s.structure_id) FILTER (WHERE s.open AND s.opening_hours <> '{}'::jsonb) AS n_with_hours,
-                   min(s.vintage) AS vintage_min, max(s.vintage) AS vintage_max
+                   (array_agg(s.vintage ORDER BY substring(s.vintage FROM '(?:19|20)[0-9]{2}(?:-[0-9]{2})*'), s.vintage)
+                       FILTER (WHERE s.vintage IS NOT NULL))[1] AS vintage_min,
+                   (array_agg(s.vintage ORDER BY substring(s.vintage FROM '(?:19|20)[0-9]{2}(?:-[0-9]{2})*') DESC,
+                                                 s.vintage DESC)
+                       FILTER (WHERE s.vintage IS NOT NULL))[1] AS vintage_max
               FROM partner_type p LEFT JOIN place s USING (partner_type)
              GROUP BY p.partner_type
              ORDER BY count(s.structure_id) DESC, p.label
@@ -78,6 +84,7 @@ def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
         ).fetchone()
         if region is None:
             return None
+        region["territories_source"] = scalar(conn, "SELECT territories_source FROM region_config")
         region["departements"] = cur.execute(
             """
             SELECT t.code, t.name, t.population, t.n_communes,

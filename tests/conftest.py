@@ -81,6 +81,7 @@ def store_sources(url: str, sources) -> dict[str, int]:
         return replace_region(
             conn,
             region_code=sources.region_code,
+            territories_source=sources.territories_source,
             crs=sources.crs,
             communes=sources.communes,
             territories=sources.territories,

@@ -810,7 +810,7 @@ CASES: dict[str, Case] = {
         SITES,
         row=2,
         field_="lat",
-        words=("of 5,000 characters",),
+        words=("a value of 5,000 characters is no coordinate",),
     ),
     "sites script as web address": Case(
         lambda d: _edit_csv(d / SITES, {(3, "site_web"): "javascript:alert(1)"}),

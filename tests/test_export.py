@@ -39,6 +39,13 @@ def test_geopackage_has_every_layer_styles_and_metadata(accessed_db: str, tmp_pa
     indicators = pyogrio.read_dataframe(output, layer="indicateurs_territoires")
     flags = indicators.groupby("categorie")["inventaire_incomplet"].first()
     assert flags["partner_type:france_services"] == 0 and flags["any"] == 1
+    assert (
+        "any" in values["inventaire_incomplet"] and "partner_type:france_services" not in values["inventaire_incomplet"]
+    )
+    per_commune = pyogrio.read_dataframe(
+        output, layer="indicateurs_communes", columns=["categorie", "inventaire_incomplet"]
+    )
+    assert set(per_commune.loc[per_commune["categorie"] == "any", "inventaire_incomplet"]) == {1}
     with sqlite3.connect(output) as gpkg:
         styled = {row[0] for row in gpkg.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
         qml = gpkg.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'communes'").fetchone()[0]

@@ -74,6 +74,23 @@ def test_api_inventory_and_indicator_flags(web_client) -> None:
     assert types["cio"]["expected"] is None and types["cio"]["complete"] is False and types["cio"]["n_sites"] == 18
     assert types["cio"]["vintage_min"].startswith("2019") and types["cio"]["vintage_max"] == "annuaire 2023-06"
     assert types["france_travail"]["n_without_public"] == 2 and types["france_travail"]["share_at_building"] == 1
+    # Dates are ordered by the date a label holds, not as text (« annuaire… » would sort last).
+    ml = types["mission_locale"]
+    assert (
+        ml["vintage_min"].startswith("2019")
+        and ml["vintage_max"].startswith("2026-07")
+        and ml["years"] == "2019 à 2026"
+    )
+    # Per-commune figures carry the flag too: the commune panel, the map's layer and its CSV.
+    modes = web_client.get("/api/communes/35238/access").get_json()["modes"]
+    flags = {row["category"]: row["inventory_incomplete"] for row in modes["drive"]["categories"]}
+    assert flags["any"] is True and flags["partner_type:france_services"] is False
+    layer = web_client.get("/api/access/communes?category=any").get_json()
+    assert layer["inventory_incomplete"] is True and layer["features"][0]["properties"]["inventory_incomplete"] is True
+    table = web_client.get("/api/access/communes?category=partner_type:france_services&format=csv").get_data(
+        as_text=True
+    )
+    assert table.splitlines()[0].endswith(",inventory_incomplete") and table.splitlines()[1].endswith(",false")
     fs = web_client.get("/api/indicators?level=departement&category=partner_type:france_services").get_json()
     assert fs["inventory_incomplete"] is False and not any(r["inventory_incomplete"] for r in fs["indicators"])
     anything = web_client.get("/api/indicators?level=departement&category=any").get_json()

@@ -250,6 +250,8 @@ def _two_bad_rows_and_one_without_coordinates(data_dir: Path) -> None:
     _edit_csv(cidff, 3, "type", "cabinet_prive")
     _edit_csv(apec, 2, "lat", "47.9960")  # Quimper, for the Apec of Brest
     _edit_csv(apec, 2, "lon", "-4.1020")
+    # The 2026 row replacing row 4 (2019) is rejected: row 4 is then rejected too, not lost unsaid.
+    _edit_csv(data_dir / "structures" / "sites-missions-locales.csv", 3, "type", "cabinet_prive")
 
 
 def test_tolerant_load_keeps_the_valid_rows_and_lists_the_others(migrated_db: str, tmp_path: Path, monkeypatch) -> None:
@@ -262,35 +264,40 @@ def test_tolerant_load_keeps_the_valid_rows_and_lists_the_others(migrated_db: st
     result = CliRunner().invoke(app, ["load", "--data", str(data_dir), "--skip-invalid-rows"])
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert "306 structures" in output and "2 ligne(s) rejetée(s)" in output
+    assert "305 structures" in output and "4 ligne(s) rejetée(s)" in output
     assert "1 lieu(x) sans coordonnées placé(s) d'après leur commune : 1 à la mairie" in output
     [csv_file] = (tmp_path / "var" / "rejets").glob("rejets-*.csv")
     assert str(csv_file) in output
     lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "fichier;ligne;champ;motif" and len(lines) == 3
-    assert "sites-cidff.csv;3;type;unknown partner type 'cabinet_prive'" in lines[1]
-    assert "sites-apec.csv;2;code_insee;" in lines[2] and "lies in Quimper (29232)" in lines[2]
+    assert lines[0] == "fichier;ligne;champ;motif" and len(lines) == 5
+    assert "sites-missions-locales.csv;3;type;unknown partner type 'cabinet_prive'" in lines[1]
+    assert "sites-cidff.csv;3;type;unknown partner type 'cabinet_prive'" in lines[2]
+    assert "sites-apec.csv;2;code_insee;" in lines[3] and "lies in Quimper (29232)" in lines[3]
+    assert "sites-missions-locales.csv;4;remplace_par;" in lines[4] and "neither is loaded" in lines[4]
     with db.connect(migrated_db) as conn:
         stored = conn.execute("SELECT file, source_row, field FROM load_rejection ORDER BY position").fetchall()
         placed = conn.execute(
             "SELECT geocoding, commune_code FROM structure WHERE dataset = 'cidff' AND structure_id LIKE '%22278%'"
         ).fetchall()
     assert [(Path(f).name, r, c) for f, r, c in stored] == [
+        ("sites-missions-locales.csv", 3, "type"),
         ("sites-cidff.csv", 3, "type"),
         ("sites-apec.csv", 2, "code_insee"),
+        ("sites-missions-locales.csv", 4, "remplace_par"),
     ]
     assert placed == [("approx_mairie", "22278")]
     status = CliRunner().invoke(app, ["db", "status"])
-    assert "rejected_rows: 2" in status.output
+    assert "rejected_rows: 4" in status.output
+    assert "  sites-apec.csv, ligne 2, champ code_insee : the point" in status.output
     from webapp import create_app
 
     web = create_app({"DATABASE_URL": migrated_db, "TESTING": True})
     try:
         page = web.test_client().get("/diagnostic").get_data(as_text=True)
-        assert web.test_client().get("/api/inventory").get_json()["rejected_rows"] == 2
+        assert web.test_client().get("/api/inventory").get_json()["rejected_rows"] == 4
     finally:
         web.extensions["atlas_pool"].close()
-    assert "Le dernier chargement a écarté 2 ligne(s) invalide(s)" in " ".join(page.split())
+    assert "Le dernier chargement a écarté 4 ligne(s) invalide(s)" in " ".join(page.split())
     # A strict load afterwards rejects nothing, and says so.
     CliRunner().invoke(app, ["load", "--data", str(PILOT_DIR)])
     assert "rejected_rows: 0" in CliRunner().invoke(app, ["db", "status"]).output

@@ -695,3 +695,68 @@ def test_names_are_cleaned_of_invisible_and_reordering_characters(tmp_path: Path
             _edited(source, tmp_path / "empty.csv", {(3, "nom"): "\u200b\u202e "}), partner_types=partner_types, crs=CRS
         )
     _assert_names(exc, "row 3", "'nom'", "invisible")
+
+
+def _site(sid: str, commune: str, x: float, y: float, *, address: str | None, geocoding: str = "source") -> dict:
+    return {
+        "structure_id": sid,
+        "partner_type": "information_jeunesse",
+        "name": "Point Information Jeunesse",
+        "address": address,
+        "commune_code": commune,
+        "geocoding": geocoding,
+        "receives_public": None,
+        "geometry": shapely.Point(x, y),
+    }
+
+
+def test_same_name_and_address_in_two_communes_or_at_one_town_hall_are_two_places() -> None:
+    places = gpd.GeoDataFrame(
+        [
+            _site("a", "35001", X0, Y0, address="Place de la Mairie"),
+            _site("b", "35002", X0 + 8000, Y0, address="Place de la Mairie"),  # another commune
+            _site("c", "35003", X0 + 20_000, Y0, address="1 rue A", geocoding="approx_mairie"),
+            _site("d", "35003", X0 + 20_000, Y0, address="99 rue B", geocoding="approx_mairie"),  # same town hall
+            _site("e", "35004", X0 + 40_000, Y0, address="2 rue C"),
+            _site("f", "35004", X0 + 40_500, Y0, address="2, rue C"),  # same address, point 500 m off
+            _site("g", "35005", X0 + 60_000, Y0, address=None),
+            _site("h", "35005", X0 + 60_020, Y0, address=None),  # 20 m apart, both at their building
+        ],
+        crs=CRS,
+    )
+    merged, merges = sio.merge_same_places(places)
+    assert merges == [("e", ("f",)), ("g", ("h",))]
+    assert merged["structure_id"].tolist() == ["a", "b", "c", "d", "e", "g"]
+
+
+def test_a_cedex_postcode_names_its_commune_through_its_departement(tmp_path: Path, squares, partner_types) -> None:
+    layer = _without_coordinates(tmp_path, [["35009", "OUESTVILLE CEDEX 9", ""]], partner_types)
+    placed = sio.assign_communes(layer, squares.assign(postcodes=[["35100"], ["35200"]]))
+    assert placed["commune_code"].tolist() == ["35001"]  # no commune lists 35009: the name in 35xxx decides
+
+
+def test_superseded_rows_must_name_a_current_row(tmp_path: Path, partner_types) -> None:
+    from geo.sources.sites import read_sites
+
+    source = PILOT_DIR / "structures" / "sites-missions-locales.csv"
+    bad = _edited(source, tmp_path / "ml.csv", {(4, "remplace_par"): "arml2026:NULLE:00"})
+    with pytest.raises(ValidationError) as exc:
+        read_sites(bad, partner_types=partner_types, crs=CRS)
+    _assert_names(exc, "row 4", "'remplace_par'", "arml2026:NULLE:00")
+    rejections: list[ValidationError] = []
+    layer = read_sites(bad, partner_types=partner_types, crs=CRS, rejections=rejections)
+    assert [(e.row, e.field) for e in rejections] == [(4, "remplace_par")] and len(layer.attrs["superseded"]) == 13
+
+
+def test_hostile_web_addresses_and_infinite_numbers_are_refused(tmp_path: Path) -> None:
+    from geo.sources.tables import read_json, web_address
+
+    assert web_address("www.cio-brest.org", file=tmp_path, row=2, field="site_web") == "https://www.cio-brest.org"
+    for hostile in ("https://www.cio.fr@evil.example", 'https://a.fr/"><script>', "javascript:alert(1)", "a b"):
+        with pytest.raises(ValidationError, match="not a web address"):
+            web_address(hostile, file=tmp_path, row=2, field="site_web")
+    path = tmp_path / "inf.json"
+    path.write_text('[{"code": "35238", "population": 1e999}]', encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        read_json(path, records=lambda d: enumerate(d, start=1))
+    _assert_names(exc, "row 1", "'population'", "1e999", "infinite")

@@ -71,6 +71,11 @@ def _optional_category(conn: Any) -> str | None:
     return params.choice(request.args, "category", codes or ["any"])
 
 
+def _incomplete_category(conn: Any, category: str) -> bool:
+    """Whether the figures of a computed category are of an incomplete inventory."""
+    return any(c["inventory_incomplete"] for c in cached(conn, read.access_categories) if c["code"] == category)
+
+
 def _runs_json(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         mode: {
@@ -237,6 +242,8 @@ def commune_access(code: str) -> ResponseReturnValue:
                 "n_operators_30": row["n_operators_30"],
                 "fca": row["fca"],
                 "approximate": row["approximate"],
+                "inventory_incomplete": row["inventory_incomplete"],
+                "incomplete_types": row["incomplete_types"],
             }
         )
     del found["geometry"]
@@ -284,10 +291,12 @@ def access_communes() -> ResponseReturnValue:
         rows = read.commune_values(conn, mode, category)
         runs = cached(conn, read.access_runs)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}
+        incomplete = _incomplete_category(conn, category)
     approximate = bool(runs[mode]["approximate"]) if mode in runs else False
     for row in rows:
         row["minutes"] = None if row["seconds"] is None else round(row["seconds"] / 60, 1)
         row["class"] = _time_class(row["seconds"])
+        row["inventory_incomplete"] = incomplete
     if fmt == "csv":
         columns = (
             "code",
@@ -299,6 +308,7 @@ def access_communes() -> ResponseReturnValue:
             "n_operators_30",
             "fca",
             "approximate",
+            "inventory_incomplete",
         )
         return formats.csv_response(rows, columns, f"temps-{mode}-{category.replace(':', '-')}.csv")
     features = []
@@ -319,6 +329,7 @@ def access_communes() -> ResponseReturnValue:
                 "n_operators_30",
                 "fca",
                 "approximate",
+                "inventory_incomplete",
             )
         }
         features.append(formats.feature(shape["geometry"], props, row["code"]))
@@ -328,6 +339,7 @@ def access_communes() -> ResponseReturnValue:
             mode=mode,
             category=category,
             approximate=approximate,
+            inventory_incomplete=incomplete,
             times_available=mode in runs,
             classes=[{"min": low, "max": high, "label": label} for low, high, label in TIME_CLASSES],
         )
@@ -345,6 +357,7 @@ def indicators() -> ResponseReturnValue:
         category = _category(conn)
         rows = read.indicators(conn, level=level, mode=mode, category=category)
         runs = cached(conn, read.access_runs)
+        incomplete = _incomplete_category(conn, category)
     if fmt == "csv":
         return formats.csv_response(rows, INDICATOR_COLUMNS, f"indicateurs-{level.replace(':', '-')}-{mode}.csv")
     return jsonify(
@@ -353,7 +366,7 @@ def indicators() -> ResponseReturnValue:
         category=category,
         approximate=bool(runs[mode]["approximate"]) if mode in runs else False,
         times_available=mode in runs,
-        inventory_incomplete=any(row["inventory_incomplete"] for row in rows),
+        inventory_incomplete=incomplete,
         indicators=rows,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from geo import french
+from geo.analysis.inventory import COMPLETE_SHARE
 from geo.vocabulary import SHARE_MINUTES
 
 MODE_LABELS = french.MODE_PHRASES
@@ -116,4 +117,5 @@ def init_app(app: Flask) -> None:
         GEOCODING_LABELS=GEOCODING_LABELS,
         GAP_LABELS=GAP_LABELS,
         TIME_CLASSES=TIME_CLASSES,
+        COMPLETE_SHARE=COMPLETE_SHARE,
     )

@@ -27,7 +27,7 @@ from geo.sources.partenaires import read_partenaires
 from geo.sources.partner_types import DEFAULT_PARTNER_TYPES, read_partner_types
 from geo.sources.sites import read_sites
 from geo.sources.structures import assign_communes, concat_structures, merge_same_places
-from geo.sources.tables import Rejections, read_text
+from geo.sources.tables import Rejections, cell_text, read_text, reject
 from geo.sources.town_halls import read_town_halls
 
 MANIFEST = "atlas.toml"
@@ -82,7 +82,11 @@ class RegionSources:
         or places of the same type, name and address (:func:`geo.sources.structures.merge_same_places`).
     superseded
         ``(file, id, id of the row replacing it)`` of the rows a source marks as superseded
-        (:func:`geo.sources.sites.read_sites`), left out.
+        (:func:`geo.sources.sites.read_sites`), left out because their replacement is loaded
+        (a tolerant load that rejects the replacement rejects them too: neither is loaded).
+    territories_source
+        Sources and vintages of the communes, populations and contours in words (``vintage``
+        of the manifest's ``[territories]``), cited by the pages and the report.
     placed
         ``structure_id -> approx_mairie | approx_commune`` of the places given without
         coordinates and put at their commune's town hall or inside it.
@@ -104,6 +108,7 @@ class RegionSources:
     report: commune_io.ReconciliationReport | None = None
     merged_places: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     superseded: list[tuple[str, str, str]] = field(default_factory=list)
+    territories_source: str | None = None
     placed: dict[str, str] = field(default_factory=dict)
     town_halls_misplaced: list[tuple[int, str, float]] = field(default_factory=list)
     rejections: list[ValidationError] = field(default_factory=list)
@@ -205,7 +210,7 @@ def structure_sources(manifest: dict, data_dir: str | Path) -> list[StructureSou
     return sources
 
 
-def _vintage(value: object, *, file: Path, row: int) -> str | None:
+def _vintage(value: object, *, file: Path, row: int | None, field: str = "vintage") -> str | None:
     """A source's vintage: a TOML date, an ISO date text (checked) or another label."""
     if value is None:
         return None
@@ -215,14 +220,14 @@ def _vintage(value: object, *, file: Path, row: int) -> str | None:
         return value.isoformat()
     if not isinstance(value, str):
         msg = f"expected a date or a text label, got {value!r}"
-        raise ValidationError(msg, file=file, row=row, field="vintage")
+        raise ValidationError(msg, file=file, row=row, field=field)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
         try:
             dt.date.fromisoformat("-".join(part.zfill(2) for part in value.strip().split("-")))
         except ValueError as exc:
             msg = f"{value!r} is not a real date ({exc})"
-            raise ValidationError(msg, file=file, row=row, field="vintage") from exc
-    return value
+            raise ValidationError(msg, file=file, row=row, field=field) from exc
+    return cell_text(value) or None
 
 
 def read_region_sources(
@@ -345,8 +350,16 @@ def read_region_sources(
             )
             raise ValidationError(msg, file=source.file)
     structures = concat_structures(frames, crs=crs, files=[source.file for source, _ in layers], rejections=rejections)
+    kept_ids = set(structures["structure_id"])  # every row that passed, before the merges
     structures, merges = merge_same_places(structures)
-    kept_ids = set(structures["structure_id"])
+    superseded = []
+    for source, layer in layers:
+        for old, (new, row) in layer.attrs.get("superseded", {}).items():
+            if f"{source.dataset}:{new}" in kept_ids:
+                superseded.append((str(source.file), old, new))
+            else:  # only in a tolerant load: the replacement's own row was rejected
+                msg = f"replaced by {new!r}, whose row was rejected: neither is loaded"
+                reject(ValidationError(msg, file=source.file, row=row, field="remplace_par"), rejections)
     territories = territory_io.build_territories(
         communes,
         region=units["region"],
@@ -370,17 +383,15 @@ def read_region_sources(
         datasets=datasets,
         files=files,
         report=report,
+        territories_source=_vintage(terr.get("vintage"), file=base / MANIFEST, row=None, field="territories.vintage"),
         merged_places=[
             (structure_id, tuple(f"{source.file.name}, row {row}" for row in rows))
             for source, layer in layers
             for structure_id, rows in layer.attrs.get("merged", {}).items()
+            if structure_id in kept_ids
         ]
         + merges,
-        superseded=[
-            (str(source.file), old, new)
-            for source, layer in layers
-            for old, new in layer.attrs.get("superseded", {}).items()
-        ],
+        superseded=superseded,
         placed={
             structure_id: precision
             for frame in frames

@@ -98,7 +98,8 @@ def read_sites(
     -------
     geopandas.GeoDataFrame
         ``geo.schema.STRUCTURE_COLUMNS``, points in ``crs``, indexed by ``source_row``
-        (spreadsheet row); ``attrs["superseded"]``: ``id -> remplace_par`` of the rows left out.
+        (spreadsheet row); ``attrs["superseded"]``: ``id -> (remplace_par, row)`` of the rows
+        left out, each replacement an identifier of the file (else the row is in error).
 
     Raises
     ------
@@ -108,14 +109,19 @@ def read_sites(
     table = read_csv_table(path)
     require_columns(table, SITES_COLUMNS)
     require_data_rows(table)
-    superseded: dict[str, str] = {}
-    current = []
-    for row, values in table.rows:
-        replaced_by = blank_to_none(values.get("remplace_par"))
-        if replaced_by is None:
-            current.append((row, values))
-        else:
-            superseded[cell_text(values["id"]) or f"row {row}"] = replaced_by
+    current = [(row, values) for row, values in table.rows if not blank_to_none(values.get("remplace_par"))]
+    ids = {cell_text(values["id"]) for _row, values in current}
+    superseded: dict[str, tuple[str, int]] = {}
+
+    def replaced(item: tuple[int, Mapping[str, str]]) -> None:
+        row, values = item
+        replaced_by = cell_text(values["remplace_par"])
+        if replaced_by not in ids:
+            msg = f"replaced by {replaced_by!r}, which is no identifier of a current row of this file"
+            raise ValidationError(msg, file=table.file, row=row, field="remplace_par")
+        superseded[cell_text(values["id"]) or f"row {row}"] = (replaced_by, row)
+
+    per_row([(r, v) for r, v in table.rows if blank_to_none(v.get("remplace_par"))], replaced, rejections)
     if not current:
         msg = "every row is superseded (remplace_par): nothing to load"
         raise ValidationError(msg, file=table.file, row=2, field="remplace_par")

@@ -29,7 +29,7 @@ from geo.crs import WGS84
 from geo.errors import CrsError, DuplicateError, GeometryError, MissingColumnError, ValidationError
 from geo.schema import STRUCTURE_COLUMNS
 from geo.sources.tables import Rejections, cell_text, per_row, slug
-from geo.vocabulary import GEOCODING_PRECISIONS
+from geo.vocabulary import APPROXIMATE_POSITIONS, GEOCODING_PRECISIONS
 
 ROW_INDEX = "source_row"
 """Name of the index of reader outputs: the row of each structure in its source file."""
@@ -150,8 +150,10 @@ def parse_degrees(text: Any, *, file: Path, row: int, field: str) -> float:
         msg = "empty coordinate: the structure cannot be placed on the map"
         raise GeometryError(msg, file=file, row=row, field=field)
     if not _DECIMAL.fullmatch(value):
-        shown = repr(value) if len(value) <= 40 else f"of {len(value):,} characters"
-        msg = f"unparsable coordinate {shown}: expected decimal degrees such as 48.1113 or 48,1113"
+        if len(value) > 40:
+            msg = f"a value of {len(value):,} characters is no coordinate: expected decimal degrees such as 48.1113"
+        else:
+            msg = f"unparsable coordinate {value!r}: expected decimal degrees such as 48.1113 or 48,1113"
         raise GeometryError(msg, file=file, row=row, field=field)
     return float(value.replace(",", "."))
 
@@ -337,7 +339,9 @@ def assign_communes(
 
 class _NamedCommunes:
     """The commune a row names: its INSEE code (which must be current), else its postcode and
-    commune name when they identify one commune."""
+    commune name when they identify one commune: a commune whose postcodes hold the postcode,
+    or, for a CEDEX or company postcode that no commune lists, the one commune of that name
+    in the postcode's département."""
 
     def __init__(
         self,
@@ -347,6 +351,7 @@ class _NamedCommunes:
         file: str | Path | None,
     ) -> None:
         self.names, self.by_postcode, self.fields, self.file = names, by_postcode, fields, file
+        self.slugs = [(code, _commune_slug(name)) for code, name in names.items()]
 
     def of(self, structure: pd.Series, row: int) -> tuple[str | None, str | None]:
         """(commune code, field that names it) or (None, None)."""
@@ -360,10 +365,25 @@ class _NamedCommunes:
                 raise ValidationError(msg, file=self.file, row=row, field=self.fields["commune_code"])
             return code, self.fields["commune_code"]
         postcode, name = cell_text(structure["postcode"]), _commune_slug(structure["commune_name"])
-        matches = [c for c, slugged in self.by_postcode.get(postcode, []) if slugged == name] if name else []
+        if not (postcode and name):
+            return None, None
+        matches = [c for c, slugged in self.by_postcode.get(postcode, []) if slugged == name]
+        if not matches:
+            prefixes = _departement_prefixes(postcode)
+            matches = [c for c, slugged in self.slugs if slugged == name and c.startswith(prefixes)]
         if len(matches) == 1:
             return matches[0], f"{self.fields['postcode']}/{self.fields['commune_name']}"
         return None, None
+
+
+def _departement_prefixes(postcode: str) -> tuple[str, ...]:
+    """The starts of the INSEE codes of the communes a postcode's département holds
+    (``35``; ``971`` overseas; ``2A``/``2B`` for Corsica's ``20``)."""
+    if postcode.startswith("97"):
+        return (postcode[:3],)
+    if postcode.startswith("20"):
+        return ("2A", "2B")
+    return (postcode[:2],)
 
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
@@ -511,7 +531,9 @@ _GEOCODING_RANK = {precision: rank for rank, precision in enumerate(GEOCODING_PR
 
 def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[tuple[str, tuple[str, ...]]]]:
     """Merge the places listed more than once: same partner type, same name (case, accents and
-    punctuation aside) and the same address or points within :data:`MERGE_DISTANCE_M` metres.
+    punctuation aside) and either the same address in the same commune, or points within
+    :data:`MERGE_DISTANCE_M` metres when both are the buildings' own (two places put at their
+    commune's town hall share a point without being one place).
 
     The place kept is, in order, one receiving the public, the most precisely placed, the
     first by ``structure_id``; it receives the public when any of its listings says so
@@ -521,7 +543,8 @@ def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, l
     Parameters
     ----------
     structures
-        ``geo.schema.STRUCTURE_COLUMNS`` in a projected CRS (metres).
+        ``geo.schema.STRUCTURE_COLUMNS`` in a projected CRS (metres), communes assigned
+        (:func:`assign_communes`).
 
     Returns
     -------
@@ -534,7 +557,11 @@ def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, l
         return structures, []
     frame = structures.reset_index(drop=True)
     name = frame["name"].map(slug)
-    address = frame["address"].map(lambda a: slug(a) if isinstance(a, str) else None)
+    address = [
+        (commune, slug(text)) if isinstance(text, str) and slug(text) else None
+        for commune, text in zip(frame["commune_code"], frame["address"], strict=True)
+    ]
+    precise = ~frame["geocoding"].isin(list(APPROXIMATE_POSITIONS)).to_numpy()
     x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
     drop: set[int] = set()
     merges: list[tuple[str, tuple[str, ...]]] = []
@@ -547,7 +574,11 @@ def merge_same_places(structures: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, l
                 for j in positions
                 if j == first
                 or (address[j] is not None and address[j] == address[first])
-                or ((x[j] - x[first]) ** 2 + (y[j] - y[first]) ** 2) ** 0.5 <= MERGE_DISTANCE_M
+                or (
+                    precise[j]
+                    and precise[first]
+                    and ((x[j] - x[first]) ** 2 + (y[j] - y[first]) ** 2) ** 0.5 <= MERGE_DISTANCE_M
+                )
             ]
             positions = [j for j in positions if j not in same]
             if len(same) == 1:

@@ -280,7 +280,10 @@ def per_row(items: Iterable[_T], build: Callable[[_T], _R], rejections: Rejectio
 def reject(error: ValidationError, rejections: Rejections | None) -> None:
     """Record ``error`` in ``rejections``, or raise it: when strict, or when it names no row
     (a whole file is wrong)."""
-    if rejections is None or error.row is None:
+    if error.row is None:
+        raise error
+    if rejections is None:
+        error.skippable = True
         raise error
     rejections.append(error)
 
@@ -313,7 +316,9 @@ class _RefusedNumber:
     def reason(self) -> str:
         if len(self.text) > MAX_JSON_NUMBER_CHARS:
             return f"a number of {len(self.text):,} characters (at most {MAX_JSON_NUMBER_CHARS})"
-        return f"{self.text} is not a JSON number (JSON has no NaN nor Infinity)"
+        if self.text in ("NaN", "Infinity", "-Infinity"):
+            return f"{self.text} is not a JSON number (JSON has no NaN nor Infinity)"
+        return f"{self.text} is beyond the largest number a computer stores (infinite once read)"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -364,10 +369,11 @@ def read_json(file: Path, *, records: Callable[[Any], Iterable[tuple[int, Any]]]
 
     def number(text: str, parse: Callable[[str], Any]) -> Any:
         nonlocal refused_numbers
-        if len(text) > MAX_JSON_NUMBER_CHARS:
+        value = parse(text) if len(text) <= MAX_JSON_NUMBER_CHARS else None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):  # 1e999 is inf
             refused_numbers = True
             return _RefusedNumber(text)
-        return parse(text)
+        return value
 
     def constant(text: str) -> _RefusedNumber:
         nonlocal refused_numbers
@@ -604,7 +610,9 @@ def first_value(value: Any, *, file: Path, row: int, field: str) -> str | None:
 MAX_URL_CHARS = 2_048
 """Longest web address accepted (what browsers and search engines handle everywhere)."""
 
-_URL = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+[^\s]*", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s/?#@\\<>\"'`]+\.[^\s/?#@\\<>\"'`]+(?:[/?#][^\s\\<>\"'`]*)?", re.IGNORECASE)
+"""``http(s)://host.tld`` then a path, query or fragment: no user name (``https://cio.fr@evil``
+goes to ``evil``), no space, quote, angle bracket or backslash anywhere."""
 
 
 def web_address(text: str | None, *, file: Path, row: int, field: str) -> str | None:
