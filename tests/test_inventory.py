@@ -140,3 +140,11 @@ def test_db_status_gives_every_type_its_counts(web_db, monkeypatch) -> None:
     assert "  france_services: 131 / attendus 130 (101 %); au bâtiment 100 %" in output
     assert "  cio: 18 / attendus inconnu — inventaire incomplet; au bâtiment 28 %, horaires 0 %" in output
     assert "  arml: 1 lieu(x) sans accueil du public; millésimes 2026-07" in output
+
+
+def test_the_public_results_say_a_list_may_be_incomplete(web_client) -> None:
+    page = html.unescape(web_client.get("/?commune=35238").get_data(as_text=True))
+    assert "Certaines listes de lieux ne sont peut-être pas complètes : un lieu plus proche peut exister" in " ".join(
+        page.split()
+    )
+    assert "ne sont peut-être pas complètes" not in web_client.get("/").get_data(as_text=True)

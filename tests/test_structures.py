@@ -760,3 +760,14 @@ def test_hostile_web_addresses_and_infinite_numbers_are_refused(tmp_path: Path) 
     with pytest.raises(ValidationError) as exc:
         read_json(path, records=lambda d: enumerate(d, start=1))
     _assert_names(exc, "row 1", "'population'", "1e999", "infinite")
+
+
+def test_france_services_site_may_be_marked_without_public_reception(tmp_path: Path, partner_types) -> None:
+    rows = _rows(FS)
+    rows[0].append("accueil_public")
+    for i, cells in enumerate(rows[1:], start=2):
+        cells.append("non" if i == 3 else "")
+    layer = france_services_io.read_france_services(
+        _write(tmp_path / "fs.csv", rows), partner_types=partner_types, crs=CRS
+    )
+    assert layer.loc[3, "receives_public"] is False and layer.loc[2, "receives_public"] is None

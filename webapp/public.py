@@ -53,6 +53,7 @@ def index() -> ResponseReturnValue:
     matches: list[dict[str, Any]] = []
     origin = None
     found = None
+    partial_lists = False
     with connection() as conn:
         # The home page checks the data version on every request (one 0.05 ms query), so that
         # it answers 503 as soon as the database is down, and keeps the overview (4 queries).
@@ -73,6 +74,7 @@ def index() -> ResponseReturnValue:
             )
             outcome = finder.find(search, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
+            partial_lists = any(t.receives_public and not t.complete for t in inventory_context(conn)["inventory"])
     page = render_template(
         "public/index.html",
         title=_search_title(origin, query, filters),
@@ -82,6 +84,7 @@ def index() -> ResponseReturnValue:
         matches=matches,
         origin=origin,
         found=found,
+        partial_lists=partial_lists,
         filters=filters,
         missions=MISSIONS,
         publics=SEARCHABLE_PUBLICS,

@@ -64,8 +64,9 @@ def read_france_services(
     ----------
     path
         CSV with at least the columns of :data:`FRANCE_SERVICES_COLUMNS`; ``complement_adresse,
-        lib_com, mail, telephone, h_lundi`` .. ``h_samedi`` (``h_dimanche``) and ``prise_rdv``
-        are read when present. Coordinates in decimal degrees (``.`` or ``,``).
+        lib_com, mail, telephone, h_lundi`` .. ``h_samedi`` (``h_dimanche``), ``prise_rdv`` and
+        ``accueil_public`` (``oui``/``non``, a column the Région may add to mark a site that
+        receives no public) are read when present. Coordinates in decimal degrees (``.`` or ``,``).
     partner_types
         Output of :func:`read_partner_types`; must define ``france_services``.
     crs
@@ -131,7 +132,7 @@ def _france_services_record(
         "site_format": _anct_site_format(values["format_fs"], file=file, row=row),
         "opening_hours": _weekday_columns(values),
         "appointment": parse_yes_no(values.get("prise_rdv", ""), file=file, row=row, field="prise_rdv"),
-        "receives_public": None,
+        "receives_public": parse_yes_no(values.get("accueil_public", ""), file=file, row=row, field="accueil_public"),
         "geocoding": "source",
         "source": FRANCE_SERVICES_SOURCE,
         "vintage": vintage,
