@@ -88,7 +88,7 @@ def db_status() -> None:
     inventory of each partner type is."""
     settings = Settings.from_env()
     url = database_url(settings)
-    from geo.analysis.inventory import INCOMPLETE_LABEL, type_inventory
+    from geo.analysis.inventory import INCOMPLETE_LABEL
     from geo.french import percent
     from storage.db import connect
     from storage.read import database_summary, inventory, last_load_rejections
@@ -97,7 +97,7 @@ def db_status() -> None:
         with connect(url, connect_timeout=3) as conn:
             summary = database_summary(conn)
             loaded = "last_load" in summary and summary["last_load"] != "jamais"
-            types = [type_inventory(row) for row in inventory(conn)] if loaded else []
+            types = inventory(conn) if loaded else []
             rejected = last_load_rejections(conn) if loaded else []
     except Exception as exc:  # any connection failure is reported, not raised
         console.print(f"Base injoignable ({url}) : {exc}")
@@ -396,7 +396,7 @@ def access(
     adjacent communes, stores it and flags every result as approximate.
     """
     from geo.analysis.access import accessibility_tables
-    from geo.analysis.inventory import COMPLETE_SHARE, type_inventory, with_incomplete_types
+    from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
     from geo.french import percent
     from geo.isochrones import DEFAULT_MINUTES
     from geo.network.approximate import approximate_graph_from_communes
@@ -417,7 +417,7 @@ def access(
             communes = read_communes(conn)
             places, labels = read_places(conn)
             crs = region_crs(conn)
-            inventory = [type_inventory(row) for row in read_inventory(conn)]
+            inventory = read_inventory(conn)
         except StoreError as exc:
             raise fail(str(exc)) from exc
         zones = zone_columns(conn)

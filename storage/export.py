@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from geo.analysis.inventory import type_inventory
 from geo.vocabulary import MAIN_CATEGORIES
 from storage.common import loaded_region, read_frame, region_crs
 from storage.read import inventory, last_load_rejections
@@ -123,6 +122,6 @@ def _facts(conn: psycopg.Connection) -> dict[str, Any]:
             row[0]
             for row in conn.execute("SELECT code FROM access_category WHERE inventory_incomplete ORDER BY sort_order")
         ],
-        "inventory": [type_inventory(row) for row in inventory(conn)],
+        "inventory": inventory(conn),
         "runs": pd.DataFrame(runs, columns=["mode", "approximate", "network", "computed_at"]),
     }

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from geo.analysis.inventory import TypeInventory, type_inventory
 from geo.vocabulary import WEEKDAYS
 from storage.common import loaded_region, one_row, scalar
 
@@ -30,16 +31,16 @@ def database_summary(conn: psycopg.Connection) -> dict[str, Any]:
     return summary
 
 
-def inventory(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Counts per partner type of the mapping (with or without places), in mapping order of
-    size: ``partner_type, label, receives_public, missions, publics, expected_sites,
+def inventory(conn: psycopg.Connection) -> list[TypeInventory]:
+    """The inventory of every partner type of the mapping (with or without places), largest
+    first, from its counts: ``partner_type, label, receives_public, missions, publics, expected_sites,
     n_sites`` (places receiving the public), ``n_without_public, n_at_building,
     n_with_hours`` (of the places receiving the public), ``vintage_min, vintage_max`` (the
     labels of the oldest and newest source rows of the type's places, ordered by the date
     they hold, « annuaire 2023-06 » before « 2026-07 (HEAD) »).
-    :func:`geo.analysis.inventory.type_inventory` reads these rows."""
+    read by :func:`geo.analysis.inventory.type_inventory`."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+        rows = cur.execute(
             """
             WITH place AS (
                 SELECT s.*, coalesce(s.receives_public, p.receives_public) AS open
@@ -61,6 +62,7 @@ def inventory(conn: psycopg.Connection) -> list[dict[str, Any]]:
              ORDER BY count(s.structure_id) DESC, p.label
             """
         ).fetchall()
+    return [type_inventory(row) for row in rows]
 
 
 def last_load_rejections(conn: psycopg.Connection) -> list[dict[str, Any]]:

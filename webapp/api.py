@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Search
-from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL, type_inventory
+from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL
 from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
@@ -281,6 +281,21 @@ def _commune_shapes(conn: Any) -> dict[str, dict[str, Any]]:
     return cached(conn, _shapes_by_code, COMMUNE_TOLERANCE_M)
 
 
+ACCESS_COLUMNS = (
+    "code",
+    "name",
+    "population",
+    "minutes",
+    "structure_id",
+    "structure_name",
+    "n_operators_30",
+    "fca",
+    "approximate",
+    "inventory_incomplete",
+)
+"""Columns of the per-commune travel times (``/api/access/communes``), CSV and GeoJSON alike."""
+
+
 @bp.get("/access/communes")
 def access_communes() -> ResponseReturnValue:
     """Travel time to the nearest place of a category from every commune (choropleth), GeoJSON or CSV."""
@@ -298,40 +313,13 @@ def access_communes() -> ResponseReturnValue:
         row["class"] = _time_class(row["seconds"])
         row["inventory_incomplete"] = incomplete
     if fmt == "csv":
-        columns = (
-            "code",
-            "name",
-            "population",
-            "minutes",
-            "structure_id",
-            "structure_name",
-            "n_operators_30",
-            "fca",
-            "approximate",
-            "inventory_incomplete",
-        )
-        return formats.csv_response(rows, columns, f"temps-{mode}-{category.replace(':', '-')}.csv")
+        return formats.csv_response(rows, ACCESS_COLUMNS, f"temps-{mode}-{category.replace(':', '-')}.csv")
     features = []
     for row in rows:
         shape = shapes.get(row["code"])
         if shape is None:
             continue
-        props = {
-            k: row[k]
-            for k in (
-                "code",
-                "name",
-                "population",
-                "minutes",
-                "class",
-                "structure_id",
-                "structure_name",
-                "n_operators_30",
-                "fca",
-                "approximate",
-                "inventory_incomplete",
-            )
-        }
+        props = {k: row[k] for k in (*ACCESS_COLUMNS, "class")}  # the map colours by class
         features.append(formats.feature(shape["geometry"], props, row["code"]))
     return formats.geojson_response(
         formats.collection(
@@ -376,7 +364,7 @@ def inventory() -> ResponseReturnValue:
     """How complete the inventory of places is, per partner type, and the rows the last load rejected."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        types = [type_inventory(row).as_dict() for row in cached(conn, read.inventory)]
+        types = [entry.as_dict() for entry in cached(conn, read.inventory)]
         rejected = cached(conn, read.last_load_rejections)
     return jsonify(
         complete_share=COMPLETE_SHARE,

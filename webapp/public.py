@@ -18,7 +18,7 @@ from webapp import finder, params
 from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
-from webapp.reporting import inventory_context
+from webapp.reporting import lists_may_be_incomplete
 
 bp = Blueprint("public", __name__)
 
@@ -74,7 +74,7 @@ def index() -> ResponseReturnValue:
             )
             outcome = finder.find(search, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
-            partial_lists = any(t.receives_public and not t.complete for t in inventory_context(conn)["inventory"])
+            partial_lists = cached(conn, lists_may_be_incomplete)
     page = render_template(
         "public/index.html",
         title=_search_title(origin, query, filters),
@@ -105,5 +105,5 @@ def about() -> ResponseReturnValue:
         overview = cached(conn, read.region_overview)
         runs = cached(conn, read.access_runs)
         zonings = cached(conn, read.zonings)
-        inventory = inventory_context(conn)["inventory"]
+        inventory = cached(conn, read.inventory)
     return render_template("public/a_propos.html", overview=overview, runs=runs, zonings=zonings, inventory=inventory)

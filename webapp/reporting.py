@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from geo.analysis.inventory import TypeInventory, type_inventory
+from geo.analysis.inventory import TypeInventory
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MAIN_CATEGORIES
 from storage import read
@@ -28,12 +28,18 @@ headline figures; the others are shown apart, labelled Â« inventaire incomplet Â
 def inventory_context(conn: psycopg.Connection) -> dict[str, Any]:
     """The inventory per partner type (:class:`geo.analysis.inventory.TypeInventory`), the
     same by key, and the number of rows the last load rejected."""
-    types = [type_inventory(row) for row in cached(conn, read.inventory)]
+    types = cached(conn, read.inventory)
     return {
         "inventory": types,
         "type_of": {t.partner_type: t for t in types},
         "rejected_rows": len(cached(conn, read.last_load_rejections)),
     }
+
+
+def lists_may_be_incomplete(conn: psycopg.Connection) -> bool:
+    """Whether any partner type receiving the public has an incomplete inventory (the public
+    results say a nearer place may exist); read through ``cached`` on the finder's pages."""
+    return any(t.receives_public and not t.complete for t in cached(conn, read.inventory))
 
 
 def incomplete_of(category: dict[str, Any] | None, type_of: dict[str, TypeInventory]) -> list[TypeInventory]:

@@ -319,9 +319,13 @@ def assign_communes(
     def commune_of(i: int) -> tuple[int, str]:
         _pos, code, field, point, _precision = named_rows[i]
         row = int(result.index[i])
-        if code is not None and polygons[code].distance(point) > tolerance_m:
-            raise _wrong_commune(point, code, field, located[i], names, communes, crs=result.crs, file=file, row=row)
-        if code is None and located[i] is None:
+        if code is not None:
+            distance_m = polygons[code].distance(point)
+            if distance_m > tolerance_m:
+                raise _wrong_commune(
+                    point, code, field, distance_m, located[i], names, communes, crs=result.crs, file=file, row=row
+                )
+        elif located[i] is None:
             raise _outside_region(
                 point, communes, crs=result.crs, file=file, row=row, fields=fields, tolerance_m=tolerance_m
             )
@@ -411,6 +415,7 @@ def _wrong_commune(
     point: Any,
     code: str,
     field: str | None,
+    distance_m: float,
     located: str | None,
     names: Mapping[str, str],
     communes: gpd.GeoDataFrame,
@@ -419,9 +424,9 @@ def _wrong_commune(
     file: str | Path | None,
     row: int,
 ) -> ValidationError:
-    """The error of a point far from the commune its row names, naming both communes."""
+    """The error of a point ``distance_m`` from the commune its row names, naming both communes."""
     lon, lat = _to_degrees(point, crs)
-    distance_km = communes.geometry[communes["code"].astype(str) == code].distance(point).min() / 1000
+    distance_km = distance_m / 1000
     if located is not None:
         where = f"lies in {names[located]} ({located})"
     else:
