@@ -1,5 +1,5 @@
 """The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas network
-load|status``, ``atlas access``, ``atlas gaps``, ``atlas zones``, ``atlas whatif``, ``atlas export``,
+fetch|load|status``, ``atlas access``, ``atlas gaps``, ``atlas zones``, ``atlas whatif``, ``atlas export``,
 ``atlas serve``.
 
 Each subcommand reads the settings, opens what it needs, calls the core and the store, and
@@ -573,6 +573,17 @@ def _register_planning() -> None:
 
 
 _register_planning()
+
+
+def _register_network_fetch() -> None:
+    from scripts.network_fetch_cli import fetch
+
+    network_app.command(
+        "fetch", help="Télécharger l'extrait OpenStreetMap de la Région (reprise, MD5 vérifié) et afficher son chemin."
+    )(fetch)
+
+
+_register_network_fetch()
 
 
 def main() -> None:
