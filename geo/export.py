@@ -29,6 +29,7 @@ import pyogrio
 from geo.analysis.inventory import INCOMPLETE_LABEL, TypeInventory
 from geo.crs import WGS84
 from geo.errors import ValidationError
+from geo.network.approximate import DESCRIPTION_FR as APPROXIMATE_FR
 from geo.vocabulary import SHARE_MINUTES
 
 ExportFormat = Literal["gpkg", "geojson", "csv"]
@@ -280,11 +281,7 @@ def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
             )
         )
     for run in facts["runs"].itertuples(index=False):
-        state = (
-            "APPROXIMATIFS (graphe des communes adjacentes, pas de réseau routier)"
-            if run.approximate
-            else f"réseau OpenStreetMap {run.network}"
-        )
+        state = f"APPROXIMATIFS ({APPROXIMATE_FR})" if run.approximate else f"réseau OpenStreetMap {run.network}"
         rows.append((f"temps_{run.mode}", f"{state}, calculés le {run.computed_at:%Y-%m-%d}"))
     rows.append(
         (
