@@ -38,7 +38,7 @@ BANDS_M = ((100.0, 2_000.0), (2_000.0, 10_000.0), (10_000.0, 30_000.0), (30_000.
 
 def compare(osm: Path, crs: str, *, n_origins: int, n_destinations: int, seed: int) -> list[str]:
     """Lines of the report, one block per mode."""
-    lines = []
+    lines: list[str] = []
     header = f"{'mode':<6}{'straight line':<16}{'pairs':>8}{'median err':>12}{'p90 err':>10}{'model/osm':>11}"
     for mode in MODES:
         graph = graph_from_osm_file(osm, mode=mode, crs=crs)

@@ -15,7 +15,7 @@ Origins
     inside the commune, where the bourg is; a point inside the polygon otherwise). On an
     approximate commune graph the node of the commune is its origin. An origin farther
     than ``max_snap_m`` from the network (an island whose roads were dropped with the
-    small components of the graph: ferries are not modelled) is **off network**: its
+    small components of the graph, without a ferry) is **off network**: its
     times are unknown, never invented.
 
 Times
@@ -26,12 +26,19 @@ Times
     answers beyond it, for the communes whose nearest place of a category is farther,
     with one multi-source Dijkstra (:func:`geo.routing.nearest_facility_times`).
 
+Ferries
+    On a graph with ferry edges (:mod:`geo.network.ferries`) the table is also routed
+    without them: a pair whose time is shorter with them needs a boat
+    (:attr:`TravelTimes.ferry`, :func:`nearest_needs_ferry`), which pages and exports say
+    (« dont traversée en bateau »). Only graphs with ferries pay this second pass.
+
 Places come ordered by ``structure_id``; equal times go to the first, an order that
 favours no operator on purpose.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -39,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import CrsError, MissingColumnError, ValidationError
+from geo.network.ferries import ferry_flags, has_ferries, without_ferries
 from geo.network.graph import RoadGraph
 from geo.origins import commune_origins
 from geo.routing import nearest_facility_times, od_matrix, snap_points
@@ -77,6 +85,10 @@ class TravelTimes:
         The bound of the table (seconds).
     params
         The parameters used, for the record.
+    seconds_without_ferries
+        The same table on the graph without its ferry edges (:mod:`geo.network.ferries`),
+        or None when the graph has no ferry: a pair whose time is shorter with ferries
+        needs a boat (:attr:`ferry`).
     """
 
     mode: Mode
@@ -86,6 +98,14 @@ class TravelTimes:
     seconds: np.ndarray
     limit_s: float
     params: dict[str, float | str] = field(default_factory=dict)
+    seconds_without_ferries: np.ndarray | None = None
+
+    @property
+    def ferry(self) -> np.ndarray:
+        """bool ``(n_communes, n_places)``: True where the fastest path crosses by boat."""
+        if self.seconds_without_ferries is None:
+            return np.zeros(self.seconds.shape, dtype=bool)
+        return ferry_flags(self.seconds, self.seconds_without_ferries)
 
     @property
     def connector_ms(self) -> float:
@@ -104,13 +124,15 @@ class TravelTimes:
         return self.places["snap_m"].to_numpy() / self.connector_ms
 
     def pairs(self) -> pd.DataFrame:
-        """``commune_code, structure_id, seconds`` for every pair within the bound."""
+        """``commune_code, structure_id, seconds, ferry`` for every pair within the bound
+        (``ferry``: the fastest path crosses by boat)."""
         origin, place = np.nonzero(np.isfinite(self.seconds))
         return pd.DataFrame(
             {
                 "commune_code": self.origins["code"].to_numpy()[origin],
                 "structure_id": self.places["structure_id"].to_numpy()[place],
                 "seconds": self.seconds[origin, place],
+                "ferry": self.ferry[origin, place],
             }
         )
 
@@ -178,12 +200,27 @@ def travel_times(
             "connector_detour": CONNECTOR_DETOUR,
         },
     )
-    seconds = od_matrix(graph, origins["node"].to_numpy(), node, limit_s=limit, batch_size=batch_size)
-    seconds += table.origin_connector_s[:, np.newaxis]
-    seconds += table.place_connector_s[np.newaxis, :]
-    seconds[seconds > limit] = np.inf
-    object.__setattr__(table, "seconds", seconds)
+    connectors = table.origin_connector_s[:, np.newaxis] + table.place_connector_s[np.newaxis, :]
+    matrices = []
+    for routed_graph in (graph, without_ferries(graph)) if has_ferries(graph) else (graph,):
+        seconds = od_matrix(routed_graph, origins["node"].to_numpy(), node, limit_s=limit, batch_size=batch_size)
+        seconds += connectors
+        seconds[seconds > limit] = np.inf
+        matrices.append(seconds)
+    object.__setattr__(table, "seconds", matrices[0])
+    object.__setattr__(table, "seconds_without_ferries", matrices[1] if len(matrices) > 1 else None)
     return table
+
+
+def nearest_needs_ferry(graph: RoadGraph, table: TravelTimes, mask: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Whether the nearest place of ``mask`` (at ``seconds`` from each commune, from
+    :func:`nearest_places`) is only reached that fast by boat: the nearest time on the graph
+    without its ferries is longer. All False when the graph has no ferry."""
+    if table.seconds_without_ferries is None or not has_ferries(graph):
+        return np.zeros(len(table.origins), dtype=bool)
+    bare = dataclasses.replace(table, seconds=table.seconds_without_ferries, seconds_without_ferries=None)
+    plain, _ = nearest_places(without_ferries(graph), bare, mask)
+    return ferry_flags(seconds, plain)
 
 
 def nearest_places(graph: RoadGraph, table: TravelTimes, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -113,10 +113,13 @@ class RoadGraph:
     mode
         ``"drive"`` or ``"walk"`` (:data:`geo.vocabulary.MODES`).
     approximate
-        True when the graph is not a road network but an estimate (e.g. commune
-        adjacency, see :mod:`geo.network.approximate`).
+        True when the graph is not a road network but an estimate (straight line x
+        detour, see :mod:`geo.network.approximate`).
     node_label
         Optional text label of each node (e.g. the INSEE code of a commune).
+    ferry
+        Optional flag of each edge: True for a ferry crossing (``route=ferry``, see
+        :mod:`geo.network.ferries`), bool, shape ``(n_edges,)``; None when there is none.
 
     Notes
     -----
@@ -134,6 +137,7 @@ class RoadGraph:
     mode: Mode
     approximate: bool = False
     node_label: np.ndarray | None = None
+    ferry: np.ndarray | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -155,13 +159,15 @@ class RoadGraph:
         if self.node_label is not None:
             labels = np.array(self.node_label, dtype=str, copy=True)
             object.__setattr__(self, "node_label", _readonly(labels))
+        if self.ferry is not None:
+            object.__setattr__(self, "ferry", _readonly(np.array(self.ferry, dtype=bool, copy=True)))
         n = self.node_id.shape[0]
         for name in ("x", "y") + (("node_label",) if self.node_label is not None else ()):
             if getattr(self, name).shape[0] != n:
                 msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {n} nodes"
                 raise ValidationError(msg, field=name)
         m = self.src.shape[0]
-        for name in ("dst", "seconds"):
+        for name in ("dst", "seconds") + (("ferry",) if self.ferry is not None else ()):
             if getattr(self, name).shape[0] != m:
                 msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {m} edges"
                 raise ValidationError(msg, field=name)
@@ -254,6 +260,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=self.node_label,
+            ferry=self.ferry,
         )
 
     def subgraph(self, nodes: np.ndarray) -> RoadGraph:
@@ -289,6 +296,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=None if self.node_label is None else self.node_label[keep],
+            ferry=None if self.ferry is None else self.ferry[edge_keep],
         )
 
     def reordered(self, order: np.ndarray) -> RoadGraph:
@@ -316,6 +324,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=None if self.node_label is None else self.node_label[order],
+            ferry=self.ferry,
         )
 
     def sorted_spatially(self) -> RoadGraph:
@@ -434,6 +443,8 @@ class RoadGraph:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         if self.node_label is not None:
             arrays["node_label"] = self.node_label
+        if self.ferry is not None:
+            arrays["ferry"] = self.ferry
         np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
@@ -471,6 +482,7 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
     return RoadGraph(
         **{name: contents[name] for name in _ARRAYS},
         node_label=contents.get("node_label"),
+        ferry=contents.get("ferry"),
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
         approximate=bool(meta["approximate"]),

@@ -6,7 +6,8 @@ requested mode (see :mod:`geo.network.speeds`) are split into one edge per pair 
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
 caller's CRS in one vectorised call, edge lengths are Euclidean distances in that CRS
-(metres) and edge times are ``length / speed``. Only the largest strongly connected
+(metres) and edge times are ``length / speed``. ``route=ferry`` ways become flagged ferry
+edges (:mod:`geo.network.ferries`), so that islands join the mainland. Only the largest strongly connected
 component is kept, so that every node can reach every other, and nodes are numbered
 along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for faster routing.
 """
@@ -20,6 +21,7 @@ import osmium
 import pyproj
 
 from geo.errors import CrsError, ValidationError
+from geo.network.ferries import FerryCollector, add_ferries
 from geo.network.graph import RoadGraph
 from geo.network.speeds import is_way_allowed, way_directions, way_speed_kph
 from geo.vocabulary import Mode, check_mode
@@ -58,8 +60,7 @@ def graph_from_osm_file(
         inspect the raw network: routing on it yields unreachable pairs.
     island_min_nodes
         With ``largest_component``, also keep every other strongly connected component
-        of at least this many nodes: islands without a bridge (ferries are not modelled)
-        keep their own network, so that their inhabitants are measured to the places on
+        of at least this many nodes: islands without a bridge or ferry keep their own network, so that their inhabitants are measured to the places on
         the island instead of being left off the network. None keeps only the largest.
 
     Returns
@@ -83,7 +84,8 @@ def graph_from_osm_file(
         msg = "OSM file not found"
         raise ValidationError(msg, file=path)
 
-    refs, lon7, lat7, way_of_ref, speed_kph, forward, backward = _read_ways(path, mode)
+    ferries = FerryCollector(mode)
+    refs, lon7, lat7, way_of_ref, speed_kph, forward, backward = _read_ways(path, mode, ferries)
     if not speed_kph.size:
         msg = f"the OSM extract holds no way usable for mode {mode!r}"
         raise ValidationError(msg, file=path)
@@ -132,6 +134,7 @@ def graph_from_osm_file(
         mode=mode,
         approximate=False,
     )
+    graph = add_ferries(graph, ferries, transformer)  # before the components: ferries join islands
     if largest_component and island_min_nodes is not None:
         graph = graph.components_at_least(island_min_nodes)
     elif largest_component:
@@ -152,9 +155,10 @@ def _transformer_to(crs: str) -> pyproj.Transformer:
 
 
 def _read_ways(
-    path: Path, mode: Mode
+    path: Path, mode: Mode, ferries: FerryCollector | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stream the ``highway`` ways of ``mode`` with their node refs and locations.
+    """Stream the ``highway`` ways of ``mode`` with their node refs and locations (and hand
+    the ``route=ferry`` ways to ``ferries``).
 
     Returns
     -------
@@ -177,12 +181,14 @@ def _read_ways(
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
             .with_locations()
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(osmium.filter.KeyFilter("highway"))
+            .with_filter(osmium.filter.KeyFilter("highway", "route"))
         )
         for way in processor:
             if not isinstance(way, osmium.osm.Way):  # the filters pass ways only
                 continue
             tags = {tag.k: tag.v for tag in way.tags}
+            if ferries is not None and ferries.offer(tags, way.nodes):  # route=ferry: geo.network.ferries
+                continue
             if not is_way_allowed(tags, mode=mode):
                 continue
             count = 0

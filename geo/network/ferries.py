@@ -1,0 +1,260 @@
+"""Ferries: ``route=ferry`` ways joining islands to the mainland, in both modes.
+
+An OSM ferry is a way tagged ``route=ferry`` (no ``highway`` tag) whose ends usually share
+a node with the road or the path to the quay. The OSM reader (:mod:`geo.network.osm`)
+hands these ways to a :class:`FerryCollector`; :func:`add_ferries` then turns them into
+edges of the graph, flagged in :attr:`RoadGraph.ferry <geo.network.graph.RoadGraph>`, before
+the strongly connected component is kept, so that an island with a ferry joins the
+network and its inhabitants get a real time, crossing included.
+
+Rules (the same for ``drive`` and ``walk``)
+    * **Which ferries**: every ``route=ferry`` way but those closed to the public
+      (``access=no|private``) and, on foot, those closed to pedestrians (``foot=no``).
+      Passenger-only boats are kept in the ``drive`` mode too: islanders of Batz,
+      Bréhat, Sein or Houat cross on foot and drive on from the quay; their "by car" time
+      is then road on the island + crossing + road on the mainland.
+    * **Crossing time**: the ``duration`` tag of the way (``"00:45"``, ``"1:30:00"``,
+      ``"45"`` minutes, or ISO 8601 ``"PT1H30M"``, see :func:`parse_duration`) spread over
+      its segments by length; without it, the length at :data:`FERRY_SPEED_KPH` (5 km/h,
+      the ferry speed of OSRM's car and foot profiles, which stands for boarding and
+      waiting as much as sailing). Neither counts the wait for the next departure.
+    * **Direction**: both ways, unless ``oneway=yes``.
+    * **Landing**: a ferry end that shares no node with the network of the mode is joined
+      to the nearest node within :data:`LANDING_M` metres (straight line at
+      :data:`LANDING_SPEED_KPH`); farther, the end stays unjoined (and is dropped with the
+      small components).
+
+Islands without a ferry stay as they were (their own component, or off network).
+:func:`ferry_flags` says, for routed times, whether the fastest path needs a boat.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geo.network.graph import RoadGraph
+from geo.vocabulary import Mode
+
+FERRY_SPEED_KPH = 5.0
+"""Speed of a ferry way without ``duration`` (OSRM's ``route_speeds.ferry``), km/h."""
+
+LANDING_M = 300.0
+"""Greatest gap (metres) between a ferry end and the network that a landing link closes."""
+
+LANDING_SPEED_KPH: dict[Mode, float] = {"drive": 10.0, "walk": 5.0}
+"""Speed on a landing link (ramp, quay), km/h."""
+
+FLAG_TOLERANCE_S = 1e-6
+"""A time with ferries shorter than the time without them by more than this uses a boat."""
+
+_CLOSED = frozenset({"no", "private"})
+_CLOCK = re.compile(r"^(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d+)?))?$")
+_ISO = re.compile(
+    r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds of an OSM ``duration`` tag, or None when absent or unreadable.
+
+    Examples
+    --------
+    >>> [parse_duration(t) for t in ("00:45", "1:30:00", "45", "PT1H30M", "P0DT20M", "soon", None)]
+    [2700.0, 5400.0, 2700.0, 5400.0, 1200.0, None, None]
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    if match := _CLOCK.match(text):
+        hours, minutes, seconds = match.groups()
+        value = int(hours) * 3600.0 + int(minutes) * 60.0 + float(seconds or 0.0)
+    elif text.isdigit():
+        value = int(text) * 60.0
+    elif (match := _ISO.match(text)) and text.upper() not in ("P", "PT"):
+        days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+        value = days * 86400.0 + hours * 3600.0 + minutes * 60.0 + seconds
+    else:
+        return None
+    return value if value > 0 else None
+
+
+def is_ferry(tags: dict[str, str], *, mode: Mode) -> bool:
+    """True for a ``route=ferry`` way usable in ``mode`` (see the module's rules)."""
+    if tags.get("route") != "ferry" or tags.get("access") in _CLOSED:
+        return False
+    return not (mode == "walk" and tags.get("foot") in _CLOSED)
+
+
+@dataclass
+class FerryCollector:
+    """Ferry ways met while streaming an OSM file: node refs, locations, tags that matter.
+
+    The OSM reader calls :meth:`offer` on every way it streams (one line in its loop);
+    :func:`add_ferries` reads what was kept.
+    """
+
+    mode: Mode
+    refs: list[int] = field(default_factory=list)
+    lon7: list[int] = field(default_factory=list)
+    lat7: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    duration_s: list[float] = field(default_factory=list)
+    """Per way: seconds of its ``duration`` tag, NaN when absent."""
+    oneway: list[bool] = field(default_factory=list)
+
+    def offer(self, tags: dict[str, str], nodes: object) -> bool:
+        """Keep the way if it is a ferry of the mode; True when kept (the caller skips it then).
+
+        ``nodes`` is the pyosmium node list of the way (``.ref``, ``.x``, ``.y``).
+        """
+        if not is_ferry(tags, mode=self.mode):
+            return tags.get("route") == "ferry"  # a closed ferry is no road either
+        count = 0
+        for node in nodes:  # type: ignore[attr-defined]
+            self.refs.append(node.ref)
+            self.lon7.append(node.x)
+            self.lat7.append(node.y)
+            count += 1
+        self.lengths.append(count)
+        duration = parse_duration(tags.get("duration"))
+        self.duration_s.append(np.nan if duration is None else duration)
+        self.oneway.append(tags.get("oneway") in ("yes", "true", "1"))
+        return True
+
+    def __len__(self) -> int:
+        """Number of ferry ways kept."""
+        return len(self.lengths)
+
+
+def add_ferries(graph: RoadGraph, ferries: FerryCollector, transform: object) -> RoadGraph:
+    """Return ``graph`` with the collected ferry ways as flagged edges (see the module's rules).
+
+    Parameters
+    ----------
+    graph
+        The road graph of the mode, nodes identified by OSM id (``node_id``), before any
+        component is dropped.
+    ferries
+        The ferry ways of the same OSM file.
+    transform
+        ``pyproj.Transformer`` (or anything with ``transform(lon, lat)``) from WGS84 to
+        ``graph.crs``.
+
+    Returns
+    -------
+    RoadGraph
+        The graph with new nodes (ferry nodes the roads do not share) and edges; its
+        ``ferry`` array flags the ferry edges (landing links are not ferry edges).
+    """
+    if not len(ferries):
+        return graph
+    refs = np.asarray(ferries.refs, dtype=np.int64)
+    lon7 = np.asarray(ferries.lon7, dtype=np.int64)
+    lat7 = np.asarray(ferries.lat7, dtype=np.int64)
+    way = np.repeat(np.arange(len(ferries)), ferries.lengths)
+    located = (np.abs(lon7) <= 1_800_000_000) & (np.abs(lat7) <= 900_000_000)
+    refs, lon7, lat7, way = refs[located], lon7[located], lat7[located], way[located]
+    if refs.size < 2:
+        return graph
+
+    # Graph index of every ferry node: an existing node, or a new one appended.
+    order = np.argsort(graph.node_id)
+    position = np.searchsorted(graph.node_id, refs, sorter=order)
+    position = np.minimum(position, graph.n_nodes - 1)
+    existing = graph.node_id[order[position]] == refs
+    index = np.where(existing, order[position], -1)
+    new_refs, first, inverse = np.unique(refs[~existing], return_index=True, return_inverse=True)
+    index[~existing] = graph.n_nodes + inverse
+    new_x, new_y = transform.transform(  # type: ignore[attr-defined]
+        lon7[~existing][first] / 1e7, lat7[~existing][first] / 1e7
+    )
+    x = np.concatenate((graph.x, np.asarray(new_x, dtype=np.float64)))
+    y = np.concatenate((graph.y, np.asarray(new_y, dtype=np.float64)))
+
+    # Ferry edges: consecutive nodes of a way, time by length share of its duration.
+    tail = np.flatnonzero((way[:-1] == way[1:]) & (index[:-1] != index[1:]))
+    head = tail + 1
+    a, b, edge_way = index[tail], index[head], way[tail]
+    length = np.hypot(x[b] - x[a], y[b] - y[a])
+    way_length = np.bincount(edge_way, weights=length, minlength=len(ferries))
+    duration = np.asarray(ferries.duration_s)[edge_way]
+    share = np.divide(length, way_length[edge_way], out=np.zeros_like(length), where=way_length[edge_way] > 0)
+    seconds = np.where(np.isfinite(duration), duration * share, length / (FERRY_SPEED_KPH / 3.6))
+    seconds = np.maximum(seconds, 1e-3)
+    both = ~np.asarray(ferries.oneway, dtype=bool)[edge_way]
+    src = [graph.src, a, b[both]]
+    dst = [graph.dst, b, a[both]]
+    times = [graph.seconds, seconds, seconds[both]]
+    flags = [graph.ferry if graph.ferry is not None else np.zeros(graph.n_edges, dtype=bool)]
+    flags += [np.ones(a.size, dtype=bool), np.ones(int(both.sum()), dtype=bool)]
+
+    # Landing links for the ends of each ferry way that are not on the network.
+    starts = np.r_[0, np.flatnonzero(way[1:] != way[:-1]) + 1]
+    stops = np.r_[starts[1:] - 1, way.size - 1]
+    ends = np.unique(index[np.concatenate((starts, stops))])
+    loose = ends[ends >= graph.n_nodes]
+    if loose.size and graph.n_nodes:
+        distance, nearest = graph.to_kdtree().query(np.column_stack((x[loose], y[loose])), k=1)
+        close = distance <= LANDING_M
+        land_s = np.maximum(distance[close] / (LANDING_SPEED_KPH[graph.mode] / 3.6), 1e-3)
+        src += [loose[close], nearest[close]]
+        dst += [nearest[close], loose[close]]
+        times += [land_s, land_s]
+        flags += [np.zeros(int(close.sum()) * 2, dtype=bool)]
+
+    return RoadGraph(
+        node_id=np.concatenate((graph.node_id, new_refs)),
+        x=x,
+        y=y,
+        src=np.concatenate(src),
+        dst=np.concatenate(dst),
+        seconds=np.concatenate(times),
+        crs=graph.crs,
+        mode=graph.mode,
+        approximate=graph.approximate,
+        node_label=None,
+        ferry=np.concatenate(flags),
+    )
+
+
+def has_ferries(graph: RoadGraph) -> bool:
+    """True when some edge of ``graph`` is a ferry."""
+    return graph.ferry is not None and bool(graph.ferry.any())
+
+
+def without_ferries(graph: RoadGraph) -> RoadGraph:
+    """The same nodes, without the ferry edges (memoised on ``graph``)."""
+    if not has_ferries(graph):
+        return graph
+    key = "without_ferries"
+    if key not in graph._cache:
+        keep = ~graph.ferry  # type: ignore[operator]
+        graph._cache[key] = RoadGraph(
+            node_id=graph.node_id,
+            x=graph.x,
+            y=graph.y,
+            src=graph.src[keep],
+            dst=graph.dst[keep],
+            seconds=graph.seconds[keep],
+            crs=graph.crs,
+            mode=graph.mode,
+            approximate=graph.approximate,
+            node_label=graph.node_label,
+        )
+    result: RoadGraph = graph._cache[key]
+    return result
+
+
+def ferry_flags(with_ferries_s: np.ndarray, without_ferries_s: np.ndarray) -> np.ndarray:
+    """True where the fastest time needs a ferry: the time without ferry edges is longer.
+
+    Both arrays are seconds of the same pairs (or nodes), with and without ferries; an
+    unreachable time (``inf``) never needs a ferry.
+    """
+    with_s = np.asarray(with_ferries_s, dtype=np.float64)
+    flags: np.ndarray = np.isfinite(with_s) & (np.asarray(without_ferries_s) > with_s + FLAG_TOLERANCE_S)
+    return flags

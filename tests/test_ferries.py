@@ -1,0 +1,174 @@
+"""Ferries: a synthetic OSM extract (written here with pyosmium) with a mainland and two
+islands, one joined by a ``route=ferry`` way, the other without any boat.
+
+Layout (WGS84, off the Morbihan coast; every coordinate is made up)::
+
+    mainland   1 ---- 2 ---- 3 ---- 4 (quay)          lat 47.600
+                                    |  ferry 4-20-11, duration 00:20
+    island A                        11 ---- 12 ---- 13   lat 47.550
+    island B   31 ---- 32 ---- 33 (no ferry)             lat 47.550, lon -3.05..-3.03
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import osmium
+import pytest
+import shapely
+
+from geo.analysis.access import compute_access
+from geo.network.ferries import FERRY_SPEED_KPH, LANDING_M, has_ferries, parse_duration, without_ferries
+from geo.network.graph import load_npz
+from geo.network.osm import graph_from_osm_file
+from geo.routing import nearest_facility_times, snap_points
+
+CRS = "EPSG:2154"
+NODES = {
+    1: (-3.000, 47.600),
+    2: (-2.990, 47.600),
+    3: (-2.980, 47.600),
+    4: (-2.970, 47.600),
+    20: (-2.970, 47.575),
+    11: (-2.970, 47.550),
+    12: (-2.960, 47.550),
+    13: (-2.950, 47.550),
+    31: (-3.050, 47.550),
+    32: (-3.040, 47.550),
+    33: (-3.030, 47.550),
+}
+WAYS = [
+    (100, [1, 2, 3, 4], {"highway": "tertiary"}),
+    (101, [11, 12, 13], {"highway": "residential"}),
+    (102, [31, 32, 33], {"highway": "residential"}),
+    (200, [4, 20, 11], {"route": "ferry", "duration": "00:20", "name": "Bac synthétique"}),
+]
+
+
+def write_synthetic(path: Path, ways: list[tuple[int, list[int], dict[str, str]]] = WAYS) -> Path:
+    """Write the synthetic extract (nodes sorted by id, then ways) with pyosmium."""
+    with osmium.SimpleWriter(str(path)) as writer:
+        for node_id, (lon, lat) in sorted(NODES.items()):
+            writer.add_node(osmium.osm.mutable.Node(id=node_id, location=(lon, lat), version=1))
+        for way_id, refs, tags in ways:
+            writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags=tags, version=1))
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic(tmp_path_factory.mktemp("ferries") / "synthetic-islands.osm.pbf")
+
+
+def box_around(ids: list[int], margin_deg: float = 0.004) -> shapely.Polygon:
+    lons = [NODES[i][0] for i in ids]
+    lats = [NODES[i][1] for i in ids]
+    return shapely.box(min(lons) - margin_deg, min(lats) - margin_deg, max(lons) + margin_deg, max(lats) + margin_deg)
+
+
+def territory() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Three communes (mainland, island A, island B) and one place on the mainland at node 2."""
+    communes = gpd.GeoDataFrame(
+        {"code": ["56001", "56002", "56003"], "population": [3000, 400, 200]},
+        geometry=[box_around([1, 2, 3, 4]), box_around([11, 12, 13]), box_around([31, 32, 33])],
+        crs="EPSG:4326",
+    ).to_crs(CRS)
+    places = gpd.GeoDataFrame(
+        {
+            "structure_id": ["ml:1"],
+            "partner_type": ["mission_locale"],
+            "missions": [["accueil"]],
+            "publics": [["jeunes"]],
+            "site_format": ["fixe"],
+            "geocoding": ["source"],
+        },
+        geometry=gpd.points_from_xy([NODES[2][0]], [NODES[2][1]]),
+        crs="EPSG:4326",
+    ).to_crs(CRS)
+    return communes, places
+
+
+def test_parse_duration_forms() -> None:
+    assert parse_duration("00:45") == 2700.0
+    assert parse_duration("1:30") == 5400.0
+    assert parse_duration("1:30:00") == 5400.0
+    assert parse_duration("0:05:30") == 330.0
+    assert parse_duration("45") == 2700.0  # bare minutes, as OSRM reads them
+    assert parse_duration("PT1H30M") == 5400.0
+    assert parse_duration("PT45M") == 2700.0
+    assert parse_duration("P0DT2H") == 7200.0
+    for bad in (None, "", "PT", "about an hour", "0:00", "12:75"):
+        assert parse_duration(bad) is None, bad
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+def test_ferry_joins_the_island_with_its_duration(synthetic: Path, mode: str) -> None:
+    graph = graph_from_osm_file(synthetic, mode=mode, crs=CRS, island_min_nodes=2)
+    assert has_ferries(graph)
+    ids = graph.node_id.tolist()
+    assert {1, 4, 11, 13, 20, 31, 33} <= set(ids)
+    ferry_edges = {(ids[s], ids[d]) for s, d, f in zip(graph.src, graph.dst, graph.ferry, strict=True) if f}
+    assert ferry_edges == {(4, 20), (20, 11), (11, 20), (20, 4)}
+    crossing = graph.seconds[graph.ferry]
+    assert crossing.sum() == pytest.approx(2 * 20 * 60.0)  # both directions, 20 min each
+    times, _ = nearest_facility_times(graph, np.array([ids.index(4)]))
+    assert times[ids.index(11)] == pytest.approx(1200.0)  # the quay of island A: the crossing
+    assert np.isfinite(times[ids.index(13)])
+    assert np.isinf(times[ids.index(31)])  # island B: no boat, its own network as before
+    bare, _ = nearest_facility_times(without_ferries(graph), np.array([ids.index(4)]))
+    assert np.isinf(bare[ids.index(13)])
+    # The flag survives storage as .npz bytes (the network table's format).
+    assert np.array_equal(load_npz(graph.to_npz_bytes()).ferry, graph.ferry)
+
+
+def test_islanders_get_a_real_time_flagged_as_ferry(synthetic: Path) -> None:
+    communes, places = territory()
+    for mode in ("drive", "walk"):
+        graph = graph_from_osm_file(synthetic, mode=mode, crs=CRS, island_min_nodes=2)
+        result = compute_access(graph, communes, places)
+        nearest = result.nearest[result.nearest["category"] == "any"].set_index("commune_code")
+        assert not nearest.loc["56001", "ferry"]
+        assert nearest.loc["56002", "ferry"], mode
+        assert nearest.loc["56002", "seconds"] > 1200.0  # the crossing and the roads on both sides
+        assert np.isnan(nearest.loc["56003", "seconds"]) and not nearest.loc["56003", "ferry"]
+        od = result.od.set_index("commune_code")
+        assert od.loc["56002", "ferry"] and not od.loc["56001", "ferry"]
+        assert "56003" not in od.index
+
+
+def test_ferry_without_duration_and_landing(tmp_path: Path) -> None:
+    """No ``duration``: the length at 5 km/h; an end 110 m from the road gets a landing link."""
+    NODES[21] = (-2.9685, 47.600)  # 110 m east of node 4, on no road
+    try:
+        path = write_synthetic(
+            tmp_path / "synthetic-landing.osm.pbf",
+            [*WAYS[:3], (200, [21, 20, 11], {"route": "ferry"}), (201, [3, 33], {"route": "ferry", "access": "no"})],
+        )
+        graph = graph_from_osm_file(path, mode="walk", crs=CRS)
+    finally:
+        del NODES[21]
+    ids = graph.node_id.tolist()
+    assert 31 not in ids  # the closed ferry joins nothing: island B is dropped
+    on_boat = graph.seconds[graph.ferry]
+    x = dict(zip(ids, graph.x, strict=True))
+    y = dict(zip(ids, graph.y, strict=True))
+    length = np.hypot(x[21] - x[20], y[21] - y[20]) + np.hypot(x[20] - x[11], y[20] - y[11])
+    assert on_boat.sum() == pytest.approx(2 * length / (FERRY_SPEED_KPH / 3.6))
+    node, gap = snap_points(graph, np.array([x[21]]), np.array([y[21]]))
+    landing = graph.to_csr()[ids.index(21), ids.index(4)]
+    assert 0 < np.hypot(x[21] - x[4], y[21] - y[4]) <= LANDING_M
+    assert landing > 0 and gap[0] == 0.0 and node[0] == ids.index(21)
+
+
+def test_graph_without_ferries_is_unchanged(tmp_path: Path) -> None:
+    path = write_synthetic(tmp_path / "synthetic-noferry.osm.pbf", WAYS[:3])
+    graph = graph_from_osm_file(path, mode="drive", crs=CRS, island_min_nodes=2)
+    assert graph.ferry is None and not has_ferries(graph)
+    communes, places = territory()
+    result = compute_access(graph, communes, places)
+    assert not result.nearest["ferry"].any() and not result.od["ferry"].any()
+    nearest = result.nearest[result.nearest["category"] == "any"].set_index("commune_code")
+    assert np.isnan(nearest.loc["56002", "seconds"])  # island A is unreachable without its ferry
+    assert np.isfinite(nearest.loc["56001", "seconds"])
