@@ -43,7 +43,7 @@ access: load
 	  echo "Téléchargement de l'extrait OpenStreetMap de la Région $(REGION) (Bretagne : environ 300 Mo)…"; \
 	  osm=$$($(BIN)/atlas network fetch --region $(REGION) 2>var/osm-fetch.log | tail -n 1) || osm=""; \
 	  if [ -z "$$osm" ]; then \
-	    echo "Extrait OSM non téléchargé ($$(sed -n 's/^Erreur : //p' var/osm-fetch.log | tail -n 1)) : sans réseau OSM déjà chargé, temps APPROXIMATIFS ; pour des temps réels, make demo OSM=fichier.osm.pbf (voir README, « Réseau routier réel »)."; \
+	    echo "Extrait OSM non téléchargé ($$(sed -n 's/^Erreur : //p' var/osm-fetch.log | tail -n 1)) : sans réseau OSM déjà chargé, temps APPROXIMATIFS ; pour des temps réels, make demo OSM=fichier.osm.pbf (voir README, « Real road network »)."; \
 	  fi; \
 	fi; \
 	if [ -n "$$osm" ]; then $(BIN)/atlas network load "$$osm"; fi

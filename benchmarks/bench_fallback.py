@@ -78,9 +78,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     print(f"extract: {args.osm.name}, {args.origins} x {args.destinations} node pairs per mode, seed {args.seed}")
-    for line in compare(
-        args.osm, args.crs, n_origins=args.origins, n_destinations=args.destinations, seed=args.seed
-    ):
+    for line in compare(args.osm, args.crs, n_origins=args.origins, n_destinations=args.destinations, seed=args.seed):
         print(line)
 
 

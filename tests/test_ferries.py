@@ -172,3 +172,75 @@ def test_graph_without_ferries_is_unchanged(tmp_path: Path) -> None:
     nearest = result.nearest[result.nearest["category"] == "any"].set_index("commune_code")
     assert np.isnan(nearest.loc["56002", "seconds"])  # island A is unreachable without its ferry
     assert np.isfinite(nearest.loc["56001", "seconds"])
+
+
+# ------------------------------------------- from the tables to the finder, the API, exports
+def test_ferry_flag_reaches_the_finder_the_api_and_exports(pilot_copy: str) -> None:
+    """On the real pilot: Île-de-Batz (29082), joined to Roscoff (29239) by a boat edge of 15
+    minutes added to the approximate graph, gets flagged times, stored, shown and exported."""
+    from geo.analysis.access import accessibility_tables
+    from geo.export import planner_layers
+    from geo.network.approximate import approximate_graph_from_communes
+    from geo.network.graph import RoadGraph
+    from storage import db
+    from storage.access import read_communes, read_places, replace_access
+    from storage.common import region_crs
+    from storage.export import export_tables
+    from webapp import create_app
+
+    with db.connect(pilot_copy) as conn:
+        communes = read_communes(conn)
+        places, labels = read_places(conn)
+        crs = region_crs(conn)
+    base = approximate_graph_from_communes(communes, crs=crs, mode="drive", places=places)
+    nodes = base.node_label.tolist()
+    batz, roscoff = nodes.index("29082"), nodes.index("29239")
+    graph = RoadGraph(
+        node_id=base.node_id,
+        x=base.x,
+        y=base.y,
+        src=np.concatenate((base.src, [batz, roscoff])),
+        dst=np.concatenate((base.dst, [roscoff, batz])),
+        seconds=np.concatenate((base.seconds, [900.0, 900.0])),
+        crs=crs,
+        mode="drive",
+        approximate=True,
+        node_label=base.node_label,
+        ferry=np.concatenate((np.zeros(base.n_edges, dtype=bool), [True, True])),
+    )
+    result, indicators, polygons = accessibility_tables(graph, communes, places, partner_labels=labels)
+    nearest = result.nearest.set_index(["commune_code", "category"])
+    assert nearest.loc[("29082", "any"), "ferry"] and nearest.loc[("29082", "any"), "seconds"] > 900
+    assert not nearest.loc[("29239", "any"), "ferry"]
+    assert np.isnan(nearest.loc[("29083", "any"), "seconds"])  # Île-de-Sein: no boat, unreachable as before
+    with db.connect(pilot_copy) as conn:
+        replace_access(conn, result=result, indicators=indicators, isochrones=polygons, network="test")
+        stored = dict(
+            conn.execute(
+                "SELECT commune_code, bool_and(ferry) FROM commune_structure_time "
+                "WHERE commune_code IN ('29082', '29239') GROUP BY commune_code"
+            ).fetchall()
+        )
+        assert stored == {"29082": True, "29239": False}
+        layers = planner_layers(export_tables(conn))
+    exported = layers["communes"].set_index("code")
+    assert exported.loc["29082", "bateau_drive"] and not exported.loc["29239", "bateau_drive"]
+    per_category = layers["indicateurs_communes"].set_index(["commune_code", "categorie"])
+    assert per_category.loc[("29082", "any"), "bateau"]
+
+    app = create_app({"DATABASE_URL": pilot_copy, "TESTING": True})
+    try:
+        with app.test_client() as client:
+            island = client.get("/?q=29082&commune=29082").get_data(as_text=True)
+            mainland = client.get("/?q=29239&commune=29239").get_data(as_text=True)
+            assert "dont traversée en bateau" in island
+            assert "dont traversée en bateau" not in mainland
+            results = client.get("/api/nearest?commune=29082&mode=drive").get_json()["results"]
+            assert results and all(r["ferry"] for r in results if r["ranked_by"] == "time")
+            assert not any(r["ferry"] for r in client.get("/api/nearest?commune=29239").get_json()["results"])
+            access = client.get("/api/communes/29082/access").get_json()
+            assert all(c["ferry"] for c in access["modes"]["drive"]["categories"] if c["seconds"] is not None)
+            csv = client.get("/api/access/communes?mode=drive&category=any&format=csv").get_data(as_text=True)
+            assert "ferry" in csv.splitlines()[0]
+    finally:
+        app.extensions["atlas_pool"].close()

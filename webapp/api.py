@@ -243,6 +243,7 @@ def commune_access(code: str) -> ResponseReturnValue:
                 "n_operators_30": row["n_operators_30"],
                 "fca": row["fca"],
                 "approximate": row["approximate"],
+                "ferry": row["ferry"],
                 "inventory_incomplete": row["inventory_incomplete"],
                 "incomplete_types": row["incomplete_types"],
             }
@@ -292,6 +293,7 @@ ACCESS_COLUMNS = (
     "n_operators_30",
     "fca",
     "approximate",
+    "ferry",
     "inventory_incomplete",
 )
 """Columns of the per-commune travel times (``/api/access/communes``), CSV and GeoJSON alike."""

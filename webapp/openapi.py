@@ -182,7 +182,8 @@ def openapi_document() -> dict[str, Any]:
                 "Temps d'accès de chaque commune (carte choroplèthe)",
                 [MODE, CATEGORY, GEO_FORMAT],
                 _ok(
-                    "Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min).",
+                    "Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min) ; "
+                    "ferry : vrai quand le temps comprend une traversée en bateau.",
                     "#/components/schemas/FeatureCollection",
                     media="application/geo+json",
                     csv=True,
@@ -326,6 +327,10 @@ def openapi_document() -> dict[str, Any]:
                         "walk_seconds": {"type": ["integer", "null"]},
                         "distance_m": {"type": "integer"},
                         "approximate": {"type": "boolean"},
+                        "ferry": {
+                            "type": "boolean",
+                            "description": "Un temps donné comprend une traversée en bateau (route=ferry d'OSM).",
+                        },
                         "approximate_position": {"type": "boolean"},
                         "itinerant": {"type": "boolean"},
                         "opening_hours": {"type": "object", "additionalProperties": {"type": "string"}},
