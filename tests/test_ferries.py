@@ -244,3 +244,48 @@ def test_ferry_flag_reaches_the_finder_the_api_and_exports(pilot_copy: str) -> N
             assert "ferry" in csv.splitlines()[0]
     finally:
         app.extensions["atlas_pool"].close()
+
+
+@pytest.mark.parametrize(("duration", "by_boat"), [("00:05", True), ("2:00", False)])
+def test_a_ferry_across_a_bay_is_flagged_only_when_it_is_faster(tmp_path: Path, duration: str, by_boat: bool) -> None:
+    """Mainland both sides: the road round the bay (about 16 km) against a boat across it."""
+    NODES.update({40: (-3.000, 47.700), 41: (-2.900, 47.700), 42: (-2.950, 47.650)})
+    try:
+        path = write_synthetic(
+            tmp_path / "synthetic-bay.osm.pbf",
+            [
+                (110, [40, 42, 41], {"highway": "secondary"}),
+                (210, [40, 41], {"route": "ferry", "duration": duration}),
+            ],
+        )
+        graph = graph_from_osm_file(path, mode="drive", crs=CRS)
+        communes = gpd.GeoDataFrame(
+            {"code": ["56010", "56011"], "population": [100, 100]},
+            geometry=[box_around([40]), box_around([41])],
+            crs="EPSG:4326",
+        ).to_crs(CRS)
+        _, places = territory()
+        places = places.set_geometry(gpd.points_from_xy([NODES[41][0]], [NODES[41][1]], crs="EPSG:4326").to_crs(CRS))
+    finally:
+        for node in (40, 41, 42):
+            del NODES[node]
+    result = compute_access(graph, communes, places)
+    nearest = result.nearest[result.nearest["category"] == "any"].set_index("commune_code")
+    assert nearest.loc["56010", "ferry"] == by_boat
+    assert result.od.set_index("commune_code").loc["56010", "ferry"] == by_boat
+    assert not nearest.loc["56011", "ferry"]  # the place is in this commune
+    if by_boat:
+        assert nearest.loc["56010", "seconds"] < 600
+
+
+def test_a_crossing_beyond_the_table_bound_is_flagged(tmp_path: Path) -> None:
+    """A 1 h 30 crossing puts island A beyond the 1-hour table: the flag comes from the
+    unbounded search."""
+    ways = [*WAYS[:3], (200, [4, 20, 11], {"route": "ferry", "duration": "1:30"})]
+    graph = graph_from_osm_file(write_synthetic(tmp_path / "synthetic-far.osm.pbf", ways), mode="drive", crs=CRS)
+    communes, places = territory()
+    result = compute_access(graph, communes, places)
+    nearest = result.nearest[result.nearest["category"] == "any"].set_index("commune_code")
+    assert nearest.loc["56002", "seconds"] > 5400 and nearest.loc["56002", "ferry"]
+    assert "56002" not in set(result.od["commune_code"])
+    assert not nearest.loc["56001", "ferry"]

@@ -117,7 +117,7 @@ def compute_access(
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}
-    ferry = {c.code: nearest_needs_ferry(graph, table, c.mask(places), nearest[c.code][0]) for c in categories}
+    ferry = {c.code: nearest_needs_ferry(graph, table, c.mask(places), *nearest[c.code]) for c in categories}
     return access_from_times(
         table,
         communes,

@@ -249,6 +249,27 @@ def without_ferries(graph: RoadGraph) -> RoadGraph:
     return result
 
 
+def ferry_node_times(graph: RoadGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from every node to the nearest ferry node, and from the nearest ferry node to
+    every node (two multi-source Dijkstra runs), memoised on ``graph``.
+
+    A path that takes a boat from ``a`` to ``b`` lasts at least ``to_ferry[a] +
+    from_ferry[b]``: a pair whose time is shorter cannot need one, which spares the
+    second routing pass (:func:`geo.traveltimes.travel_times`) most pairs.
+    """
+    from geo.routing import nearest_facility_times
+
+    key = "ferry_node_times"
+    if key not in graph._cache:
+        assert graph.ferry is not None
+        nodes = np.unique(np.concatenate((graph.src[graph.ferry], graph.dst[graph.ferry])))
+        to_ferry, _ = nearest_facility_times(graph, nodes)
+        from_ferry, _ = nearest_facility_times(graph.reverse(), nodes)
+        graph._cache[key] = (to_ferry, from_ferry)
+    times: tuple[np.ndarray, np.ndarray] = graph._cache[key]
+    return times
+
+
 def ferry_flags(with_ferries_s: np.ndarray, without_ferries_s: np.ndarray) -> np.ndarray:
     """True where the fastest time needs a ferry: the time without ferry edges is longer.
 
