@@ -47,8 +47,9 @@ LANDING_M = 300.0
 LANDING_SPEED_KPH: dict[Mode, float] = {"drive": 10.0, "walk": 5.0}
 """Speed on a landing link (ramp, quay), km/h."""
 
-FLAG_TOLERANCE_S = 1e-6
-"""A time with ferries shorter than the time without them by more than this uses a boat."""
+FLAG_TOLERANCE_S = 1e-3
+"""A time with ferries shorter than the time without them by more than this (seconds) uses a
+boat; well above float rounding and the 1e-9 s tie-breaks of :mod:`geo.routing`."""
 
 _CLOSED = frozenset({"no", "private"})
 _CLOCK = re.compile(r"^(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d+)?))?$")

@@ -6,10 +6,11 @@ requested mode (see :mod:`geo.network.speeds`) are split into one edge per pair 
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
 caller's CRS in one vectorised call, edge lengths are Euclidean distances in that CRS
-(metres) and edge times are ``length / speed``. ``route=ferry`` ways become flagged ferry
-edges (:mod:`geo.network.ferries`), so that islands join the mainland. Only the largest strongly connected
-component is kept, so that every node can reach every other, and nodes are numbered
-along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for faster routing.
+(metres) and edge times are ``length / speed``. ``route=ferry`` ways become flagged
+ferry edges (:mod:`geo.network.ferries`), so that islands join the mainland. Only the
+largest strongly connected component is kept, so that every node can reach every other,
+and nodes are numbered along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for
+faster routing.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def graph_from_osm_file(
         inspect the raw network: routing on it yields unreachable pairs.
     island_min_nodes
         With ``largest_component``, also keep every other strongly connected component
-        of at least this many nodes: islands without a bridge or ferry keep their own network, so that their inhabitants are measured to the places on
-        the island instead of being left off the network. None keeps only the largest.
+        of at least this many nodes: islands without a bridge or a ferry keep their own
+        network, so that their inhabitants are measured to the places on the island
+        instead of being left off the network. None keeps only the largest.
 
     Returns
     -------
