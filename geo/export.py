@@ -29,7 +29,7 @@ import pyogrio
 from geo.analysis.inventory import INCOMPLETE_LABEL, TypeInventory
 from geo.crs import WGS84
 from geo.errors import ValidationError
-from geo.network.approximate import DESCRIPTION_FR as APPROXIMATE_FR
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import SHARE_MINUTES
 
 ExportFormat = Literal["gpkg", "geojson", "csv"]

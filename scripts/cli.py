@@ -398,9 +398,9 @@ def access(
     """
     from geo.analysis.access import accessibility_tables
     from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
-    from geo.french import percent
+    from geo.french import APPROXIMATE_TIMES, percent
     from geo.isochrones import DEFAULT_MINUTES
-    from geo.network.approximate import DESCRIPTION_FR, SOURCE_NAME, approximate_graph_from_communes
+    from geo.network.approximate import SOURCE_NAME, approximate_graph_from_communes
     from storage.access import (
         load_network,
         read_communes,
@@ -436,7 +436,7 @@ def access(
                 console.print(
                     f"[bold yellow]Attention[/] : pas de réseau OSM pour le mode {MODE_LABELS[m]} "
                     f"(atlas network fetch, puis atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, "
-                    f"{DESCRIPTION_FR}, et signalés comme tels partout.",
+                    f"{APPROXIMATE_TIMES}, et signalés comme tels partout.",
                     soft_wrap=True,
                 )
             else:

@@ -16,7 +16,7 @@ from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Search
 from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL
-from geo.network.approximate import DESCRIPTION_FR as APPROXIMATE_FR
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params

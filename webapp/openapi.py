@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.network.approximate import DESCRIPTION_FR as APPROXIMATE_FR
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import COMMUNE_CODE_PATTERN, MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
 from webapp.params import MAX_LIMIT
 

@@ -76,9 +76,6 @@ PLACE_LABEL_PREFIX = "lieu:"
 
 REQUIRED_COLUMNS = ("code", "population")
 
-DESCRIPTION_FR = "estimés sans réseau routier : distance à vol d'oiseau × 1,34, vitesse selon la distance"
-"""How approximate times are made, in French, for every page, export and message that says so."""
-
 SOURCE_NAME = "estimation (vol d'oiseau × détour)"
 """Name of the approximate network as stored (``network.source``, ``access_run.network``)."""
 
