@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup
 
 from geo import french
 from geo.analysis.inventory import COMPLETE_SHARE
@@ -65,9 +67,11 @@ shared by the map legend and the API."""
 
 
 def level_label(level: str, zoning_label: str | None = None) -> str:
-    """'Départements', 'Zones : bassins'..."""
+    """'Départements', 'Zones : bassins'... (a zoning already labelled « Zones … » is not
+    prefixed twice: 'Zones max-p', not 'Zones : Zones max-p')."""
     if level.startswith("zone:"):
-        return f"Zones : {zoning_label or level.removeprefix('zone:')}"
+        label = zoning_label or level.removeprefix("zone:")
+        return label if label.casefold().startswith("zone") else f"Zones : {label}"
     return LEVEL_LABELS.get(level, level)
 
 
@@ -100,6 +104,26 @@ def percent(share: float | None, decimals: int = 1) -> str:
     return french.percent(share, decimals)
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+_RAW_TEXT = re.compile(r"<(/?)(style|script)\b", re.IGNORECASE)
+
+
+def typography(html: str) -> Markup:
+    """French typography (:func:`geo.french.typography`) applied to the text of an HTML
+    fragment already escaped (the body of a ``{% filter typography %}`` block): tags,
+    attributes and the content of ``<style>`` and ``<script>`` are left untouched."""
+    parts = _TAG.split(str(html))
+    raw = False
+    for index, part in enumerate(parts):
+        if index % 2:  # a tag
+            match = _RAW_TEXT.match(part)
+            if match:
+                raw = not match.group(1)
+        elif part and not raw:
+            parts[index] = french.typography(part)
+    return Markup("".join(parts))  # noqa: S704 - only spaces of already escaped text are changed
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and label tables for the templates."""
     app.add_template_filter(minutes, "minutes")
@@ -107,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(kilometres, "km")
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(typography, "typography")
     app.add_template_global(level_label, "level_label")
     app.jinja_env.globals.update(
         MODE_LABELS=MODE_LABELS,
