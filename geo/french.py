@@ -22,6 +22,21 @@ MODE_PHRASES: Final[dict[Mode, str]] = {"drive": "en voiture", "walk": "à pied"
 MODE_TITLES: Final[dict[Mode, str]] = {"drive": "Voiture", "walk": "À pied"}
 """A mode as a heading or a button."""
 
+PUBLIC_NAMES: Final[dict[str, str]] = {
+    "tout_public": "tout public",
+    "jeunes": "jeunes (16-25 ans)",
+    "scolaires": "élèves et familles",
+    "etudiants": "étudiants",
+    "adultes": "adultes",
+    "demandeurs_emploi": "demandeurs d'emploi",
+    "salaries": "personnes en emploi",
+    "personnes_handicapees": "personnes en situation de handicap",
+    "cadres": "cadres",
+    "femmes": "femmes",
+    "createurs_entreprise": "créateurs d'entreprise",
+}
+"""The publics of :data:`geo.vocabulary.PUBLICS` in plain French, with their accents."""
+
 NBSP = "\u00a0"
 """No-break space: between thousands, and between a number and its unit."""
 

@@ -106,16 +106,35 @@ def _to_svg(figure, key: str, title: str, description: str) -> str:  # type: ign
     text = text[text.index("<svg") :]
     text = _PATH_NUMBER.sub(r"\1", text)  # path coordinates to 0.1 pt (0.04 mm): a third of the size
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
+    text = re.sub(r"<style[^>]*>.*?</style>", "", text, flags=re.DOTALL)
+    text = _STYLE.sub(_presentation_attributes, text)
     text = text.replace('id="', f'id="{key}-').replace("url(#", f"url(#{key}-").replace('href="#', f'href="#{key}-')
     head_end = text.index(">") + 1
     head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end])
     head = head.replace(
-        "<svg", f'<svg role="img" aria-labelledby="{key}-titre {key}-desc" focusable="false" class="static-map"', 1
+        "<svg", f'<svg stroke-linejoin="round" stroke-linecap="butt" role="img" aria-labelledby="{key}-titre {key}-desc" focusable="false" class="static-map"', 1
     )
     return (
         f'{head}<title id="{key}-titre">{escape(title)}</title><desc id="{key}-desc">{escape(description)}</desc>'
         + text[head_end:]
     )
+
+
+_STYLE = re.compile(r'\sstyle="([^"]*)"')
+_FONTS = re.compile(r"'DejaVu Sans'[^;]*sans-serif")
+
+
+def _presentation_attributes(match: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke: #000"`` as SVG presentation attributes (``fill="#fff"
+    stroke="#000"``): the pages' Content-Security-Policy (``style-src 'self'``) ignores
+    inline styles, not attributes. matplotlib only writes properties that exist as
+    attributes (fill, stroke*, opacity, font-size, font-family, text-anchor, clip-path)."""
+    attributes = []
+    for declaration in _FONTS.sub("'DejaVu Sans', Arial, sans-serif", match.group(1)).split(";"):
+        name, _, value = declaration.partition(":")
+        if name.strip() and value.strip():
+            attributes.append(f' {name.strip()}="{value.strip()}"')
+    return "".join(attributes)
 
 
 def _classify(minutes: pd.Series, classes: list[tuple[float, float, str]]) -> pd.Series:
@@ -299,7 +318,7 @@ def distribution_chart(
         rng = np.random.default_rng(0)
         for position, values in enumerate(data, start=1):
             jitter = rng.uniform(-0.18, 0.18, len(values))
-            axes.scatter(values, position + jitter, s=2, color="#253494", alpha=0.5, linewidths=0)
+            axes.scatter(values, position + jitter, s=2, color="#253494", alpha=0.6, linewidths=0, zorder=3)
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             parts.append(
                 f"{labels[position - 1]} : médiane {number(median, 0)}{NBSP}min, "

@@ -21,19 +21,7 @@ MISSION_LABELS: dict[str, str] = {
     "conseil": "Conseil en orientation",
     "accompagnement": "Accompagnement",
 }
-PUBLIC_LABELS: dict[str, str] = {
-    "tout_public": "tout public",
-    "jeunes": "jeunes (16-25 ans)",
-    "scolaires": "élèves et familles",
-    "etudiants": "étudiants",
-    "adultes": "adultes",
-    "demandeurs_emploi": "demandeurs d'emploi",
-    "salaries": "personnes en emploi",
-    "personnes_handicapees": "personnes en situation de handicap",
-    "cadres": "cadres",
-    "femmes": "femmes",
-    "createurs_entreprise": "créateurs d'entreprise",
-}
+PUBLIC_LABELS: dict[str, str] = dict(french.PUBLIC_NAMES)
 LEVEL_LABELS: dict[str, str] = {
     "region": "Région",
     "departement": "Départements",
