@@ -20,10 +20,8 @@ from typing import Any
 import psycopg
 from markupsafe import Markup
 
-from geo.analysis.indicators import DEFAULT_PER
 from geo.french import MODE_PHRASES
 from geo.maps import Figure, report_figures
-from geo.vocabulary import REACH_S
 from storage.common import StoreError
 from storage.maps import map_layers
 from webapp.cache import cached
@@ -83,14 +81,11 @@ def sections(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 def layout_context(conn: psycopg.Connection, context: dict[str, Any]) -> dict[str, Any]:
     """What the report's layout adds to :func:`webapp.reporting.report_context`: ``figures``,
-    ``sections`` (a list) and ``section`` (the same by id), and the 2SFCA's population base
-    and catchment (``fca_per``, inhabitants; ``fca_catchment_min``, minutes by car)."""
+    ``sections`` (a list) and ``section`` (the same by id)."""
     extra: dict[str, Any] = {"figures": cached(conn, current_figures)}
     numbered = sections({**context, **extra})
     return {
         **extra,
         "sections": numbered,
         "section": {s["id"]: s for s in numbered},
-        "fca_per": DEFAULT_PER,
-        "fca_catchment_min": REACH_S["drive"] / 60,
     }
