@@ -7,7 +7,8 @@ the Région's projected CRS) and returns the HTML text. What makes the file safe
   ``webapp/static/vendor/README.md``) are inlined, its images as ``data:`` URIs; folium's
   default CDN assets (jQuery, Bootstrap, Font Awesome…) are not used; there is **no tile
   layer** (no basemap: the communes and départements drawn are the only background).
-- **Data are never markup.** Names come from third-party files: folium inserts popup and
+- **Data are never markup.** Layer names are escaped (Leaflet's layer control sets them
+  as ``innerHTML``). Names come from third-party files: folium inserts popup and
   tooltip strings as raw HTML and evaluates ``${…}`` in some of its templates, so no folium
   popup or tooltip is used. Each feature carries plain text properties, embedded by
   folium's HTML-safe JSON (``<``, ``>``, ``&``, ``'`` as ``\\u…``), and the tooltip is
@@ -122,7 +123,9 @@ def build_map_file(
     departements = simplify(layers["departements"], SIMPLIFY_M)
     times, categories = layers["times"], layers["categories"]
     bounds = communes.to_crs(WGS84).total_bounds if not communes.empty else (-5.0, 47.0, -1.0, 49.0)
-    fmap = OfflineMap(location=None, tiles=None, zoom_control=False, control_scale=True, prefer_canvas=False)
+    centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
+    fmap = OfflineMap(location=centre, zoom_start=8, tiles=None, zoom_control=False, control_scale=True)
+    _french_zoom().add_to(fmap)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     root = fmap.get_root()
     root.header.add_child(Element(f"<style>{leaflet.css}</style>"), name="leaflet_inline_css")
@@ -137,7 +140,7 @@ def build_map_file(
         klass = _classify(minutes, classes)
         wide[row.code] = communes["code"].map(seconds)
         label = f"{row.label}" + (" (inventaire incomplet)" if row.inventory_incomplete else "")
-        group = folium.FeatureGroup(name=f"Temps : {label}", overlay=False, show=index == 0)
+        group = folium.FeatureGroup(name=_text(f"Temps : {label}"), overlay=False, show=index == 0)
         for position, (_, _, class_label) in enumerate([*classes, (0.0, 0.0, "non atteint")]):
             value = position if position < len(classes) else -1
             subset = communes[klass.to_numpy() == value]
@@ -168,17 +171,6 @@ def build_map_file(
         wide["zone_blanche"] = communes["code"].map(counts).fillna(0).astype(int)
         wide.attrs["threshold"] = f"au-delà de {threshold} {mode_phrase}"
 
-    places = layers["places"]
-    if not places.empty:
-        points = places.assign(texte=places["name"].astype(str) + " (" + places["partner_label"].astype(str) + ")")
-        group = folium.FeatureGroup(name="Lieux accueillant du public", overlay=True, show=True)
-        folium.GeoJson(
-            _geojson(points, ["texte"]),
-            marker=folium.CircleMarker(radius=4, weight=1, color="#1b1b1b", fill=True, fill_color="#b34700", fill_opacity=0.9),
-            on_each_feature=folium.JsCode(TOOLTIP_JS),
-        ).add_to(group)
-        group.add_to(fmap)
-
     if not departements.empty:
         group = folium.FeatureGroup(name="Départements (limites)", overlay=True, show=True)
         folium.GeoJson(
@@ -202,13 +194,37 @@ def build_map_file(
     ).add_to(group)
     group.add_to(fmap)
 
+    # last: the points stay above the communes' (transparent) hover layer
+    places = layers["places"]
+    if not places.empty:
+        points = places.assign(texte=places["name"].astype(str) + " (" + places["partner_label"].astype(str) + ")")
+        group = folium.FeatureGroup(name="Lieux accueillant du public", overlay=True, show=True)
+        folium.GeoJson(
+            _geojson(points, ["texte"]),
+            marker=folium.CircleMarker(radius=4, weight=1, color="#1b1b1b", fill=True, fill_color="#b34700", fill_opacity=0.9),
+            on_each_feature=folium.JsCode(TOOLTIP_JS),
+        ).add_to(group)
+        group.add_to(fmap)
+
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    root.script.add_child(
-        Element(f"L.control.zoom({{zoomInTitle: 'Zoom avant', zoomOutTitle: 'Zoom arrière'}}).addTo({fmap.get_name()});")
-    )
     root.html.add_child(Element(_page_top(title, note, classes, mode_phrase)), index=0)
-    root.html.add_child(Element(_table(texts, categories, mode_phrase)))
-    return _finish(root.render(), title, fmap.get_name())
+    return _finish(root.render(), title, fmap.get_name(), after_map=_table(texts, categories, mode_phrase))
+
+
+def _french_zoom():  # type: ignore[no-untyped-def]
+    """Leaflet's zoom buttons titled in French, added right after the map is created."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class FrenchZoom(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "L.control.zoom({zoomInTitle: 'Zoom avant', zoomOutTitle: 'Zoom arrière'})"
+            ".addTo({{ this._parent.get_name() }});"
+            "{% endmacro %}"
+        )
+
+    return FrenchZoom()
 
 
 def _fill(colour: str):  # type: ignore[no-untyped-def]
@@ -289,9 +305,9 @@ def _table(texts: pd.DataFrame, categories: pd.DataFrame, mode_phrase: str) -> s
     )
 
 
-def _finish(document: str, title: str, map_name: str) -> str:
+def _finish(document: str, title: str, map_name: str, *, after_map: str) -> str:
     """folium's page made accessible: language, title, zoom allowed, the map in a labelled
-    region after the heading. Each replacement must happen (a folium upgrade that changes its
+    region after the heading, then ``after_map`` (the table), all in ``<main>``. Each replacement must happen (a folium upgrade that changes its
     template fails here, loudly)."""
     replacements = [
         ("<html>", '<html lang="fr">'),
@@ -312,7 +328,6 @@ def _finish(document: str, title: str, map_name: str) -> str:
         raise RuntimeError(msg)
     region = (
         f'<main><div class="atlas-map" role="region" aria-label="Carte{NBSP}: {_text(title)} (tableau des communes sous la carte)">'
-        f"{opening.group(0)}</div>"
+        f"{opening.group(0)}</div>{after_map}</main>"
     )
-    document = document[: opening.start()] + region + document[opening.end() :]
-    return document.replace("</body>", "</main>\n</body>", 1)
+    return document[: opening.start()] + region + document[opening.end() :]

@@ -101,7 +101,13 @@ def _to_svg(figure, key: str, title: str, description: str) -> str:  # type: ign
 
     buffer = io.StringIO()
     with _LOCK, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+        figure.savefig(
+            buffer,
+            format="svg",
+            bbox_inches="tight",
+            pad_inches=0.04,
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = _PATH_NUMBER.sub(r"\1", text)  # path coordinates to 0.1 pt (0.04 mm): a third of the size

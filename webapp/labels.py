@@ -94,13 +94,14 @@ def percent(share: float | None, decimals: int = 1) -> str:
 
 
 _TAG = re.compile(r"(<[^>]*>)")
-_RAW_TEXT = re.compile(r"<(/?)(style|script)\b", re.IGNORECASE)
+_RAW_TEXT = re.compile(r"<(/?)(style|script|svg)\b", re.IGNORECASE)
 
 
 def typography(html: str) -> Markup:
     """French typography (:func:`geo.french.typography`) applied to the text of an HTML
     fragment already escaped (the body of a ``{% filter typography %}`` block): tags,
-    attributes and the content of ``<style>`` and ``<script>`` are left untouched."""
+    attributes and the content of ``<style>``, ``<script>`` and ``<svg>`` (figures written
+    with their own typography) are left untouched."""
     parts = _TAG.split(str(html))
     raw = False
     for index, part in enumerate(parts):

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from geo.french import MODE_PHRASES
 from geo.maps import Figure, report_figures
+from geo.vocabulary import MAIN_CATEGORIES
 from storage.common import StoreError
 from storage.maps import map_layers
 from webapp.cache import cached
@@ -81,11 +82,15 @@ def sections(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 def layout_context(conn: psycopg.Connection, context: dict[str, Any]) -> dict[str, Any]:
     """What the report's layout adds to :func:`webapp.reporting.report_context`: ``figures``,
-    ``sections`` (a list) and ``section`` (the same by id)."""
+    ``sections`` (a list) and ``section`` (the same by id), and ``gap_summary_main``: the
+    white-zone summary of the main categories only (the full list is on ``/diagnostic`` and in
+    the CSV)."""
     extra: dict[str, Any] = {"figures": cached(conn, current_figures)}
     numbered = sections({**context, **extra})
+    main = set(MAIN_CATEGORIES)
     return {
         **extra,
+        "gap_summary_main": [g for g in context.get("gap_summary") or [] if g["category"] in main],
         "sections": numbered,
         "section": {s["id"]: s for s in numbered},
     }
