@@ -16,8 +16,8 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
-from geo.french import PUBLIC_NAMES
 from geo.errors import MissingColumnError, ValidationError
+from geo.french import PUBLIC_NAMES
 from geo.vocabulary import FIXED_SITE_FORMATS, MISSIONS, TOUT_PUBLIC
 
 CategoryKind = Literal["any", "mission", "partner_type", "public"]

@@ -27,16 +27,22 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import pandas as pd
 
 from geo.french import NBSP, duration
 from geo.maps import TIME_COLOURS, UNREACHED_COLOUR, _classify, _dissolve, simplify, time_classes
+
+if TYPE_CHECKING:
+    from branca.element import Figure, MacroElement
+
+Style = Callable[[Any], dict[str, Any]]
+"""A folium ``style_function``: a feature to its Leaflet path options."""
 
 WGS84 = "EPSG:4326"
 SIMPLIFY_M = 400.0
@@ -116,8 +122,8 @@ def build_map_file(
     class OfflineMap(folium.Map):
         """A folium map that links no external script or stylesheet."""
 
-        default_js: list[tuple[str, str]] = []
-        default_css: list[tuple[str, str]] = []
+        default_js: list[tuple[str, str]] = []  # noqa: RUF012 - folium's attribute, never mutated
+        default_css: list[tuple[str, str]] = []  # noqa: RUF012
 
     communes = simplify(layers["communes"], SIMPLIFY_M)
     departements = simplify(layers["departements"], SIMPLIFY_M)
@@ -127,7 +133,7 @@ def build_map_file(
     fmap = OfflineMap(location=centre, zoom_start=8, tiles=None, zoom_control=False, control_scale=True)
     _french_zoom().add_to(fmap)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    root = fmap.get_root()
+    root = cast("Figure", fmap.get_root())
     root.header.add_child(Element(f"<style>{leaflet.css}</style>"), name="leaflet_inline_css")
     root.header.add_child(Element(f"<script>{_script_safe(leaflet.js)}</script>"), name="leaflet_inline_js")
     root.header.add_child(Element(f"<style>{PAGE_CSS}</style>"), name="atlas_css")
@@ -146,7 +152,9 @@ def build_map_file(
             subset = communes[klass.to_numpy() == value]
             if subset.empty:
                 continue
-            shape = gpd.GeoDataFrame({"texte": [f"{label} : {class_label}"]}, geometry=_dissolve(subset), crs=subset.crs)
+            shape = gpd.GeoDataFrame(
+                {"texte": [f"{label} : {class_label}"]}, geometry=_dissolve(subset), crs=subset.crs
+            )
             colour = TIME_COLOURS[value] if value >= 0 else UNREACHED_COLOUR
             folium.GeoJson(
                 _geojson(shape, ["texte"]),
@@ -163,7 +171,9 @@ def build_map_file(
         white = communes[communes["code"].isin(counts.index)]
         group = folium.FeatureGroup(name=f"Zones blanches (au-delà de {threshold})", overlay=True, show=False)
         folium.GeoJson(
-            _geojson(gpd.GeoDataFrame({"texte": ["zone blanche"]}, geometry=_dissolve(white), crs=white.crs), ["texte"]),
+            _geojson(
+                gpd.GeoDataFrame({"texte": ["zone blanche"]}, geometry=_dissolve(white), crs=white.crs), ["texte"]
+            ),
             style_function=_hatch(),
             interactive=False,
         ).add_to(group)
@@ -201,7 +211,9 @@ def build_map_file(
         group = folium.FeatureGroup(name="Lieux accueillant du public", overlay=True, show=True)
         folium.GeoJson(
             _geojson(points, ["texte"]),
-            marker=folium.CircleMarker(radius=4, weight=1, color="#1b1b1b", fill=True, fill_color="#b34700", fill_opacity=0.9),
+            marker=folium.CircleMarker(
+                radius=4, weight=1, color="#1b1b1b", fill=True, fill_color="#b34700", fill_opacity=0.9
+            ),
             on_each_feature=folium.JsCode(TOOLTIP_JS),
         ).add_to(group)
         group.add_to(fmap)
@@ -211,7 +223,7 @@ def build_map_file(
     return _finish(root.render(), title, fmap.get_name(), after_map=_table(texts, categories, mode_phrase))
 
 
-def _french_zoom():  # type: ignore[no-untyped-def]
+def _french_zoom() -> MacroElement:
     """Leaflet's zoom buttons titled in French, added right after the map is created."""
     from branca.element import MacroElement
     from folium.template import Template
@@ -227,15 +239,21 @@ def _french_zoom():  # type: ignore[no-untyped-def]
     return FrenchZoom()
 
 
-def _fill(colour: str):  # type: ignore[no-untyped-def]
+def _fill(colour: str) -> Style:
     return lambda _feature: {"fillColor": colour, "fillOpacity": 0.85, "color": colour, "weight": 0.5}
 
 
-def _hatch():  # type: ignore[no-untyped-def]
-    return lambda _feature: {"fillColor": "#1b1b1b", "fillOpacity": 0.35, "color": "#1b1b1b", "weight": 1.2, "dashArray": "4 3"}
+def _hatch() -> Style:
+    return lambda _feature: {
+        "fillColor": "#1b1b1b",
+        "fillOpacity": 0.35,
+        "color": "#1b1b1b",
+        "weight": 1.2,
+        "dashArray": "4 3",
+    }
 
 
-def _outline(weight: float = 1.5, colour: str = "#1b1b1b", fill_opacity: float = 0.0):  # type: ignore[no-untyped-def]
+def _outline(weight: float = 1.5, colour: str = "#1b1b1b", fill_opacity: float = 0.0) -> Style:
     return lambda _feature: {"fill": True, "fillOpacity": fill_opacity, "color": colour, "weight": weight}
 
 

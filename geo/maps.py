@@ -15,10 +15,12 @@ grey); communes never reached carry a hatch, not a colour only.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import geopandas as gpd
@@ -27,6 +29,10 @@ import pandas as pd
 
 from geo.french import NBSP, number
 from geo.vocabulary import SHARE_MINUTES
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure as MplFigure
 
 TIME_COLOURS: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 """One colour per time class (light = near, dark = far): YlGnBu, 5 classes."""
@@ -58,7 +64,7 @@ def time_classes(minutes: Sequence[int] = SHARE_MINUTES) -> list[tuple[float, fl
     """``(low, high, label)`` of the travel-time classes, in minutes (``high`` is inf for the last)."""
     bounds = [0.0, *map(float, minutes), float("inf")]
     labels = [f"moins de {minutes[0]}{NBSP}min"]
-    labels += [f"{low} à {high}{NBSP}min" for low, high in zip(minutes, minutes[1:], strict=False)]
+    labels += [f"{low} à {high}{NBSP}min" for low, high in itertools.pairwise(minutes)]
     labels.append(f"{minutes[-1]}{NBSP}min et plus")
     return [(bounds[i], bounds[i + 1], labels[i]) for i in range(len(labels))]
 
@@ -70,7 +76,7 @@ def simplify(frame: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M) -> gpd.Ge
         return frame
     try:
         geometry = frame.geometry.simplify_coverage(tolerance_m)
-    except Exception:  # noqa: BLE001 - an invalid coverage: polygon by polygon
+    except Exception:
         geometry = frame.geometry.simplify(tolerance_m, preserve_topology=True)
     return frame.set_geometry(geometry)
 
@@ -82,19 +88,18 @@ def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
 
     try:
         merged = shapely.coverage_union_all(frame.geometry.to_numpy())
-    except Exception:  # noqa: BLE001 - not a clean coverage
+    except Exception:
         merged = shapely.union_all(frame.geometry.to_numpy())
     return gpd.GeoSeries([merged], crs=frame.crs)
 
 
-def _new_figure(height_in: float):  # type: ignore[no-untyped-def]
+def _new_figure(height_in: float) -> MplFigure:
     from matplotlib.figure import Figure as MplFigure
 
-    figure = MplFigure(figsize=(WIDTH_IN, height_in), layout="constrained")
-    return figure
+    return MplFigure(figsize=(WIDTH_IN, height_in), layout="constrained")
 
 
-def _to_svg(figure, key: str, title: str, description: str) -> str:  # type: ignore[no-untyped-def]
+def _to_svg(figure: MplFigure, key: str, title: str, description: str) -> str:
     """The figure as inline SVG markup with ``role="img"``, title and description, and every
     identifier prefixed by ``key``."""
     import matplotlib
@@ -118,7 +123,9 @@ def _to_svg(figure, key: str, title: str, description: str) -> str:  # type: ign
     head_end = text.index(">") + 1
     head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end])
     head = head.replace(
-        "<svg", f'<svg stroke-linejoin="round" stroke-linecap="butt" role="img" aria-labelledby="{key}-titre {key}-desc" focusable="false" class="static-map"', 1
+        "<svg",
+        f'<svg stroke-linejoin="round" stroke-linecap="butt" role="img" aria-labelledby="{key}-titre {key}-desc" focusable="false" class="static-map"',
+        1,
     )
     return (
         f'{head}<title id="{key}-titre">{escape(title)}</title><desc id="{key}-desc">{escape(description)}</desc>'
@@ -152,7 +159,7 @@ def _classify(minutes: pd.Series, classes: list[tuple[float, float, str]]) -> pd
     return pd.Series(result, index=minutes.index)
 
 
-def _frame_axes(axes, frame: gpd.GeoDataFrame) -> None:  # type: ignore[no-untyped-def]
+def _frame_axes(axes: Axes, frame: gpd.GeoDataFrame) -> None:
     axes.set_axis_off()
     axes.set_aspect("equal")
     if not frame.empty:
@@ -255,7 +262,9 @@ def count_map(
         outlines.boundary.plot(ax=axes, color=OUTLINE, linewidth=0.6)
     _frame_axes(axes, frame)
     axes.legend(handles=handles, title=legend_title, loc="lower left", fontsize=7, title_fontsize=7.5)
-    description = f"Carte des communes : {legend_title.lower()}. " + " ; ".join(parts) + "." + (f" {note}" if note else "")
+    description = (
+        f"Carte des communes : {legend_title.lower()}. " + " ; ".join(parts) + "." + (f" {note}" if note else "")
+    )
     return Figure(key, title, description, _to_svg(figure, key, title, description))
 
 
@@ -350,7 +359,7 @@ def distribution_chart(
     return Figure(key, title, description, _to_svg(figure, key, title, description))
 
 
-def report_figures(layers: dict, *, mode_phrase: str) -> dict[str, object]:
+def report_figures(layers: Mapping[str, Any], *, mode_phrase: str) -> dict[str, Any]:
     """Every figure of the report from the layers of :func:`storage.maps.map_layers`:
 
     ``time_maps`` (one per category: any place, then each mission), ``white_zones`` (number
@@ -365,11 +374,25 @@ def report_figures(layers: dict, *, mode_phrase: str) -> dict[str, object]:
     time_maps = []
     for row in categories.itertuples(index=False):
         seconds = times[times["category"] == row.code].set_index("code")["seconds"].astype(float)
-        incomplete = " Inventaire incomplet : des lieux manquent, les temps réels peuvent être plus courts." if row.inventory_incomplete else ""
+        incomplete = (
+            " Inventaire incomplet : des lieux manquent, les temps réels peuvent être plus courts."
+            if row.inventory_incomplete
+            else ""
+        )
         key = "carte-" + row.code.replace(":", "-")
-        title = f"Temps {mode_phrase} jusqu'au lieu le plus proche : {row.label}" + (" (inventaire incomplet)" if row.inventory_incomplete else "")
+        title = f"Temps {mode_phrase} jusqu'au lieu le plus proche : {row.label}" + (
+            " (inventaire incomplet)" if row.inventory_incomplete else ""
+        )
         time_maps.append(
-            time_map(communes, seconds, key=key, title=title, mode_phrase=mode_phrase, outlines=outlines, note=(approximate + incomplete).strip())
+            time_map(
+                communes,
+                seconds,
+                key=key,
+                title=title,
+                mode_phrase=mode_phrase,
+                outlines=outlines,
+                note=(approximate + incomplete).strip(),
+            )
         )
     gaps = layers["gaps"]
     missions = gaps[gaps["category"].str.fullmatch(r"mission:[a-z_]+")]
@@ -392,7 +415,10 @@ def report_figures(layers: dict, *, mode_phrase: str) -> dict[str, object]:
     for zoning_id, frame in zones.groupby("zoning_id", sort=True):
         label = str(frame["zoning_label"].iloc[0])
         zone_maps[str(zoning_id)] = zones_map(
-            simplify(frame), key=f"carte-zonage-{re.sub(r'[^A-Za-z0-9_-]', '-', str(zoning_id))}", title=f"Zonage « {label} »", outlines=outlines
+            simplify(frame),
+            key=f"carte-zonage-{re.sub(r'[^A-Za-z0-9_-]', '-', str(zoning_id))}",
+            title=f"Zonage « {label} »",
+            outlines=outlines,
         )
     any_seconds = times[times["category"] == "any"].set_index("code")["seconds"].astype(float)
     distributions = []
@@ -400,16 +426,25 @@ def report_figures(layers: dict, *, mode_phrase: str) -> dict[str, object]:
         departement_names = layers["departements"].set_index("code")["name"]
         distributions.append(
             distribution_chart(
-                communes, any_seconds, by="departement", names=departement_names, key="distribution-departements",
-                title=f"Temps {mode_phrase} des communes jusqu'au lieu le plus proche, par département", mode_phrase=mode_phrase,
+                communes,
+                any_seconds,
+                by="departement",
+                names=departement_names,
+                key="distribution-departements",
+                title=f"Temps {mode_phrase} des communes jusqu'au lieu le plus proche, par département",
+                mode_phrase=mode_phrase,
             )
         )
         epci_names = layers.get("epci_names")
         distributions.append(
             distribution_chart(
-                communes, any_seconds, by="epci", names=epci_names if epci_names is not None else pd.Series(dtype=str),
+                communes,
+                any_seconds,
+                by="epci",
+                names=epci_names if epci_names is not None else pd.Series(dtype=str),
                 key="distribution-epci",
-                title=f"Temps {mode_phrase} des communes jusqu'au lieu le plus proche, par intercommunalité", mode_phrase=mode_phrase,
+                title=f"Temps {mode_phrase} des communes jusqu'au lieu le plus proche, par intercommunalité",
+                mode_phrase=mode_phrase,
             )
         )
     return {"time_maps": time_maps, "white_zones": white, "zone_maps": zone_maps, "distributions": distributions}

@@ -25,7 +25,9 @@ NBSP = "\u00a0"
 
 # ------------------------------------------------------------------- typography
 def test_french_typography_of_plain_text() -> None:
-    text = french.typography("Zones : « Brest » ; 12 min, 1 h 05, 3\u00a0449\u00a0370 habitants ! 97,5 % ? 10:00 http://x")
+    text = french.typography(
+        "Zones : « Brest » ; 12 min, 1 h 05, 3\u00a0449\u00a0370 habitants ! 97,5 % ? 10:00 http://x"
+    )
     assert text == (
         f"Zones{NBSP}: «{NBSP}Brest{NBSP}»{NBSP}; 12{NBSP}min, 1{NBSP}h{NBSP}05, 3{NBSP}449{NBSP}370{NBSP}habitants{NBSP}! "
         f"97,5{NBSP}%{NBSP}? 10:00 http://x"
@@ -34,7 +36,9 @@ def test_french_typography_of_plain_text() -> None:
 
 
 def test_typography_filter_leaves_markup_alone() -> None:
-    source = Markup('<p title="a : b">Seuil : 30 min</p><style>a { b : c }</style><svg><text>x : y</text></svg><p>fin !</p>')
+    source = Markup(
+        '<p title="a : b">Seuil : 30 min</p><style>a { b : c }</style><svg><text>x : y</text></svg><p>fin !</p>'
+    )
     result = typography(source)
     assert isinstance(result, Markup)
     assert result == Markup(
@@ -62,7 +66,12 @@ def figures() -> dict:
 
 
 def test_static_maps_are_accessible_svg_that_the_csp_allows(figures: dict) -> None:
-    everything = [*figures["time_maps"], figures["white_zones"], *figures["zone_maps"].values(), *figures["distributions"]]
+    everything = [
+        *figures["time_maps"],
+        figures["white_zones"],
+        *figures["zone_maps"].values(),
+        *figures["distributions"],
+    ]
     assert len(figures["time_maps"]) == 5 and len(everything) == 9
     ids: list[str] = []
     for figure in everything:
@@ -124,7 +133,7 @@ def test_map_file_is_self_contained_and_titled(map_text: str) -> None:
     assert map_text.startswith("<!DOCTYPE html>") and '<html lang="fr">' in map_text
     assert "<title>Carte &lt;b&gt; &amp; co</title>" in map_text
     assert "user-scalable=no" not in map_text and "maximum-scale" not in map_text
-    assert re.findall(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)=', map_text) == []  # nothing to load
+    assert re.findall(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=", map_text) == []  # nothing to load
     assert "url(images/" not in map_text and "data:image/png;base64," in map_text
     ours = _ours(map_text)
     assert len(ours) < len(map_text) - 100_000  # Leaflet is inlined once, verbatim
@@ -149,7 +158,7 @@ def test_report_page_has_units_typography_and_maps(web_client) -> None:
     page = web_client.get("/diagnostic/rapport/2026").get_data(as_text=True)
     text = html.unescape(page)
     assert f"lieux pour 10{NBSP}000{NBSP}habitants" in text  # the 2SFCA's unit
-    assert f"Temps moyen (min)" in text and "À moins de 30 min (%)" in text.replace(NBSP, " ")
+    assert "Temps moyen (min)" in text and "À moins de 30 min (%)" in text.replace(NBSP, " ")
     assert re.search(r"Bretagne\u00a0: [\d\u00a0]+\u00a0communes, [\d\u00a0]+\u00a0habitants", text)
     assert "Zones : Zones" not in text.replace(NBSP, " ")
     assert "étudiants" in text and "etudiants" not in re.sub(r"<[^>]+>", "", page)

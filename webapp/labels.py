@@ -111,7 +111,7 @@ def typography(html: str) -> Markup:
                 raw = not match.group(1)
         elif part and not raw:
             parts[index] = french.typography(part)
-    return Markup("".join(parts))  # noqa: S704 - only spaces of already escaped text are changed
+    return Markup("".join(parts))  # only spaces of already escaped text are changed
 
 
 def init_app(app: Flask) -> None:

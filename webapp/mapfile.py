@@ -42,7 +42,9 @@ def map_file_html(
     title = f"Accès au service public régional de l'orientation{region} ({when})"
     notes = []
     if layers.get("approximate"):
-        notes.append("Temps approximatifs : calculés sans réseau routier, entre communes voisines (ordres de grandeur).")
+        notes.append(
+            "Temps approximatifs : calculés sans réseau routier, entre communes voisines (ordres de grandeur)."
+        )
     if bool(layers["categories"]["inventory_incomplete"].any()):
         notes.append("Inventaire incomplet : des lieux manquent, les temps réels peuvent être plus courts.")
     notes.append("Chaque lieu est placé à son adresse ou, à défaut, à la mairie de sa commune.")

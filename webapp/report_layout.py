@@ -31,7 +31,7 @@ NO_FIGURES: dict[str, Any] = {"time_maps": [], "white_zones": None, "zone_maps":
 
 
 def _safe(figure: Figure) -> Figure:
-    return dataclasses.replace(figure, svg=Markup(figure.svg))  # noqa: S704 - matplotlib's output, escaped
+    return dataclasses.replace(figure, svg=Markup(figure.svg))  # matplotlib's output, its texts escaped
 
 
 def current_figures(conn: psycopg.Connection, mode: str = "drive") -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pyproj import Transformer
 
 from geo.mapfile import LeafletAssets, build_map_file
 from tests.e2e.conftest import AXE
-from tests.map_fixtures import CRS, HOSTILE, SIDE, X0, Y0, synthetic_layers
+from tests.map_fixtures import CRS, HOSTILE, X0, Y0, synthetic_layers
 from webapp.mapfile import LEAFLET_DIR
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
