@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 import geopandas as gpd
 import pandas as pd
 
-from geo.french import NBSP, duration
+from geo.french import NBSP, duration, typography
 from geo.maps import TIME_COLOURS, UNREACHED_COLOUR, _classify, _dissolve, simplify, time_classes
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ class LeafletAssets:
 
 
 def _text(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Escaped HTML text, with French typography (no-break spaces before « : » and units)."""
+    return html.escape(typography(str(value)), quote=True)
 
 
 def _script_safe(code: str) -> str:

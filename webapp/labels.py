@@ -10,9 +10,8 @@ from flask import Flask
 from markupsafe import Markup
 
 from geo import french
-from geo.analysis.indicators import DEFAULT_PER
 from geo.analysis.inventory import COMPLETE_SHARE
-from geo.vocabulary import REACH_S, SHARE_MINUTES
+from geo.vocabulary import FCA_PER, REACH_S, SHARE_MINUTES
 
 MODE_LABELS = french.MODE_PHRASES
 MODE_NAMES = french.MODE_TITLES
@@ -133,6 +132,6 @@ def init_app(app: Flask) -> None:
         GAP_LABELS=GAP_LABELS,
         TIME_CLASSES=TIME_CLASSES,
         COMPLETE_SHARE=COMPLETE_SHARE,
-        FCA_PER=DEFAULT_PER,
+        FCA_PER=FCA_PER,
         FCA_CATCHMENT_MIN=REACH_S["drive"] / 60,
     )

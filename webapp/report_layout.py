@@ -15,17 +15,18 @@ a year is read from its snapshot, pass that snapshot's frames (same shape as
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from markupsafe import Markup
 
 from geo.french import MODE_PHRASES
-from geo.maps import Figure, report_figures
 from geo.vocabulary import MAIN_CATEGORIES
 from storage.common import StoreError
-from storage.maps import map_layers
 from webapp.cache import cached
+
+if TYPE_CHECKING:
+    from geo.maps import Figure
 
 NO_FIGURES: dict[str, Any] = {"time_maps": [], "white_zones": None, "zone_maps": {}, "distributions": []}
 
@@ -36,7 +37,11 @@ def _safe(figure: Figure) -> Figure:
 
 def current_figures(conn: psycopg.Connection, mode: str = "drive") -> dict[str, Any]:
     """The report's figures for the current data, their SVG as :class:`~markupsafe.Markup`
-    (no figure when no Région or no travel time is loaded)."""
+    (no figure when no Région or no travel time is loaded). geopandas and matplotlib are
+    imported here, not when the application starts."""
+    from geo.maps import report_figures
+    from storage.maps import map_layers
+
     try:
         layers = map_layers(conn, mode=mode)
     except StoreError:
