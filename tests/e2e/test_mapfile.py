@@ -86,7 +86,7 @@ def test_the_map_file_fetches_nothing_and_shows_names_as_text(offline_page, map_
     assert page.locator("img[src=x], .leaflet-tooltip img").count() == 0
     assert dialogs == []
     # The layer control names the layers in words; the table gives the same figures.
-    names = page.locator(".leaflet-control-layers label").all_inner_texts()
+    names = [n.replace("\u00a0", " ") for n in page.locator(".leaflet-control-layers label").all_inner_texts()]
     assert any("Temps : Mission : conseil (inventaire incomplet)" in n for n in names)
     assert any("Zones blanches" in n for n in names)
     assert page.locator("#tableau-communes").count() == 1
