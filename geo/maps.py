@@ -50,6 +50,8 @@ _LOCK = threading.Lock()
 
 def _first_group(match: re.Match[str]) -> str:
     return match.group(1)
+
+
 """matplotlib's settings are process-wide: one figure is written at a time."""
 
 
