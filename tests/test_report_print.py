@@ -192,3 +192,16 @@ def test_atlas_map_writes_the_file(web_db, tmp_path: Path, monkeypatch) -> None:
     text = output.read_text(encoding="utf-8")
     assert '<html lang="fr">' in text and "(2026)</title>" in text
     assert "Temps : Mission : conseil" in text and "<script>alert" not in text
+
+
+def test_report_and_map_file_on_an_empty_database(migrated_db: str) -> None:
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": migrated_db, "TESTING": True})
+    try:
+        with app.test_client() as client:
+            page = html.unescape(client.get("/diagnostic/rapport/2026").get_data(as_text=True))
+            assert "Données et limites" in page and 'class="static-figure' not in page
+            assert client.get("/carte/carte-atlas-spro.html").status_code == 404
+    finally:
+        app.extensions["atlas_pool"].close()
