@@ -166,6 +166,7 @@ def build_map_file(
 
     gaps = layers["gaps"]
     missions = gaps[gaps["category"].str.fullmatch(r"mission:[a-z_]+")]
+    white_note = ""
     if not missions.empty:
         counts = missions.groupby("code")["category"].nunique()
         threshold = duration(float(missions["threshold_s"].min()))
@@ -180,7 +181,7 @@ def build_map_file(
         ).add_to(group)
         group.add_to(fmap)
         wide["zone_blanche"] = communes["code"].map(counts).fillna(0).astype(int)
-        wide.attrs["threshold"] = f"au-delà de {threshold} {mode_phrase}"
+        white_note = f"au-delà de {threshold} {mode_phrase}"
 
     if not departements.empty:
         group = folium.FeatureGroup(name="Départements (limites)", overlay=True, show=True)
@@ -192,11 +193,7 @@ def build_map_file(
         group.add_to(fmap)
 
     texts = communes[["code", "name"]].merge(wide, on="code", how="left")
-    commune_text = (
-        texts.apply(lambda r: _commune_text(r, categories, wide.attrs.get("threshold", "")), axis=1)
-        if not texts.empty
-        else []
-    )
+    commune_text = texts.apply(lambda r: _commune_text(r, categories, white_note), axis=1) if not texts.empty else []
     group = folium.FeatureGroup(name="Communes (survol : temps de chaque commune)", overlay=True, show=True)
     folium.GeoJson(
         _geojson(communes.assign(texte=list(commune_text)), ["texte"]),
@@ -220,7 +217,7 @@ def build_map_file(
         group.add_to(fmap)
 
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    root.html.add_child(Element(_page_top(title, note, classes, mode_phrase)), index=0)
+    root.html.add_child(Element(_page_top(title, note, classes, mode_phrase, white_note)), index=0)
     return _finish(root.render(), title, fmap.get_name(), after_map=_table(texts, categories, mode_phrase))
 
 
@@ -286,21 +283,30 @@ body { font-family: system-ui, sans-serif; color: #1b1b1b; }
 """
 
 
-def _page_top(title: str, note: str, classes: list[tuple[float, float, str]], mode_phrase: str) -> str:
+def _page_top(title: str, note: str, classes: list[tuple[float, float, str]], mode_phrase: str, white_note: str) -> str:
+    """The heading, the note, the legend in words and how to use the map (escaped text)."""
     swatches = "".join(
         f'<li><span class="atlas-swatch" style="background:{colour}"></span>{_text(label)}</li>'
         for colour, (_, _, label) in zip(TIME_COLOURS, classes, strict=True)
     )
     swatches += f'<li><span class="atlas-swatch" style="background:{UNREACHED_COLOUR}"></span>non atteint</li>'
+    legend = f"Légende : temps {mode_phrase} du bourg de chaque commune au lieu le plus proche (minutes)."
+    white = (
+        f"Couche « Zones blanches » : grisé sombre à bord tireté, les communes {white_note} pour au moins une "
+        "mission (le survol d'une commune dit pour combien)."
+    )
+    usage = (
+        "Choisissez la mission et les couches dans le panneau en haut à droite de la carte (clavier : Tab, puis "
+        "Espace). Sans fond de carte : ce fichier ne charge rien depuis Internet. Les mêmes chiffres sont dans le "
+    )
     return (
         '<header class="atlas-top">'
         f"<h1>{_text(title)}</h1>"
         + (f"<p>{_text(note)}</p>" if note else "")
-        + f'<p id="legende-titre">Légende : temps {_text(mode_phrase)} du bourg de chaque commune au lieu le plus proche (minutes).</p>'
+        + f'<p id="legende-titre">{_text(legend)}</p>'
         + f'<ul class="atlas-legend" aria-labelledby="legende-titre">{swatches}</ul>'
-        + "<p>Choisissez la mission et les couches dans le panneau en haut à droite de la carte (clavier : Tab, puis "
-        "Espace). Sans fond de carte : ce fichier ne charge rien depuis Internet. Les mêmes chiffres sont dans le "
-        '<a href="#tableau-communes">tableau des communes</a> sous la carte.</p>'
+        + (f"<p>{_text(white)}</p>" if white_note else "")
+        + f'<p>{_text(usage)}<a href="#tableau-communes">tableau des communes</a> sous la carte.</p>'
         "</header>"
     )
 

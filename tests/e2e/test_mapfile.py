@@ -134,3 +134,27 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_map_file(offline_page
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], json.dumps(serious, ensure_ascii=False, indent=1)
+
+
+def test_the_downloaded_map_file_opens_offline_without_running_names(
+    offline_page, live_server: str, tmp_path: Path
+) -> None:
+    """The file /carte offers (pilot data with a place named like an XSS payload)."""
+    from urllib.request import urlopen
+
+    with urlopen(live_server + "/carte/carte-atlas-spro.html", timeout=120) as response:  # the app on loopback
+        assert response.headers["Content-Disposition"] == 'attachment; filename="carte-atlas-spro.html"'
+        path = tmp_path / "carte-atlas-spro.html"
+        path.write_bytes(response.read())
+    page = offline_page
+    requests: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(path.as_uri())
+    page.wait_for_selector(".leaflet-overlay-pane path")
+    page.locator(".leaflet-control-layers-base input").nth(2).check()
+    page.wait_for_timeout(300)
+    assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+    assert dialogs == [] and page.locator("img[src=x]").count() == 0
+    assert page.locator("#tableau-communes").count() == 1
