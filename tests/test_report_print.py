@@ -189,9 +189,10 @@ def test_atlas_map_writes_the_file(web_db, tmp_path: Path, monkeypatch) -> None:
     output = tmp_path / "partage" / "carte.html"
     result = CliRunner().invoke(app, ["map", "--output", str(output), "--year", "2026"])
     assert result.exit_code == 0, result.output
-    text = output.read_text(encoding="utf-8")
+    text = output.read_text(encoding="utf-8").replace("\u00a0", " ")
     assert '<html lang="fr">' in text and "(2026)</title>" in text
-    assert "Temps : Mission : conseil" in text and "<script>alert" not in text
+    # layer names sit in the script as JSON (no-break spaces written \u00a0)
+    assert "Temps\\u00a0: Mission\\u00a0: conseil" in text and "<script>alert" not in text
 
 
 def test_report_and_map_file_on_an_empty_database(migrated_db: str) -> None:
