@@ -1,7 +1,7 @@
 """The printed report's layout: its static maps and charts and its numbered sections.
 
 - :func:`current_figures`: the figures of :func:`geo.maps.report_figures`, rendered once per
-  data version and kept by :func:`webapp.cache.cached` (about 3 s of matplotlib for the
+  data version and kept by :func:`webapp.cache.cached` (1 to 3 s of matplotlib for the
   pilot, then served from memory), their SVG marked safe here (matplotlib escapes every
   text it writes, :mod:`geo.maps` escapes the title and description);
 - :func:`sections`: the report's sections present, numbered, for the contents list and the
