@@ -341,6 +341,7 @@ def _finish(document: str, title: str, map_name: str, *, after_map: str) -> str:
             'content="width=device-width,\n                initial-scale=1.0, maximum-scale=1.0, user-scalable=no"',
             'content="width=device-width, initial-scale=1"',
         ),
+        ("L.control.scale()", "L.control.scale({imperial: false})"),  # kilometres only
     ]
     for old, new in replacements:
         if old not in document:

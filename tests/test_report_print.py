@@ -133,6 +133,7 @@ def test_map_file_is_self_contained_and_titled(map_text: str) -> None:
     assert map_text.startswith("<!DOCTYPE html>") and '<html lang="fr">' in map_text
     assert "<title>Carte &lt;b&gt; &amp; co</title>" in map_text
     assert "user-scalable=no" not in map_text and "maximum-scale" not in map_text
+    assert "L.control.scale({imperial: false})" in map_text
     assert re.findall(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=", map_text) == []  # nothing to load
     assert "url(images/" not in map_text and "data:image/png;base64," in map_text
     ours = _ours(map_text)
