@@ -80,7 +80,7 @@ def test_the_map_file_fetches_nothing_and_shows_names_as_text(offline_page, map_
     assert tooltip.text_content() == f"{HOSTILE} (France services)"
     assert tooltip.locator("img, script").count() == 0
     page.mouse.move(*_container_point(page, X0 + 1_000, Y0 + 4_000))
-    page.wait_for_function("document.querySelector('.leaflet-tooltip').textContent.includes(' — ')")
+    page.wait_for_function("(document.querySelector('.leaflet-tooltip')?.textContent || '').includes(' — ')")
     text = page.locator(".leaflet-tooltip").text_content() or ""
     assert text.startswith(f"{HOSTILE} — Tout lieu du SPRO : ")
     assert page.locator("img[src=x], .leaflet-tooltip img").count() == 0
