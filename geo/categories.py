@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import MissingColumnError, ValidationError
+from geo.french import PUBLIC_NAMES
 from geo.vocabulary import FIXED_SITE_FORMATS, MISSIONS, TOUT_PUBLIC
 
 CategoryKind = Literal["any", "mission", "partner_type", "public"]
@@ -67,7 +68,7 @@ class Category:
             return f"Mission : {self.key}{suffix}"
         if self.kind == "partner_type":
             return (partner_labels or {}).get(self.key, self.key)
-        return f"Public : {self.key.replace('_', ' ')}"
+        return f"Public : {PUBLIC_NAMES.get(self.key, self.key.replace('_', ' '))}{suffix}"
 
     def mask(self, places: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of ``places`` (``missions``, ``publics`` lists,

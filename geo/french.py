@@ -8,6 +8,7 @@ follows a no-break space. Unknown values (None, NaN, infinity) read "–".
 from __future__ import annotations
 
 import math
+import re
 from typing import Final, SupportsFloat
 
 from geo.vocabulary import Mode
@@ -20,6 +21,21 @@ MODE_PHRASES: Final[dict[Mode, str]] = {"drive": "en voiture", "walk": "à pied"
 
 MODE_TITLES: Final[dict[Mode, str]] = {"drive": "Voiture", "walk": "À pied"}
 """A mode as a heading or a button."""
+
+PUBLIC_NAMES: Final[dict[str, str]] = {
+    "tout_public": "tout public",
+    "jeunes": "jeunes (16-25 ans)",
+    "scolaires": "élèves et familles",
+    "etudiants": "étudiants",
+    "adultes": "adultes",
+    "demandeurs_emploi": "demandeurs d'emploi",
+    "salaries": "personnes en emploi",
+    "personnes_handicapees": "personnes en situation de handicap",
+    "cadres": "cadres",
+    "femmes": "femmes",
+    "createurs_entreprise": "créateurs d'entreprise",
+}
+"""The publics of :data:`geo.vocabulary.PUBLICS` in plain French, with their accents."""
 
 NBSP = "\u00a0"
 """No-break space: between thousands, and between a number and its unit."""
@@ -83,3 +99,22 @@ def plural(word: str, n: int) -> str:
 def count(n: int, noun: str) -> str:
     """ "1 commune", "3 communes"."""
     return f"{n} {plural(noun, n)}"
+
+
+_BEFORE_PUNCTUATION = re.compile(r"[ \t]+(?=[;:!?%»])")
+_AFTER_GUILLEMET = re.compile(r"«[ \t]+")
+_BEFORE_UNIT = re.compile(r"(?<=\d)[ \t]+(?=(?:min|h|km|m|habitants?|hab\.|lieux|communes?|EPCI)(?![\w]))")
+_INSIDE_DURATION = re.compile(r"(?<=\d\u00a0h)[ \t]+(?=\d\d\b)")
+
+
+def typography(text: str) -> str:
+    """French typography of a plain text: a no-break space (U+00A0) replaces the space before
+    ``; : ! ? %`` and ``»``, after ``«``, and between a number and its unit (« 12 min »,
+    « 3 449 370 habitants », « 1 h 05 »), so that a line never breaks between them.
+
+    Only spaces already there are replaced (« 10:00 » or « http://… » are left alone).
+    """
+    text = _BEFORE_PUNCTUATION.sub(NBSP, text)
+    text = _AFTER_GUILLEMET.sub("«" + NBSP, text)
+    text = _BEFORE_UNIT.sub(NBSP, text)
+    return _INSIDE_DURATION.sub(NBSP, text)

@@ -97,6 +97,10 @@ COVER_S: Final[float] = 1_800.0
 MATRIX_LIMIT_S: Final[dict[Mode, float]] = {"drive": 3_600.0, "walk": 7_200.0}
 """How far the commune x place table is computed, per mode (seconds): 1 h by car, 2 h on foot."""
 
+FCA_PER: Final[float] = 10_000.0
+"""Population base of the 2SFCA index: places per this many inhabitants (« lieux pour
+10 000 habitants »)."""
+
 SHARE_MINUTES: Final[tuple[int, ...]] = (10, 20, 30, 45)
 """Thresholds (minutes) of the reported shares of population (``share_10`` …)."""
 

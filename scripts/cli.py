@@ -588,6 +588,17 @@ def _register_network_fetch() -> None:
 _register_network_fetch()
 
 
+def _register_map() -> None:
+    from scripts.map_cli import map_command
+
+    app.command("map", help="Écrire la carte à partager : un fichier HTML autonome (folium), lisible hors connexion.")(
+        map_command
+    )
+
+
+_register_map()
+
+
 def main() -> None:
     """Entry point of the ``atlas`` console script: a database that does not answer is said in
     one line (exit 1), not as a traceback."""

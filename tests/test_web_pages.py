@@ -163,7 +163,7 @@ def test_diagnostic_tables_charts_and_csv(web_client) -> None:
     assert _title(page) == "Diagnostic : Départements, Tout lieu du SPRO, en voiture – Atlas SPRO"
     caption = "<caption>Départements : accès à « Tout lieu du SPRO » en voiture (4 territoires) — temps approximatifs"
     assert caption in page
-    assert page.count('<th scope="row">') >= 4 and '<th scope="col">À moins de 30 min</th>' in page
+    assert page.count('<th scope="row">') >= 4 and '<th scope="col">À moins de 30 min (%)</th>' in page
     assert page.count('<svg role="img"') == 2 and 'aria-describedby="tableau-indicateurs"' in page
     assert "/api/indicators?level=departement&amp;mode=drive&amp;category=any&amp;format=csv" in page
     assert "Zones blanches et communes sans choix" in page
@@ -176,20 +176,32 @@ def test_diagnostic_tables_charts_and_csv(web_client) -> None:
 def test_yearly_report_page_prints_well(web_client) -> None:
     page = html.unescape(web_client.get("/diagnostic/rapport/2026").get_data(as_text=True))
     assert _title(page).startswith("Rapport 2026 : accès au service public régional de l'orientation en Bretagne")
-    for text in (
+    text = page.replace("\u00a0", " ")  # French typography: no-break spaces before « : » and units
+    for heading in (
         "1. Le réseau",
-        "2. Méthode, sources et limites",
+        "2. Données et limites",
         "3. L'accès par département",
-        "L'accès par intercommunalité",
-        "Zones blanches",
+        "4. Cartes des temps d'accès par mission",
+        "5. L'accès par intercommunalité",
+        "6. Zones blanches",
+        "7. Zonages infrarégionaux",
+    ):
+        assert heading in text, heading
+    for content in (
         "Départements (test)",
         "approximatifs",
+        "Complétude de la liste des lieux",
+        "Millésimes et sources",
     ):
-        assert text in page, text
+        assert content in text, content
+    start = text.index('id="sommaire"')
+    sommaire = text[start : text.index("</nav>", start)]
+    assert sommaire.count("<li>") == 7 and 'href="#limites"' in sommaire
     assert 'class="chapter"' in page
     with web_client.get("/static/css/atlas.css") as response:
         css = response.get_data(as_text=True)
-    assert "@media print" in css and "break-before: page" in css and ".site-nav" in css
+    assert "@media print" in css and "size: A4" in css and ".site-nav" in css
+    assert "break-before: page" not in css  # sections flow: no half-empty page
     assert web_client.get("/diagnostic/rapport/1999").status_code == 404
 
 
@@ -199,7 +211,8 @@ def test_report_script_writes_the_same_document(web_db, tmp_path: Path) -> None:
     assert text.startswith("<!doctype html>") and '<html lang="fr">' in text
     assert "<style>" in text and "@media print" in text  # self-contained
     assert 'rel="stylesheet"' not in text and "<script" not in text and "site-nav" not in text.split("<style>")[0]
-    assert "3. L'accès par département" in text and "Départements (test)" in text
+    assert "3. L'accès par département" in html.unescape(text) and "Départements (test)" in text
+    assert text.count('<svg stroke-linejoin="round"') >= 5  # the static maps, inline
     with pytest.raises(ReportError, match="hors de la période"):
         render_report(1850, web_db)
     with pytest.raises(ReportError, match="injoignable"):

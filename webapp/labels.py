@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup
 
 from geo import french
 from geo.analysis.inventory import COMPLETE_SHARE
-from geo.vocabulary import SHARE_MINUTES
+from geo.vocabulary import FCA_PER, REACH_S, SHARE_MINUTES
 
 MODE_LABELS = french.MODE_PHRASES
 MODE_NAMES = french.MODE_TITLES
@@ -19,19 +21,7 @@ MISSION_LABELS: dict[str, str] = {
     "conseil": "Conseil en orientation",
     "accompagnement": "Accompagnement",
 }
-PUBLIC_LABELS: dict[str, str] = {
-    "tout_public": "tout public",
-    "jeunes": "jeunes (16-25 ans)",
-    "scolaires": "élèves et familles",
-    "etudiants": "étudiants",
-    "adultes": "adultes",
-    "demandeurs_emploi": "demandeurs d'emploi",
-    "salaries": "personnes en emploi",
-    "personnes_handicapees": "personnes en situation de handicap",
-    "cadres": "cadres",
-    "femmes": "femmes",
-    "createurs_entreprise": "créateurs d'entreprise",
-}
+PUBLIC_LABELS: dict[str, str] = dict(french.PUBLIC_NAMES)
 LEVEL_LABELS: dict[str, str] = {
     "region": "Région",
     "departement": "Départements",
@@ -65,9 +55,11 @@ shared by the map legend and the API."""
 
 
 def level_label(level: str, zoning_label: str | None = None) -> str:
-    """'Départements', 'Zones : bassins'..."""
+    """'Départements', 'Zones : bassins'... (a zoning already labelled « Zones … » is not
+    prefixed twice: 'Zones max-p', not 'Zones : Zones max-p')."""
     if level.startswith("zone:"):
-        return f"Zones : {zoning_label or level.removeprefix('zone:')}"
+        label = zoning_label or level.removeprefix("zone:")
+        return label if label.casefold().startswith("zone") else f"Zones : {label}"
     return LEVEL_LABELS.get(level, level)
 
 
@@ -100,6 +92,27 @@ def percent(share: float | None, decimals: int = 1) -> str:
     return french.percent(share, decimals)
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+_RAW_TEXT = re.compile(r"<(/?)(style|script|svg)\b", re.IGNORECASE)
+
+
+def typography(html: str) -> Markup:
+    """French typography (:func:`geo.french.typography`) applied to the text of an HTML
+    fragment already escaped (the body of a ``{% filter typography %}`` block): tags,
+    attributes and the content of ``<style>``, ``<script>`` and ``<svg>`` (figures written
+    with their own typography) are left untouched."""
+    parts = _TAG.split(str(html))
+    raw = False
+    for index, part in enumerate(parts):
+        if index % 2:  # a tag
+            match = _RAW_TEXT.match(part)
+            if match:
+                raw = not match.group(1)
+        elif part and not raw:
+            parts[index] = french.typography(part)
+    return Markup("".join(parts))  # only spaces of already escaped text are changed
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and label tables for the templates."""
     app.add_template_filter(minutes, "minutes")
@@ -107,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(kilometres, "km")
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(typography, "typography")
     app.add_template_global(level_label, "level_label")
     app.jinja_env.globals.update(
         MODE_LABELS=MODE_LABELS,
@@ -118,4 +132,6 @@ def init_app(app: Flask) -> None:
         GAP_LABELS=GAP_LABELS,
         TIME_CLASSES=TIME_CLASSES,
         COMPLETE_SHARE=COMPLETE_SHARE,
+        FCA_PER=FCA_PER,
+        FCA_CATCHMENT_MIN=REACH_S["drive"] / 60,
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
 from storage import read
+from storage.common import StoreError
 from webapp import params
 from webapp.cache import cached
 from webapp.db import connection
@@ -39,6 +40,22 @@ def map_page() -> ResponseReturnValue:
             "gap_summary": cached(conn, read.gap_summary),
         }
     return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
+
+
+@bp.get("/carte/carte-atlas-spro.html")
+def map_file() -> ResponseReturnValue:
+    """The shareable map: one self-contained HTML file (folium, Leaflet inlined, no basemap),
+    built once per data version, offered as a download."""
+    from webapp.mapfile import FILENAME, map_file_bytes
+
+    with connection() as conn:
+        try:
+            body = cached(conn, map_file_bytes, check=True)
+        except StoreError:
+            abort(404, "Aucune donnée chargée : pas de carte à télécharger.")
+    response = Response(body, mimetype="text/html")
+    response.headers["Content-Disposition"] = f'attachment; filename="{FILENAME}"'
+    return response
 
 
 @bp.get("/diagnostic")

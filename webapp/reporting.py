@@ -18,6 +18,7 @@ from storage import read
 from webapp.cache import cached
 from webapp.charts import bar_chart
 from webapp.labels import minutes_value, percent
+from webapp.report_layout import layout_context
 
 REPORT_CATEGORIES = MAIN_CATEGORIES
 """Categories of the report's summary tables (those computed are kept, in this order). Only
@@ -91,7 +92,7 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
         rows = read.indicators(conn, level=f"zone:{zoning['zoning_id']}", mode="drive", category="any")
         zonings.append({**zoning, "indicators": rows, "charts": charts_for(rows, subject=zoning["label"])})
     departements = read.indicators(conn, level="departement", mode="drive", category="any") if "drive" in runs else []
-    return {
+    context = {
         "year": year,
         "generated_on": dt.date.today(),
         "overview": read.region_overview(conn),
@@ -108,3 +109,4 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
         "zonings": zonings,
         **inventory,
     }
+    return {**context, **layout_context(conn, context)}

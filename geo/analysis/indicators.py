@@ -31,12 +31,12 @@ import pandas as pd
 import scipy.sparse
 
 from geo.errors import MissingColumnError, ValidationError
-from geo.vocabulary import SHARE_MINUTES
+from geo.vocabulary import FCA_PER, SHARE_MINUTES
 
 THRESHOLDS_MIN: tuple[int, ...] = SHARE_MINUTES
 """Travel-time thresholds (minutes) of the ``share_<t>`` / ``population_beyond_<t>`` figures."""
 
-DEFAULT_PER: float = 10_000.0
+DEFAULT_PER: float = FCA_PER
 """Population base of :func:`two_step_fca`: sites per this many inhabitants."""
 
 Decay = Literal["gaussian", "step"]

@@ -1,0 +1,62 @@
+"""The shareable map file (:func:`geo.mapfile.build_map_file`) from the current data: used by
+the download route ``/carte/carte-atlas-spro.html`` (kept per data version by
+:func:`webapp.cache.cached`) and by ``atlas map``. No Flask here: a connection in, HTML out.
+
+TODO(issue 16, snapshots): ``atlas map --year`` and a year's download should read the layers
+of that year's snapshot (same shape as :func:`storage.maps.map_layers`) instead of the
+current state; :func:`map_file_html` takes them through ``layers``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from geo.french import MODE_PHRASES
+from geo.mapfile import LeafletAssets, build_map_file
+from storage import read
+from storage.maps import map_layers
+
+LEAFLET_DIR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
+FILENAME = "carte-atlas-spro.html"
+
+
+def map_file_html(
+    conn: psycopg.Connection, *, mode: str = "drive", layers: dict[str, Any] | None = None, year: int | None = None
+) -> str:
+    """The map file of the current data (or of ``layers``) as HTML text.
+
+    Raises
+    ------
+    storage.common.StoreError
+        When no Région is loaded.
+    """
+    if layers is None:
+        layers = map_layers(conn, mode=mode)
+    overview = read.region_overview(conn)
+    region = f" en {overview['name']}" if overview else ""
+    when = str(year) if year is not None else f"données du {dt.date.today().strftime('%d/%m/%Y')}"
+    title = f"Accès au service public régional de l'orientation{region} ({when})"
+    notes = []
+    if layers.get("approximate"):
+        notes.append(
+            "Temps approximatifs : calculés sans réseau routier, entre communes voisines (ordres de grandeur)."
+        )
+    if bool(layers["categories"]["inventory_incomplete"].any()):
+        notes.append("Inventaire incomplet : des lieux manquent, les temps réels peuvent être plus courts.")
+    notes.append("Chaque lieu est placé à son adresse ou, à défaut, à la mairie de sa commune.")
+    return build_map_file(
+        layers,
+        title=title,
+        leaflet=LeafletAssets.from_dir(LEAFLET_DIR),
+        mode_phrase=MODE_PHRASES[mode],  # type: ignore[index]
+        note=" ".join(notes),
+    )
+
+
+def map_file_bytes(conn: psycopg.Connection) -> bytes:
+    """:func:`map_file_html` of the current data, UTF-8 (what the download route caches)."""
+    return map_file_html(conn).encode("utf-8")
