@@ -149,8 +149,7 @@ def report_parts(conn: psycopg.Connection) -> dict[str, Any]:
     }
 
 
-_COPIES: tuple[str, ...] = (
-    """
+COPY_PLACES_SQL = """
     INSERT INTO snapshot_place (snapshot_id, structure_id, dataset, partner_type, name, address, postcode,
                                 commune_code, commune_name, site_format, geocoding, receives_public, missions,
                                 publics, source, vintage, geom)
@@ -158,29 +157,27 @@ _COPIES: tuple[str, ...] = (
            s.commune_name, s.site_format, s.geocoding, coalesce(s.receives_public, p.receives_public), s.missions,
            s.publics, s.source, s.vintage, s.geom
       FROM structure s JOIN partner_type p USING (partner_type)
-    """,
-    """
+"""
+COPY_COMMUNES_SQL = """
     INSERT INTO snapshot_commune (snapshot_id, code, name, departement, epci, population, geom)
     SELECT %(id)s, code, name, departement, epci, population, geom FROM commune
-    """,
-    """
+"""
+COPY_COMMUNE_ACCESS_SQL = """
     INSERT INTO snapshot_commune_access (snapshot_id, commune_code, mode, category, seconds, structure_id,
                                          n_operators_30, fca, approximate)
     SELECT %(id)s, commune_code, mode, category, seconds, structure_id, n_operators_30, fca, approximate
       FROM commune_access
-    """,
-    """
+"""
+COPY_GAPS_SQL = """
     INSERT INTO snapshot_gap (snapshot_id, kind, mode, category, commune_code, seconds, threshold_s, population,
                               approximate)
     SELECT %(id)s, kind, mode, category, commune_code, seconds, threshold_s, population, approximate FROM gap
-    """,
-    """
+"""
+COPY_ZONES_SQL = """
     INSERT INTO snapshot_zone (snapshot_id, zoning_id, zone_id, name, hub_structure_id, population, n_communes,
                                explanation, geom)
     SELECT %(id)s, zoning_id, zone_id, name, hub_structure_id, population, n_communes, explanation, geom FROM zone
-    """,
-)
-"""The row copies of a snapshot, by explicit column lists."""
+"""
 
 
 def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = None, replace: bool = False) -> int:
@@ -216,13 +213,26 @@ def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = No
             """,
             (new_id, year, label, Jsonb(report_parts(conn), dumps=_dumps)),
         )
-        for statement in _COPIES:
-            conn.execute(statement, {"id": new_id})
+        # The row copies, by explicit column lists.
+        conn.execute(COPY_PLACES_SQL, {"id": new_id})
+        conn.execute(COPY_COMMUNES_SQL, {"id": new_id})
+        conn.execute(COPY_COMMUNE_ACCESS_SQL, {"id": new_id})
+        conn.execute(COPY_GAPS_SQL, {"id": new_id})
+        conn.execute(COPY_ZONES_SQL, {"id": new_id})
     return new_id
 
 
 # ------------------------------------------------------------------ readers
 SNAPSHOT_COLUMNS = "snapshot_id, year, label, taken_at, region_code, crs, srid, replaced_at, replaced_by"
+SNAPSHOTS_SQL = f"""
+SELECT {SNAPSHOT_COLUMNS},
+       (SELECT count(*) FROM snapshot_place p WHERE p.snapshot_id = s.snapshot_id AND p.receives_public) AS n_places
+  FROM snapshot s
+ WHERE %s OR replaced_at IS NULL
+ ORDER BY year DESC, taken_at DESC
+"""  # noqa: S608 - constant column list
+CURRENT_SQL = f"SELECT {SNAPSHOT_COLUMNS}, parts FROM snapshot WHERE year = %s AND replaced_at IS NULL"  # noqa: S608
+BY_ID_SQL = f"SELECT {SNAPSHOT_COLUMNS}, parts FROM snapshot WHERE snapshot_id = %s"  # noqa: S608
 
 
 def snapshots(conn: psycopg.Connection, *, include_replaced: bool = False) -> list[dict[str, Any]]:
@@ -230,17 +240,7 @@ def snapshots(conn: psycopg.Connection, *, include_replaced: bool = False) -> li
     crs, srid, replaced_at, replaced_by`` and ``n_places``; only current ones unless
     ``include_replaced``."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"""
-            SELECT {SNAPSHOT_COLUMNS},
-                   (SELECT count(*) FROM snapshot_place p
-                     WHERE p.snapshot_id = s.snapshot_id AND p.receives_public) AS n_places
-              FROM snapshot s
-             WHERE %s OR replaced_at IS NULL
-             ORDER BY year DESC, taken_at DESC
-            """,  # noqa: S608 - constant column list
-            (include_replaced,),
-        ).fetchall()
+        return cur.execute(SNAPSHOTS_SQL, (include_replaced,)).fetchall()
 
 
 def snapshot_years(conn: psycopg.Connection) -> list[int]:
@@ -252,29 +252,34 @@ def current(conn: psycopg.Connection, year: int) -> dict[str, Any] | None:
     """The current snapshot of ``year`` (the columns of :func:`snapshots` and ``parts``),
     or None when that year has none."""
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            f"SELECT {SNAPSHOT_COLUMNS}, parts FROM snapshot WHERE year = %s AND replaced_at IS NULL",  # noqa: S608
-            (year,),
-        ).fetchone()
+        row = cur.execute(CURRENT_SQL, (year,)).fetchone()
     if row is not None and row["parts"].get("version") != PARTS_VERSION:
         msg = f"instantané {row['snapshot_id']} : format {row['parts'].get('version')} inconnu de cette version"
         raise StoreError(msg)
     return row
 
 
+def previous_id(conn: psycopg.Connection, year: int) -> int | None:
+    """Id of the current snapshot of the latest year before ``year``, or None."""
+    row = conn.execute(
+        """
+        SELECT snapshot_id FROM snapshot WHERE year < %s AND replaced_at IS NULL ORDER BY year DESC LIMIT 1
+        """,
+        (year,),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def previous(conn: psycopg.Connection, year: int) -> dict[str, Any] | None:
     """The current snapshot of the latest year before ``year`` (with ``parts``), or None."""
-    found = conn.execute("SELECT max(year) FROM snapshot WHERE year < %s AND replaced_at IS NULL", (year,)).fetchone()
-    return current(conn, found[0]) if found and found[0] is not None else None
+    found = previous_id(conn, year)
+    return None if found is None else by_id(conn, found)
 
 
 def by_id(conn: psycopg.Connection, snapshot_id: int) -> dict[str, Any] | None:
     """A snapshot (current or replaced) by its id, with ``parts``; None when unknown."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"SELECT {SNAPSHOT_COLUMNS}, parts FROM snapshot WHERE snapshot_id = %s",  # noqa: S608
-            (snapshot_id,),
-        ).fetchone()
+        return cur.execute(BY_ID_SQL, (snapshot_id,)).fetchone()
 
 
 def places(conn: psycopg.Connection, snapshot_id: int) -> gpd.GeoDataFrame:

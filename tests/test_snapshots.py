@@ -123,7 +123,8 @@ def test_snapshots_are_immutable(server_url: str, two_years: str) -> None:
                 "UPDATE snapshot SET label = 'x' WHERE snapshot_id = %s",
                 "UPDATE snapshot SET year = 2018 WHERE snapshot_id = %s",
                 "DELETE FROM snapshot WHERE snapshot_id = %s",
-                "TRUNCATE snapshot_commune_access, snapshot_place, snapshot",
+                "TRUNCATE snapshot_place",
+                "TRUNCATE snapshot CASCADE",
             ):
                 with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"), conn.transaction():
                     conn.execute(statement, (sid,) if "%s" in statement else None)

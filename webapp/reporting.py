@@ -18,7 +18,7 @@ from storage import read, snapshot
 from webapp.cache import cached
 from webapp.charts import bar_chart
 from webapp.labels import minutes_value, percent
-from webapp.snapshots import changes_context
+from webapp.snapshots import changes_between
 
 REPORT_CATEGORIES = MAIN_CATEGORIES
 """Categories of the report's summary tables (those computed are kept, in this order). Only
@@ -144,7 +144,9 @@ def report_context(conn: psycopg.Connection, year: int) -> dict[str, Any]:
     context["sources"] = snap["parts"].get("sources") or {}
     context["approximations"] = snap["parts"].get("approximations") or {}
     context["scenarios"] = snap["parts"].get("scenarios") or []
-    context["changes"] = changes_context(conn, snap)
+    context["changes"] = cached(
+        conn, changes_between, snap["snapshot_id"], snapshot.previous_id(conn, year)
+    )  # both snapshots are immutable: the pair of ids is the whole key
     return context
 
 

@@ -20,8 +20,9 @@ from geo.vocabulary import MODES
 from storage import snapshot
 from webapp import formats, params
 from webapp.api import INDICATOR_COLUMNS
+from webapp.cache import cached
 from webapp.db import connection
-from webapp.snapshots import changes_context
+from webapp.snapshots import changes_between
 
 bp = Blueprint("snapshot_api", __name__, url_prefix="/api/snapshots")
 
@@ -122,7 +123,7 @@ def changes(year: int) -> ResponseReturnValue:
             frame = changed_communes(conn, year)
             text = _changed_geojson(frame, mode=mode, category=category)
             return formats.geojson_response(text)
-        context = changes_context(conn, snap)
+        context = cached(conn, changes_between, snap["snapshot_id"], snapshot.previous_id(conn, year))
     if context is None:
         return jsonify(snapshot=_meta(snap), previous=None, message="Premier bilan : pas de bilan antérieur.")
     white_zones = context["white_zones"]

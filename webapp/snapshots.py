@@ -66,9 +66,26 @@ def _isnan(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-def changes_context(conn: psycopg.Connection, after: dict[str, Any]) -> dict[str, Any] | None:
-    """The changes since the previous snapshot of the snapshot ``after`` (a
-    :func:`storage.snapshot.current` row), or None when it is the first.
+def _white(gaps: Any, mode: str, category: str) -> list[str]:
+    """Codes of the communes in a white zone for ``mode`` and ``category``."""
+    rows = gaps[(gaps["kind"] == "white_zone") & (gaps["mode"] == mode) & (gaps["category"] == category)]
+    return [str(code) for code in rows["commune_code"]]
+
+
+def changes_between(conn: psycopg.Connection, after_id: int, before_id: int | None) -> dict[str, Any] | None:
+    """:func:`changes_context` of two snapshots given by id (both immutable: the result may
+    be kept under the pair of ids, as the report does through ``webapp.cache.cached``)."""
+    after = snapshot.by_id(conn, after_id)
+    before = None if before_id is None else snapshot.by_id(conn, before_id)
+    return None if after is None or before is None else changes_context(conn, after, before)
+
+
+def changes_context(
+    conn: psycopg.Connection, after: dict[str, Any], before: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The changes from the snapshot ``before`` (default: the previous year's current one)
+    to the snapshot ``after`` (rows of :func:`storage.snapshot.current`, with ``parts``),
+    or None when there is no earlier snapshot.
 
     Keys: ``previous`` (the earlier snapshot, without parts), ``places`` (rows of
     :func:`geo.analysis.changes.place_changes` with ``label``), ``place_counts`` (change
@@ -85,7 +102,8 @@ def changes_context(conn: psycopg.Connection, after: dict[str, Any]) -> dict[str
         white_zone_changes,
     )
 
-    before = snapshot.previous(conn, after["year"])
+    if before is None:
+        before = snapshot.previous(conn, after["year"])
     if before is None:
         return None
     places = place_changes(snapshot.places(conn, before["snapshot_id"]), snapshot.places(conn, after["snapshot_id"]))
@@ -99,9 +117,8 @@ def changes_context(conn: psycopg.Connection, after: dict[str, Any]) -> dict[str
         before["parts"].get("indicators") or [], after["parts"].get("indicators") or [], categories=categories
     )
     communes = snapshot.communes(conn, after["snapshot_id"])
-    zones = white_zone_changes(
-        snapshot.white_zones(conn, before["snapshot_id"]), snapshot.white_zones(conn, after["snapshot_id"]), communes
-    )
+    after_gaps = snapshot.white_zones(conn, after["snapshot_id"])
+    zones = white_zone_changes(snapshot.white_zones(conn, before["snapshot_id"]), after_gaps, communes)
     summary = []
     for (mode, category), group in zones.groupby(["mode", "category"], sort=True):
         entered, left = group[group["change"] == "entered"], group[group["change"] == "left"]
@@ -131,7 +148,7 @@ def changes_context(conn: psycopg.Connection, after: dict[str, Any]) -> dict[str
             "mode": MAP_MODE,
             "category": map_category,
             "label": (categories.get(map_category) or {}).get("label", map_category),
-            "svg": changes_svg(communes, selected),
+            "svg": changes_svg(communes, selected, remaining=_white(after_gaps, MAP_MODE, map_category)),
         }
     return {
         "previous": {k: v for k, v in before.items() if k != "parts"},
