@@ -187,6 +187,14 @@ def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = No
     False, :class:`storage.common.StoreError` when no Région is loaded. All or nothing:
     one transaction; the replaced snapshot, if any, is kept and marked as replaced.
     """
+    try:
+        return _take(conn, year=year, label=label, replace=replace)
+    except psycopg.errors.UniqueViolation as exc:  # another snapshot of the year taken meanwhile
+        msg = f"un autre instantané du bilan {year} vient d'être pris : relancer la commande"
+        raise SnapshotExistsError(msg) from exc
+
+
+def _take(conn: psycopg.Connection, *, year: int, label: str | None, replace: bool) -> int:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if loaded_region(conn) is None:
@@ -314,18 +322,20 @@ def communes(conn: psycopg.Connection, snapshot_id: int) -> gpd.GeoDataFrame:
     )
 
 
-def commune_access(conn: psycopg.Connection, snapshot_id: int, *, mode: str, category: str) -> Any:
-    """Per-commune access of a snapshot for ``mode`` and ``category`` (a DataFrame:
-    ``commune_code, seconds, structure_id, n_operators_30, fca, approximate``; ``seconds``
-    is NaN beyond the computation bound), by commune code."""
+def commune_access(conn: psycopg.Connection, snapshot_id: int, *, mode: str, category: str | None = None) -> Any:
+    """Per-commune access of a snapshot for ``mode`` and ``category`` (every category when
+    None): a DataFrame ``commune_code, category, seconds, structure_id, n_operators_30, fca,
+    approximate``; ``seconds`` (travel time to the nearest place, s) is NaN beyond the
+    computation bound; ordered by category and commune code."""
     return read_frame(
         conn,
         """
-        SELECT commune_code, seconds, structure_id, n_operators_30, fca, approximate
-          FROM snapshot_commune_access WHERE snapshot_id = %s AND mode = %s AND category = %s
-         ORDER BY commune_code
+        SELECT commune_code, category, seconds, structure_id, n_operators_30, fca, approximate
+          FROM snapshot_commune_access
+         WHERE snapshot_id = %s AND mode = %s AND (%s::text IS NULL OR category = %s)
+         ORDER BY category, commune_code
         """,
-        (snapshot_id, mode, category),
+        (snapshot_id, mode, category, category),
     )
 
 

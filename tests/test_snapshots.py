@@ -17,6 +17,7 @@ import shapely.geometry
 from storage import db, snapshot
 from tests.conftest import PILOT_DIR, TEST_DATA, _throwaway, atlas, copy_database
 from tests.vintages import rows_valid_in, sources_as_of
+from tests.web_fixtures import web_db  # noqa: F401 - fixture
 
 CIO_35_2019 = TEST_DATA / "vintages" / "sites-cio-35-dila-2019.csv"
 LANDERNEAU_ANTENNA = (
@@ -238,3 +239,46 @@ def test_snapshot_api(two_years: str) -> None:
             assert -6 < lon < 0 and 46 < lat < 49  # WGS84
     finally:
         app.extensions["atlas_pool"].close()
+
+
+def test_snapshot_command_refuses_bad_input_and_writes_nothing(migrated_db: str) -> None:
+    for args, message in (
+        (("snapshot", "--year", "1999"), "hors de la période"),
+        (("snapshot",), "--year est obligatoire"),
+        (("snapshot", "--year", "2026"), "aucune Région chargée"),
+    ):
+        result = atlas(migrated_db, *args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    with db.connect(migrated_db) as conn:
+        assert snapshot.snapshots(conn, include_replaced=True) == []
+    assert "Aucun instantané" in _ok(migrated_db, "snapshot", "--list")
+
+
+def test_a_snapshot_keeps_the_zonings_and_their_zones(web_db: str) -> None:
+    from tests.web_fixtures import ZONING_ID
+
+    with db.connect(web_db) as conn:
+        snap = snapshot.current(conn, 2026)
+        zones = snapshot.zones(conn, snap["snapshot_id"])
+        live = conn.execute("SELECT count(*) FROM zone WHERE zoning_id = %s", (ZONING_ID,)).fetchone()[0]
+    assert ZONING_ID in {z["zoning_id"] for z in snap["parts"]["zonings"]}
+    assert (zones["zoning_id"] == ZONING_ID).sum() == live == 4 and zones.crs == snap["crs"]
+    assert any(r["level"] == f"zone:{ZONING_ID}" for r in snap["parts"]["indicators"])
+
+
+def test_snapshot_layers_give_the_maps_what_they_draw(two_years: str) -> None:
+    from webapp.snapshots import snapshot_layers
+
+    with db.connect(two_years) as conn:
+        layers = snapshot_layers(conn, 2019)
+        assert snapshot_layers(conn, 2021) is None
+        crs = snapshot.current(conn, 2019)["crs"]
+        live_2026 = conn.execute("SELECT count(*) FROM commune_access WHERE mode = 'drive'").fetchone()[0]
+    assert layers is not None and layers.snapshot["year"] == 2019 and layers.approximate is True
+    assert layers.changed_communes is None  # the first snapshot
+    assert len(layers.communes) == 1202 and layers.communes.crs == crs and live_2026 > 0
+    assert "seconds:mission:conseil" in layers.communes and layers.communes["seconds:any"].notna().sum() > 1100
+    assert "partner_type:france_services" not in {c["code"] for c in layers.categories}
+    assert not layers.white_zones.empty and {"mode", "category", "threshold_s"} <= set(layers.white_zones.columns)
+    assert layers.places["receives_public"].sum() > 150 and "france_services" not in set(layers.places["partner_type"])
+    assert list(layers.zones.columns)[-1] == "geometry" and "wkb" not in layers.zones  # no zoning in 2019: empty

@@ -4,10 +4,14 @@ the maps (no Flask here: the CLI map writers import it too).
 - :func:`changes_context` — the tables of the report's « Évolutions » section.
 - :func:`changed_communes` — the communes entering or leaving a white zone since the
   previous snapshot, as a GeoDataFrame (the data of the changes map).
+- :func:`snapshot_layers` — everything a map of a year's bilan draws (per-commune times,
+  white zones, zones, places, changed communes), as GeoDataFrames in the Région's CRS: the
+  one way the static maps of the report and ``atlas map --year`` read a snapshot.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -160,3 +164,79 @@ def changes_context(
         "white_zones": summary,
         "map": drawn,
     }
+
+
+@dataclass(frozen=True)
+class SnapshotLayers:
+    """The layers of a year's snapshot, GeoDataFrames in the Région's projected CRS (metres;
+    ``to_crs(4326)`` for the web).
+
+    Attributes
+    ----------
+    snapshot
+        ``snapshot_id, year, label, taken_at, region_code, crs, srid, replaced_at, replaced_by``.
+    mode
+        Travel mode of ``communes``' times (``drive`` or ``walk``).
+    categories
+        The categories computed (``code, kind, key, label, n_places, inventory_incomplete,
+        incomplete_types``), display order.
+    approximate
+        Whether the times of ``mode`` are approximate (no OSM network).
+    communes
+        ``code, name, departement, epci, population``, one column ``seconds:<category>`` per
+        category (travel time to the nearest place, seconds; NaN beyond the bound), polygons.
+    places
+        :func:`storage.snapshot.places` (``receives_public``, ``geocoding`` ``approx_…``…).
+    white_zones
+        Communes in a white zone: ``mode, category, commune_code, name, population,
+        seconds, threshold_s``, polygons (every mode and category; filter them).
+    zones
+        :func:`storage.snapshot.zones` (every zoning; filter on ``zoning_id``).
+    changed_communes
+        :func:`changed_communes` for every mode and category, None for the first snapshot.
+    """
+
+    snapshot: dict[str, Any]
+    mode: str
+    categories: list[dict[str, Any]]
+    approximate: bool
+    communes: gpd.GeoDataFrame
+    places: gpd.GeoDataFrame
+    white_zones: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    changed_communes: gpd.GeoDataFrame | None
+
+
+def snapshot_layers(conn: psycopg.Connection, year: int, *, mode: str = "drive") -> SnapshotLayers | None:
+    """The layers of the snapshot of ``year`` for ``mode`` (:class:`SnapshotLayers`), or
+    None when ``year`` has no snapshot."""
+    import geopandas as gpd
+
+    snap = snapshot.current(conn, year)
+    if snap is None:
+        return None
+    sid = snap["snapshot_id"]
+    communes = snapshot.communes(conn, sid)
+    times = snapshot.commune_access(conn, sid, mode=mode)
+    if not times.empty:
+        wide = times.pivot(index="commune_code", columns="category", values="seconds")
+        wide.columns = [f"seconds:{c}" for c in wide.columns]
+        communes = communes.merge(wide, left_on="code", right_index=True, how="left")
+    gaps = snapshot.white_zones(conn, sid)
+    white = gaps[gaps["kind"] == "white_zone"].drop(columns=["kind", "population", "approximate"], errors="ignore")
+    shapes = communes[["code", "name", "population", "geometry"]].rename(columns={"code": "commune_code"})
+    white_zones = gpd.GeoDataFrame(
+        shapes.merge(white, on="commune_code", how="inner"), geometry="geometry", crs=communes.crs
+    )
+    runs = snap["parts"].get("runs") or {}
+    return SnapshotLayers(
+        snapshot={k: v for k, v in snap.items() if k != "parts"},
+        mode=mode,
+        categories=list(snap["parts"].get("categories") or []),
+        approximate=bool((runs.get(mode) or {}).get("approximate")),
+        communes=communes,
+        places=snapshot.places(conn, sid),
+        white_zones=white_zones,
+        zones=snapshot.zones(conn, sid),
+        changed_communes=changed_communes(conn, year),
+    )
