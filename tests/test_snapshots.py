@@ -282,3 +282,24 @@ def test_snapshot_layers_give_the_maps_what_they_draw(two_years: str) -> None:
     assert not layers.white_zones.empty and {"mode", "category", "threshold_s"} <= set(layers.white_zones.columns)
     assert layers.places["receives_public"].sum() > 150 and "france_services" not in set(layers.places["partner_type"])
     assert list(layers.zones.columns)[-1] == "geometry" and "wkb" not in layers.zones  # no zoning in 2019: empty
+
+
+def test_changes_show_untrusted_names_as_text(web_db: str) -> None:
+    import markupsafe
+
+    from tests.web_fixtures import MALICIOUS_ID, MALICIOUS_NAME
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": web_db, "TESTING": True})
+    try:
+        with app.test_client() as client:
+            page = client.get("/diagnostic/rapport/2026").get_data(as_text=True)
+            changes = client.get("/api/snapshots/2026/changes").get_json()
+    finally:
+        app.extensions["atlas_pool"].close()
+    section = page[page.index('id="evolutions"') :]
+    assert "Évolutions depuis 2025" in html.unescape(page)
+    assert str(markupsafe.escape(MALICIOUS_NAME)) in section and "<script>alert" not in section
+    assert {"change": "opened", "structure_id": MALICIOUS_ID} in [
+        {k: p[k] for k in ("change", "structure_id")} for p in changes["places"]
+    ]

@@ -121,7 +121,8 @@ imports the fixture registers its own copy of it with pytest."""
 @pytest.fixture(scope="session")
 def web_db(server_url: str, pilot_db: str, request: pytest.FixtureRequest) -> str:
     """URL of a pilot copy with accessibility results (approximate), white zones, a zoning,
-    a structure named like an XSS payload and the snapshot of 2026; read-only for the tests."""
+    a structure named like an XSS payload and the snapshots of 2025 (before that structure,
+    the white zones and the zoning) and 2026; read-only for the tests."""
     if "url" in _SHARED:
         return _SHARED["url"]
     name = f"atlas_test_{uuid.uuid4().hex[:12]}"
@@ -139,6 +140,8 @@ def web_db(server_url: str, pilot_db: str, request: pytest.FixtureRequest) -> st
 
     request.addfinalizer(drop)
     url = db.with_dbname(server_url, name)
+    _run_access(url)
+    _take_snapshot(url, 2025)  # the year before: the 2026 report shows what changed since
     _add_malicious_structure(url)
     _run_access(url)
     _add_gaps_and_zoning(url)

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 MAP_MODE = "drive"
 """Mode of the changes map (the report's main mode)."""
 
+MAIN_TYPE_MIN_PLACES = 10
+"""A partner type is shown in the report's access changes when either year counts at least
+this many of its places (the API gives every type)."""
+
 MAP_CATEGORIES: tuple[str, ...] = (
     "mission:conseil",
     "mission:accompagnement",
@@ -94,7 +98,8 @@ def changes_context(
     Keys: ``previous`` (the earlier snapshot, without parts), ``places`` (rows of
     :func:`geo.analysis.changes.place_changes` with ``label``), ``place_counts`` (change
     -> number), ``access`` (rows of :func:`geo.analysis.changes.access_changes` at the
-    Région level), ``white_zones`` (per mode and category: ``entered``, ``left``,
+    Région level, with ``main``: a mission, or a partner type of at least
+    :data:`MAIN_TYPE_MIN_PLACES` places), ``white_zones`` (per mode and category: ``entered``, ``left``,
     ``population_entered``, ``population_left``, ``communes``: the rows of
     :func:`changed_communes`), ``map`` (an SVG of the main category's changes or None).
     """
@@ -117,9 +122,20 @@ def changes_context(
     counts = {kind: sum(r["change"] == kind for r in place_rows) for kind in PLACE_CHANGES}
     categories = {c["code"]: c for c in before["parts"].get("categories") or []}
     categories.update({c["code"]: c for c in after["parts"].get("categories") or []})
-    access = access_changes(
-        before["parts"].get("indicators") or [], after["parts"].get("indicators") or [], categories=categories
-    )
+    n_places: dict[str, int] = {}
+    for part in (before["parts"], after["parts"]):
+        for c in part.get("categories") or []:
+            n_places[c["code"]] = max(n_places.get(c["code"], 0), int(c.get("n_places") or 0))
+
+    def _places(code: str) -> int:
+        return n_places.get(code, 0)
+
+    access = [
+        {**row, "main": row["kind"] != "partner_type" or _places(row["category"]) >= MAIN_TYPE_MIN_PLACES}
+        for row in access_changes(
+            before["parts"].get("indicators") or [], after["parts"].get("indicators") or [], categories=categories
+        )
+    ]
     communes = snapshot.communes(conn, after["snapshot_id"])
     after_gaps = snapshot.white_zones(conn, after["snapshot_id"])
     zones = white_zone_changes(snapshot.white_zones(conn, before["snapshot_id"]), after_gaps, communes)
