@@ -228,6 +228,10 @@ def test_snapshot_api(two_years: str) -> None:
             changes = client.get("/api/snapshots/2026/changes").get_json()
             assert changes["previous"]["year"] == 2019 and changes["place_counts"]["opened"] > 100
             assert LANDERNEAU_ANTENNA in {p["structure_id"] for p in changes["places"]}
+            conseil = client.get("/api/snapshots/2026/changes?mode=drive&category=mission:conseil").get_json()
+            assert [(a["mode"], a["category"]) for a in conseil["access"]] == [("drive", "mission:conseil")]
+            assert [w["category"] for w in conseil["white_zones"]] == ["mission:conseil"]
+            assert conseil["white_zones"][0]["left"] == len(conseil["white_zones"][0]["communes"]) > 0
             first = client.get("/api/snapshots/2019/changes").get_json()
             assert first["previous"] is None
             layer = client.get("/api/snapshots/2026/changes?format=geojson&mode=drive&category=mission:conseil")

@@ -126,13 +126,16 @@ def changes(year: int) -> ResponseReturnValue:
         context = cached(conn, changes_between, snap["snapshot_id"], snapshot.previous_id(conn, year))
     if context is None:
         return jsonify(snapshot=_meta(snap), previous=None, message="Premier bilan : pas de bilan antérieur.")
-    white_zones = context["white_zones"]
+    white_zones = [
+        w for w in context["white_zones"] if (mode is None or w["mode"] == mode) and category in (None, w["category"])
+    ]
+    access = [a for a in context["access"] if (mode is None or a["mode"] == mode) and category in (None, a["category"])]
     return jsonify(
         snapshot=_meta(snap),
         previous=_meta(context["previous"]),
         place_counts=context["place_counts"],
         places=context["places"],
-        access=context["access"],
+        access=access,
         white_zones=white_zones,
     )
 
