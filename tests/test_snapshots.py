@@ -307,3 +307,31 @@ def test_changes_show_untrusted_names_as_text(web_db: str) -> None:
     assert {"change": "opened", "structure_id": MALICIOUS_ID} in [
         {k: p[k] for k in ("change", "structure_id")} for p in changes["places"]
     ]
+
+
+def test_columns_other_branches_add_change_nothing(server_url: str, two_years: str) -> None:
+    """Copies name their columns: new columns on the live tables (a ferry flag on the times,
+    a draft flag on zonings, notes on scenarios) do not break a snapshot."""
+    name, url = copy_database(server_url, two_years)
+    try:
+        with db.connect(url) as conn:
+            for statement in (
+                "ALTER TABLE commune_access ADD COLUMN ferry boolean NOT NULL DEFAULT false",
+                "ALTER TABLE commune_structure_time ADD COLUMN ferry boolean NOT NULL DEFAULT false",
+                "ALTER TABLE structure ADD COLUMN checked_on date",
+                "ALTER TABLE zoning ADD COLUMN draft boolean NOT NULL DEFAULT false",
+                "ALTER TABLE scenario ADD COLUMN note text",
+                "ALTER TABLE gap ADD COLUMN ferry boolean NOT NULL DEFAULT false",
+                "ALTER TABLE zone ADD COLUMN author text",
+            ):
+                conn.execute(statement)
+        _ok(url, "snapshot", "--year", "2026", "--replace")
+        with db.connect(url) as conn:
+            snap = snapshot.current(conn, 2026)
+            n_access = conn.execute(
+                "SELECT count(*) FROM snapshot_commune_access WHERE snapshot_id = %s", (snap["snapshot_id"],)
+            ).fetchone()[0]
+            live = conn.execute("SELECT count(*) FROM commune_access").fetchone()[0]
+        assert n_access == live > 0
+    finally:
+        db.drop_database(server_url, name)
