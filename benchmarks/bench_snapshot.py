@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     source = database_url(Settings.from_env())
     name = f"atlas_bench_{uuid.uuid4().hex[:12]}"
-    template = psycopg.conninfo.conninfo_to_dict(source)["dbname"]
+    template = str(psycopg.conninfo.conninfo_to_dict(source)["dbname"])
     with psycopg.connect(source, autocommit=True) as conn:
         conn.execute(
             psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -55,8 +55,9 @@ def main() -> None:
                 takes.append(time.perf_counter() - started)
             for i in range(1, args.repeat):
                 started = time.perf_counter()
-                after = snapshot.current(conn, 2090 + i)["snapshot_id"]
-                changes_between(conn, after, snapshot.previous_id(conn, 2090 + i))
+                after = snapshot.current(conn, 2090 + i)
+                assert after is not None
+                changes_between(conn, after["snapshot_id"], snapshot.previous_id(conn, 2090 + i))
                 changes.append(time.perf_counter() - started)
         from webapp import create_app
 
