@@ -599,6 +599,17 @@ def _register_map() -> None:
 _register_map()
 
 
+def _register_snapshot() -> None:
+    from scripts.snapshot_cli import snapshot
+
+    app.command("snapshot", help="Figer le bilan d'une année (instantané immuable) ou lister les instantanés.")(
+        snapshot
+    )
+
+
+_register_snapshot()
+
+
 def main() -> None:
     """Entry point of the ``atlas`` console script: a database that does not answer is said in
     one line (exit 1), not as a traceback."""

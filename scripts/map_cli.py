@@ -30,9 +30,6 @@ def map_command(
     from storage.common import StoreError
     from webapp.mapfile import map_file_html
 
-    # TODO(issue 16, snapshots): with --year, read that year's snapshot layers (same shape as
-    # storage.maps.map_layers) and pass them as map_file_html(conn, layers=..., year=year);
-    # until the snapshots exist, --year only names the year and the current data are drawn.
     with db.connect(database_url(Settings.from_env())) as conn:
         try:
             text = map_file_html(conn, year=year)

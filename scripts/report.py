@@ -1,6 +1,7 @@
 """``atlas report --year 2026 [--output FILE]``: the yearly report for the CCREFP as one
 self-contained HTML file (styles inlined, no script, no external resource), identical in
-content to the page ``/diagnostic/rapport/<year>``.
+content to the page ``/diagnostic/rapport/<year>``: both are built from the snapshot of
+that year (``atlas snapshot``); a year without one is an error listing the years that have one.
 
 The core (:func:`render_report`, :func:`report`) has no typer dependency; ``scripts/cli.py``
 only parses the options and calls :func:`report`.
@@ -22,6 +23,15 @@ class ReportError(Exception):
     """The report cannot be written (bad year, database unreachable, file not writable)."""
 
 
+def no_report_message(year: int, years: list[int]) -> str:
+    """Why there is no report for ``year``, with the years that have one."""
+    available = ", ".join(map(str, years)) if years else "aucun"
+    return (
+        f"pas de bilan pour {year} (aucun instantané de cette année) ; bilans disponibles : {available}. "
+        f"Prendre l'instantané : atlas snapshot --year {year}"
+    )
+
+
 def render_report(year: int, database_url: str) -> str:
     """The report of ``year`` as HTML text, rendered by the web application's templates."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
@@ -31,13 +41,16 @@ def render_report(year: int, database_url: str) -> str:
 
     from webapp import create_app
     from webapp.db import connection
-    from webapp.reporting import report_context
+    from webapp.reporting import NoReportError, report_context
 
     app = create_app({"DATABASE_URL": database_url, "POOL_TIMEOUT_S": 5.0, "CACHE_WARM": False, "RATELIMIT_API": "off"})
     try:
         with app.test_request_context(f"/diagnostic/rapport/{year}"):
             with connection() as conn:
-                context = report_context(conn, year)
+                try:
+                    context = report_context(conn, year)
+                except NoReportError as exc:
+                    raise ReportError(no_report_message(exc.year, exc.years)) from exc
             css = Markup(STYLESHEET.read_text(encoding="utf-8"))  # our own stylesheet, inlined verbatim
             return render_template("planning/rapport.html", standalone=True, inline_css=css, **context)
     except (psycopg.OperationalError, PoolTimeout) as exc:

@@ -109,7 +109,8 @@ def read_frame(
     frame = pd.DataFrame(rows, columns=columns)
     if "wkb" not in columns:
         return frame
-    geometry = shapely.from_wkb([bytes(v) for v in frame.pop("wkb")]) if rows else []
+    wkb = frame.pop("wkb")
+    geometry = shapely.from_wkb([bytes(v) for v in wkb]) if rows else []
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 

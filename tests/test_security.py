@@ -592,8 +592,18 @@ ENDPOINTS = {
     "/api/zonings": (),
     "/api/isochrones": ("mode", "minutes", "structure_id"),
     "/api/gaps": ("kind", "mode", "category", "format"),
+    "/api/snapshots": (),
+    "/api/snapshots/2026": ("level", "mode", "category", "format"),
+    "/api/snapshots/2026/changes": ("format", "mode", "category"),
 }
-PATH_TEMPLATES = ("/api/communes/{}", "/api/communes/{}/access", "/api/zonings/{}", "/diagnostic/rapport/{}")
+PATH_TEMPLATES = (
+    "/api/communes/{}",
+    "/api/communes/{}/access",
+    "/api/zonings/{}",
+    "/diagnostic/rapport/{}",
+    "/api/snapshots/{}",
+    "/api/snapshots/{}/changes",
+)
 ALLOWED_STATUSES = {200, 400, 404, 405, 414, 429}
 FUZZ = settings(
     max_examples=40,
@@ -659,7 +669,7 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     ]
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16
+    assert len(operations) == 16 + 3  # + the three /api/snapshots operations
 
     def runner(operation):
         @settings(

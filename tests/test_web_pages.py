@@ -225,9 +225,11 @@ def test_pages_work_on_an_empty_database(migrated_db: str) -> None:
     app = create_app({"DATABASE_URL": migrated_db, "TESTING": True})
     try:
         with app.test_client() as client:
-            for url in ("/", "/a-propos", "/carte", "/diagnostic", "/diagnostic/rapport/2026", "/api/docs"):
+            for url in ("/", "/a-propos", "/carte", "/diagnostic", "/api/docs"):
                 response = client.get(url)
                 assert response.status_code == 200, url
+            missing = client.get("/diagnostic/rapport/2026")
+            assert missing.status_code == 404 and "Pas de bilan pour cette année" in missing.get_data(as_text=True)
             assert "Aucune donnée n'est encore chargée" in html.unescape(client.get("/").get_data(as_text=True))
             assert "pas encore été calculés" in client.get("/diagnostic").get_data(as_text=True)
             for url in (

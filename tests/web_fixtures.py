@@ -39,6 +39,20 @@ def _run_access(url: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def _take_snapshot(url: str, year: int) -> None:
+    """``atlas snapshot --year`` through the real CLI: the report of ``year`` is served from it."""
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.cli", "snapshot", "--year", str(year)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def _add_malicious_structure(url: str) -> None:
     with db.connect(url) as conn:
         conn.execute(
@@ -106,8 +120,9 @@ imports the fixture registers its own copy of it with pytest."""
 
 @pytest.fixture(scope="session")
 def web_db(server_url: str, pilot_db: str, request: pytest.FixtureRequest) -> str:
-    """URL of a pilot copy with accessibility results (approximate), white zones, a zoning
-    and a structure named like an XSS payload; read-only for the tests."""
+    """URL of a pilot copy with accessibility results (approximate), white zones, a zoning,
+    a structure named like an XSS payload and the snapshots of 2025 (before that structure,
+    the white zones and the zoning) and 2026; read-only for the tests."""
     if "url" in _SHARED:
         return _SHARED["url"]
     name = f"atlas_test_{uuid.uuid4().hex[:12]}"
@@ -125,9 +140,12 @@ def web_db(server_url: str, pilot_db: str, request: pytest.FixtureRequest) -> st
 
     request.addfinalizer(drop)
     url = db.with_dbname(server_url, name)
+    _run_access(url)
+    _take_snapshot(url, 2025)  # the year before: the 2026 report shows what changed since
     _add_malicious_structure(url)
     _run_access(url)
     _add_gaps_and_zoning(url)
+    _take_snapshot(url, 2026)
     _SHARED["url"] = url
     return url
 

@@ -108,6 +108,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         planning,
         public,
         ratelimit,
+        snapshot_api,
     )
 
     app.json = formats.OrjsonProvider(app)
@@ -121,6 +122,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(planning.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(snapshot_api.bp)
     ratelimit.init_app(app)
     _security_headers(app)
     _log_routes_not_values(app)

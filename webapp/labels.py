@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         MODE_LABELS=MODE_LABELS,
         MODE_NAMES=MODE_NAMES,
+        APPROXIMATE_TIMES=french.APPROXIMATE_TIMES,
         MISSION_LABELS=MISSION_LABELS,
         PUBLIC_LABELS=PUBLIC_LABELS,
         SITE_FORMAT_LABELS=SITE_FORMAT_LABELS,

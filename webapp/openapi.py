@@ -281,6 +281,7 @@ def openapi_document() -> dict[str, Any]:
                 ),
                 tags=["diagnostic"],
             ),
+            **snapshot_paths(),
             "/api/openapi.json": _get("Ce document", [], _ok("OpenAPI 3.1."), tags=["service"]),
             "/api/docs": {
                 "get": {
@@ -376,3 +377,74 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+# ------------------------------------------------------------------ yearly snapshots
+YEAR = _path(
+    "year",
+    "Année du bilan (un instantané pris par atlas snapshot).",
+    {"type": "integer", "minimum": 2000, "maximum": 2100},
+)
+NO_SNAPSHOT = {
+    "description": "Pas de bilan pour cette année : ``years`` donne les années disponibles.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error", "message", "years"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "message": {"type": "string"},
+                    "years": {"type": "array", "items": {"type": "integer"}},
+                },
+            }
+        }
+    },
+}
+
+
+def snapshot_paths() -> dict[str, Any]:
+    """The ``/api/snapshots`` routes (``webapp/snapshot_api.py``)."""
+    listing = _get(
+        "Instantanés des bilans annuels",
+        [],
+        _ok("Années disponibles et instantanés (remplacés compris, ``current`` faux)."),
+        tags=["bilans"],
+    )
+    one = _get(
+        "Un bilan annuel : sources et empreintes, approximations, inventaire, zones blanches, zonages, scénarios, indicateurs",
+        [
+            YEAR,
+            _query(
+                "level", "Échelon des indicateurs (region par défaut).", {"type": "string", "pattern": LEVEL_PATTERN}
+            ),
+            _query("mode", "drive ou walk (tous par défaut).", {"type": "string", "enum": list(MODES)}),
+            _query("category", "Catégorie de lieux (toutes par défaut).", {"type": "string"}),
+            _query(
+                "format", "json (défaut) ou csv (les indicateurs seuls).", {"type": "string", "enum": ["json", "csv"]}
+            ),
+        ],
+        _ok("Le bilan figé et ses indicateurs.", csv=True),
+        tags=["bilans"],
+    )
+    changes = _get(
+        "Évolutions depuis le bilan précédent : lieux, population à 10, 20 et 30 min, zones blanches",
+        [
+            YEAR,
+            _query(
+                "format",
+                "json (défaut) ou geojson (communes entrant ou sortant d'une zone blanche, WGS84).",
+                {"type": "string", "enum": ["json", "geojson"]},
+            ),
+            _query("mode", "Seulement ce mode (accès et zones blanches).", {"type": "string", "enum": list(MODES)}),
+            _query("category", "Seulement cette catégorie de lieux (accès et zones blanches).", {"type": "string"}),
+        ],
+        _ok("Changements (``previous`` nul pour le premier bilan)."),
+        tags=["bilans"],
+    )
+    changes["get"]["responses"]["200"]["content"]["application/geo+json"] = {
+        "schema": {"$ref": "#/components/schemas/FeatureCollection"}
+    }
+    for item in (one, changes):
+        item["get"]["responses"]["404"] = NO_SNAPSHOT
+    return {"/api/snapshots": listing, "/api/snapshots/{year}": one, "/api/snapshots/{year}/changes": changes}

@@ -14,13 +14,13 @@ from flask.typing import ResponseReturnValue
 
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
-from storage import read
+from storage import read, snapshot
 from storage.common import StoreError
 from webapp import params
 from webapp.cache import cached
 from webapp.db import connection
 from webapp.labels import level_label
-from webapp.reporting import charts_for, incomplete_of, inventory_context, report_context
+from webapp.reporting import NoReportError, charts_for, incomplete_of, inventory_context, report_context
 
 bp = Blueprint("planning", __name__)
 
@@ -77,6 +77,7 @@ def diagnostic() -> ResponseReturnValue:
         gap_summary = cached(conn, read.gap_summary)
         overview = cached(conn, read.region_overview)
         inventory = inventory_context(conn)
+        report_years = snapshot.snapshot_years(conn)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     selected = next((c for c in categories if c["code"] == category), None)
     category_label = selected["label"] if selected else category
@@ -98,7 +99,8 @@ def diagnostic() -> ResponseReturnValue:
         charts=charts_for(rows, subject=subject) if rows else [],
         gap_summary=gap_summary,
         overview=overview,
-        report_year=dt.date.today().year,
+        report_year=report_years[0] if report_years else dt.date.today().year,
+        report_years=report_years,
         incomplete=incomplete_of(selected, inventory["type_of"]),
         **inventory,
     )
@@ -106,9 +108,13 @@ def diagnostic() -> ResponseReturnValue:
 
 @bp.get("/diagnostic/rapport/<int:year>")
 def report(year: int) -> ResponseReturnValue:
-    """The yearly report for the CCREFP: accessible HTML that prints well."""
+    """The yearly report for the CCREFP, from the snapshot of ``year``: accessible HTML that
+    prints well; 404 « pas de bilan pour cette année » with the years available when none."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404, "Année hors de la période couverte.")
     with connection() as conn:
-        context = report_context(conn, year)
+        try:
+            context = report_context(conn, year)
+        except NoReportError as exc:
+            return render_template("planning/no_report.html", year=year, years=exc.years), 404
     return render_template("planning/rapport.html", standalone=False, **context)

@@ -1,15 +1,14 @@
 """The printed report's layout: its static maps and charts and its numbered sections.
 
-- :func:`current_figures`: the figures of :func:`geo.maps.report_figures`, rendered once per
+- :func:`snapshot_figures`: the figures of :func:`geo.maps.report_figures`, rendered once per
   data version and kept by :func:`webapp.cache.cached` (1 to 3 s of matplotlib for the
   pilot, then served from memory), their SVG marked safe here (matplotlib escapes every
   text it writes, :mod:`geo.maps` escapes the title and description);
 - :func:`sections`: the report's sections present, numbered, for the contents list and the
   headings.
 
-Figures come from the current published state. TODO(issue 16, snapshots): when the report of
-a year is read from its snapshot, pass that snapshot's frames (same shape as
-:func:`storage.maps.map_layers`) to :func:`geo.maps.report_figures` instead.
+The report of a year draws its figures from that year's snapshot
+(:func:`storage.maps.snapshot_map_layers`, same frames as :func:`storage.maps.map_layers`).
 """
 
 from __future__ import annotations
@@ -35,17 +34,23 @@ def _safe(figure: Figure) -> Figure:
     return dataclasses.replace(figure, svg=Markup(figure.svg))  # matplotlib's output, its texts escaped
 
 
-def current_figures(conn: psycopg.Connection, mode: str = "drive") -> dict[str, Any]:
-    """The report's figures for the current data, their SVG as :class:`~markupsafe.Markup`
-    (no figure when no Région or no travel time is loaded). geopandas and matplotlib are
-    imported here, not when the application starts."""
-    from geo.maps import report_figures
-    from storage.maps import map_layers
+def snapshot_figures(conn: psycopg.Connection, snapshot_id: int, mode: str = "drive") -> dict[str, Any]:
+    """The report's figures as the snapshot ``snapshot_id`` froze the data (its communes,
+    times, white zones, zones and places), their SVG as :class:`~markupsafe.Markup` (none when
+    the snapshot has no travel time). geopandas and matplotlib are imported here, not when
+    the application starts."""
+    from storage.maps import snapshot_map_layers
 
     try:
-        layers = map_layers(conn, mode=mode)
+        layers = snapshot_map_layers(conn, snapshot_id, mode=mode)
     except StoreError:
         return NO_FIGURES
+    return _figures(layers, mode)
+
+
+def _figures(layers: dict[str, Any], mode: str) -> dict[str, Any]:
+    from geo.maps import report_figures
+
     if layers["times"].empty:
         return NO_FIGURES
     figures = report_figures(layers, mode_phrase=MODE_PHRASES[mode])  # type: ignore[index]
@@ -65,6 +70,7 @@ SECTION_TITLES: tuple[tuple[str, str], ...] = (
     ("epci", "L'accès par intercommunalité"),
     ("zones-blanches", "Zones blanches"),
     ("zonages", "Zonages infrarégionaux"),
+    ("evolutions", "Évolutions depuis le bilan précédent"),
 )
 
 
@@ -80,17 +86,18 @@ def sections(context: dict[str, Any]) -> list[dict[str, Any]]:
         "epci": bool(context.get("epci")),
         "zones-blanches": bool(context.get("gap_summary")),
         "zonages": bool(context.get("zonings")),
+        "evolutions": bool(context.get("changes")),
     }
     kept = [(key, title) for key, title in SECTION_TITLES if present[key]]
     return [{"id": key, "number": n, "title": title} for n, (key, title) in enumerate(kept, start=1)]
 
 
-def layout_context(conn: psycopg.Connection, context: dict[str, Any]) -> dict[str, Any]:
+def layout_context(conn: psycopg.Connection, context: dict[str, Any], *, snapshot_id: int) -> dict[str, Any]:
     """What the report's layout adds to :func:`webapp.reporting.report_context`: ``figures``,
     ``sections`` (a list) and ``section`` (the same by id), and ``gap_summary_main``: the
     white-zone summary of the main categories only (the full list is on ``/diagnostic`` and in
     the CSV)."""
-    extra: dict[str, Any] = {"figures": cached(conn, current_figures)}
+    extra: dict[str, Any] = {"figures": cached(conn, snapshot_figures, snapshot_id)}
     numbered = sections({**context, **extra})
     main = set(MAIN_CATEGORIES)
     return {
