@@ -32,6 +32,27 @@ PUBLIC_LABELS: dict[str, str] = {
     "femmes": "femmes",
     "createurs_entreprise": "créateurs d'entreprise",
 }
+MISSION_PLAIN: dict[str, str] = {
+    "accueil": "on vous reçoit et on vous dit à qui vous adresser",
+    "information": "on vous informe sur les métiers, les formations et l'emploi",
+    "conseil": "on vous aide à choisir votre orientation",
+    "accompagnement": "on vous suit dans votre projet, rendez-vous après rendez-vous",
+}
+"""What each SPRO mission means for the person, in words a 17-year-old understands (public pages)."""
+PUBLIC_PLAIN: dict[str, str] = {
+    "tout_public": "tout le monde",
+    "jeunes": "les jeunes de 16 à 25 ans",
+    "scolaires": "les collégiens, les lycéens et leurs parents",
+    "etudiants": "les étudiants",
+    "adultes": "les adultes",
+    "demandeurs_emploi": "les personnes qui cherchent un emploi",
+    "salaries": "les personnes qui ont un emploi",
+    "personnes_handicapees": "les personnes en situation de handicap",
+    "cadres": "les cadres et jeunes diplômés",
+    "femmes": "les femmes en priorité (ouvert à tous)",
+    "createurs_entreprise": "les personnes qui créent ou reprennent une entreprise",
+}
+"""Who a place is for, in plain words (public pages)."""
 LEVEL_LABELS: dict[str, str] = {
     "region": "Région",
     "departement": "Départements",

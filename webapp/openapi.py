@@ -144,7 +144,7 @@ def openapi_document() -> dict[str, Any]:
                 ),
             ),
             "/api/communes": _get(
-                "Recherche de communes (nom sans accents ni casse, ou code postal)",
+                "Recherche de communes tolérante (nom, commune déléguée, EPCI, code postal ou code INSEE)",
                 [
                     _query(
                         "q",
@@ -154,7 +154,13 @@ def openapi_document() -> dict[str, Any]:
                     ),
                     _query("limit", f"1 à {MAX_LIMIT}.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
                 ],
-                _ok("Communes trouvées."),
+                _ok(
+                    "Communes trouvées : « communes » (avec « matched_kind » : commune, deleguee, epci, postcode "
+                    "ou code, et « matched_name »), « level » (exact, prefix, similar : même nom aux accents, "
+                    "majuscules, tirets, apostrophes et St/Ste près ; début du nom ou d'un de ses mots ; noms "
+                    "proches par trigrammes, 10 au plus) et « total » (communes à ce niveau ; la liste est "
+                    "coupée à « limit »)."
+                ),
                 tags=["recherche"],
             ),
             "/api/communes/{code}": _get(
