@@ -93,11 +93,11 @@ def searchable_names(
         without the legal form « CA », « CC »...).
     """
     seen: set[tuple[str, str]] = set()
-    epci_names = {code: name for code, name in epci}
+    epci_names = dict(epci)
     members: dict[str, list[str]] = {}
 
-    def row(code: str, kind: str, name: str, key: str | None = None) -> Iterator[tuple[str, str, str, str, str]]:
-        key = search_key(name) if key is None else key
+    def row(code: str, kind: str, name: str, given: str | None = None) -> Iterator[tuple[str, str, str, str, str]]:
+        key = search_key(name) if given is None else given
         if key and (code, key) not in seen:
             seen.add((code, key))
             yield code, kind, name, key, key.replace(" ", "")

@@ -95,7 +95,9 @@ def test_results_flag_approximate_positions_and_itinerant_services(web_client) -
     page = web_client.get(f"/?commune={itinerant['properties']['commune_code']}").get_data(as_text=True)
     assert "Itinérant : se renseigner" in page
     # Not shown at its depot: no address and no map position for it.
-    item = re.search(r'<li class="result"[^>]*>\s*<h4 class="result-name">[^<]*</h4>(?:(?!</li>).)*Itinérant', page, re.S)
+    item = re.search(
+        r'<li class="result"[^>]*>\s*<h4 class="result-name">[^<]*</h4>(?:(?!</li>).)*Itinérant', page, re.S
+    )
     assert item and "data-lat" not in item.group(0).split(">")[0]
 
 

@@ -26,8 +26,8 @@ from geo.analysis.finder import Ranked, Search, allowed_places, rank
 from geo.names import search_key
 from geo.vocabulary import MODES, Mode
 from storage import read
-from webapp.contact import public_place
 from webapp.cache import DataCache, data_cache
+from webapp.contact import public_place
 from webapp.db import connection
 
 MAX_DISTANCE_FROM_REGION_M = 20_000
@@ -160,6 +160,11 @@ def find(search: Search, *, conn: psycopg.Connection | None = None) -> Outcome:
     return outcome
 
 
+SECTOR_TYPES = ("mission_locale", "cio")
+"""Partner types whose places each serve a sector (a set of communes) first. No loaded source
+gives these sectors (said on /a-propos#secteur), so results name the types present instead
+of « votre Mission locale de secteur »."""
+
 CHOOSER_MAX = 50
 """A chooser lists at most this many communes; beyond, it says how many match and asks to refine."""
 
@@ -201,7 +206,8 @@ def page_results(outcome: Outcome) -> dict[str, Any]:
     and ``other_s`` (the chosen mode's time, the other's), ``distance_m``, ``ranked_by``,
     ``approximate_times``, ``hours_unknown`` (a day was asked and the place's hours are
     unknown) and the public wording of :func:`webapp.contact.public_place`), ``bounds``
-    (seconds per mode) and ``n_results``."""
+    (seconds per mode), ``n_results`` and ``sector_types`` (labels of the
+    :data:`SECTOR_TYPES` among the results)."""
     runs = outcome.runs
     places = _public_places(outcome.reference)
     drive = outcome.mode == "drive"
@@ -229,6 +235,9 @@ def page_results(outcome: Outcome) -> dict[str, Any]:
         "by_distance": lists["distance"],
         "bounds": {m: (runs[m]["bound_s"] if m in runs else None) for m in MODES},
         "n_results": len(lists["time"]) + len(lists["distance"]),
+        "sector_types": sorted(
+            {row["partner_label"] for rows in lists.values() for row in rows if row["partner_type"] in SECTOR_TYPES}
+        ),
     }
 
 

@@ -42,7 +42,9 @@ def _search_title(
         n = search["total"] if search else 0
         count = "aucune commune" if not n else f"{n} commune{'s' if n > 1 else ''}"
         return f"Recherche « {query} » : {count}"
-    parts = [f"{n_results} lieu{'x' if n_results > 1 else ''} proche{'s' if n_results > 1 else ''} de {origin.commune['name']}"]
+    parts = [
+        f"{n_results} lieu{'x' if n_results > 1 else ''} proche{'s' if n_results > 1 else ''} de {origin.commune['name']}"
+    ]
     if filters["mission"]:
         parts.append(MISSION_LABELS[filters["mission"]].lower())
     if filters["public"]:
