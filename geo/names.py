@@ -107,17 +107,17 @@ def searchable_names(
         yield from row(commune["code"], "commune", commune["name"])
         if commune.get("epci"):
             members.setdefault(commune["epci"], []).append(commune["code"])
-    for code, name in delegated:
-        yield from row(code, "deleguee", name)
+    for code, former in delegated:
+        yield from row(code, "deleguee", former)
     for siren, codes in sorted(members.items()):
-        name = epci_names.get(siren)
-        if not name:
+        epci_name = epci_names.get(siren)
+        if not epci_name:
             continue
-        short = epci_short_name(name)
+        short = epci_short_name(epci_name)
         for code in codes:
-            yield from row(code, "epci", name)
+            yield from row(code, "epci", epci_name)
             if short:
-                yield from row(code, "epci", name, short)
+                yield from row(code, "epci", epci_name, short)
 
 
 __all__ = ["NAME_KINDS", "compact_key", "epci_short_name", "like_escape", "search_key", "searchable_names"]
