@@ -199,6 +199,21 @@ def _copy_commune_names(
     copy_rows(conn, "commune_name", ["commune_code", "kind", "name", "key", "compact"], rows)
 
 
+def refresh_commune_names(conn: psycopg.Connection) -> int:
+    """Rebuild ``commune_name`` from the stored communes and EPCI (own and EPCI names; the
+    communes déléguées come only with a load, which reads the COG list); return its rows.
+
+    Run by the migration that creates the table (:data:`storage.migrate.DATA_STEPS`), so that
+    a database loaded before it can be searched without a new load.
+    """
+    communes = conn.execute("SELECT code, name, epci FROM commune ORDER BY code").fetchall()
+    epci = conn.execute("SELECT code, name FROM territory WHERE level = 'epci' ORDER BY code").fetchall()
+    conn.execute("DELETE FROM commune_name")
+    rows = list(searchable_names(({"code": c, "name": n, "epci": e} for c, n, e in communes), (), epci))
+    copy_rows(conn, "commune_name", ["commune_code", "kind", "name", "key", "compact"], rows)
+    return len(rows)
+
+
 def _copy_territories(conn: psycopg.Connection, territories: gpd.GeoDataFrame, srid: int) -> None:
     geoms = ewkb_hex(territories.geometry, srid, multi=True)
     rows = (
@@ -236,4 +251,4 @@ def _none(value: object) -> object:
         return value
 
 
-__all__ = ["replace_region"]
+__all__ = ["refresh_commune_names", "replace_region"]
