@@ -18,6 +18,8 @@ from webapp.labels import MISSION_PLAIN, PUBLIC_PLAIN
 _INTERNAL_CODE = re.compile(r"\s*\((?=[^)]*/)[A-Z0-9/ .-]+\)")
 """A parenthesised internal code such as « (APE/DT/A2S22) »: capitals, digits and slashes."""
 _PHONE_DIGITS = re.compile(r"[^0-9+]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?")
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 
 
@@ -53,9 +55,11 @@ def website_href(website: str | None) -> str | None:
         return None
     url = website.strip()
     if not url.lower().startswith(("http://", "https://")):
+        if _SCHEME.match(url):  # mailto:, javascript:... are no website
+            return None
         url = "https://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+    if not _HOST.fullmatch(parts.netloc) or " " in url:
         return None
     return url
 
