@@ -39,6 +39,13 @@ MISSION_PLAIN: dict[str, str] = {
     "accompagnement": "on vous suit dans votre projet, rendez-vous après rendez-vous",
 }
 """What each SPRO mission means for the person, in words a 17-year-old understands (public pages)."""
+MISSION_CHOICES: dict[str, str] = {
+    "accueil": "Être reçu et orienté",
+    "information": "M'informer sur les métiers, les formations, l'emploi",
+    "conseil": "Être conseillé pour choisir",
+    "accompagnement": "Être suivi dans mon projet",
+}
+"""The finder's « Vous voulez » choices, one per mission (public search form)."""
 PUBLIC_PLAIN: dict[str, str] = {
     "tout_public": "tout le monde",
     "jeunes": "les jeunes de 16 à 25 ans",
@@ -133,6 +140,7 @@ def init_app(app: Flask) -> None:
         MODE_LABELS=MODE_LABELS,
         MODE_NAMES=MODE_NAMES,
         MISSION_LABELS=MISSION_LABELS,
+        MISSION_CHOICES=MISSION_CHOICES,
         PUBLIC_LABELS=PUBLIC_LABELS,
         SITE_FORMAT_LABELS=SITE_FORMAT_LABELS,
         GEOCODING_LABELS=GEOCODING_LABELS,

@@ -123,7 +123,12 @@ def openapi_document() -> dict[str, Any]:
                     _query("lon", "Longitude WGS84.", {"type": "number", "minimum": -180, "maximum": 180}),
                     MISSION,
                     PUBLIC,
-                    DAY,
+                    _query(
+                        "day",
+                        "Ouvert ce jour de la semaine : les lieux fermés ce jour-là sont retirés, ceux dont les "
+                        "horaires sont inconnus (« opening_hours » vide) restent (à appeler avant).",
+                        {"type": "string", "enum": list(WEEKDAYS)},
+                    ),
                     MODE,
                     _query(
                         "limit",
