@@ -59,6 +59,33 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_POSTCODE = re.compile(r"(?<![0-9])([0-9]{5})(?![0-9])")
+_DEPARTEMENT = re.compile(r"\(\s*([0-9]{2,3}|2[ABab])\s*\)\s*$|(?<=\s)([0-9]{2}|2[ABab])\s*$")
+_CEDEX = re.compile(r"\bcedex\b(?:\s*[0-9]{1,3})?", re.IGNORECASE)
+
+
+def split_query(text: str) -> tuple[str, str | None, str | None]:
+    """A query as people type it, split into ``(name, postcode, departement)``.
+
+    « Quimper 29000 », « 29000 Quimper » -> ('Quimper', '29000', None); « Saint-Malo (35) »,
+    « Plouhinec 56 » -> (name, None, '35' / '56'); « Rennes Cedex 9 » -> ('Rennes', None,
+    None). A query of a postcode alone keeps it as the name (the caller searches codes).
+    """
+    rest = _CEDEX.sub(" ", text)
+    postcode = None
+    found = _POSTCODE.search(rest)
+    if found and rest.replace(found.group(1), "").strip(" ,;-"):
+        postcode = found.group(1)
+        rest = rest.replace(postcode, " ")
+    departement = None
+    dept = _DEPARTEMENT.search(rest)
+    if dept and rest[: dept.start()].strip():
+        departement = (dept.group(1) or dept.group(2)).upper()
+        rest = rest[: dept.start()]
+    name = " ".join(rest.replace(",", " ").split()).strip(" -;")
+    return (name or text.strip()), postcode, departement
+
+
 NAME_KINDS: tuple[str, ...] = ("commune", "deleguee", "epci")
 """What a searchable name is: the commune's own name, the name of a former commune now
 déléguée or associée in it, or the name of its EPCI (intercommunalité)."""
@@ -120,4 +147,12 @@ def searchable_names(
                 yield from row(code, "epci", epci_name, short)
 
 
-__all__ = ["NAME_KINDS", "compact_key", "epci_short_name", "like_escape", "search_key", "searchable_names"]
+__all__ = [
+    "NAME_KINDS",
+    "compact_key",
+    "epci_short_name",
+    "like_escape",
+    "search_key",
+    "searchable_names",
+    "split_query",
+]

@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.analysis.inventory import TypeInventory, type_inventory
-from geo.names import like_escape, search_key
+from geo.names import like_escape, search_key, split_query
 from geo.vocabulary import WEEKDAYS, is_commune_code
 from storage.common import loaded_region, one_row, scalar
 
@@ -123,11 +123,13 @@ WITH m AS (
                 ELSE 3 END AS level,
            (n.compact NOT LIKE %(prefix)s ESCAPE '\\') AS word_only,
            similarity(n.compact, %(compact)s) AS score
-      FROM commune_name n
-     WHERE n.compact = %(compact)s
-        OR n.compact LIKE %(prefix)s ESCAPE '\\'
-        OR n.key LIKE %(word)s ESCAPE '\\'
-        OR n.compact %% %(compact)s
+      FROM commune_name n JOIN commune c ON c.code = n.commune_code
+     WHERE (n.compact = %(compact)s
+            OR n.compact LIKE %(prefix)s ESCAPE '\\'
+            OR n.key LIKE %(word)s ESCAPE '\\'
+            OR n.compact %% %(compact)s)
+       AND (%(postcode)s::text IS NULL OR %(postcode)s = ANY (c.postcodes))
+       AND (%(departement)s::text IS NULL OR c.departement = %(departement)s)
 ), best AS (
     SELECT DISTINCT ON (commune_code) *, (kind = 'epci') AS via_epci
       FROM m ORDER BY commune_code, level, (kind = 'epci'), word_only, score DESC
@@ -169,7 +171,8 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
     spaces, apostrophes, St/Ste) with the names of ``commune_name``: the same name first,
     else the names starting with it (or having a word starting with it), else the closest
     names by trigram similarity (pg_trgm, at most :data:`SIMILAR_MAX`). Only the best of
-    these levels is returned, ranked by level (own names before EPCI names, a name starting
+    these levels is returned (a postcode or a département typed with the name, « Quimper
+    29000 », « Plouhinec (56) », narrows it: :func:`geo.names.split_query`), ranked by level (own names before EPCI names, a name starting
     with the query before a name with a word starting with it), then similarity, then
     population. LIKE wildcards in the query are escaped (and a key holds none).
 
@@ -189,19 +192,22 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
                 _SEARCH_CODES_SQL, {"q": code_like, "prefix": like_escape(code_like) + "%", "limit": limit}
             ).fetchall()
         else:
-            key = search_key(raw)
+            name, postcode, departement = split_query(raw)
+            key = search_key(name)
             compact = key.replace(" ", "")
             if len(compact) < 2:
                 return {"level": None, "total": 0, "communes": []}
-            rows = cur.execute(
-                _SEARCH_NAMES_SQL,
-                {
-                    "compact": compact,
-                    "prefix": like_escape(compact) + "%",
-                    "word": "% " + like_escape(key) + "%",
-                    "limit": limit,
-                },
-            ).fetchall()
+            values = {
+                "compact": compact,
+                "prefix": like_escape(compact) + "%",
+                "word": "% " + like_escape(key) + "%",
+                "limit": limit,
+                "postcode": postcode,
+                "departement": departement,
+            }
+            rows = cur.execute(_SEARCH_NAMES_SQL, values).fetchall()
+            if not rows and (postcode or departement):  # a wrong postcode or département: the name alone
+                rows = cur.execute(_SEARCH_NAMES_SQL, {**values, "postcode": None, "departement": None}).fetchall()
     if not rows:
         return {"level": None, "total": 0, "communes": []}
     level = SEARCH_LEVELS[rows[0]["level"] - 1]

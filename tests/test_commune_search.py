@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from geo.names import compact_key, epci_short_name, like_escape, search_key, searchable_names
+from geo.names import compact_key, epci_short_name, like_escape, search_key, searchable_names, split_query
 from storage import db, read
 from tests.web_fixtures import web_app, web_client, web_db  # noqa: F401 - fixtures
 
@@ -73,6 +73,17 @@ def test_epci_names_are_searchable_with_and_without_their_legal_form() -> None:
     assert all(compact == key.replace(" ", "") for *_rest, key, compact in rows)
 
 
+def test_a_postcode_or_departement_typed_with_the_name_is_split_off() -> None:
+    assert split_query("Quimper 29000") == ("Quimper", "29000", None)
+    assert split_query("29000 Quimper") == ("Quimper", "29000", None)
+    assert split_query("Brest, 29200") == ("Brest", "29200", None)
+    assert split_query("Plouhinec (56)") == ("Plouhinec", None, "56")
+    assert split_query("Saint-Brieuc 22") == ("Saint-Brieuc", None, "22")
+    assert split_query("Rennes Cedex 9") == ("Rennes", None, None)
+    assert split_query("22100") == ("22100", None, None)  # a postcode alone is searched as such
+    assert split_query("Rennes") == ("Rennes", None, None)
+
+
 # --------------------------------------------------------------------------- on the pilot
 
 OPENS = [
@@ -107,6 +118,20 @@ def test_a_query_naming_one_commune_finds_only_it(pilot_db: str, typed: str, com
         found = read.search_communes(conn, typed)
     assert found["level"] == level and found["total"] == 1
     assert [c["name"] for c in found["communes"]] == [commune]
+
+
+def test_homonyms_are_told_apart_by_postcode_or_departement(pilot_db: str) -> None:
+    with db.connect(pilot_db) as conn:
+        both = read.search_communes(conn, "Plouhinec")
+        morbihan = read.search_communes(conn, "Plouhinec (56)")
+        finistere = read.search_communes(conn, "plouhinec 29780")
+        wrong = read.search_communes(conn, "Quimper 29200")  # Quimper is 29000: the name alone then
+        cedex = read.search_communes(conn, "RENNES CEDEX 9")
+    assert both["total"] == 2 and {c["departement"] for c in both["communes"]} == {"29", "56"}
+    assert [c["departement"] for c in morbihan["communes"]] == ["56"]
+    assert [c["departement"] for c in finistere["communes"]] == ["29"]
+    assert [c["name"] for c in wrong["communes"]] == ["Quimper"]
+    assert [c["name"] for c in cedex["communes"]] == ["Rennes"]
 
 
 MISTYPED = [
