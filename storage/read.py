@@ -139,10 +139,11 @@ WITH m AS (
      WHERE b.level = (SELECT min(level) FROM best)
        AND (NOT b.via_epci OR NOT EXISTS (SELECT 1 FROM best o WHERE o.level = b.level AND NOT o.via_epci))
 )
-SELECT c.code, c.name, c.postcodes, c.departement, c.population,
+SELECT c.code, c.name, c.postcodes, c.departement, d.name AS departement_name, c.population,
        k.kind AS matched_kind, k.name AS matched_name, k.level, round(k.score::numeric, 3)::float8 AS score,
        count(*) OVER () AS total
   FROM kept k JOIN commune c ON c.code = k.commune_code
+  LEFT JOIN territory d ON d.level = 'departement' AND d.code = c.departement
  ORDER BY k.level, k.via_epci, k.word_only, k.score DESC, c.population DESC, c.code
  LIMIT %(limit)s
 """
@@ -153,10 +154,10 @@ WITH m AS (
       FROM commune c
      WHERE c.code = %(q)s OR EXISTS (SELECT 1 FROM unnest(c.postcodes) p WHERE p LIKE %(prefix)s ESCAPE '\\')
 ), kept AS (SELECT * FROM m WHERE level = (SELECT min(level) FROM m))
-SELECT k.code, k.name, k.postcodes, k.departement, k.population,
+SELECT k.code, k.name, k.postcodes, k.departement, d.name AS departement_name, k.population,
        CASE WHEN k.code = %(q)s THEN 'code' ELSE 'postcode' END AS matched_kind,
        %(q)s AS matched_name, k.level, 1.0::float8 AS score, count(*) OVER () AS total
-  FROM kept k
+  FROM kept k LEFT JOIN territory d ON d.level = 'departement' AND d.code = k.departement
  ORDER BY k.level, k.population DESC, k.code
  LIMIT %(limit)s
 """
@@ -178,8 +179,9 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
 
     Returns ``level`` (``exact``, ``prefix``, ``similar`` or None when nothing matches),
     ``total`` (number of communes at that level; the list is cut at ``limit``) and
-    ``communes``: ``code, name, postcodes, departement, population, matched_kind``
-    (``commune``, ``deleguee``, ``epci``, ``postcode``, ``code``) and ``matched_name``.
+    ``communes``: ``code, name, postcodes, departement, departement_name, population, matched_kind``
+    (``commune``, ``deleguee``, ``epci``, ``postcode``, ``code``) and ``matched_name``, and
+    ``epci``: the EPCI's name when every commune listed was found through it.
     """
     raw = text.strip()
     code_like = raw.upper().replace(" ", "")
@@ -187,7 +189,7 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
     with conn.cursor(row_factory=dict_row) as cur:
         if code_like.isdigit() or is_commune_code(code_like):
             if len(code_like) < 2:
-                return {"level": None, "total": 0, "communes": []}
+                return {"level": None, "total": 0, "communes": [], "epci": None}
             rows = cur.execute(
                 _SEARCH_CODES_SQL, {"q": code_like, "prefix": like_escape(code_like) + "%", "limit": limit}
             ).fetchall()
@@ -196,7 +198,7 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
             key = search_key(name)
             compact = key.replace(" ", "")
             if len(compact) < 2:
-                return {"level": None, "total": 0, "communes": []}
+                return {"level": None, "total": 0, "communes": [], "epci": None}
             values = {
                 "compact": compact,
                 "prefix": like_escape(compact) + "%",
@@ -209,14 +211,16 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
             if not rows and (postcode or departement):  # a wrong postcode or département: the name alone
                 rows = cur.execute(_SEARCH_NAMES_SQL, {**values, "postcode": None, "departement": None}).fetchall()
     if not rows:
-        return {"level": None, "total": 0, "communes": []}
+        return {"level": None, "total": 0, "communes": [], "epci": None}
     level = SEARCH_LEVELS[rows[0]["level"] - 1]
     total = rows[0]["total"]
     if level == "similar":
         rows, total = rows[:SIMILAR_MAX], min(total, SIMILAR_MAX)
     for row in rows:
         del row["level"], row["total"], row["score"]
-    return {"level": level, "total": total, "communes": rows}
+    epci = {row["matched_name"] for row in rows if row["matched_kind"] == "epci"}
+    only_epci = len(epci) == 1 and all(row["matched_kind"] == "epci" for row in rows)
+    return {"level": level, "total": total, "communes": rows, "epci": epci.pop() if only_epci else None}
 
 
 # --------------------------------------------------------------------------- finder

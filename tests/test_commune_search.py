@@ -189,7 +189,7 @@ def test_postcodes_offer_every_commune_and_codes_find_theirs(pilot_db: str) -> N
     assert {"Aucaleuc", "Le Hinglé", "Calorguen", "Trévron", "Dinan"} <= names
     assert [c["name"] for c in insee["communes"]] == ["Rennes"] and insee["communes"][0]["matched_kind"] == "code"
     assert department["total"] == 277 and len(department["communes"]) == 5  # the total says what is cut
-    assert nothing == {"level": None, "total": 0, "communes": []}
+    assert nothing == {"level": None, "total": 0, "communes": [], "epci": None}
 
 
 def test_epci_names_list_their_communes(pilot_db: str) -> None:
@@ -197,10 +197,11 @@ def test_epci_names_list_their_communes(pilot_db: str) -> None:
         ltm = read.search_communes(conn, "Lamballe Terre et Mer")
         metropole = read.search_communes(conn, "rennes metropole")
         rennes = read.search_communes(conn, "Rennes")
-    assert ltm["level"] == "exact" and ltm["total"] == 38
+    assert ltm["level"] == "exact" and ltm["total"] == 38 and ltm["epci"] == "CA Lamballe Terre et Mer"
     assert {c["matched_kind"] for c in ltm["communes"]} == {"epci"}
     assert metropole["total"] == 43 and metropole["communes"][0]["name"] == "Rennes"  # most populous first
     assert [c["name"] for c in rennes["communes"]] == ["Rennes"]  # the commune, not its metropole
+    assert rennes["epci"] is None
 
 
 @pytest.mark.parametrize("typed", ["%", "_", "%%", "a%", "__", "\\", "'", "--"])
@@ -290,4 +291,4 @@ def test_api_communes_says_level_and_total(web_client) -> None:
     data = web_client.get("/api/communes?q=22100&limit=3").get_json()
     assert data["total"] == 14 and len(data["communes"]) == 3
     data = web_client.get("/api/communes?q=%25%25").get_json()
-    assert data == {"communes": [], "level": None, "total": 0}
+    assert data == {"communes": [], "level": None, "total": 0, "epci": None}

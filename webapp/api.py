@@ -199,7 +199,9 @@ def communes() -> ResponseReturnValue:
     limit = params.integer(request.args, "limit", default=10, minimum=1, maximum=params.MAX_LIMIT)
     with connection() as conn:
         found = finder.matching_communes(conn, query, limit=limit)
-    return _no_store(jsonify(communes=found["communes"], level=found["level"], total=found["total"]))
+    return _no_store(
+        jsonify(communes=found["communes"], level=found["level"], total=found["total"], epci=found["epci"])
+    )
 
 
 def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:

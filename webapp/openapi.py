@@ -163,8 +163,8 @@ def openapi_document() -> dict[str, Any]:
                     "Communes trouvées : « communes » (avec « matched_kind » : commune, deleguee, epci, postcode "
                     "ou code, et « matched_name »), « level » (exact, prefix, similar : même nom aux accents, "
                     "majuscules, tirets, apostrophes et St/Ste près ; début du nom ou d'un de ses mots ; noms "
-                    "proches par trigrammes, 10 au plus) et « total » (communes à ce niveau ; la liste est "
-                    "coupée à « limit »)."
+                    "proches par trigrammes, 10 au plus), « total » (communes à ce niveau ; la liste est "
+                    "coupée à « limit ») et « epci » (nom de l'intercommunalité quand toutes viennent d'elle)."
                 ),
                 tags=["recherche"],
             ),
