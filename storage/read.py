@@ -173,9 +173,10 @@ def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> 
     else the names starting with it (or having a word starting with it), else the closest
     names by trigram similarity (pg_trgm, at most :data:`SIMILAR_MAX`). Only the best of
     these levels is returned (a postcode or a département typed with the name, « Quimper
-    29000 », « Plouhinec (56) », narrows it: :func:`geo.names.split_query`), ranked by level (own names before EPCI names, a name starting
-    with the query before a name with a word starting with it), then similarity, then
-    population. LIKE wildcards in the query are escaped (and a key holds none).
+    29000 », « Plouhinec (56) », narrows it: :func:`geo.names.split_query`), ranked by
+    level (own names before EPCI names, a name starting with the query before a name with
+    a word starting with it), then similarity, then population. LIKE wildcards in the query
+    are escaped (and a key holds none).
 
     Returns ``level`` (``exact``, ``prefix``, ``similar`` or None when nothing matches),
     ``total`` (number of communes at that level; the list is cut at ``limit``) and
