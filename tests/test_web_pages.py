@@ -61,9 +61,11 @@ def test_postcode_offers_a_choice_then_filters_follow(web_client) -> None:
     page = web_client.get("/?q=35160&mission=conseil&public=jeunes&jour=mercredi&mode=walk").get_data(as_text=True)
     assert _title(page) == "Recherche « 35160 » : 6 communes – Atlas SPRO"
     assert "6 communes trouvées" in page
-    link = re.search(r'href="(/\?q=Montfort-sur-Meu&amp;commune=35188[^"]*)"', page).group(1)
+    link = re.search(r'href="(/\?q=35160&amp;commune=35188[^"]*)"', page).group(1)
     assert "mission=conseil" in link and "public=jeunes" in link and "jour=mercredi" in link and "mode=walk" in link
     page = web_client.get(html.unescape(link)).get_data(as_text=True)
+    # The query typed stays: « Ce n'est pas votre commune ? » leads back to the same list.
+    assert 'href="/?q=35160&amp;choix=1' in page
     assert _title(page) == (
         "10 lieux proches de Montfort-sur-Meu, conseil en orientation, jeunes (16-25 ans), "
         "ouverts le mercredi, à pied – Atlas SPRO"
