@@ -17,6 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from geo.crs import epsg_code
+from geo.names import searchable_names
 from geo.schema import STRUCTURE_COLUMNS
 from storage.common import StoreError, copy_rows, ewkb_hex, scalar
 
@@ -38,6 +39,7 @@ def replace_region(
     started_at: dt.datetime,
     rejections: Sequence[Rejection] = (),
     territories_source: str | None = None,
+    delegated_names: Sequence[tuple[str, str]] = (),
 ) -> dict[str, int]:
     """Replace everything a full load brings, in one transaction; return row counts.
 
@@ -58,6 +60,9 @@ def replace_region(
     territories_source
         Sources and vintages of the communes, populations and contours in words, cited by
         the pages and the report.
+    delegated_names
+        ``(current commune code, name)`` of the communes déléguées or associées, searchable
+        by the public along with the communes' and EPCI's names (table ``commune_name``).
     """
     srid = epsg_code(crs)
     for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
@@ -80,6 +85,7 @@ def replace_region(
             _copy_partner_types(conn, partner_types)
             _copy_communes(conn, communes, srid)
             _copy_territories(conn, territories, srid)
+            _copy_commune_names(conn, communes, territories, delegated_names)
             _copy_structures(conn, structures, srid)
             counts = {
                 "communes": len(communes),
@@ -176,6 +182,38 @@ def _copy_communes(conn: psycopg.Connection, communes: gpd.GeoDataFrame, srid: i
     copy_rows(conn, "commune", columns, rows)
 
 
+def _copy_commune_names(
+    conn: psycopg.Connection,
+    communes: gpd.GeoDataFrame,
+    territories: gpd.GeoDataFrame,
+    delegated_names: Sequence[tuple[str, str]],
+) -> None:
+    """The searchable names (:func:`geo.names.searchable_names`, the one normalisation rule)."""
+    known = set(communes["code"])
+    epci = territories[territories["level"] == "epci"]
+    rows = searchable_names(
+        ({"code": r.code, "name": r.name, "epci": _none(r.epci)} for r in communes.itertuples(index=False)),
+        [(code, name) for code, name in delegated_names if code in known],
+        zip(epci["code"], epci["name"], strict=True),
+    )
+    copy_rows(conn, "commune_name", ["commune_code", "kind", "name", "key", "compact"], rows)
+
+
+def refresh_commune_names(conn: psycopg.Connection) -> int:
+    """Rebuild ``commune_name`` from the stored communes and EPCI (own and EPCI names; the
+    communes déléguées come only with a load, which reads the COG list); return its rows.
+
+    Run by the migration that creates the table (:data:`storage.migrate.DATA_STEPS`), so that
+    a database loaded before it can be searched without a new load.
+    """
+    communes = conn.execute("SELECT code, name, epci FROM commune ORDER BY code").fetchall()
+    epci = conn.execute("SELECT code, name FROM territory WHERE level = 'epci' ORDER BY code").fetchall()
+    conn.execute("DELETE FROM commune_name")
+    rows = list(searchable_names(({"code": c, "name": n, "epci": e} for c, n, e in communes), (), epci))
+    copy_rows(conn, "commune_name", ["commune_code", "kind", "name", "key", "compact"], rows)
+    return len(rows)
+
+
 def _copy_territories(conn: psycopg.Connection, territories: gpd.GeoDataFrame, srid: int) -> None:
     geoms = ewkb_hex(territories.geometry, srid, multi=True)
     rows = (
@@ -213,4 +251,4 @@ def _none(value: object) -> object:
         return value
 
 
-__all__ = ["replace_region"]
+__all__ = ["refresh_commune_names", "replace_region"]

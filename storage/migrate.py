@@ -4,12 +4,16 @@ Files are ``storage/migrations/NNNN_description.sql``. Each is applied once, in 
 transaction, and recorded in ``schema_migrations`` with its SHA-256; applying again is a
 no-op. A recorded file whose content changed afterwards is an error (write a new
 migration instead of editing an applied one).
+
+A migration that adds data computed by Python (a rule that must stay in one place) names
+its step in :data:`DATA_STEPS`; the step runs right after the file, in the same transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +22,17 @@ import psycopg
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x41544C4153  # "ATLAS": serialises concurrent migrators
+
+
+def _fill_commune_names(conn: psycopg.Connection) -> None:
+    from storage.load import refresh_commune_names
+
+    refresh_commune_names(conn)
+
+
+DATA_STEPS: dict[str, Callable[[psycopg.Connection], None]] = {"0015": _fill_commune_names}
+"""Version -> the Python step filling what its SQL file created (0015: the searchable names of
+communes already loaded, keyed by :func:`geo.names.search_key`)."""
 
 
 class MigrationError(RuntimeError):
@@ -76,6 +91,9 @@ def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[
                 continue
             with conn.transaction():
                 conn.execute(migration.sql)
+                step = DATA_STEPS.get(migration.version)
+                if step is not None:
+                    step(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, filename, checksum) VALUES (%s, %s, %s)",
                     (migration.version, migration.path.name, migration.checksum),

@@ -9,7 +9,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.analysis.inventory import TypeInventory, type_inventory
-from geo.vocabulary import WEEKDAYS
+from geo.names import like_escape, search_key, split_query
+from geo.vocabulary import WEEKDAYS, is_commune_code
 from storage.common import loaded_region, one_row, scalar
 
 
@@ -107,37 +108,127 @@ def region_overview(conn: psycopg.Connection) -> dict[str, Any] | None:
     return region
 
 
-def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 10) -> list[dict[str, Any]]:
-    """Communes whose name (accent- and case-insensitive) or postcode matches ``text``.
+SEARCH_LEVELS: tuple[str, ...] = ("exact", "prefix", "similar")
+"""How a commune matched a query, best first: the same name (:func:`geo.names.search_key`),
+a name starting with the query (or one of its words doing so), a name close to it (pg_trgm)."""
 
-    Exact matches come first, then names starting with ``text``, then containing it.
+SIMILAR_MAX = 10
+"""At most this many communes are offered for a misspelt name (the closest; the page says so)."""
+
+_SEARCH_NAMES_SQL = """
+WITH m AS (
+    SELECT n.commune_code, n.kind, n.name,
+           CASE WHEN n.compact = %(compact)s THEN 1
+                WHEN n.compact LIKE %(prefix)s ESCAPE '\\' OR n.key LIKE %(word)s ESCAPE '\\' THEN 2
+                ELSE 3 END AS level,
+           (n.compact NOT LIKE %(prefix)s ESCAPE '\\') AS word_only,
+           similarity(n.compact, %(compact)s) AS score
+      FROM commune_name n JOIN commune c ON c.code = n.commune_code
+     WHERE (n.compact = %(compact)s
+            OR n.compact LIKE %(prefix)s ESCAPE '\\'
+            OR n.key LIKE %(word)s ESCAPE '\\'
+            OR n.compact %% %(compact)s)
+       AND (%(postcode)s::text IS NULL OR %(postcode)s = ANY (c.postcodes))
+       AND (%(departement)s::text IS NULL OR c.departement = %(departement)s)
+), best AS (
+    SELECT DISTINCT ON (commune_code) *, (kind = 'epci') AS via_epci
+      FROM m ORDER BY commune_code, level, (kind = 'epci'), word_only, score DESC
+), kept AS (
+    -- The best level only; there, an EPCI's communes only when no commune's own name matches.
+    SELECT b.* FROM best b
+     WHERE b.level = (SELECT min(level) FROM best)
+       AND (NOT b.via_epci OR NOT EXISTS (SELECT 1 FROM best o WHERE o.level = b.level AND NOT o.via_epci))
+)
+SELECT c.code, c.name, c.postcodes, c.departement, d.name AS departement_name, c.population,
+       k.kind AS matched_kind, k.name AS matched_name, k.level, round(k.score::numeric, 3)::float8 AS score,
+       count(*) OVER () AS total
+  FROM kept k JOIN commune c ON c.code = k.commune_code
+  LEFT JOIN territory d ON d.level = 'departement' AND d.code = c.departement
+ ORDER BY k.level, k.via_epci, k.word_only, k.score DESC, c.population DESC, c.code
+ LIMIT %(limit)s
+"""
+
+_SEARCH_CODES_SQL = """
+WITH m AS (
+    SELECT c.*, CASE WHEN c.code = %(q)s OR %(q)s = ANY (c.postcodes) THEN 1 ELSE 2 END AS level
+      FROM commune c
+     WHERE c.code = %(q)s OR EXISTS (SELECT 1 FROM unnest(c.postcodes) p WHERE p LIKE %(prefix)s ESCAPE '\\')
+), kept AS (SELECT * FROM m WHERE level = (SELECT min(level) FROM m))
+SELECT k.code, k.name, k.postcodes, k.departement, d.name AS departement_name, k.population,
+       CASE WHEN k.code = %(q)s THEN 'code' ELSE 'postcode' END AS matched_kind,
+       %(q)s AS matched_name, k.level, 1.0::float8 AS score, count(*) OVER () AS total
+  FROM kept k LEFT JOIN territory d ON d.level = 'departement' AND d.code = k.departement
+ ORDER BY k.level, k.population DESC, k.code
+ LIMIT %(limit)s
+"""
+
+
+def search_communes(conn: psycopg.Connection, text: str, *, limit: int = 50) -> dict[str, Any]:
+    """Communes matching a name, a postcode or an INSEE code, as forgiving as a person typing.
+
+    A query of digits (or an INSEE code such as 2A004) is a postcode: every commune it
+    covers (or, for 2 to 4 digits, every commune whose postcode starts with them). Any other
+    query is a name, compared through :func:`geo.names.search_key` (accents, case, hyphens,
+    spaces, apostrophes, St/Ste) with the names of ``commune_name``: the same name first,
+    else the names starting with it (or having a word starting with it), else the closest
+    names by trigram similarity (pg_trgm, at most :data:`SIMILAR_MAX`). Only the best of
+    these levels is returned (a postcode or a département typed with the name, « Quimper
+    29000 », « Plouhinec (56) », narrows it: :func:`geo.names.split_query`), ranked by
+    level (own names before EPCI names, a name starting with the query before a name with
+    a word starting with it), then similarity, then population. LIKE wildcards in the query
+    are escaped (and a key holds none).
+
+    Returns ``level`` (``exact``, ``prefix``, ``similar`` or None when nothing matches),
+    ``total`` (number of communes at that level; the list is cut at ``limit``) and
+    ``communes``: ``code, name, postcodes, departement, departement_name, population, matched_kind``
+    (``commune``, ``deleguee``, ``epci``, ``postcode``, ``code``) and ``matched_name``, and
+    ``epci``: the EPCI's name when every commune listed was found through it.
     """
-    query = text.strip()
-    if not query:
-        return []
+    raw = text.strip()
+    code_like = raw.upper().replace(" ", "")
+    rows: list[dict[str, Any]]
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            """
-            WITH q AS (SELECT lower(unaccent(%(q)s)) AS q)
-            SELECT c.code, c.name, c.postcodes, c.departement, c.population
-              FROM commune c, q
-             WHERE lower(unaccent(c.name)) LIKE '%%' || q.q || '%%'
-                OR EXISTS (SELECT 1 FROM unnest(c.postcodes) p WHERE p LIKE %(q)s || '%%')
-                OR c.code = %(q)s
-             ORDER BY (lower(unaccent(c.name)) = q.q OR c.code = %(q)s OR %(q)s = ANY(c.postcodes)) DESC,
-                      (lower(unaccent(c.name)) LIKE q.q || '%%') DESC,
-                      c.population DESC, c.code
-             LIMIT %(limit)s
-            """,
-            {"q": query, "limit": limit},
-        ).fetchall()
+        if code_like.isdigit() or is_commune_code(code_like):
+            if len(code_like) < 2:
+                return {"level": None, "total": 0, "communes": [], "epci": None}
+            rows = cur.execute(
+                _SEARCH_CODES_SQL, {"q": code_like, "prefix": like_escape(code_like) + "%", "limit": limit}
+            ).fetchall()
+        else:
+            name, postcode, departement = split_query(raw)
+            key = search_key(name)
+            compact = key.replace(" ", "")
+            if len(compact) < 2:
+                return {"level": None, "total": 0, "communes": [], "epci": None}
+            values = {
+                "compact": compact,
+                "prefix": like_escape(compact) + "%",
+                "word": "% " + like_escape(key) + "%",
+                "limit": limit,
+                "postcode": postcode,
+                "departement": departement,
+            }
+            rows = cur.execute(_SEARCH_NAMES_SQL, values).fetchall()
+            if not rows and (postcode or departement):  # a wrong postcode or département: the name alone
+                rows = cur.execute(_SEARCH_NAMES_SQL, {**values, "postcode": None, "departement": None}).fetchall()
+    if not rows:
+        return {"level": None, "total": 0, "communes": [], "epci": None}
+    level = SEARCH_LEVELS[rows[0]["level"] - 1]
+    total = rows[0]["total"]
+    if level == "similar":
+        rows, total = rows[:SIMILAR_MAX], min(total, SIMILAR_MAX)
+    for row in rows:
+        del row["level"], row["total"], row["score"]
+    epci = {row["matched_name"] for row in rows if row["matched_kind"] == "epci"}
+    only_epci = len(epci) == 1 and all(row["matched_kind"] == "epci" for row in rows)
+    return {"level": level, "total": total, "communes": rows, "epci": epci.pop() if only_epci else None}
 
 
 # --------------------------------------------------------------------------- finder
 STRUCTURE_COLUMNS_SQL = """
     s.structure_id, s.name, s.address, s.postcode, s.commune_code, s.commune_name, s.partner_type,
     p.label AS partner_label, coalesce(s.receives_public, p.receives_public) AS receives_public, s.missions, s.publics, s.site_format, s.geocoding, s.opening_hours,
-    s.phone, s.website, s.appointment, s.source, s.vintage,
+    s.phone, s.email, s.website, s.appointment, s.source, s.vintage, p.description AS partner_description,
     starts_with(s.geocoding, 'approx_') AS approximate_position,
     s.site_format IN ('itinerant', 'bus') AS itinerant,
     s.site_format = 'multisites' AS multisite,
@@ -155,8 +246,13 @@ def _filters(
     day: str | None = None,
     partner_type: str | None = None,
     receiving_only: bool = True,
+    unknown_hours_kept: bool = False,
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """The WHERE clause of the finder's filters, with only the predicates in use.
+
+    With ``unknown_hours_kept`` (the public finder's rule, :func:`geo.analysis.finder.allowed_places`),
+    a weekday keeps the places open that day *and* those whose hours are unknown; without it,
+    only the former.
 
     Only the filters given appear in the statement, so that each combination gets its
     own (prepared, well-estimated) plan; values are bound parameters. A place for
@@ -173,7 +269,11 @@ def _filters(
         clauses.append(sql.SQL("(%(public)s = ANY (s.publics) OR 'tout_public' = ANY (s.publics))"))
         params["public"] = public
     if day:
-        clauses.append(sql.SQL("s.opening_hours ? %(day)s"))
+        clauses.append(
+            sql.SQL("(s.opening_hours ? %(day)s OR s.opening_hours = '{}'::jsonb)")
+            if unknown_hours_kept
+            else sql.SQL("s.opening_hours ? %(day)s")
+        )
         params["day"] = day
     if partner_type:
         clauses.append(sql.SQL("s.partner_type = %(partner_type)s"))

@@ -81,7 +81,7 @@ def finder_query(
     max_distance_m: int = 20_000,
 ) -> tuple[sql.Composed, dict[str, Any]]:
     """The statement :func:`finder_search` runs and its parameters (for EXPLAIN in tests)."""
-    filters, params = _filters(mission=mission, public=public, day=day)
+    filters, params = _filters(mission=mission, public=public, day=day, unknown_hours_kept=True)
     if commune_code is not None:
         located = sql.SQL(_LOCATED_BY_COMMUNE_SQL)
         params["code"] = commune_code

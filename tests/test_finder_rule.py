@@ -59,8 +59,10 @@ def test_allowed_places_apply_every_filter_and_receiving_only() -> None:
     assert allowed_places(STRUCTURES, "conseil", None, None) == {"a:cio"}
     # A place for everyone serves every public.
     assert allowed_places(STRUCTURES, None, "jeunes", None) == {"a:cio", "b:fs", "c:ml"}
-    assert allowed_places(STRUCTURES, None, None, "samedi") == {"b:fs"}
-    assert allowed_places(STRUCTURES, "accueil", "adultes", "lundi") == {"b:fs"}
+    # A day keeps the places open that day and those whose hours are unknown (c, e: the page
+    # says « horaires non renseignés — appelez avant »); a's known hours leave Saturday out.
+    assert allowed_places(STRUCTURES, None, None, "samedi") == {"b:fs", "c:ml", "e:far"}
+    assert allowed_places(STRUCTURES, "accueil", "adultes", "lundi") == {"b:fs", "e:far"}
 
 
 def test_rank_by_time_ties_by_identifier_then_by_straight_line() -> None:

@@ -41,3 +41,18 @@ def test_geometries_must_carry_the_region_srid(pilot_copy: str) -> None:
         pytest.raises(psycopg.errors.RaiseException, match="expected the Région's SRID"),
     ):
         conn.execute("UPDATE commune SET geom = ST_Transform(geom, 4326) WHERE code = '35238'")
+
+
+def test_migration_0015_fills_the_searchable_names_of_a_database_loaded_before_it(pilot_copy: str) -> None:
+    from storage import read
+
+    with db.connect(pilot_copy) as conn:
+        conn.execute("DROP TABLE commune_name")
+        conn.execute("DELETE FROM schema_migrations WHERE version = '0015'")
+        assert read.data_version(conn)  # the data are there, the table is not
+        assert migrate(conn) == ["0015"]
+        kinds = dict(conn.execute("SELECT kind, count(*) FROM commune_name GROUP BY kind").fetchall())
+        found = read.search_communes(conn, "St Malo")
+        epci = read.search_communes(conn, "Lamballe Terre et Mer")
+    assert kinds["commune"] == 1202 and kinds["epci"] >= 1202 and "deleguee" not in kinds  # déléguées: next load
+    assert [c["name"] for c in found["communes"]] == ["Saint-Malo"] and epci["total"] == 38

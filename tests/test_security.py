@@ -577,7 +577,7 @@ NASTY = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 ENDPOINTS = {
-    "/": ("q", "commune", "lat", "lon", "mission", "public", "jour", "mode"),
+    "/": ("q", "commune", "lat", "lon", "mission", "public", "jour", "mode", "choix"),
     "/a-propos": (),
     "/carte": (),
     "/diagnostic": ("level", "mode", "category"),

@@ -128,7 +128,12 @@ def test_nearest_filters(web_client) -> None:
     assert results and all({"jeunes", "tout_public"} & set(r["publics"]) for r in results)
     assert any("tout_public" in r["publics"] for r in results)
     results = web_client.get("/api/nearest?commune=35360&day=samedi&limit=30").get_json()["results"]
-    assert results and all("samedi" in r["opening_hours"] for r in results)
+    # Open on Saturday, or hours unknown (kept: the place may be open); never closed that day.
+    assert results and all("samedi" in r["opening_hours"] or not r["opening_hours"] for r in results)
+    assert any("samedi" in r["opening_hours"] for r in results) and any(not r["opening_hours"] for r in results)
+    everyone = web_client.get("/api/nearest?commune=35360&limit=50").get_json()["results"]
+    closed = {r["structure_id"] for r in everyone if r["opening_hours"] and "samedi" not in r["opening_hours"]}
+    assert closed and not closed & {r["structure_id"] for r in results}
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ def test_without_travel_times_results_are_ordered_by_straight_line_distance(clie
         value = float(number.replace(",", "."))
         metres.append(value * 1000 if unit == "km" else value)
     assert len(metres) == 10 and metres == sorted(metres)
-    assert "Position approximative" in page  # the Mission locale of Vitré is placed at the town hall
+    # The Mission locale of Vitré is placed at the town hall: said in plain words.
+    assert "Adresse exacte non vérifiée : le lieu est placé à la mairie de sa commune" in page
 
 
 def test_api_structures_geojson(client) -> None:

@@ -191,15 +191,18 @@ NEAREST_PARAMETERS = ("commune", "lat", "lon", "mission", "public", "day", "mode
 
 @bp.get("/communes")
 def communes() -> ResponseReturnValue:
-    """Communes matching a name (accent- and case-insensitive) or a postcode."""
+    """Communes matching a name (forgiving: :func:`storage.read.search_communes`) or a postcode,
+    with how they matched (``level``) and how many match in all (``total``)."""
     params.no_unknown(request.args, ("q", "limit"))
     query = params.text(request.args, "q")
     if query is None or len(query) < 2:
         raise params.BadParameter("q", "« q » : au moins 2 caractères (nom de commune ou code postal).")
     limit = params.integer(request.args, "limit", default=10, minimum=1, maximum=params.MAX_LIMIT)
     with connection() as conn:
-        rows = finder.matching_communes(conn, query, limit=limit)
-    return _no_store(jsonify(communes=rows))
+        found = finder.matching_communes(conn, query, limit=limit)
+    return _no_store(
+        jsonify(communes=found["communes"], level=found["level"], total=found["total"], epci=found["epci"])
+    )
 
 
 def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:

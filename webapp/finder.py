@@ -23,9 +23,11 @@ import psycopg
 from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Ranked, Search, allowed_places, rank
+from geo.names import search_key
 from geo.vocabulary import MODES, Mode
 from storage import read
 from webapp.cache import DataCache, data_cache
+from webapp.contact import public_place
 from webapp.db import connection
 
 MAX_DISTANCE_FROM_REGION_M = 20_000
@@ -55,6 +57,7 @@ class Outcome:
     by_distance: tuple[Ranked, ...]
     ferry: frozenset[tuple[str, str]] = frozenset()
     """``(mode, structure_id)`` pairs of the commune whose time crosses by boat."""
+    day: str | None = None
 
     def crosses(self, sid: str, drive_s: float | None, walk_s: float | None) -> bool:
         """Whether a time shown for place ``sid`` includes a boat crossing."""
@@ -142,6 +145,7 @@ def _search(cache: DataCache, conn: psycopg.Connection, search: Search) -> Outco
         by_time=tuple(by_time),
         by_distance=tuple(by_distance),
         ferry=frozenset(times.get("ferry", ())),
+        day=search.day,
     )
 
 
@@ -165,12 +169,22 @@ def find(search: Search, *, conn: psycopg.Connection | None = None) -> Outcome:
     return outcome
 
 
-def matching_communes(conn: psycopg.Connection, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
-    """:func:`storage.read.search_communes`, kept in the LRU for the current data version
-    (the public page and ``/api/communes`` share the entries)."""
+SECTOR_TYPES = ("mission_locale", "cio")
+"""Partner types whose places each serve a sector (a set of communes) first. No loaded source
+gives these sectors (said on /a-propos#secteur), so results name the types present instead
+of « votre Mission locale de secteur »."""
+
+CHOOSER_MAX = 50
+"""A chooser lists at most this many communes; beyond, it says how many match and asks to refine."""
+
+
+def matching_communes(conn: psycopg.Connection, query: str, *, limit: int = CHOOSER_MAX) -> dict[str, Any]:
+    """:func:`storage.read.search_communes` (``level``, ``total``, ``communes``), kept in the
+    LRU for the current data version under the query's search key (the public page and
+    ``/api/communes`` share the entries; « St Malo » and « saint-malo » share one)."""
     cache = data_cache()
-    key = ("communes", query.casefold(), limit)
-    found: list[dict[str, Any]] | None = cache.result(key)
+    key = ("communes", search_key(query) or query.strip().upper(), limit)
+    found: dict[str, Any] | None = cache.result(key)
     if found is None:
         version = cache.version(conn)
         found = read.search_communes(conn, query, limit=limit)
@@ -197,20 +211,29 @@ def _times(outcome: Outcome) -> Iterator[tuple[str, str, float | None, float | N
 
 def page_results(outcome: Outcome) -> dict[str, Any]:
     """The search as the public page renders it: ``run``, ``runs``, ``approximate``,
-    ``by_time`` and ``by_distance`` (place rows with ``drive_s``, ``walk_s``,
-    ``distance_m``, ``ranked_by``, ``approximate_times``, ``ferry``: a time shown crosses by boat) and ``bounds`` (seconds per mode)."""
+    ``by_time`` and ``by_distance`` (place rows with ``drive_s``, ``walk_s``, ``time_s``
+    and ``other_s`` (the chosen mode's time, the other's), ``distance_m``, ``ranked_by``,
+    ``approximate_times``, ``ferry`` (the chosen mode's time crosses by boat), ``hours_unknown`` (a
+    day was asked and the place's hours are unknown) and the public wording of
+    :func:`webapp.contact.public_place`), ``bounds`` (seconds per mode), ``n_results`` and
+    ``sector_types`` (labels of the :data:`SECTOR_TYPES` among the results)."""
     runs = outcome.runs
-    places = outcome.reference["structures"]
+    places = _public_places(outcome.reference)
+    drive = outcome.mode == "drive"
     lists: dict[str, list[dict[str, Any]]] = {"time": [], "distance": []}
     for sid, ranked_by, drive_s, walk_s, distance_m in _times(outcome):
+        place = places[sid]
         row = {
-            **places[sid],
+            **place,
             "drive_s": drive_s,
             "walk_s": walk_s,
+            "time_s": drive_s if drive else walk_s,
+            "other_s": walk_s if drive else drive_s,
             "distance_m": distance_m,
             "ranked_by": ranked_by,
             "approximate_times": _approximate(runs, drive_s, walk_s),
-            "ferry": outcome.crosses(sid, drive_s, walk_s),
+            "ferry": (drive_s if drive else walk_s) is not None and (outcome.mode, sid) in outcome.ferry,
+            "hours_unknown": outcome.day is not None and not place["opening_hours"],
         }
         lists[ranked_by].append(row)
     run = outcome.run
@@ -221,7 +244,20 @@ def page_results(outcome: Outcome) -> dict[str, Any]:
         "by_time": lists["time"],
         "by_distance": lists["distance"],
         "bounds": {m: (runs[m]["bound_s"] if m in runs else None) for m in MODES},
+        "n_results": len(lists["time"]) + len(lists["distance"]),
+        "sector_types": sorted(
+            {row["partner_label"] for rows in lists.values() for row in rows if row["partner_type"] in SECTOR_TYPES}
+        ),
     }
+
+
+def _public_places(reference: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each place with its public wording (:func:`webapp.contact.public_place`), built once per reference."""
+    public: dict[str, dict[str, Any]] | None = reference.get("public_places")
+    if public is None:
+        public = {sid: public_place(row) for sid, row in reference["structures"].items()}
+        reference["public_places"] = public
+    return public
 
 
 def _seconds(value: float | None) -> int | None:

@@ -22,6 +22,34 @@ MISSION_LABELS: dict[str, str] = {
     "accompagnement": "Accompagnement",
 }
 PUBLIC_LABELS: dict[str, str] = dict(french.PUBLIC_NAMES)
+MISSION_PLAIN: dict[str, str] = {
+    "accueil": "on vous reçoit et on vous dit à qui vous adresser",
+    "information": "on vous informe sur les métiers, les formations et l'emploi",
+    "conseil": "on vous aide à choisir votre orientation",
+    "accompagnement": "on vous suit dans votre projet, rendez-vous après rendez-vous",
+}
+"""What each SPRO mission means for the person, in words a 17-year-old understands (public pages)."""
+MISSION_CHOICES: dict[str, str] = {
+    "accueil": "Être reçu et orienté",
+    "information": "M'informer sur les métiers, les formations, l'emploi",
+    "conseil": "Être conseillé pour choisir",
+    "accompagnement": "Être suivi dans mon projet",
+}
+"""The finder's « Vous voulez » choices, one per mission (public search form)."""
+PUBLIC_PLAIN: dict[str, str] = {
+    "tout_public": "tout le monde",
+    "jeunes": "les jeunes de 16 à 25 ans",
+    "scolaires": "les collégiens, les lycéens et leurs parents",
+    "etudiants": "les étudiants",
+    "adultes": "les adultes",
+    "demandeurs_emploi": "les personnes qui cherchent un emploi",
+    "salaries": "les personnes qui ont un emploi",
+    "personnes_handicapees": "les personnes en situation de handicap",
+    "cadres": "les cadres et jeunes diplômés",
+    "femmes": "les femmes en priorité (ouvert à tous)",
+    "createurs_entreprise": "les personnes qui créent ou reprennent une entreprise",
+}
+"""Who a place is for, in plain words (public pages)."""
 LEVEL_LABELS: dict[str, str] = {
     "region": "Région",
     "departement": "Départements",
@@ -127,6 +155,7 @@ def init_app(app: Flask) -> None:
         MODE_NAMES=MODE_NAMES,
         APPROXIMATE_TIMES=french.APPROXIMATE_TIMES,
         MISSION_LABELS=MISSION_LABELS,
+        MISSION_CHOICES=MISSION_CHOICES,
         PUBLIC_LABELS=PUBLIC_LABELS,
         SITE_FORMAT_LABELS=SITE_FORMAT_LABELS,
         GEOCODING_LABELS=GEOCODING_LABELS,

@@ -124,7 +124,12 @@ def openapi_document() -> dict[str, Any]:
                     _query("lon", "Longitude WGS84.", {"type": "number", "minimum": -180, "maximum": 180}),
                     MISSION,
                     PUBLIC,
-                    DAY,
+                    _query(
+                        "day",
+                        "Ouvert ce jour de la semaine : les lieux fermés ce jour-là sont retirés, ceux dont les "
+                        "horaires sont inconnus (« opening_hours » vide) restent (à appeler avant).",
+                        {"type": "string", "enum": list(WEEKDAYS)},
+                    ),
                     MODE,
                     _query(
                         "limit",
@@ -145,7 +150,7 @@ def openapi_document() -> dict[str, Any]:
                 ),
             ),
             "/api/communes": _get(
-                "Recherche de communes (nom sans accents ni casse, ou code postal)",
+                "Recherche de communes tolérante (nom, commune déléguée, EPCI, code postal ou code INSEE)",
                 [
                     _query(
                         "q",
@@ -155,7 +160,13 @@ def openapi_document() -> dict[str, Any]:
                     ),
                     _query("limit", f"1 à {MAX_LIMIT}.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
                 ],
-                _ok("Communes trouvées."),
+                _ok(
+                    "Communes trouvées : « communes » (avec « matched_kind » : commune, deleguee, epci, postcode "
+                    "ou code, et « matched_name »), « level » (exact, prefix, similar : même nom aux accents, "
+                    "majuscules, tirets, apostrophes et St/Ste près ; début du nom ou d'un de ses mots ; noms "
+                    "proches par trigrammes, 10 au plus), « total » (communes à ce niveau ; la liste est "
+                    "coupée à « limit ») et « epci » (nom de l'intercommunalité quand toutes viennent d'elle)."
+                ),
                 tags=["recherche"],
             ),
             "/api/communes/{code}": _get(

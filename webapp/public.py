@@ -23,13 +23,28 @@ from webapp.reporting import lists_may_be_incomplete
 bp = Blueprint("public", __name__)
 
 RESULTS = 10
+OPENING_LEVELS = ("exact", "prefix")
+"""A single commune found at these levels of :func:`storage.read.search_communes` opens its
+results directly; a single *similar* name is only proposed (« Vouliez-vous dire… »)."""
 
 
-def _search_title(origin: finder.Origin | None, query: str | None, filters: dict[str, Any]) -> str:
-    """The page title, reflecting the search (RGAA 8.6)."""
+def _search_title(
+    origin: finder.Origin | None,
+    query: str | None,
+    filters: dict[str, Any],
+    search: dict[str, Any] | None = None,
+    n_results: int = 0,
+) -> str:
+    """The page title, reflecting the search and how many answers it has (RGAA 8.6)."""
     if origin is None:
-        return f"Recherche « {query} »" if query else "Trouver un lieu d'orientation"
-    parts = [f"Lieux proches de {origin.commune['name']}"]
+        if not query:
+            return "Trouver un lieu d'orientation"
+        n = search["total"] if search else 0
+        count = "aucune commune" if not n else f"{n} commune{'s' if n > 1 else ''}"
+        return f"Recherche « {query} » : {count}"
+    parts = [
+        f"{n_results} lieu{'x' if n_results > 1 else ''} proche{'s' if n_results > 1 else ''} de {origin.commune['name']}"
+    ]
     if filters["mission"]:
         parts.append(MISSION_LABELS[filters["mission"]].lower())
     if filters["public"]:
@@ -50,7 +65,8 @@ def index() -> ResponseReturnValue:
     mode = params.mode(args)
     mission, public, day = params.mission(args), params.public(args), params.day(args, "jour")
     filters = {"mission": mission, "public": public, "day": day, "mode": mode}
-    matches: list[dict[str, Any]] = []
+    search: dict[str, Any] | None = None  # the communes matching « q »
+    matched: dict[str, Any] | None = None
     origin = None
     found = None
     partial_lists = False
@@ -59,11 +75,13 @@ def index() -> ResponseReturnValue:
         # it answers 503 as soon as the database is down, and keeps the overview (4 queries).
         overview = cached(conn, read.region_overview, check=True)
         if not code and not point and query:
-            matches = finder.matching_communes(conn, query)
-            if len(matches) == 1:
-                code = matches[0]["code"]
+            search = finder.matching_communes(conn, query)
+            # A query naming exactly one commune opens its results (unless « choix=1 » asks for the list).
+            if search["total"] == 1 and search["level"] in OPENING_LEVELS and args.get("choix") != "1":
+                matched = search["communes"][0]
+                code = matched["code"]
         if code or point:
-            search = Search(
+            wanted = Search(
                 mode=mode,
                 limit=RESULTS,
                 mission=mission,
@@ -72,16 +90,17 @@ def index() -> ResponseReturnValue:
                 code=code,
                 point=None if code else point,
             )
-            outcome = finder.find(search, conn=conn)
+            outcome = finder.find(wanted, conn=conn)
             origin, found = outcome.origin, finder.page_results(outcome)
             partial_lists = cached(conn, lists_may_be_incomplete)
     page = render_template(
         "public/index.html",
-        title=_search_title(origin, query, filters),
+        title=_search_title(origin, query, filters, search, found["n_results"] if found else 0),
         overview=overview,
         query=query or "",
         point=point,
-        matches=matches,
+        search=search,
+        matched=matched,
         origin=origin,
         found=found,
         partial_lists=partial_lists,

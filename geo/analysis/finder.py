@@ -5,7 +5,9 @@ come by travel time, equal times by ``structure_id`` (never by operator); the re
 the number asked, by straight-line distance from the starting point (then
 ``structure_id``). Only places of a partner type receiving the public are proposed, and
 only those matching the filters: a mission, a public (a place for ``tout_public`` serves
-every public), a weekday on which the place is open.
+every public), a weekday on which the place is open — a place whose hours are unknown
+stays (it may be open: the page says « horaires non renseignés — appelez avant »), only
+a place whose known hours leave that day out is removed.
 
 Pure: the inputs are plain values (what :mod:`storage.read` gives the web application,
 kept in its caches), the output identifiers and numbers. Distances are in metres in the
@@ -56,7 +58,7 @@ def allowed_places(
     """Identifiers of the places the finder may propose with these filters.
 
     ``structures`` maps ``structure_id`` to ``receives_public`` (bool), ``missions`` and
-    ``publics`` (lists) and ``opening_hours`` (``(weekday, hours)`` pairs).
+    ``publics`` (lists) and ``opening_hours`` (``(weekday, hours)`` pairs, empty when unknown).
     """
     return frozenset(
         sid
@@ -64,7 +66,7 @@ def allowed_places(
         if row["receives_public"]
         and (mission is None or mission in row["missions"])
         and (public is None or public in row["publics"] or TOUT_PUBLIC in row["publics"])
-        and (day is None or any(d == day for d, _hours in row["opening_hours"]))
+        and (day is None or not row["opening_hours"] or any(d == day for d, _hours in row["opening_hours"]))
     )
 
 

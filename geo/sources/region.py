@@ -95,6 +95,9 @@ class RegionSources:
     rejections
         The rows a tolerant load left out (``skip_invalid_rows``), each error naming its file,
         row and field; empty for a strict load, which stops at the first.
+    delegated_names
+        ``(current commune code, name)`` of the communes déléguées or associées of the COG
+        list, under which the public may still search their commune (:mod:`geo.names`).
     """
 
     region_code: str
@@ -112,6 +115,7 @@ class RegionSources:
     placed: dict[str, str] = field(default_factory=dict)
     town_halls_misplaced: list[tuple[int, str, float]] = field(default_factory=list)
     rejections: list[ValidationError] = field(default_factory=list)
+    delegated_names: list[tuple[str, str]] = field(default_factory=list)
 
     def rejected_rows(self) -> list[tuple[str, int | None, str | None, str]]:
         """``(file, row, field, reason)`` of every row a tolerant load left out."""
@@ -400,6 +404,11 @@ def read_region_sources(
         },
         town_halls_misplaced=[] if town_halls is None else town_halls.misplaced,
         rejections=rejections or [],
+        delegated_names=[
+            (str(code), str(name))
+            for code, name, kind in zip(cog["chef_lieu"], cog["name"], cog["type"], strict=True)
+            if kind in commune_io.ABSORBED_TYPES
+        ],
     )
 
 

@@ -41,8 +41,8 @@ def test_search_a_commune_and_read_the_results(page, live_server: str) -> None:
     if choice.count():
         choice.click()
     expect(page.get_by_role("heading", name="Lieux les plus proches de Vitré")).to_be_visible()
-    expect(page).to_have_title(re.compile(r"^Lieux proches de Vitré, en voiture"))
-    expect(page.get_by_role("status").filter(has_text="10 lieu(x) trouvé(s)")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^10 lieux proches de Vitré, en voiture"))
+    expect(page.get_by_role("status").filter(has_text="10 lieux trouvés")).to_be_visible()
     results = page.locator("ol.results > li.result")
     expect(results).to_have_count(10)
     assert "en voiture" in results.first.locator(".meta").inner_text()
@@ -142,7 +142,21 @@ def _wait_ready(page, path: str) -> None:
         expect(page.locator("#carte-resultats .rank-marker").first).to_be_attached()
 
 
-PAGES = ("/", "/?q=Vitre&commune=35360", "/?q=35160", "/a-propos", "/carte", "/diagnostic", "/diagnostic/rapport/2026")
+PAGES = (
+    "/",
+    "/?q=Vitre&commune=35360",
+    "/?q=Vitre&commune=35360&jour=samedi&mode=walk",  # unknown hours, walking times
+    "/?q=35160",  # chooser
+    "/?q=Plou",  # chooser cut, « affinez »
+    "/?q=Renes",  # did you mean
+    "/?q=zzzzqq",  # no commune
+    "/?q=Pontivy&mode=bike",  # error 400
+    "/?lat=48.1113&lon=-1.68",  # a position
+    "/a-propos",
+    "/carte",
+    "/diagnostic",
+    "/diagnostic/rapport/2026",
+)
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -171,3 +185,87 @@ def test_no_request_leaves_the_server(page, live_server: str) -> None:
     assert hosts - {own, "data:"} == set()
     cookies = page.context.cookies()
     assert cookies == []
+
+
+def test_keyboard_only_search_chooser_results_details(page, live_server: str) -> None:
+    """Search, choose a commune, land on the results heading, open a place's hours: keys only."""
+    page.goto(live_server + "/")
+    for _ in range(40):  # Tab to the search field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("22100")
+    page.keyboard.press("Enter")  # submits the form
+    expect(page).to_have_title("Recherche « 22100 » : 14 communes – Atlas SPRO")
+    assert page.evaluate("document.activeElement.id") == "reponse"  # focus moved to the answer
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Dinan"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Lieux les plus proches de Dinan")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^10 lieux proches de Dinan, en voiture"))
+    assert page.evaluate("document.activeElement.id") == "reponse"
+    # The heading is in view at 1280 x 900 (the form targets #reponse), not below the fold.
+    top = page.evaluate("document.getElementById('reponse').getBoundingClientRect().top")
+    assert -5 <= top < 900
+    for _ in range(60):  # Tab on to the first « Horaires » or contact link of the results
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('li.result')"):
+            break
+    assert page.evaluate("!!document.activeElement.closest('li.result')")
+    focused = page.evaluate("document.activeElement.tagName")
+    if focused == "SUMMARY":
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.parentElement.open")
+
+
+NARROW_PAGES = (
+    "/",
+    "/?q=Vitre&commune=35360",
+    "/?q=22100",
+    "/?q=Renes",
+    "/?q=Lamballe+Terre+et+Mer",
+    "/?q=zzzzqq",
+    "/?q=Pontivy&mode=bike",
+    "/a-propos",
+    "/carte",
+    "/diagnostic",
+    "/diagnostic/rapport/2026",
+    "/api/docs",
+)
+
+
+WIDER_THAN_SCREEN_JS = """width => {
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.right <= width + 1 || r.width === 0) continue;
+    let parent = el.parentElement, clipped = false;
+    for (; parent; parent = parent.parentElement) {
+      if (getComputedStyle(parent).overflowX !== 'visible' && parent.getBoundingClientRect().right <= width + 1) {
+        clipped = true; break;
+      }
+    }
+    if (!clipped) out.push(`${el.tagName}#${el.id}.${el.className} ${Math.round(r.right)}`);
+  }
+  return out.slice(0, 8);
+}"""
+"""The elements sticking out of the screen (for the failure message)."""
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_no_horizontal_scroll_on_a_small_screen(browser, live_server: str, width: int) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        wide = {}
+        for path in NARROW_PAGES:
+            page.goto(live_server + path)
+            _wait_ready(page, path)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                wide[path] = (scroll, page.evaluate(WIDER_THAN_SCREEN_JS, width))
+        assert wide == {}, wide
+    finally:
+        context.close()
