@@ -201,9 +201,9 @@ def test_catchment_merges_small_zones_into_the_longest_border():
     assert_partition(zoning, communes)
     assert (zoning.zones["population"] >= 3_000).all()
     assert "ft_c" not in set(zoning.zones["hub"])
-    merged = zoning.zones[zoning.zones["explanation"].str.contains("fusionné avec le bassin de Commune 0-3")]
+    merged = zoning.zones[zoning.zones["explanation"].str.contains("a absorbé le bassin de Commune 0-3")]
     assert len(merged) == 1
-    assert "car < 3\u00a0000\u00a0hab. (plus longue frontière commune)" in merged["explanation"].iloc[0]
+    assert "moins de 3\u00a0000\u00a0hab. ; plus longue frontière commune)" in merged["explanation"].iloc[0]
     # The absorbing zone shares the longest border with the small one.
     zone_ft = {c for c, z in zone_of(before).items() if z == before.zones.set_index("hub").loc["ft_c", "zone_id"]}
     absorbing = merged["zone_id"].iloc[0]
@@ -468,9 +468,9 @@ def test_check_zoning_reports_each_broken_constraint():
     assert ("max_hub_time", "B") in kinds  # hub fs_b (2, 2) is 3 steps from (0, 1)
     assert ("max_hub_time", "A") not in kinds  # hub cio_a reaches A within 2 steps
     coverage = [v.message for v in violations if v.constraint == "coverage"]
-    assert any(code(1, 1) in m and "no zone" in m for m in coverage)
+    assert any(code(1, 1) in m and "aucune zone" in m for m in coverage)
     assert any("99999" in m for m in coverage)
-    assert any(code(0, 1) in m and "2 times" in m for m in coverage)
+    assert any(code(0, 1) in m and "2 fois" in m for m in coverage)
     far = next(v for v in violations if v.constraint == "max_hub_time")
     assert far.value == BASE_S + 3 * STEP_S and far.communes == (code(0, 1),)
 
@@ -491,3 +491,24 @@ def test_check_zoning_accepts_a_sound_zoning():
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Auray", "Bassin d'Auray"),
+        ("Île-de-Bréhat", "Bassin d'Île-de-Bréhat"),
+        ("Hennebont", "Bassin d'Hennebont"),
+        ("Yffiniac", "Bassin d'Yffiniac"),
+        ("Le Faou", "Bassin du Faou"),
+        ("Les Forges de Lanouée", "Bassin des Forges de Lanouée"),
+        ("La Gacilly", "Bassin de La Gacilly"),
+        ("L'Hermitage", "Bassin de L'Hermitage"),
+        ("Brest", "Bassin de Brest"),
+    ],
+)
+def test_zone_names_follow_french_elision(name, expected):
+    from geo.zoning import wording
+
+    assert wording.catchment_name(name) == expected
+    assert wording.regionalized_name(name, 3) == expected.replace("Bassin", "Zone")

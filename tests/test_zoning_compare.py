@@ -99,10 +99,10 @@ def test_ari_matches_scikit_learn_and_weights_count_individuals():
 
 def test_compare_rejects_incomplete_zonings(communes):
     zoning = quadrants(communes)
-    with pytest.raises(ValidationError, match="in no zone"):
+    with pytest.raises(ValidationError, match="dans aucune zone"):
         zc.compare_zonings(zoning, zoning.iloc[1:], communes)
     doubled = pd.concat([zoning, zoning.iloc[[0]]], ignore_index=True)
-    with pytest.raises(ValidationError, match="more than once") as info:
+    with pytest.raises(ValidationError, match="plus d'une fois") as info:
         zc.compare_zonings(zoning, doubled, communes)
     assert info.value.row == 17
 
@@ -124,7 +124,7 @@ def test_validate_zoning_reports_missing_duplicate_and_unknown(communes):
     assert by_kind["missing"].commune_code == communes["code"].iloc[5]
     assert by_kind["duplicate"].commune_code == communes["code"].iloc[2]
     assert by_kind["duplicate"].rows == (3, 16)
-    assert "rows 3, 16" in by_kind["duplicate"].message
+    assert "lignes 3, 16" in by_kind["duplicate"].message
     assert by_kind["unknown"].rows == (17,)
     assert by_kind["unknown"].commune_code == "99999"
 
@@ -135,7 +135,7 @@ def test_validate_zoning_warns_about_split_zones(communes):
     issues = check_zoning(zoning, communes, contiguity="warning")
     assert [(i.kind, i.severity, i.zone_id) for i in issues] == [("not_contiguous", "warning", "SW")]
     assert communes["code"].iloc[15] in issues[0].message
-    assert "2 pieces" in issues[0].message
+    assert "2 morceaux" in issues[0].message
 
 
 # ------------------------------------------------------------------- readers
@@ -191,7 +191,7 @@ def test_read_csv_utf8_comma_and_errors(tmp_path, communes):
     issues = check_zoning(zf.read_zoning_csv(duplicate), communes, contiguity="warning")
     dup = next(i for i in issues if i.kind == "duplicate")
     assert dup.rows == (2, 3) and dup.file == str(duplicate)
-    assert dup.message.startswith(f"{duplicate}, rows 2, 3: ")
+    assert dup.message.startswith(f"{duplicate}, lignes 2, 3 : ")
 
 
 def test_read_polygons_assigns_the_majority_zone(tmp_path, communes):
