@@ -264,9 +264,9 @@ def test_catchment_attaches_unreachable_communes_by_contiguity():
 def test_catchment_needs_a_hub():
     communes = grid(2, 2)
     sites = sites_at([("fs_a", 0, 0, ["accueil"])])
-    with pytest.raises(ValidationError, match="four missions"):
+    with pytest.raises(ValidationError, match="conseil et accompagnement"):
         catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
-    with pytest.raises(ValidationError, match="unknown hub"):
+    with pytest.raises(ValidationError, match="pôle inconnu"):
         catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["nope"])
     zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["fs_a"])
     assert [v.constraint for v in zoning.violations] == ["missions"]
@@ -512,3 +512,20 @@ def test_zone_names_follow_french_elision(name, expected):
 
     assert wording.catchment_name(name) == expected
     assert wording.regionalized_name(name, 3) == expected.replace("Bassin", "Zone")
+
+
+def test_default_pôles_are_fixed_places_offering_conseil_and_accompagnement():
+    """France services (accueil, information) and an itinerant permanence are never pôles."""
+    communes = grid(1, 6)
+    sites = sites_at(
+        [
+            ("fs_a", 0, 0, ["accueil", "information"]),
+            ("ml_b", 0, 2, ALL),
+            ("ml_c", 0, 5, ALL),
+            ("cio_d", 0, 4, ["accueil", "information", "conseil"]),
+        ]
+    )
+    sites["site_format"] = ["fixe", "fixe", "itinerant", "fixe"]
+    assert model.default_hubs(sites).tolist() == [False, True, False, False]
+    zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
+    assert set(zoning.zones["hub"]) == {"ml_b"}

@@ -1,6 +1,7 @@
 """Catchment zones: every commune goes to the pôle it reaches fastest.
 
-Pôles are the sites offering the four missions (or a list given by the planner); sites
+Pôles are the fixed public-reception sites offering conseil and accompagnement
+(:func:`geo.zoning.model.default_hubs`), or a list given by the planner; sites
 of the same commune form one pôle. Pieces cut off from their zone (and communes reaching
 no pôle) go to the neighbouring zone they share the longest border with; zones under a
 minimum population are then merged into their best neighbour (longest shared border, or
@@ -62,8 +63,9 @@ def catchment_zones(
         ``(n_communes, n_sites)`` travel time (seconds) from each commune's origin to each
         site, ``inf`` beyond reach.
     hubs
-        ``structure_id`` of the hub sites; default: the sites offering the four
-        missions (:data:`geo.schema.MISSIONS`). Hubs of the same commune form one pôle.
+        ``structure_id`` of the hub sites; default: the fixed sites offering conseil and
+        accompagnement (:func:`geo.zoning.model.default_hubs`). Hubs of the same commune
+        form one pôle.
     min_population
         Zones with fewer inhabitants are merged into a neighbour (0: no merge).
     merge_rule
