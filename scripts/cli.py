@@ -224,6 +224,7 @@ def load(
                     started_at=started_at,
                     rejections=sources.rejected_rows(),
                     territories_source=sources.territories_source,
+                    official_zones=sources.official_zones,
                 )
             except StoreError as exc:
                 raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc

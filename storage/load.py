@@ -38,6 +38,7 @@ def replace_region(
     started_at: dt.datetime,
     rejections: Sequence[Rejection] = (),
     territories_source: str | None = None,
+    official_zones: pd.DataFrame | None = None,
 ) -> dict[str, int]:
     """Replace everything a full load brings, in one transaction; return row counts.
 
@@ -58,6 +59,9 @@ def replace_region(
     territories_source
         Sources and vintages of the communes, populations and contours in words, cited by
         the pages and the report.
+    official_zones
+        ``level, commune_code, zone_id, name`` of the official zonings (zones d'emploi,
+        bassins de vie), replacing the stored ones; None stores none.
     """
     srid = epsg_code(crs)
     for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
@@ -80,6 +84,7 @@ def replace_region(
             _copy_partner_types(conn, partner_types)
             _copy_communes(conn, communes, srid)
             _copy_territories(conn, territories, srid)
+            _copy_official_zones(conn, official_zones)
             _copy_structures(conn, structures, srid)
             counts = {
                 "communes": len(communes),
@@ -105,6 +110,19 @@ def replace_region(
         msg = f"the load would leave a broken reference, nothing was written: {exc.diag.message_detail or exc}"
         raise StoreError(msg) from exc
     return counts
+
+
+def _copy_official_zones(conn: psycopg.Connection, zones: pd.DataFrame | None) -> None:
+    """Replace the official zonings (the communes' deletion already emptied them)."""
+    conn.execute("DELETE FROM official_zone")
+    if zones is None or zones.empty:
+        return
+    copy_rows(
+        conn,
+        "official_zone",
+        ("level", "commune_code", "zone_id", "name"),
+        zones[["level", "commune_code", "zone_id", "name"]].itertuples(index=False, name=None),
+    )
 
 
 def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str) -> None:

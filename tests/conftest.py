@@ -90,6 +90,7 @@ def store_sources(url: str, sources) -> dict[str, int]:
             datasets=sources.datasets,
             files=sources.files,
             started_at=dt.datetime.now(dt.UTC),
+            official_zones=sources.official_zones,
         )
 
 
