@@ -454,7 +454,8 @@ def indicator_levels(conn: psycopg.Connection) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             """
-            SELECT DISTINCT i.level, z.label AS zoning_label
+            SELECT DISTINCT i.level,
+                   z.label || CASE WHEN z.draft THEN ' (brouillon)' ELSE '' END AS zoning_label
               FROM access_indicator i
               LEFT JOIN zoning z ON i.level = 'zone:' || z.zoning_id
             """
@@ -488,11 +489,14 @@ def indicators(conn: psycopg.Connection, *, level: str, mode: str, category: str
 
 # ------------------------------------------------------------------- zones, gaps
 def zonings(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Stored zonings with their number of zones."""
+    """Stored zonings with their number of zones, version facts (``created_at, author,
+    note``) and ``draft``; a draft's ``label`` ends with « (brouillon) », so that every
+    list, page, API answer and export that shows it says so."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """
-            SELECT z.zoning_id, z.label, z.method, z.source, z.created_at, count(zo.zone_id) AS n_zones
+            SELECT z.zoning_id, z.label || CASE WHEN z.draft THEN ' (brouillon)' ELSE '' END AS label, z.method,
+                   z.source, z.created_at, z.author, z.note, z.draft, count(zo.zone_id) AS n_zones
               FROM zoning z LEFT JOIN zone zo USING (zoning_id)
              GROUP BY z.zoning_id ORDER BY z.zoning_id
             """

@@ -90,11 +90,11 @@ def test_import_validates_and_compare_scores_identity(accessed_copy: str, tmp_pa
     assert result.returncode == 0, result.stderr
     result = atlas(accessed_copy, "zones", "compare", "epci-planif", "epci", "--output", str(tmp_path / "diff.gpkg"))
     assert result.returncode == 0, result.stderr
-    assert "indice de Rand ajusté 1.000" in result.stdout
-    assert "0 hab. (0.0%)" in result.stdout
+    assert "indice de Rand ajusté 1,000" in result.stdout
+    assert "0 hab. (0,0\u00a0%)" in result.stdout
     assert (tmp_path / "diff.gpkg").exists()
     result = atlas(accessed_copy, "zones", "compare", "epci", "departement")
-    assert result.returncode == 0 and "indice de Rand ajusté 1.000" not in result.stdout
+    assert result.returncode == 0 and "indice de Rand ajusté 1,000" not in result.stdout
     result = atlas(accessed_copy, "zones", "compare", "epci", "absent")
     assert result.returncode == 2 and "absent" in result.stderr
 
