@@ -560,17 +560,15 @@ def serve(
 
 
 def _register_planning() -> None:
-    from scripts.planning_cli import gaps, whatif, zones_app
+    from scripts.planning_cli import gaps, zones_app
+    from scripts.whatif_cli import whatif_app
 
     app.command(
         "gaps",
         help="Zones blanches (communes au-delà du seuil) et communes sans choix (un seul réseau à moins de 30 min).",
     )(gaps)
     app.add_typer(zones_app, name="zones")
-    app.command(
-        "whatif",
-        help="Où de nouveaux lieux aideraient le plus (couverture maximale, p-médiane) et effet d'un scénario d'ouvertures et de fermetures.",
-    )(whatif)
+    app.add_typer(whatif_app, name="whatif")
 
 
 _register_planning()

@@ -176,9 +176,12 @@ def test_official_insee_zonings_are_built_in_and_compared_by_name(accessed_copy:
     assert len(discordant) > 0 and discordant["differs"].all()
     assert discordant["nom_zone_a"].notna().all()
     # Redon's zone d'emploi straddles Pays de la Loire: its name says so.
-    assert scalar(
-        accessed_copy, "SELECT DISTINCT name FROM official_zone WHERE level = 'zone-emploi' AND zone_id = '0062'"
-    ) == "Redon (partie régionale)"
+    assert (
+        scalar(
+            accessed_copy, "SELECT DISTINCT name FROM official_zone WHERE level = 'zone-emploi' AND zone_id = '0062'"
+        )
+        == "Redon (partie régionale)"
+    )
 
 
 def test_two_versions_of_a_zoning_compare_like_two_zonings(accessed_copy: str) -> None:

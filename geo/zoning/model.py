@@ -250,8 +250,7 @@ def hub_rows(sites: pd.DataFrame, hubs: Sequence[str] | None) -> np.ndarray:
         rows = np.flatnonzero(default_hubs(sites))
         if rows.size == 0:
             msg = (
-                f"aucun lieu fixe n'offre les missions {' et '.join(HUB_MISSIONS)} : "
-                "donner la liste des pôles (--hub)"
+                f"aucun lieu fixe n'offre les missions {' et '.join(HUB_MISSIONS)} : donner la liste des pôles (--hub)"
             )
             raise ValidationError(msg, field="missions")
         return rows
