@@ -420,6 +420,22 @@ def scenario_zone_effects(conn: psycopg.Connection, scenario_id: str) -> pd.Data
     return frame
 
 
+def scenario_zone_shapes(conn: psycopg.Connection, scenario_id: str, tolerance_m: float) -> list[dict[str, Any]]:
+    """The per-zone effect of a stored scenario with simplified polygons (GeoJSON text,
+    WGS84), for the map and the API."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT z.zone_id, z.name, z.population, z.mean_seconds_before, z.mean_seconds_after,
+                   z.share_within_before, z.share_within_after, z.population_unreached_before,
+                   z.population_unreached_after, z.newly_covered, z.no_longer_covered,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(z.geom, %s), 4326), 4) AS geometry
+              FROM scenario_zone z WHERE z.scenario_id = %s ORDER BY z.zone_id
+            """,
+            (tolerance_m, scenario_id),
+        ).fetchall()
+
+
 def delete_scenario(conn: psycopg.Connection, scenario_id: str) -> bool:
     """Delete a stored scenario (its sites and zones with it); False when there was none."""
     with conn.transaction():

@@ -174,3 +174,60 @@ def test_a_public_is_measured_on_the_places_that_serve_it(accessed_copy: str) ->
     n_general = int(publics["publics"].map(lambda p: "jeunes" in p or "tout_public" in p).sum())
     assert f"{n_dedicated} lieux mesurés" in dedicated.stdout and "lieux dédiés" in dedicated.stdout
     assert f"{n_general} lieux mesurés" in general.stdout and n_general > n_dedicated
+
+
+def test_scenarios_and_drafts_are_shown_on_the_pages_the_api_and_the_export(accessed_copy: str, tmp_path: Path) -> None:
+    import json
+
+    import pyogrio
+
+    from webapp import create_app
+
+    result = atlas(
+        accessed_copy, "whatif", "--category", "mission:conseil", "--k", "1", "--zoning", "bassin-vie", "--id", "web-1"
+    )
+    assert result.returncode == 0, result.stderr
+    draft = atlas(
+        accessed_copy,
+        "zones",
+        "propose",
+        "--id",
+        "essai",
+        "--method",
+        "regionalize",
+        "--min-population",
+        "80000",
+        "--max-hub-minutes",
+        "20",
+        "--draft",
+    )
+    assert draft.returncode == 0, draft.stderr
+    app = create_app({"DATABASE_URL": accessed_copy, "TESTING": True})
+    try:
+        with app.test_client() as client:
+            listed = client.get("/api/scenarios").get_json()["scenarios"]
+            assert [s["scenario_id"] for s in listed] == ["web-1"] and listed[0]["approximate"] is True
+            shapes = json.loads(client.get("/api/scenarios/web-1").get_data(as_text=True))
+            assert shapes["approximate"] is True and len(shapes["features"]) > 100  # bassins de vie
+            assert {"name", "mean_seconds_before", "mean_seconds_after"} <= set(shapes["features"][0]["properties"])
+            assert client.get("/api/scenarios/absent").status_code == 404
+            page = client.get("/diagnostic/scenarios/web-1").get_data(as_text=True)
+            assert "Effet par zone" in page and "approximatifs" in page and "Temps gagné" in page
+            assert client.get("/diagnostic/scenarios/absent").status_code == 404
+            assert "/diagnostic/scenarios/web-1" in client.get("/diagnostic").get_data(as_text=True)
+            carte = client.get("/carte").get_data(as_text=True)
+            assert 'name="scenario"' in carte and "(brouillon)" in carte
+            zonings = client.get("/api/zonings").get_json()["zonings"]
+            assert next(z for z in zonings if z["zoning_id"] == "essai")["label"].endswith("(brouillon)")
+    finally:
+        app.extensions["atlas_pool"].close()
+    output = tmp_path / "export.gpkg"
+    exported = atlas(accessed_copy, "export", str(output))
+    assert exported.returncode == 0, exported.stderr
+    layers = [name for name, _ in pyogrio.list_layers(output)]
+    assert "scenarios_zones" in layers
+    effect = pyogrio.read_dataframe(output, layer="scenarios_zones")
+    assert set(effect["scenario"]) == {"web-1"} and effect["approximatif"].all()
+    zonages = pyogrio.read_dataframe(output, layer="zonages")
+    assert zonages.loc[zonages["zonage"] == "essai", "zonage_libelle"].str.endswith("(brouillon)").all()
+    assert zonages.loc[zonages["zonage"] == "essai", "brouillon"].all()
