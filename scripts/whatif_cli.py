@@ -21,7 +21,7 @@ import typer
 
 from geo import french
 from geo.errors import AtlasError, ValidationError
-from geo.vocabulary import COVER_S
+from geo.vocabulary import COVER_S, Mode
 from scripts.common import MODE_LABELS, console, fail, mode_option, open_db
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def whatif(
 def _run(
     *,
     category: str,
-    mode: str,
+    mode: Mode,
     k: int | None,
     objective: str,
     threshold_s: float,
@@ -205,9 +205,9 @@ def _run(
         try:
             options = read_candidates(candidates_file, communes) if candidates_file is not None else None
             if options is not None and budget is not None and options["cost"].isna().any():
-                row = int(options.loc[options["cost"].isna(), "row"].iloc[0])
+                missing = int(options.loc[options["cost"].isna(), "row"].iloc[0])
                 msg = "coût manquant : avec --budget, chaque candidat a besoin d'un coût"
-                raise ValidationError(msg, file=candidates_file, row=row, field="cout")
+                raise ValidationError(msg, file=candidates_file, row=missing, field="cout")
         except AtlasError as exc:
             raise fail(french_error(exc)) from exc
         sites = places[mask].reset_index(drop=True)
@@ -223,7 +223,7 @@ def _run(
                 f"{POSITIONS[row.position]})"
                 for row in options.itertuples()
             ]
-        else:
+        elif between is not None:
             option_times = between
             labels = [f"{name} ({code})" for code, name in zip(codes, communes["name"], strict=True)]
         n_options = option_times.shape[1]

@@ -116,13 +116,14 @@ def read_candidates(path: str | Path, communes: gpd.GeoDataFrame) -> gpd.GeoData
                 msg = f"le code {commune!r} n'est pas une commune de la Région"
                 raise ValidationError(msg, file=table.file, row=row, field=columns["code_insee"])
         elif value("adresse"):
-            commune, position = _commune_of_address(value("commune"), value("code_postal"), by_name), "adresse"
-            if commune is None:
+            found = _commune_of_address(value("commune"), value("code_postal"), by_name)
+            if found is None:
                 msg = (
                     f"commune introuvable d'après la commune {value('commune')!r} et le code postal "
                     f"{value('code_postal')!r} : donner code_insee ou lat/lon"
                 )
                 raise ValidationError(msg, file=table.file, row=row, field=columns["commune"] or columns["adresse"])
+            commune, position = found, "adresse"
         else:
             msg = "aucune position : donner lat/lon, code_insee ou adresse"
             raise ValidationError(msg, file=table.file, row=row, field=columns["code_insee"] or "code_insee")

@@ -273,7 +273,7 @@ def default_hubs(sites: pd.DataFrame) -> np.ndarray:
     if "site_format" in sites.columns:
         formats = sites["site_format"]
         offers &= (formats.isna() | formats.isin(FIXED_SITE_FORMATS)).to_numpy(dtype=bool)
-    return offers
+    return np.asarray(offers, dtype=bool)
 
 
 def poles(hub_rows: np.ndarray, site_pos: np.ndarray) -> dict[str, list]:
