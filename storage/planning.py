@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from storage import read
 from storage.access import copy_indicators, read_communes, read_places
 from storage.common import StoreError, copy_rows, ewkb_hex, jsonable, region_srid
+from storage.read import SCENARIO_ZONE_COLUMNS, scenario, scenario_zone_shapes, scenario_zones, scenarios
 
 OFFICIAL_LEVELS: tuple[str, ...] = ("epci", "arrondissement", "departement", "zone-emploi", "bassin-vie")
 """Official zonings available without import: columns of the commune table (EPCI,
@@ -266,22 +267,6 @@ def replace_gaps(conn: psycopg.Connection, *, mode: str, gaps: pd.DataFrame, app
 
 
 # ------------------------------------------------------------------ scenarios
-SCENARIO_ZONE_COLUMNS: tuple[str, ...] = (
-    "zone_id",
-    "name",
-    "population",
-    "mean_seconds_before",
-    "mean_seconds_after",
-    "share_within_before",
-    "share_within_after",
-    "population_unreached_before",
-    "population_unreached_after",
-    "newly_covered",
-    "no_longer_covered",
-)
-"""Columns of a scenario's per-zone effect (seconds, shares 0–1, inhabitants)."""
-
-
 def save_scenario(
     conn: psycopg.Connection,
     *,
@@ -364,76 +349,24 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
-def scenarios(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Stored scenarios, newest first: ``scenario_id, label, method, mode, category,
-    approximate, created_at, author, note, n_sites, summary``."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(
-            """
-            SELECT s.scenario_id, s.label, s.method, s.mode, s.category, s.approximate, s.created_at,
-                   s.author, s.note, s.params, s.summary, count(t.rank) AS n_sites
-              FROM scenario s LEFT JOIN scenario_site t USING (scenario_id)
-             GROUP BY s.scenario_id ORDER BY s.created_at DESC, s.scenario_id
-            """
-        ).fetchall()
-
-
-def scenario(conn: psycopg.Connection, scenario_id: str) -> dict[str, Any] | None:
-    """One stored scenario (as :func:`scenarios`) with its ``sites`` (rank order, with the
-    commune or place name), or None."""
-    found = [row for row in scenarios(conn) if row["scenario_id"] == scenario_id]
-    if not found:
-        return None
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        sites = cur.execute(
-            """
-            SELECT t.rank, t.action, t.commune_code, c.name AS commune_name, t.structure_id,
-                   s.name AS structure_name, t.population_gained, t.name, t.cost, t.capacity
-              FROM scenario_site t LEFT JOIN commune c ON c.code = t.commune_code
-              LEFT JOIN structure s ON s.structure_id = t.structure_id
-             WHERE t.scenario_id = %s ORDER BY t.rank
-            """,
-            (scenario_id,),
-        ).fetchall()
-    return {**found[0], "sites": sites}
-
-
 def scenario_zone_effects(conn: psycopg.Connection, scenario_id: str) -> pd.DataFrame:
-    """The per-zone effect of a stored scenario, for the report and the pages.
+    """The per-zone effect of a stored scenario as a table (:func:`storage.read.scenario_zones`).
 
     Returns
     -------
     pandas.DataFrame
         :data:`SCENARIO_ZONE_COLUMNS` (times in seconds, NaN when no inhabitant of the zone
-        reaches a place; shares 0–1; inhabitants) plus ``approximate`` (the scenario's
-        travel times are approximate), ordered by zone id; empty when the scenario is
-        unknown or stored before per-zone effects were kept.
+        reaches a place; shares 0–1; inhabitants) plus ``approximate``, ordered by zone id;
+        empty when the scenario is unknown.
     """
-    query = psycopg.sql.SQL(
-        "SELECT {}, s.approximate FROM scenario_zone z JOIN scenario s USING (scenario_id) "
-        "WHERE z.scenario_id = %s ORDER BY z.zone_id"
-    ).format(psycopg.sql.SQL(", ").join(psycopg.sql.Identifier("z", c) for c in SCENARIO_ZONE_COLUMNS))
-    rows = conn.execute(query, (scenario_id,)).fetchall()
-    frame = pd.DataFrame(rows, columns=[*SCENARIO_ZONE_COLUMNS, "approximate"])
+    frame = pd.DataFrame(scenario_zones(conn, scenario_id), columns=[*SCENARIO_ZONE_COLUMNS, "approximate"])
     for column in ("mean_seconds_before", "mean_seconds_after", "share_within_before", "share_within_after"):
         frame[column] = frame[column].astype(float)
     return frame
 
 
-def scenario_zone_shapes(conn: psycopg.Connection, scenario_id: str, tolerance_m: float) -> list[dict[str, Any]]:
-    """The per-zone effect of a stored scenario with simplified polygons (GeoJSON text,
-    WGS84), for the map and the API."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(
-            """
-            SELECT z.zone_id, z.name, z.population, z.mean_seconds_before, z.mean_seconds_after,
-                   z.share_within_before, z.share_within_after, z.population_unreached_before,
-                   z.population_unreached_after, z.newly_covered, z.no_longer_covered,
-                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(z.geom, %s), 4326), 4) AS geometry
-              FROM scenario_zone z WHERE z.scenario_id = %s ORDER BY z.zone_id
-            """,
-            (tolerance_m, scenario_id),
-        ).fetchall()
+__all__ = ["SCENARIO_ZONE_COLUMNS", "scenario", "scenario_zone_shapes", "scenario_zones", "scenarios"]
+"""Scenario reads live in :mod:`storage.read` (the web app loads no pandas); re-exported here."""
 
 
 def delete_scenario(conn: psycopg.Connection, scenario_id: str) -> bool:

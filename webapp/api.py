@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from geo.analysis.finder import Search
 from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL
 from geo.vocabulary import MODES, is_commune_code
-from storage import planning, read
+from storage import read
 from webapp import finder, formats, params
 from webapp.cache import cached
 from webapp.db import connection
@@ -446,7 +446,7 @@ def scenarios() -> ResponseReturnValue:
     """Stored what-if scenarios (newest first), with their overall effect."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        rows = planning.scenarios(conn)  # not cached: the data version does not follow scenarios
+        rows = read.scenarios(conn)  # not cached: the data version does not follow scenarios
     return jsonify(scenarios=[_scenario_json(r) for r in rows])
 
 
@@ -455,10 +455,10 @@ def scenario(scenario_id: str) -> ResponseReturnValue:
     """Per-zone effect of one stored scenario, as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
     with connection() as conn:
-        found = planning.scenario(conn, scenario_id)
+        found = read.scenario(conn, scenario_id)
         if found is None:
             raise NotFound("Scénario inconnu.")
-        rows = planning.scenario_zone_shapes(conn, scenario_id, TERRITORY_TOLERANCE_M)
+        rows = read.scenario_zone_shapes(conn, scenario_id, TERRITORY_TOLERANCE_M)
     features = (
         formats.feature(r["geometry"], {k: v for k, v in r.items() if k != "geometry"}, r["zone_id"]) for r in rows
     )

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
-from storage import planning, read
+from storage import read
 from webapp import params
 from webapp.cache import cached
 from webapp.db import connection
@@ -38,7 +38,7 @@ def map_page() -> ResponseReturnValue:
             "isochrone_minutes": cached(conn, read.isochrone_minutes),
             "zonings": cached(conn, read.zonings),
             "gap_summary": cached(conn, read.gap_summary),
-            "scenarios": planning.scenarios(conn),  # not cached: the data version does not follow scenarios
+            "scenarios": read.scenarios(conn),  # not cached: the data version does not follow scenarios
         }
     return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
 
@@ -62,7 +62,7 @@ def diagnostic() -> ResponseReturnValue:
         gap_summary = cached(conn, read.gap_summary)
         overview = cached(conn, read.region_overview)
         inventory = inventory_context(conn)
-        scenarios = planning.scenarios(conn)
+        scenarios = read.scenarios(conn)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     selected = next((c for c in categories if c["code"] == category), None)
     category_label = selected["label"] if selected else category
@@ -95,16 +95,16 @@ def diagnostic() -> ResponseReturnValue:
 def scenario_page(scenario_id: str) -> ResponseReturnValue:
     """One stored what-if scenario: its sites, its overall effect and its effect per zone."""
     with connection() as conn:
-        found = planning.scenario(conn, scenario_id)
+        found = read.scenario(conn, scenario_id)
         if found is None:
             abort(404, "Scénario inconnu.")
-        zones = planning.scenario_zone_effects(conn, scenario_id)
+        zones = read.scenario_zones(conn, scenario_id)
     threshold_s = (found["params"] or {}).get("threshold_s")
     return render_template(
         "planning/scenario.html",
         scenario=found,
         summary=found["summary"] or {},
-        zones=zones.to_dict("records"),
+        zones=zones,
         threshold_s=threshold_s,
     )
 
