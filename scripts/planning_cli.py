@@ -17,7 +17,7 @@ import typer
 
 from geo import french
 from geo.errors import AtlasError
-from geo.vocabulary import CHOICE_S, MODES, REACH_S
+from geo.vocabulary import CHOICE_S, MODES, POLE_MERGE_S, REACH_S
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -123,6 +123,13 @@ def zones_propose(
     mode: Annotated[str, typer.Option(help="Temps de trajet utilisés : drive ou walk.")] = "drive",
     label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
     seed: Annotated[int, typer.Option(help="Graine (regionalize) : résultats reproductibles.")] = 0,
+    pole_merge_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Pôles limitrophes d'un pôle plus peuplé, ou à moins de ce temps (aller et retour), réunis avec lui "
+            "(catchment ; 0 : jamais)."
+        ),
+    ] = POLE_MERGE_S / 60,
     draft: Annotated[
         bool,
         typer.Option(
@@ -154,7 +161,14 @@ def zones_propose(
             raise fail(str(exc)) from exc
         try:
             if method == "catchment":
-                zoning = catchment_zones(communes, places, times, min_population=min_population)
+                zoning = catchment_zones(
+                    communes,
+                    places,
+                    times,
+                    min_population=min_population,
+                    pole_merge_s=pole_merge_minutes * 60.0 if pole_merge_minutes > 0 else None,
+                    pole_merge_adjacent=pole_merge_minutes > 0,
+                )
             else:
                 zoning = regionalize(
                     communes,

@@ -529,3 +529,24 @@ def test_default_pôles_are_fixed_places_offering_conseil_and_accompagnement():
     assert model.default_hubs(sites).tolist() == [False, True, False, False]
     zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
     assert set(zoning.zones["hub"]) == {"ml_b"}
+
+
+def test_close_pôles_join_the_more_populous_one():
+    """A suburb's hub one step (6 min) from the town's joins it; the far hub stays apart."""
+    population = [[1_000] * 6]
+    population[0][1] = 5_000  # the town
+    communes = grid(1, 6, population=population)
+    sites = sites_at([("ml_suburb", 0, 0, ALL), ("ml_town", 0, 1, ALL), ("ml_far", 0, 5, ALL)])
+    times = manhattan_times(communes, sites)
+    apart = catchment.catchment_zones(communes, sites, times)
+    assert len(apart.zones) == 3
+    joined = catchment.catchment_zones(communes, sites, times, pole_merge_s=600.0, pole_merge_adjacent=True)
+    bordering = catchment.catchment_zones(communes, sites, times, pole_merge_adjacent=True)
+    assert zone_of(bordering) == zone_of(joined)
+    assert len(joined.zones) == 2
+    town = joined.zones.set_index("name").loc["Bassin de Commune 0-1"]
+    assert town["n_communes"] >= 3
+    assert (
+        "réunit les pôles voisins (à 10\u00a0min au plus ou limitrophes) : Commune 0-0 (6\u00a0min)"
+        in town["explanation"]
+    )

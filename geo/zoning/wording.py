@@ -50,6 +50,15 @@ def catchment_explanation(facts: ZoneFacts, pole: str, share: float) -> str:
     )
 
 
+def poles_joined(members: Sequence[tuple[str, float]], limit_s: float | None) -> str:
+    """Pôles of nearby communes joined into this zone's pôle (one town and its suburbs)."""
+    listed = ", ".join(
+        f"{name} ({minutes_at_most(seconds)})" if math.isfinite(seconds) else name for name, seconds in members
+    )
+    near = f"à {minutes_at_most(limit_s)} au plus ou limitrophes" if limit_s is not None else "limitrophes"
+    return f"réunit les pôles voisins ({near}) : {listed}"
+
+
 def unreached_attached(n: int) -> str:
     """Communes reaching no pôle, attached to the zone they touch."""
     return f"{count(n, 'commune')} sans pôle joignable {plural('rattachée', n)} par contiguïté"
