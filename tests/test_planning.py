@@ -168,7 +168,9 @@ def test_official_insee_zonings_are_built_in_and_compared_by_name(accessed_copy:
     output = tmp_path / "ze-bv.gpkg"
     result = atlas(accessed_copy, "zones", "compare", "zone-emploi", "epci", "--output", str(output))
     assert result.returncode == 0, result.stderr
-    assert "Rennes (" in result.stdout and "hab.) ∩ " in result.stdout  # names and populations, not ids
+    assert (
+        "Zone d'emploi de Rennes (" in result.stdout and "hab.) ∩ " in result.stdout
+    )  # names and populations, not ids
     assert " ∩ 2435" not in result.stdout
     layers = [name for name, _ in pyogrio.list_layers(output)]
     assert "communes_discordantes" in layers
@@ -180,7 +182,7 @@ def test_official_insee_zonings_are_built_in_and_compared_by_name(accessed_copy:
         scalar(
             accessed_copy, "SELECT DISTINCT name FROM official_zone WHERE level = 'zone-emploi' AND zone_id = '0062'"
         )
-        == "Redon (partie régionale)"
+        == "Zone d'emploi de Redon (partie régionale)"
     )
 
 

@@ -97,7 +97,7 @@ def test_candidates_within_a_budget_are_stored_listed_shown_and_deleted(accessed
     }
     assert stored_author == "Service SPRO"
     # One row per zone d'emploi, named, with the approximate flag carried.
-    assert len(zones) == 20 and "Carhaix-Plouguer" in set(zones["name"])
+    assert len(zones) == 20 and "Zone d'emploi de Carhaix-Plouguer" in set(zones["name"])
     assert zones["approximate"].all()
     assert (zones["newly_covered"] >= 0).all() and zones["newly_covered"].sum() > 0
 

@@ -252,3 +252,29 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
 
     with pytest.raises(ValidationError, match="cannot read"):
         zf.read_zoning_polygons(tmp_path / "absent.gpkg", communes)
+
+
+def test_official_zonings_are_named_and_bad_rows_named(tmp_path):
+    from geo.errors import DuplicateError, MissingColumnError
+    from geo.sources.official_zonings import read_official_zonings
+
+    header = "code_insee,ze2020,libze2020,ze_partie_regionale,bv2022,libbv2022\n"
+    good = tmp_path / "zonages.csv"
+    good.write_text(header + "56007,5301,Auray,,56007,Auray\n35236,0062,Redon,0062-53,35236,Redon\n", encoding="utf-8")
+    frame = read_official_zonings(good, ["56007", "35236", "29019"])
+    names = dict(zip(frame["level"] + ":" + frame["commune_code"], frame["name"], strict=True))
+    assert names["zone-emploi:56007"] == "Zone d'emploi d'Auray"
+    assert names["bassin-vie:56007"] == "Bassin de vie d'Auray"
+    assert names["zone-emploi:35236"] == "Zone d'emploi de Redon (partie régionale)"
+    assert "29019" not in set(frame["commune_code"])  # left out: a zone of its own later
+    cases = [
+        ("56007,5301,Auray,,56007,Auray\n99999,5301,Auray,,56007,Auray\n", ValidationError, 3, "code_insee"),
+        ("56007,5301,Auray,,56007,Auray\n56007,5301,Auray,,56007,Auray\n", DuplicateError, 3, "code_insee"),
+        ("56007,5301,,,56007,Auray\n", MissingColumnError, 2, "libze2020"),
+    ]
+    for body, error, row, field in cases:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(header + body, encoding="utf-8")
+        with pytest.raises(error) as info:
+            read_official_zonings(bad, ["56007", "35236"])
+        assert (info.value.file, info.value.row, info.value.field) == (str(bad), row, field)

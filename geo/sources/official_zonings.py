@@ -18,13 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import DuplicateError, MissingColumnError, ValidationError
+from geo.french import of_place
 from geo.sources.tables import cell_text, read_csv_table, require_columns, require_data_rows
 
 OFFICIAL_ZONINGS: dict[str, tuple[str, str, str]] = {
-    "zone-emploi": ("ze2020", "libze2020", "Zones d'emploi 2020 (INSEE)"),
-    "bassin-vie": ("bv2022", "libbv2022", "Bassins de vie 2022 (INSEE)"),
+    "zone-emploi": ("ze2020", "libze2020", "Zone d'emploi"),
+    "bassin-vie": ("bv2022", "libbv2022", "Bassin de vie"),
 }
-"""Built-in zoning id -> (code column, name column, French label)."""
+"""Built-in zoning id -> (code column, name column, the noun a zone's name starts with:
+« Zone d'emploi de Rennes », « Bassin de vie d'Auray »)."""
 
 PART_COLUMN = "ze_partie_regionale"
 """Optional column marking the Région's part of a zone d'emploi shared with another Région."""
@@ -46,7 +48,8 @@ def read_official_zonings(path: str | Path, commune_codes: pd.Series | list[str]
     -------
     pandas.DataFrame
         ``level`` (a key of :data:`OFFICIAL_ZONINGS`), ``commune_code``, ``zone_id``,
-        ``name`` (French; « (partie régionale) » appended for a shared zone d'emploi), one
+        ``name`` (« Zone d'emploi de Rennes », « Bassin de vie d'Auray »; « (partie
+        régionale) » appended for a zone d'emploi shared with another Région), one
         row per commune and level having a zone.
 
     Raises
@@ -72,7 +75,7 @@ def read_official_zonings(path: str | Path, commune_codes: pd.Series | list[str]
             msg = f"commune {commune} is listed twice (rows {first_row[commune]} and {row})"
             raise DuplicateError(msg, file=table.file, row=row, field="code_insee")
         first_row[commune] = row
-        for level, (code_column, name_column, _) in OFFICIAL_ZONINGS.items():
+        for level, (code_column, name_column, _noun) in OFFICIAL_ZONINGS.items():
             zone = cell_text(values[code_column])
             name = cell_text(values[name_column])
             if not zone:
@@ -80,6 +83,7 @@ def read_official_zonings(path: str | Path, commune_codes: pd.Series | list[str]
             if not name:
                 msg = f"zone {zone} has no name"
                 raise MissingColumnError(msg, file=table.file, row=row, field=name_column)
+            name = f"{OFFICIAL_ZONINGS[level][2]} {of_place(name)}"
             if level == "zone-emploi" and cell_text(values.get(PART_COLUMN)):
                 name = f"{name} (partie régionale)"
             seen = names.setdefault((level, zone), (name, row))
