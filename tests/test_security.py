@@ -659,7 +659,7 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     ]
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16
+    assert len(operations) == 18
 
     def runner(operation):
         @settings(
