@@ -47,8 +47,13 @@ def french_error(exc: AtlasError) -> str:
 
 
 def _minutes(seconds: float) -> str:
-    """Seconds as minutes with one decimal (« 3,5 min »), « – » when unknown."""
-    return f"{french.number(seconds / 60, 1)}{french.NBSP}min" if math.isfinite(seconds) else french.UNKNOWN
+    """A time or a gain: minutes with one decimal (« 3,5 min »), seconds under a minute
+    (« 12 s », so that a small gain does not read « 0,0 min »), « – » when unknown."""
+    if not math.isfinite(seconds):
+        return french.UNKNOWN
+    if abs(seconds) < 60:
+        return f"{french.number(seconds)}{french.NBSP}s"
+    return f"{french.number(seconds / 60, 1)}{french.NBSP}min"
 
 
 @whatif_app.callback()
@@ -330,6 +335,12 @@ def _run(
                 else ""
             )
         )
+        if gained.changed_population:
+            verb = "gagnées" if gained.changed_mean_s >= 0 else "perdues"
+            typer.echo(
+                f"pour les {french.number(gained.changed_population)} hab. dont le temps change : "
+                f"{_minutes(abs(gained.changed_mean_s))} {verb} en moyenne"
+            )
         zones = _zone_effects(result, names_of_zones, zone_table(communes, assignment))
         changed = zones[(zones["mean_seconds_after"] != zones["mean_seconds_before"]) | (zones["newly_covered"] > 0)]
         typer.echo(f"effet par zone ({zoning}) : {len(changed)} zone(s) changent sur {len(zones)}")
@@ -350,7 +361,7 @@ def _run(
             save_scenario(
                 conn,
                 scenario_id=scenario_id,
-                label=f"{measured} ({MODE_LABELS[mode]}, {french.number(minutes)} min)",
+                label=f"{measured} — {MODE_LABELS[mode]}, {french.number(minutes)} min",
                 method=objective if wanted_k else "evaluation",
                 mode=mode,
                 category=category,
@@ -373,6 +384,8 @@ def _run(
                     "mean_gain_s": gained.mean_s,
                     "median_gain_s": gained.median_s,
                     "farthest_mean_gain_s": gained.farthest_mean_s,
+                    "changed_population": gained.changed_population,
+                    "changed_mean_gain_s": gained.changed_mean_s,
                     "newly_reached": gained.newly_reached,
                     "no_longer_reached": gained.no_longer_reached,
                     "total_cost": total_cost if options is not None else None,
@@ -495,6 +508,11 @@ def whatif_show(scenario_id: Annotated[str, typer.Argument(help="Identifiant du 
             f"temps gagné : moyenne {_minutes(_float(summary['mean_gain_s']))}, médiane "
             f"{_minutes(_float(summary['median_gain_s']))}, 10 % les plus éloignés "
             f"{_minutes(_float(summary['farthest_mean_gain_s']))}"
+        )
+    if summary.get("changed_population"):
+        typer.echo(
+            f"pour les {french.number(summary['changed_population'])} hab. dont le temps change : "
+            f"{_minutes(_float(summary['changed_mean_gain_s']))} gagnées en moyenne (négatif : perdues)"
         )
     for z in zones.itertuples():
         typer.echo(

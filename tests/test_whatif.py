@@ -30,6 +30,7 @@ def test_time_gains_weight_inhabitants_and_report_the_farthest() -> None:
     assert gains.median_s == 0.0
     assert gains.farthest_mean_s == 600.0  # commune 1 alone is the farthest 10 %
     assert gains.newly_reached == 50 and gains.no_longer_reached == 0
+    assert gains.changed_population == 100 and gains.changed_mean_s == 600.0
     loads = site_loads(population, before, np.array([[700.0], [600.0], [900.0], [900.0]]))
     assert loads.tolist() == [150.0]  # commune 1 (strictly nearer) and commune 3 (newly reached)
 
@@ -126,6 +127,8 @@ def test_median_objective_reports_time_gained(accessed_copy: str) -> None:
         summary = conn.execute("SELECT summary FROM scenario WHERE scenario_id = 'med'").fetchone()[0]
     assert summary["mean_gain_s"] > 0
     assert summary["farthest_mean_gain_s"] >= summary["mean_gain_s"]
+    assert summary["changed_mean_gain_s"] >= summary["mean_gain_s"] and summary["changed_population"] > 0
+    assert "dont le temps change" in result.stdout
 
 
 def test_a_public_is_measured_on_the_places_that_serve_it(accessed_copy: str) -> None:

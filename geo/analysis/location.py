@@ -561,6 +561,9 @@ class TimeGains:
         not a number of minutes: counted apart).
     population
         Inhabitants over whom the gains are measured.
+    changed_population, changed_mean_s
+        Those of them whose time changes, and their mean gain (NaN when none): a Région-wide
+        mean dilutes a local change.
     """
 
     mean_s: float
@@ -569,6 +572,8 @@ class TimeGains:
     newly_reached: int
     no_longer_reached: int
     population: int
+    changed_population: int = 0
+    changed_mean_s: float = float("nan")
 
 
 FARTHEST_SHARE = 0.10
@@ -587,6 +592,7 @@ def time_gains(population: np.ndarray, seconds_before: np.ndarray, seconds_after
     lost = int(round(weights[np.isfinite(before) & ~np.isfinite(after)].sum()))
     if not both.any():
         return TimeGains(np.nan, np.nan, np.nan, newly, lost, 0)
+    changed = both & (before != after)
     w, gain, start = weights[both], before[both] - after[both], before[both]
     order = np.argsort(gain, kind="stable")
     cumulative = np.cumsum(w[order])
@@ -602,6 +608,12 @@ def time_gains(population: np.ndarray, seconds_before: np.ndarray, seconds_after
         newly_reached=newly,
         no_longer_reached=lost,
         population=int(round(w.sum())),
+        changed_population=int(round(weights[changed].sum())),
+        changed_mean_s=(
+            float((weights[changed] * (before[changed] - after[changed])).sum() / weights[changed].sum())
+            if changed.any()
+            else float("nan")
+        ),
     )
 
 

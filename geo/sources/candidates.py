@@ -45,9 +45,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 """Column of the candidate file -> the names accepted for it."""
 
 POSITIONS: dict[str, str] = {
-    "coordonnees": "point donné (coordonnées)",
-    "commune": "point de départ de la commune (code INSEE)",
-    "adresse": "point de départ de la commune de l'adresse (adresse non géocodée)",
+    "coordonnees": "à ses coordonnées",
+    "commune": "au point de départ de la commune",
+    "adresse": "au point de départ de la commune de l'adresse, non géocodée",
 }
 """How a candidate was placed, in French."""
 
