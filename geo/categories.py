@@ -70,9 +70,13 @@ class Category:
             return (partner_labels or {}).get(self.key, self.key)
         return f"Public : {PUBLIC_NAMES.get(self.key, self.key.replace('_', ' '))}{suffix}"
 
-    def mask(self, places: pd.DataFrame) -> np.ndarray:
+    def mask(self, places: pd.DataFrame, *, general: bool = True) -> np.ndarray:
         """Boolean mask of the rows of ``places`` (``missions``, ``publics`` lists,
-        ``partner_type``, ``site_format``) belonging to this category."""
+        ``partner_type``, ``site_format``) belonging to this category.
+
+        ``general=False`` keeps, for a public, only the places whose own publics name it
+        (a Mission locale for ``jeunes``), not those open to everyone (``tout_public``: a
+        France services welcomes young people but does not serve them as such)."""
         if self.kind == "any":
             keep = np.ones(len(places), dtype=bool)
         elif self.kind == "mission":
@@ -81,7 +85,9 @@ class Category:
             keep = (places["partner_type"] == self.key).to_numpy(dtype=bool)
         else:
             keep = (
-                places["publics"].map(lambda values: self.key in values or TOUT_PUBLIC in values).to_numpy(dtype=bool)
+                places["publics"]
+                .map(lambda values: self.key in values or (general and TOUT_PUBLIC in values))
+                .to_numpy(dtype=bool)
             )
         if self.fixed_only:
             keep = keep & places["site_format"].isin(FIXED_SITE_FORMATS).to_numpy(dtype=bool)

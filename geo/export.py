@@ -59,6 +59,7 @@ LAYER_NAMES: tuple[str, ...] = (
     "isochrones",
     "zones_blanches",
     "zonages",
+    "scenarios_zones",
     "indicateurs_territoires",
     "inventaire",
     "indicateurs_communes",
@@ -162,8 +163,12 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "name": "nom",
                 "hub_structure_id": "pole",
                 "explanation": "explication",
+                "draft": "brouillon",
+                "created_at": "cree_le",
+                "author": "auteur",
             }
         ),
+        "scenarios_zones": _scenario_zones_layer(tables.get("scenario_zones")),
         "indicateurs_territoires": tables["indicators"].rename(
             columns={
                 "level": "niveau",
@@ -248,6 +253,37 @@ def _inventory_layer(inventory: Iterable[TypeInventory]) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, columns=columns).astype(
         {"accueil_public": "boolean", "inventaire_complet": "boolean", "lieux_attendus": "Int64"}
+    )
+
+
+def _scenario_zones_layer(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """The per-zone effect of the stored scenarios: minutes before / after, shares within
+    the scenario's threshold (0–1), inhabitants; empty when there is none."""
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    return (
+        frame.assign(
+            moyenne_min_avant=lambda f: _minutes(f["mean_seconds_before"]).round(1),
+            moyenne_min_apres=lambda f: _minutes(f["mean_seconds_after"]).round(1),
+        )
+        .drop(columns=["mean_seconds_before", "mean_seconds_after"])
+        .rename(
+            columns={
+                "scenario_id": "scenario",
+                "scenario_label": "scenario_libelle",
+                "category": "categorie",
+                "approximate": "approximatif",
+                "created_at": "cree_le",
+                "author": "auteur",
+                "name": "nom",
+                "share_within_before": "part_sous_seuil_avant",
+                "share_within_after": "part_sous_seuil_apres",
+                "population_unreached_before": "population_sans_lieu_avant",
+                "population_unreached_after": "population_sans_lieu_apres",
+                "newly_covered": "population_nouvellement_couverte",
+                "no_longer_covered": "population_plus_couverte",
+            }
+        )
     )
 
 

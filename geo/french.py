@@ -118,3 +118,24 @@ def typography(text: str) -> str:
     text = _AFTER_GUILLEMET.sub("«" + NBSP, text)
     text = _BEFORE_UNIT.sub(NBSP, text)
     return _INSIDE_DURATION.sub(NBSP, text)
+
+
+_VOWELS: Final[str] = "AÂÀÄEÉÈÊËIÎÏOÔÖUÛÙÜYH"
+"""Initials before which « de » elides to « d' »: vowels, Y (Yffiniac) and H, taken as mute
+as in nearly every commune name (Hennebont, Hédé-Bazouges; an aspirated H is rare)."""
+
+
+def of_place(name: str) -> str:
+    """« de » + a place name, as French writes it: « d'Auray », « d'Île-Tudy », « du Faou »
+    (Le Faou), « des Forges de Lanouée » (Les Forges…), « de La Gacilly », « de Brest ».
+
+    The articles « Le » and « Les » contract with « de » (« de Le » is never written); « La »
+    and « L' » stay (« de La Roche-Derrien », « de L'Hermitage »).
+    """
+    name = name.strip()
+    for article, contracted in (("Le ", "du "), ("Les ", "des ")):
+        if name.startswith(article):
+            return contracted + name[len(article) :]
+    if name[:1].upper() in _VOWELS:
+        return "d'" + name
+    return "de " + name

@@ -160,6 +160,17 @@ sites served in turn, an itinerant service (permanences) or a bus."""
 FIXED_SITE_FORMATS: Final[frozenset[str]] = frozenset({"fixe", "fixe_antennes"})
 """Site formats counted as fixed places (``itinerant``, ``bus`` and ``multisites`` are not)."""
 
+POLE_MERGE_S: Final[float] = 600.0
+"""Pôles within 10 minutes of a more populous pôle (both ways) join it in the catchment
+zones proposed by the CLI: a town and its close suburbs (Lorient, Lanester) form one pôle."""
+
+HUB_MISSIONS: Final[tuple[str, ...]] = ("conseil", "accompagnement")
+"""Missions a place must offer to be a zone's pôle by default: a pôle is where a person is
+advised and followed, not only welcomed and informed (a France services or an Information
+Jeunesse point orients elsewhere). With a fixed site (:data:`FIXED_SITE_FORMATS`) and public
+reception (only such places are read), this is the documented rule of
+:func:`geo.zoning.model.hub_rows`."""
+
 ITINERANT_SITE_FORMATS: Final[frozenset[str]] = frozenset({"itinerant", "bus"})
 """Site formats of a service that moves (permanences, bus): its point is not a building."""
 

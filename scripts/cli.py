@@ -225,6 +225,7 @@ def load(
                     rejections=sources.rejected_rows(),
                     territories_source=sources.territories_source,
                     delegated_names=sources.delegated_names,
+                    official_zones=sources.official_zones,
                 )
             except StoreError as exc:
                 raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
@@ -562,17 +563,15 @@ def serve(
 
 
 def _register_planning() -> None:
-    from scripts.planning_cli import gaps, whatif, zones_app
+    from scripts.planning_cli import gaps, zones_app
+    from scripts.whatif_cli import whatif_app
 
     app.command(
         "gaps",
         help="Zones blanches (communes au-delà du seuil) et communes sans choix (un seul réseau à moins de 30 min).",
     )(gaps)
     app.add_typer(zones_app, name="zones")
-    app.command(
-        "whatif",
-        help="Où de nouveaux lieux aideraient le plus (couverture maximale, p-médiane) et effet d'un scénario d'ouvertures et de fermetures.",
-    )(whatif)
+    app.add_typer(whatif_app, name="whatif")
 
 
 _register_planning()

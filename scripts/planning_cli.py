@@ -17,7 +17,7 @@ import typer
 
 from geo import french
 from geo.errors import AtlasError
-from geo.vocabulary import CHOICE_S, COVER_S, MODES, REACH_S
+from geo.vocabulary import CHOICE_S, MODES, POLE_MERGE_S, REACH_S
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -123,9 +123,25 @@ def zones_propose(
     mode: Annotated[str, typer.Option(help="Temps de trajet utilisés : drive ou walk.")] = "drive",
     label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
     seed: Annotated[int, typer.Option(help="Graine (regionalize) : résultats reproductibles.")] = 0,
+    pole_merge_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Pôles limitrophes d'un pôle plus peuplé, ou à moins de ce temps (aller et retour), réunis avec lui "
+            "(catchment ; 0 : jamais)."
+        ),
+    ] = POLE_MERGE_S / 60,
+    draft: Annotated[
+        bool,
+        typer.Option(
+            "--draft", help="Enregistrer même si des contraintes ne sont pas respectées (zonage « brouillon »)."
+        ),
+    ] = False,
+    author: Annotated[str | None, typer.Option(help="Auteur de cette version (texte libre).")] = None,
+    note: Annotated[str | None, typer.Option(help="Note sur cette version (texte libre).")] = None,
 ) -> None:
     """Propose infra-regional zones (contiguous groups of communes) and store them with
-    their indicators and the reason for their shape."""
+    their indicators and the reason for their shape; a proposal breaking its constraints
+    is refused (exit 2, violations listed) unless ``--draft``."""
     from geo.zoning.catchment import catchment_zones
     from geo.zoning.regionalize import regionalize
 
@@ -145,7 +161,14 @@ def zones_propose(
             raise fail(str(exc)) from exc
         try:
             if method == "catchment":
-                zoning = catchment_zones(communes, places, times, min_population=min_population)
+                zoning = catchment_zones(
+                    communes,
+                    places,
+                    times,
+                    min_population=min_population,
+                    pole_merge_s=pole_merge_minutes * 60.0 if pole_merge_minutes > 0 else None,
+                    pole_merge_adjacent=pole_merge_minutes > 0,
+                )
             else:
                 zoning = regionalize(
                     communes,
@@ -159,19 +182,34 @@ def zones_propose(
         except AtlasError as exc:
             raise fail(str(exc)) from exc
         default_label = "Bassins des pôles" if method == "catchment" else "Zones max-p sous contraintes"
+        names = dict(zip(zoning.zones["zone_id"], zoning.zones["name"], strict=True))
+        violations = [
+            {"constraint": v.constraint, "zone_id": v.zone_id, "message": v.message} for v in zoning.violations
+        ]
+        if violations and not draft:
+            raise fail(
+                f"{len(violations)} contrainte(s) non respectée(s), le zonage {zoning_id} n'est pas enregistré "
+                "(--draft pour l'enregistrer comme brouillon) :\n" + _violation_lines(violations, names)
+            )
         n = _store_zoning(
             conn,
             communes,
             zoning_id,
-            label or f"{default_label} ({min_population} hab. min.)",
+            label or f"{default_label} ({french.number(min_population)} hab. min.)",
             zoning.method or method,
             {**zoning.params, "mode": mode},
             zoning.assignment,
             zoning.zones,
             source=None,
+            author=author,
+            note=note,
+            draft=bool(violations),
+            violations=violations,
         )
+    state = " (brouillon)" if violations else ""
     console.print(
-        f"Zonage {zoning_id} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, en {time.monotonic() - started:.1f} s."
+        f"Zonage {zoning_id}{state} : {len(zoning.zones)} zones, {n} lignes d'indicateurs, "
+        f"en {french.number(time.monotonic() - started, 1)} s."
     )
     for row in zoning.zones.head(12).itertuples():
         console.print(
@@ -179,14 +217,33 @@ def zones_propose(
             highlight=False,
             soft_wrap=True,
         )
-    if zoning.violations:
-        console.print(f"[bold yellow]{len(zoning.violations)} contrainte(s) non respectée(s)[/] :")
-        for violation in zoning.violations[:20]:
-            console.print(
-                f"  - {violation.constraint} {violation.zone_id or ''} : {violation.message}", highlight=False
-            )
+    if violations:
+        console.print(f"[bold yellow]Brouillon : {len(violations)} contrainte(s) non respectée(s)[/] :")
+        console.print(_violation_lines(violations, names), highlight=False, soft_wrap=True, markup=False)
     else:
         console.print("Toutes les contraintes sont respectées (contiguïté, population, missions, temps au pôle).")
+
+
+CONSTRAINT_LABELS: dict[str, str] = {
+    "coverage": "couverture",
+    "contiguity": "contiguïté",
+    "nesting": "emboîtement",
+    "min_population": "population minimale",
+    "missions": "missions",
+    "max_hub_time": "temps jusqu'au pôle",
+}
+"""The constraints of :data:`geo.zoning.model.CONSTRAINTS` in French."""
+
+
+def _violation_lines(violations: list[dict[str, Any]], names: dict[str, str], limit: int = 30) -> str:
+    """One French line per violated constraint, naming the zone (at most ``limit``)."""
+    lines = []
+    for v in violations[:limit]:
+        zone = f" — {names.get(v['zone_id'], v['zone_id'])} ({v['zone_id']})" if v["zone_id"] else ""
+        lines.append(f"  - {CONSTRAINT_LABELS.get(v['constraint'], v['constraint'])}{zone} : {v['message']}")
+    if len(violations) > limit:
+        lines.append(f"  … et {len(violations) - limit} autre(s)")
+    return "\n".join(lines)
 
 
 @zones_app.command(
@@ -197,6 +254,8 @@ def zones_import(
     zoning_id: Annotated[str, typer.Option("--id", help="Identifiant du zonage.")],
     label: Annotated[str | None, typer.Option(help="Libellé affiché.")] = None,
     zone_column: Annotated[str | None, typer.Option(help="Colonne de la zone (défaut : zone).")] = None,
+    author: Annotated[str | None, typer.Option(help="Auteur de cette version (texte libre).")] = None,
+    note: Annotated[str | None, typer.Option(help="Note sur cette version (texte libre).")] = None,
 ) -> None:
     """Load a zoning drawn by planners and validate it (every commune exactly once;
     contiguity warnings)."""
@@ -239,6 +298,8 @@ def zones_import(
             assignment,
             zones,
             source=file.name,
+            author=author,
+            note=note,
         )
     console.print(
         f"Zonage {zoning_id} importé : {len(zones)} zones, {len(assignment)} communes, {n} lignes d'indicateurs"
@@ -250,15 +311,25 @@ def zones_import(
     "compare", help="Comparer deux zonages : recouvrement, indice de Rand ajusté, population mal placée."
 )
 def zones_compare(
-    a: Annotated[str, typer.Argument(help="Zonage A : identifiant stocké, ou epci / arrondissement / departement.")],
+    a: Annotated[
+        str,
+        typer.Argument(
+            help="Zonage A : identifiant stocké (une version), ou epci / arrondissement / departement / "
+            "zone-emploi / bassin-vie."
+        ),
+    ],
     b: Annotated[str, typer.Argument(help="Zonage B (idem).")],
-    output: Annotated[Path | None, typer.Option(help="GeoPackage de la carte des différences.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="GeoPackage : communes discordantes, carte des différences, recouvrement.")
+    ] = None,
 ) -> None:
-    """Compare two zonings: overlap table, adjusted Rand index, population mismatched."""
+    """Compare two zonings (two versions of one zoning, a zoning and an official one…):
+    overlap table with zone names and populations, adjusted Rand index, population
+    mismatched; the mismatched communes as a layer."""
     from geo.zoning.compare import compare_zonings
     from storage.access import read_communes
     from storage.common import StoreError
-    from storage.planning import read_assignment
+    from storage.planning import read_assignment, zone_names
 
     with open_db() as conn:
         communes = read_communes(conn)
@@ -266,32 +337,51 @@ def zones_compare(
             left, right = read_assignment(conn, a), read_assignment(conn, b)
         except StoreError as exc:
             raise fail(str(exc)) from exc
+        names_a, names_b = zone_names(conn, a), zone_names(conn, b)
     try:
         result = compare_zonings(left, right, communes)
     except AtlasError as exc:
         raise fail(str(exc)) from exc
     typer.echo(
-        f"{a} / {b} : indice de Rand ajusté {result.ari:.3f} (communes), {result.ari_population:.3f} (population)"
+        f"{a} / {b} : indice de Rand ajusté {french.number(result.ari, 3)} (communes), "
+        f"{french.number(result.ari_population, 3)} (population)"
     )
     typer.echo(
         f"population dans une zone différente de la zone correspondante : {french.number(result.mismatched_population)} "
-        f"hab. ({result.mismatched_share:.1%})"
+        f"hab. ({french.percent(result.mismatched_share)})"
     )
+    populations = communes.set_index("code")["population"]
+    pop_a = left.assign(p=left["commune_code"].map(populations)).groupby("zone_id")["p"].sum()
+    pop_b = right.assign(p=right["commune_code"].map(populations)).groupby("zone_id")["p"].sum()
     top = result.overlap.sort_values("population", ascending=False).head(15)
     for row in top.itertuples():
-        typer.echo(f"  {row.zone_a} ∩ {row.zone_b} : {row.n_communes} communes, {french.number(row.population)} hab.")
+        typer.echo(
+            f"  {names_a.get(row.zone_a, row.zone_a)} ({french.number(pop_a.get(row.zone_a))} hab.) ∩ "
+            f"{names_b.get(row.zone_b, row.zone_b)} ({french.number(pop_b.get(row.zone_b))} hab.) : "
+            f"{row.n_communes} communes, {french.number(row.population)} hab."
+        )
     if output is not None:
         import pyogrio
 
+        layer = result.communes.assign(
+            nom=lambda f: f["commune_code"].map(communes.set_index("code")["name"]),
+            nom_zone_a=lambda f: f["zone_a"].map(names_a),
+            nom_zone_b=lambda f: f["zone_b"].map(names_b),
+        )
+        overlap = result.overlap.assign(
+            nom_zone_a=lambda f: f["zone_a"].map(names_a), nom_zone_b=lambda f: f["zone_b"].map(names_b)
+        )
         output.unlink(missing_ok=True)
-        pyogrio.write_dataframe(result.communes, output, layer="differences", driver="GPKG")
-        pyogrio.write_dataframe(result.overlap, output, layer="recouvrement", driver="GPKG")
-        typer.echo(f"carte des différences : {output}")
+        pyogrio.write_dataframe(layer[layer["differs"]], output, layer="communes_discordantes", driver="GPKG")
+        pyogrio.write_dataframe(layer, output, layer="differences", driver="GPKG")
+        pyogrio.write_dataframe(overlap, output, layer="recouvrement", driver="GPKG")
+        typer.echo(f"communes discordantes ({int(layer['differs'].sum())}) et carte des différences : {output}")
 
 
-@zones_app.command("list", help="Lister les zonages enregistrés.")
+@zones_app.command("list", help="Lister les zonages enregistrés (versions : date, auteur, note) et officiels.")
 def zones_list() -> None:
-    """List the stored zonings."""
+    """List the stored zonings with their version facts, then the official ones."""
+    from storage.planning import OFFICIAL_LEVELS
     from storage.read import zonings
 
     with open_db() as conn:
@@ -299,9 +389,12 @@ def zones_list() -> None:
     if not rows:
         typer.echo("Aucun zonage stocké (atlas zones propose / import).")
     for row in rows:
+        by = f", par {row['author']}" if row["author"] else ""
         typer.echo(
-            f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, {row['created_at']:%Y-%m-%d})"
+            f"{row['zoning_id']} : {row['label']} ({row['method']}, {row['n_zones']} zones, "
+            f"créé le {row['created_at']:%d/%m/%Y %H:%M}{by})" + (f" — {row['note']}" if row["note"] else "")
         )
+    typer.echo(f"Zonages officiels : {', '.join(OFFICIAL_LEVELS)}.")
 
 
 def _store_zoning(
@@ -315,6 +408,10 @@ def _store_zoning(
     zones: gpd.GeoDataFrame,
     *,
     source: str | None,
+    author: str | None = None,
+    note: str | None = None,
+    draft: bool = False,
+    violations: list[dict[str, Any]] | None = None,
 ) -> int:
     """Store a zoning and, when travel times exist, its indicators per mode."""
     from geo.analysis.access import summarise_levels
@@ -336,6 +433,10 @@ def _store_zoning(
             assignment=assignment,
             zones=zones,
             source=source,
+            author=author,
+            note=note,
+            draft=draft,
+            violations=violations or [],
         )
     except StoreError as exc:
         raise fail(str(exc)) from exc
@@ -352,124 +453,3 @@ def _store_zoning(
             conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"])
         )
     return written
-
-
-# --------------------------------------------------------------------- what-if
-def whatif(
-    category: Annotated[str, typer.Option(help="Catégorie de lieux (any, mission:conseil, public:jeunes…).")] = "any",
-    mode: Annotated[str, typer.Option(help="drive ou walk.")] = "drive",
-    k: Annotated[int, typer.Option(help="Nombre de nouveaux lieux à proposer (0 : évaluer seulement).")] = 3,
-    objective: Annotated[str, typer.Option(help="coverage (couverture maximale) ou median (p-médiane).")] = "coverage",
-    minutes: Annotated[float, typer.Option(help="Seuil de couverture (minutes).")] = COVER_S / 60,
-    add: Annotated[list[str] | None, typer.Option(help="Code commune où ajouter un lieu (scénario).")] = None,
-    close: Annotated[list[str] | None, typer.Option(help="structure_id d'un lieu fermé (scénario).")] = None,
-    zoning: Annotated[
-        str, typer.Option(help="Zonage des indicateurs : identifiant, epci, departement…")
-    ] = "departement",
-    scenario_id: Annotated[
-        str | None, typer.Option("--id", help="Enregistrer le scénario sous cet identifiant.")
-    ] = None,
-) -> None:
-    """Where new places would help most (maximal covering or p-median, existing places
-    kept), and the effect of a scenario of openings and closures."""
-    from geo.analysis.location import OBJECTIVES, evaluate_scenario, locate_new_sites
-    from geo.categories import Category
-    from geo.traveltimes import commune_times
-    from storage.access import load_network
-    from storage.common import StoreError
-    from storage.planning import access_run, read_assignment, read_matrix, save_scenario
-
-    mode = mode_option(mode)
-    chosen_objective = OBJECTIVES.get(objective)
-    if chosen_objective is None:
-        raise fail(f"objectif inconnu {objective!r} : attendu coverage ou median")
-    if k < 0 or k > 50:
-        raise fail("k doit être entre 0 et 50")
-    if scenario_id is not None:
-        _check_id(scenario_id, "scénario")
-    threshold_s = minutes * 60.0
-    try:
-        wanted = Category.from_code(category)
-    except AtlasError as exc:
-        raise fail(str(exc)) from exc
-    started = time.monotonic()
-    with open_db() as conn:
-        run = access_run(conn, mode)
-        if run is None:
-            raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[mode]} : lancer d'abord atlas access")
-        try:
-            communes, places, times = read_matrix(conn, mode)
-            assignment = read_assignment(conn, zoning)
-        except StoreError as exc:
-            raise fail(str(exc)) from exc
-        mask = wanted.mask(places)
-        if not mask.any():
-            raise fail(f"aucun lieu dans la catégorie {category!r}")
-        stored = load_network(conn, mode)
-        if stored is None:
-            raise fail(f"pas de réseau {MODE_LABELS[mode]} enregistré : relancer atlas access")
-        between = commune_times(stored[0], communes)
-        sites = places[mask].reset_index(drop=True)
-        times = times[:, mask]
-        chosen: list[str] = []
-        gained: list[float] = []
-        try:
-            if k:
-                located = locate_new_sites(
-                    communes, times, between, k=k, objective=chosen_objective, threshold_s=threshold_s
-                )
-                # Each site's own gain, largest first (geo.analysis.location.site_gains).
-                chosen = located.gains["commune_code"].tolist()
-                gained = located.gains["population_covered"].tolist()
-            result = evaluate_scenario(
-                communes,
-                times,
-                sites,
-                commune_times_s=between,
-                add_at=[*chosen, *(add or [])],
-                close=close or [],
-                threshold_s=threshold_s,
-                zoning=assignment,
-            )
-        except AtlasError as exc:
-            raise fail(str(exc)) from exc
-        names = communes.set_index("code")["name"]
-        approx = " (temps APPROXIMATIFS)" if run["approximate"] else ""
-        typer.echo(f"{wanted.label()} — {MODE_LABELS[mode]}, seuil {minutes:g} min{approx}")
-        for rank, code in enumerate(chosen, start=1):
-            typer.echo(
-                f"  {rank}. {names[code]} ({code}) : +{french.number(gained[rank - 1])} hab. à moins de {minutes:g} min"
-            )
-        typer.echo(
-            f"population nouvellement couverte : {french.number(result.newly_covered_population)} hab. ; "
-            f"plus couverte : {french.number(result.no_longer_covered_population)} hab."
-        )
-        total = result.zones[result.zones["zone_id"].isna()].iloc[0]
-        typer.echo(
-            f"part à moins de {minutes:g} min : {total['share_within_before']:.1%} → {total['share_within_after']:.1%}"
-        )
-        if scenario_id is not None:
-            sites_rows = [
-                {"action": "add", "commune_code": c, "population_gained": g}
-                for c, g in zip(chosen, gained, strict=True)
-            ]
-            sites_rows += [{"action": "add", "commune_code": c} for c in add or []]
-            sites_rows += [{"action": "close", "structure_id": s} for s in close or []]
-            save_scenario(
-                conn,
-                scenario_id=scenario_id,
-                label=f"{wanted.label()} ({MODE_LABELS[mode]}, {minutes:g} min)",
-                method=objective if k else "evaluation",
-                mode=mode,
-                category=category,
-                params={"k": k, "threshold_s": threshold_s, "zoning": zoning, "add": add or [], "close": close or []},
-                summary={
-                    "newly_covered": result.newly_covered_population,
-                    "no_longer_covered": result.no_longer_covered_population,
-                    "zones": result.zones.to_dict("records"),
-                },
-                sites=sites_rows,
-                approximate=bool(run["approximate"]),
-            )
-            typer.echo(f"scénario enregistré : {scenario_id}")
-    console.print(f"({time.monotonic() - started:.1f} s)")

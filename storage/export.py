@@ -80,9 +80,19 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         ),
         "zones": read_frame(
             conn,
-            "SELECT z.zoning_id, zg.label AS zoning_label, zg.method, z.zone_id, z.name, z.population, z.n_communes, "
-            "z.hub_structure_id, z.explanation, ST_AsBinary(z.geom) AS wkb "
+            "SELECT z.zoning_id, zg.label || CASE WHEN zg.draft THEN ' (brouillon)' ELSE '' END AS zoning_label, "
+            "zg.method, zg.draft, zg.created_at::text AS created_at, zg.author, zg.note, z.zone_id, z.name, "
+            "z.population, z.n_communes, z.hub_structure_id, z.explanation, ST_AsBinary(z.geom) AS wkb "
             "FROM zone z JOIN zoning zg USING (zoning_id) ORDER BY z.zoning_id, z.zone_id",
+            crs=crs,
+        ),
+        "scenario_zones": read_frame(
+            conn,
+            "SELECT z.scenario_id, s.label AS scenario_label, s.mode, s.category, s.approximate, "
+            "s.created_at::text AS created_at, s.author, z.zone_id, z.name, z.population, z.mean_seconds_before, "
+            "z.mean_seconds_after, z.share_within_before, z.share_within_after, z.population_unreached_before, "
+            "z.population_unreached_after, z.newly_covered, z.no_longer_covered, ST_AsBinary(z.geom) AS wkb "
+            "FROM scenario_zone z JOIN scenario s USING (scenario_id) ORDER BY z.scenario_id, z.zone_id",
             crs=crs,
         ),
         "indicators": read_frame(

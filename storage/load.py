@@ -40,6 +40,7 @@ def replace_region(
     rejections: Sequence[Rejection] = (),
     territories_source: str | None = None,
     delegated_names: Sequence[tuple[str, str]] = (),
+    official_zones: pd.DataFrame | None = None,
 ) -> dict[str, int]:
     """Replace everything a full load brings, in one transaction; return row counts.
 
@@ -63,6 +64,9 @@ def replace_region(
     delegated_names
         ``(current commune code, name)`` of the communes déléguées or associées, searchable
         by the public along with the communes' and EPCI's names (table ``commune_name``).
+    official_zones
+        ``level, commune_code, zone_id, name`` of the official zonings (zones d'emploi,
+        bassins de vie), replacing the stored ones; None stores none.
     """
     srid = epsg_code(crs)
     for name, frame in (("communes", communes), ("territories", territories), ("structures", structures)):
@@ -86,6 +90,7 @@ def replace_region(
             _copy_communes(conn, communes, srid)
             _copy_territories(conn, territories, srid)
             _copy_commune_names(conn, communes, territories, delegated_names)
+            _copy_official_zones(conn, official_zones)
             _copy_structures(conn, structures, srid)
             counts = {
                 "communes": len(communes),
@@ -111,6 +116,19 @@ def replace_region(
         msg = f"the load would leave a broken reference, nothing was written: {exc.diag.message_detail or exc}"
         raise StoreError(msg) from exc
     return counts
+
+
+def _copy_official_zones(conn: psycopg.Connection, zones: pd.DataFrame | None) -> None:
+    """Replace the official zonings (the communes' deletion already emptied them)."""
+    conn.execute("DELETE FROM official_zone")
+    if zones is None or zones.empty:
+        return
+    copy_rows(
+        conn,
+        "official_zone",
+        ("level", "commune_code", "zone_id", "name"),
+        zones[["level", "commune_code", "zone_id", "name"]].itertuples(index=False, name=None),
+    )
 
 
 def _set_region(conn: psycopg.Connection, region_code: str, srid: int, crs: str) -> None:

@@ -19,9 +19,15 @@ from psycopg.types.json import Jsonb
 from storage import read
 from storage.access import copy_indicators, read_communes, read_places
 from storage.common import StoreError, copy_rows, ewkb_hex, jsonable, region_srid
+from storage.read import SCENARIO_ZONE_COLUMNS, scenario, scenario_zone_shapes, scenario_zones, scenarios
 
-OFFICIAL_LEVELS: tuple[str, ...] = ("epci", "arrondissement", "departement")
-"""Official zonings available without import: columns of the commune table."""
+OFFICIAL_LEVELS: tuple[str, ...] = ("epci", "arrondissement", "departement", "zone-emploi", "bassin-vie")
+"""Official zonings available without import: columns of the commune table (EPCI,
+arrondissement, département) and the INSEE zonings loaded from ``[territories] zonages``
+(table ``official_zone``)."""
+
+INSEE_LEVELS: tuple[str, ...] = ("zone-emploi", "bassin-vie")
+"""Official zonings of the ``official_zone`` table."""
 
 
 # -------------------------------------------------------------------- access
@@ -89,6 +95,10 @@ def save_zoning(
     assignment: pd.DataFrame,
     zones: gpd.GeoDataFrame,
     source: str | None = None,
+    author: str | None = None,
+    note: str | None = None,
+    draft: bool = False,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Store a zoning (replacing the one with the same id), in one transaction.
 
@@ -99,14 +109,30 @@ def save_zoning(
     zones
         ``zone_id, name, population, n_communes``, optional ``hub`` (structure_id) and
         ``explanation``, dissolved polygons in the Région's CRS.
+    author, note
+        Free text: who made this version, and why.
+    draft
+        True for a zoning stored although it breaks constraints (``violations``: dicts
+        ``constraint, zone_id, message``); every list of zonings labels it « brouillon ».
     """
     srid = region_srid(conn)
     try:
         with conn.transaction():
             conn.execute("DELETE FROM zoning WHERE zoning_id = %s", (zoning_id,))
             conn.execute(
-                "INSERT INTO zoning (zoning_id, label, method, params, source) VALUES (%s, %s, %s, %s, %s)",
-                (zoning_id, label, method, Jsonb(jsonable(params)), source),
+                "INSERT INTO zoning (zoning_id, label, method, params, source, author, note, draft, violations) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    zoning_id,
+                    label,
+                    method,
+                    Jsonb(jsonable(params)),
+                    source,
+                    author,
+                    note,
+                    draft,
+                    Jsonb(jsonable(list(violations))),
+                ),
             )
             hubs = zones["hub"] if "hub" in zones.columns else pd.Series([None] * len(zones))
             explanations = zones["explanation"] if "explanation" in zones.columns else pd.Series([None] * len(zones))
@@ -145,8 +171,21 @@ def save_zoning(
 
 def read_assignment(conn: psycopg.Connection, zoning: str) -> pd.DataFrame:
     """``commune_code, zone_id`` of a stored zoning, or of an official level
-    (``epci``, ``arrondissement``, ``departement``)."""
-    if zoning in OFFICIAL_LEVELS:
+    (:data:`OFFICIAL_LEVELS`)."""
+    if zoning in INSEE_LEVELS:
+        rows = conn.execute(
+            # A commune the file leaves out is a zone of its own, as a commune outside any EPCI.
+            "SELECT c.code, coalesce(o.zone_id, 'sans-' || c.code) FROM commune c "
+            "LEFT JOIN official_zone o ON o.commune_code = c.code AND o.level = %s ORDER BY c.code",
+            (zoning,),
+        ).fetchall()
+        if not conn.execute("SELECT 1 FROM official_zone WHERE level = %s LIMIT 1", (zoning,)).fetchone():
+            msg = (
+                f"le zonage officiel {zoning} n'est pas chargé : le nommer dans atlas.toml "
+                "([territories] zonages) puis relancer atlas load"
+            )
+            raise StoreError(msg)
+    elif zoning in OFFICIAL_LEVELS:
         rows = conn.execute(
             # A commune outside any EPCI (three islands in Bretagne) is a zone of its own.
             psycopg.sql.SQL("SELECT code, coalesce({}, 'sans-' || code) FROM commune ORDER BY code").format(
@@ -158,9 +197,25 @@ def read_assignment(conn: psycopg.Connection, zoning: str) -> pd.DataFrame:
             "SELECT commune_code, zone_id FROM zone_commune WHERE zoning_id = %s ORDER BY commune_code", (zoning,)
         ).fetchall()
         if not rows:
-            msg = f"no zoning {zoning!r} (stored: {', '.join(z['zoning_id'] for z in read.zonings(conn)) or 'none'}; official: {', '.join(OFFICIAL_LEVELS)})"
+            stored = ", ".join(z["zoning_id"] for z in read.zonings(conn)) or "aucun"
+            msg = f"pas de zonage {zoning!r} (enregistrés : {stored} ; officiels : {', '.join(OFFICIAL_LEVELS)})"
             raise StoreError(msg)
     return pd.DataFrame(rows, columns=["commune_code", "zone_id"])
+
+
+def zone_names(conn: psycopg.Connection, zoning: str) -> dict[str, str]:
+    """Zone id -> French name of a stored zoning or an official level; a commune outside
+    any zone of an official level (``sans-<code>``) is named after the commune."""
+    if zoning in INSEE_LEVELS:
+        rows = conn.execute("SELECT DISTINCT zone_id, name FROM official_zone WHERE level = %s", (zoning,)).fetchall()
+    elif zoning in OFFICIAL_LEVELS:
+        rows = conn.execute("SELECT code, name FROM territory WHERE level = %s", (zoning,)).fetchall()
+    else:
+        rows = conn.execute("SELECT zone_id, name FROM zone WHERE zoning_id = %s", (zoning,)).fetchall()
+    names = {str(z): str(n) for z, n in rows}
+    for code, name in conn.execute("SELECT code, name FROM commune").fetchall():
+        names.setdefault(f"sans-{code}", f"{name} (hors zonage)")
+    return names
 
 
 def zone_columns(conn: psycopg.Connection) -> pd.DataFrame:
@@ -224,14 +279,22 @@ def save_scenario(
     summary: dict[str, Any],
     sites: Sequence[dict[str, Any]],
     approximate: bool,
+    zones: gpd.GeoDataFrame | None = None,
+    author: str | None = None,
+    note: str | None = None,
 ) -> None:
-    """Store a what-if scenario (replacing one with the same id). ``sites``: dicts with
-    ``action`` (add/close), ``commune_code`` or ``structure_id``, ``population_gained``."""
+    """Store a what-if scenario (replacing one with the same id), in one transaction.
+
+    ``sites``: dicts with ``action`` (add/close), ``commune_code`` or ``structure_id``,
+    optional ``population_gained``, ``name``, ``cost``, ``capacity``. ``zones``: the
+    per-zone effect (:data:`SCENARIO_ZONE_COLUMNS` and polygons in the Région's CRS).
+    """
+    srid = region_srid(conn)
     with conn.transaction():
         conn.execute("DELETE FROM scenario WHERE scenario_id = %s", (scenario_id,))
         conn.execute(
-            "INSERT INTO scenario (scenario_id, label, method, mode, category, params, summary, approximate) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO scenario (scenario_id, label, method, mode, category, params, summary, approximate, "
+            "author, note) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 scenario_id,
                 label,
@@ -241,12 +304,14 @@ def save_scenario(
                 Jsonb(jsonable(params)),
                 Jsonb(jsonable(summary)),
                 approximate,
+                author,
+                note,
             ),
         )
         for rank, site in enumerate(sites, start=1):
             conn.execute(
-                "INSERT INTO scenario_site (scenario_id, rank, action, commune_code, structure_id, population_gained) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                "INSERT INTO scenario_site (scenario_id, rank, action, commune_code, structure_id, population_gained, "
+                "name, cost, capacity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     scenario_id,
                     rank,
@@ -254,5 +319,57 @@ def save_scenario(
                     site.get("commune_code"),
                     site.get("structure_id"),
                     None if site.get("population_gained") is None else int(site["population_gained"]),
+                    site.get("name"),
+                    site.get("cost"),
+                    site.get("capacity"),
                 ),
             )
+        if zones is not None and len(zones):
+            copy_rows(
+                conn,
+                "scenario_zone",
+                ["scenario_id", *SCENARIO_ZONE_COLUMNS, "geom"],
+                zip(
+                    [scenario_id] * len(zones),
+                    *([_sql_value(v) for v in zones[column]] for column in SCENARIO_ZONE_COLUMNS),
+                    ewkb_hex(zones.geometry, srid, multi=True),
+                    strict=True,
+                ),
+            )
+
+
+def _sql_value(value: Any) -> Any:
+    """A numpy / pandas scalar as psycopg writes it (NaN and infinity as NULL)."""
+    if value is None or (isinstance(value, float | np.floating) and not np.isfinite(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def scenario_zone_effects(conn: psycopg.Connection, scenario_id: str) -> pd.DataFrame:
+    """The per-zone effect of a stored scenario as a table (:func:`storage.read.scenario_zones`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCENARIO_ZONE_COLUMNS` (times in seconds, NaN when no inhabitant of the zone
+        reaches a place; shares 0–1; inhabitants) plus ``approximate``, ordered by zone id;
+        empty when the scenario is unknown.
+    """
+    frame = pd.DataFrame(scenario_zones(conn, scenario_id), columns=[*SCENARIO_ZONE_COLUMNS, "approximate"])
+    for column in ("mean_seconds_before", "mean_seconds_after", "share_within_before", "share_within_after"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+__all__ = ["SCENARIO_ZONE_COLUMNS", "scenario", "scenario_zone_shapes", "scenario_zones", "scenarios"]
+"""Scenario reads live in :mod:`storage.read` (the web app loads no pandas); re-exported here."""
+
+
+def delete_scenario(conn: psycopg.Connection, scenario_id: str) -> bool:
+    """Delete a stored scenario (its sites and zones with it); False when there was none."""
+    with conn.transaction():
+        return conn.execute("DELETE FROM scenario WHERE scenario_id = %s", (scenario_id,)).rowcount > 0

@@ -565,7 +565,8 @@ def indicator_levels(conn: psycopg.Connection) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             """
-            SELECT DISTINCT i.level, z.label AS zoning_label
+            SELECT DISTINCT i.level,
+                   z.label || CASE WHEN z.draft THEN ' (brouillon)' ELSE '' END AS zoning_label
               FROM access_indicator i
               LEFT JOIN zoning z ON i.level = 'zone:' || z.zoning_id
             """
@@ -599,11 +600,14 @@ def indicators(conn: psycopg.Connection, *, level: str, mode: str, category: str
 
 # ------------------------------------------------------------------- zones, gaps
 def zonings(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Stored zonings with their number of zones."""
+    """Stored zonings with their number of zones, version facts (``created_at, author,
+    note``) and ``draft``; a draft's ``label`` ends with « (brouillon) », so that every
+    list, page, API answer and export that shows it says so."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """
-            SELECT z.zoning_id, z.label, z.method, z.source, z.created_at, count(zo.zone_id) AS n_zones
+            SELECT z.zoning_id, z.label || CASE WHEN z.draft THEN ' (brouillon)' ELSE '' END AS label, z.method,
+                   z.source, z.created_at, z.author, z.note, z.draft, count(zo.zone_id) AS n_zones
               FROM zoning z LEFT JOIN zone zo USING (zoning_id)
              GROUP BY z.zoning_id ORDER BY z.zoning_id
             """
@@ -690,3 +694,84 @@ def gap_summary(conn: psycopg.Connection) -> list[dict[str, Any]]:
 def data_version(conn: psycopg.Connection) -> tuple[Any, ...]:
     """A value that changes whenever loads, accessibility runs or zonings change (cache key)."""
     return one_row(conn, DATA_VERSION_SQL, prepare=True)
+
+
+# ------------------------------------------------------------------ scenarios
+SCENARIO_ZONE_COLUMNS: tuple[str, ...] = (
+    "zone_id",
+    "name",
+    "population",
+    "mean_seconds_before",
+    "mean_seconds_after",
+    "share_within_before",
+    "share_within_after",
+    "population_unreached_before",
+    "population_unreached_after",
+    "newly_covered",
+    "no_longer_covered",
+)
+"""Columns of a scenario's per-zone effect (seconds, shares 0–1, inhabitants)."""
+
+
+def scenarios(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Stored scenarios, newest first: ``scenario_id, label, method, mode, category,
+    approximate, created_at, author, note, n_sites, summary``."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT s.scenario_id, s.label, s.method, s.mode, s.category, s.approximate, s.created_at,
+                   s.author, s.note, s.params, s.summary, count(t.rank) AS n_sites
+              FROM scenario s LEFT JOIN scenario_site t USING (scenario_id)
+             GROUP BY s.scenario_id ORDER BY s.created_at DESC, s.scenario_id
+            """
+        ).fetchall()
+
+
+def scenario(conn: psycopg.Connection, scenario_id: str) -> dict[str, Any] | None:
+    """One stored scenario (as :func:`scenarios`) with its ``sites`` (rank order, with the
+    commune or place name), or None."""
+    found = [row for row in scenarios(conn) if row["scenario_id"] == scenario_id]
+    if not found:
+        return None
+    with conn.cursor(row_factory=dict_row) as cur:
+        sites = cur.execute(
+            """
+            SELECT t.rank, t.action, t.commune_code, c.name AS commune_name, t.structure_id,
+                   s.name AS structure_name, t.population_gained, t.name, t.cost, t.capacity
+              FROM scenario_site t LEFT JOIN commune c ON c.code = t.commune_code
+              LEFT JOIN structure s ON s.structure_id = t.structure_id
+             WHERE t.scenario_id = %s ORDER BY t.rank
+            """,
+            (scenario_id,),
+        ).fetchall()
+    return {**found[0], "sites": sites}
+
+
+def scenario_zones(conn: psycopg.Connection, scenario_id: str) -> list[dict[str, Any]]:
+    """The per-zone effect of a stored scenario, one dict per zone ordered by zone id:
+    :data:`SCENARIO_ZONE_COLUMNS` (times in seconds, None when no inhabitant of the zone
+    reaches a place; shares 0–1; inhabitants) and ``approximate`` (the scenario's travel
+    times are approximate). Empty for an unknown scenario. For the pages and the yearly
+    report's annex (:func:`storage.planning.scenario_zone_effects` gives a DataFrame)."""
+    query = sql.SQL(
+        "SELECT {}, s.approximate FROM scenario_zone z JOIN scenario s USING (scenario_id) "
+        "WHERE z.scenario_id = %s ORDER BY z.zone_id"
+    ).format(sql.SQL(", ").join(sql.Identifier("z", c) for c in SCENARIO_ZONE_COLUMNS))
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, (scenario_id,)).fetchall()
+
+
+def scenario_zone_shapes(conn: psycopg.Connection, scenario_id: str, tolerance_m: float) -> list[dict[str, Any]]:
+    """The per-zone effect of a stored scenario with simplified polygons (GeoJSON text,
+    WGS84), for the map and the API."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT z.zone_id, z.name, z.population, z.mean_seconds_before, z.mean_seconds_after,
+                   z.share_within_before, z.share_within_after, z.population_unreached_before,
+                   z.population_unreached_after, z.newly_covered, z.no_longer_covered,
+                   ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(z.geom, %s), 4326), 4) AS geometry
+              FROM scenario_zone z WHERE z.scenario_id = %s ORDER BY z.zone_id
+            """,
+            (tolerance_m, scenario_id),
+        ).fetchall()

@@ -91,6 +91,7 @@ def store_sources(url: str, sources) -> dict[str, int]:
             files=sources.files,
             started_at=dt.datetime.now(dt.UTC),
             delegated_names=sources.delegated_names,
+            official_zones=sources.official_zones,
         )
 
 

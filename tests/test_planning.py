@@ -90,11 +90,11 @@ def test_import_validates_and_compare_scores_identity(accessed_copy: str, tmp_pa
     assert result.returncode == 0, result.stderr
     result = atlas(accessed_copy, "zones", "compare", "epci-planif", "epci", "--output", str(tmp_path / "diff.gpkg"))
     assert result.returncode == 0, result.stderr
-    assert "indice de Rand ajusté 1.000" in result.stdout
-    assert "0 hab. (0.0%)" in result.stdout
+    assert "indice de Rand ajusté 1,000" in result.stdout
+    assert "0 hab. (0,0\u00a0%)" in result.stdout
     assert (tmp_path / "diff.gpkg").exists()
     result = atlas(accessed_copy, "zones", "compare", "epci", "departement")
-    assert result.returncode == 0 and "indice de Rand ajusté 1.000" not in result.stdout
+    assert result.returncode == 0 and "indice de Rand ajusté 1,000" not in result.stdout
     result = atlas(accessed_copy, "zones", "compare", "epci", "absent")
     assert result.returncode == 2 and "absent" in result.stderr
 
@@ -135,3 +135,66 @@ def test_bad_planning_requests_fail_clearly(accessed_db: str, args: list[str], m
     result = atlas(accessed_db, *args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_a_proposal_breaking_its_constraints_is_refused_unless_draft(accessed_copy: str) -> None:
+    args = ["zones", "propose", "--method", "regionalize", "--min-population", "80000", "--max-hub-minutes", "20"]
+    before = snapshot(accessed_copy)
+    refused = atlas(accessed_copy, *args, "--id", "maxp")
+    assert refused.returncode == 2
+    assert "n'est pas enregistré" in refused.stderr and "--draft" in refused.stderr
+    assert "temps jusqu'au pôle" in refused.stderr and "Zone " in refused.stderr
+    assert "inf" not in refused.stderr.replace("informa", "")  # never "inf", never English
+    assert " of zone " not in refused.stderr and "worst" not in refused.stderr
+    assert snapshot(accessed_copy) == before
+
+    kept = atlas(accessed_copy, *args, "--id", "maxp", "--draft", "--author", "Service SPRO", "--note", "essai 20 min")
+    assert kept.returncode == 0, kept.stderr
+    assert "(brouillon)" in kept.stderr
+    assert scalar(accessed_copy, "SELECT draft FROM zoning WHERE zoning_id = 'maxp'") is True
+    assert scalar(accessed_copy, "SELECT jsonb_array_length(violations) FROM zoning WHERE zoning_id = 'maxp'") > 0
+    listed = atlas(accessed_copy, "zones", "list")
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("maxp"))
+    assert "(brouillon)" in line and "par Service SPRO" in line and "essai 20 min" in line and "créé le" in line
+    assert "zone-emploi" in listed.stdout and "bassin-vie" in listed.stdout
+
+
+def test_official_insee_zonings_are_built_in_and_compared_by_name(accessed_copy: str, tmp_path: Path) -> None:
+    import pyogrio
+
+    assert scalar(accessed_copy, "SELECT count(DISTINCT zone_id) FROM official_zone WHERE level = 'zone-emploi'") == 20
+    assert scalar(accessed_copy, "SELECT count(DISTINCT zone_id) FROM official_zone WHERE level = 'bassin-vie'") == 135
+    output = tmp_path / "ze-bv.gpkg"
+    result = atlas(accessed_copy, "zones", "compare", "zone-emploi", "epci", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Zone d'emploi de Rennes (" in result.stdout and "hab.) ∩ " in result.stdout
+    )  # names and populations, not ids
+    assert " ∩ 2435" not in result.stdout
+    layers = [name for name, _ in pyogrio.list_layers(output)]
+    assert "communes_discordantes" in layers
+    discordant = pyogrio.read_dataframe(output, layer="communes_discordantes")
+    assert len(discordant) > 0 and discordant["differs"].all()
+    assert discordant["nom_zone_a"].notna().all()
+    # Redon's zone d'emploi straddles Pays de la Loire: its name says so.
+    assert (
+        scalar(
+            accessed_copy, "SELECT DISTINCT name FROM official_zone WHERE level = 'zone-emploi' AND zone_id = '0062'"
+        )
+        == "Zone d'emploi de Redon (partie régionale)"
+    )
+
+
+def test_two_versions_of_a_zoning_compare_like_two_zonings(accessed_copy: str) -> None:
+    for zoning_id, minimum in (("bassins-v1", "30000"), ("bassins-v2", "60000")):
+        result = atlas(
+            accessed_copy, "zones", "propose", "--id", zoning_id, "--min-population", minimum, "--author", "A. Planif"
+        )
+        assert result.returncode == 0, result.stderr
+    result = atlas(accessed_copy, "zones", "compare", "bassins-v1", "bassins-v2")
+    assert result.returncode == 0, result.stderr
+    assert "Bassin " in result.stdout
+    assert "indice de Rand ajusté 1,000 " not in result.stdout
+    names = scalar(accessed_copy, "SELECT string_agg(name, '|') FROM zone WHERE zoning_id = 'bassins-v1'")
+    assert "de Le " not in names and "de Les " not in names and "de A" not in names and "de É" not in names

@@ -669,7 +669,7 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
     ]
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16 + 3  # + the three /api/snapshots operations
+    assert len(operations) == 16 + 3 + 2  # + the three /api/snapshots and two /api/scenarios operations
 
     def runner(operation):
         @settings(

@@ -201,9 +201,9 @@ def test_catchment_merges_small_zones_into_the_longest_border():
     assert_partition(zoning, communes)
     assert (zoning.zones["population"] >= 3_000).all()
     assert "ft_c" not in set(zoning.zones["hub"])
-    merged = zoning.zones[zoning.zones["explanation"].str.contains("fusionné avec le bassin de Commune 0-3")]
+    merged = zoning.zones[zoning.zones["explanation"].str.contains("a absorbé le bassin de Commune 0-3")]
     assert len(merged) == 1
-    assert "car < 3\u00a0000\u00a0hab. (plus longue frontière commune)" in merged["explanation"].iloc[0]
+    assert "moins de 3\u00a0000\u00a0hab. ; plus longue frontière commune)" in merged["explanation"].iloc[0]
     # The absorbing zone shares the longest border with the small one.
     zone_ft = {c for c, z in zone_of(before).items() if z == before.zones.set_index("hub").loc["ft_c", "zone_id"]}
     absorbing = merged["zone_id"].iloc[0]
@@ -264,9 +264,9 @@ def test_catchment_attaches_unreachable_communes_by_contiguity():
 def test_catchment_needs_a_hub():
     communes = grid(2, 2)
     sites = sites_at([("fs_a", 0, 0, ["accueil"])])
-    with pytest.raises(ValidationError, match="four missions"):
+    with pytest.raises(ValidationError, match="conseil et accompagnement"):
         catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
-    with pytest.raises(ValidationError, match="unknown hub"):
+    with pytest.raises(ValidationError, match="pôle inconnu"):
         catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["nope"])
     zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites), hubs=["fs_a"])
     assert [v.constraint for v in zoning.violations] == ["missions"]
@@ -468,9 +468,9 @@ def test_check_zoning_reports_each_broken_constraint():
     assert ("max_hub_time", "B") in kinds  # hub fs_b (2, 2) is 3 steps from (0, 1)
     assert ("max_hub_time", "A") not in kinds  # hub cio_a reaches A within 2 steps
     coverage = [v.message for v in violations if v.constraint == "coverage"]
-    assert any(code(1, 1) in m and "no zone" in m for m in coverage)
+    assert any(code(1, 1) in m and "aucune zone" in m for m in coverage)
     assert any("99999" in m for m in coverage)
-    assert any(code(0, 1) in m and "2 times" in m for m in coverage)
+    assert any(code(0, 1) in m and "2 fois" in m for m in coverage)
     far = next(v for v in violations if v.constraint == "max_hub_time")
     assert far.value == BASE_S + 3 * STEP_S and far.communes == (code(0, 1),)
 
@@ -490,4 +490,63 @@ def test_check_zoning_accepts_a_sound_zoning():
             max_hub_time_s=BASE_S + 2 * STEP_S,
         )
         == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Auray", "Bassin d'Auray"),
+        ("Île-de-Bréhat", "Bassin d'Île-de-Bréhat"),
+        ("Hennebont", "Bassin d'Hennebont"),
+        ("Yffiniac", "Bassin d'Yffiniac"),
+        ("Le Faou", "Bassin du Faou"),
+        ("Les Forges de Lanouée", "Bassin des Forges de Lanouée"),
+        ("La Gacilly", "Bassin de La Gacilly"),
+        ("L'Hermitage", "Bassin de L'Hermitage"),
+        ("Brest", "Bassin de Brest"),
+    ],
+)
+def test_zone_names_follow_french_elision(name, expected):
+    from geo.zoning import wording
+
+    assert wording.catchment_name(name) == expected
+    assert wording.regionalized_name(name, 3) == expected.replace("Bassin", "Zone")
+
+
+def test_default_pôles_are_fixed_places_offering_conseil_and_accompagnement():
+    """France services (accueil, information) and an itinerant permanence are never pôles."""
+    communes = grid(1, 6)
+    sites = sites_at(
+        [
+            ("fs_a", 0, 0, ["accueil", "information"]),
+            ("ml_b", 0, 2, ALL),
+            ("ml_c", 0, 5, ALL),
+            ("cio_d", 0, 4, ["accueil", "information", "conseil"]),
+        ]
+    )
+    sites["site_format"] = ["fixe", "fixe", "itinerant", "fixe"]
+    assert model.default_hubs(sites).tolist() == [False, True, False, False]
+    zoning = catchment.catchment_zones(communes, sites, manhattan_times(communes, sites))
+    assert set(zoning.zones["hub"]) == {"ml_b"}
+
+
+def test_close_pôles_join_the_more_populous_one():
+    """A suburb's hub one step (6 min) from the town's joins it; the far hub stays apart."""
+    population = [[1_000] * 6]
+    population[0][1] = 5_000  # the town
+    communes = grid(1, 6, population=population)
+    sites = sites_at([("ml_suburb", 0, 0, ALL), ("ml_town", 0, 1, ALL), ("ml_far", 0, 5, ALL)])
+    times = manhattan_times(communes, sites)
+    apart = catchment.catchment_zones(communes, sites, times)
+    assert len(apart.zones) == 3
+    joined = catchment.catchment_zones(communes, sites, times, pole_merge_s=600.0, pole_merge_adjacent=True)
+    bordering = catchment.catchment_zones(communes, sites, times, pole_merge_adjacent=True)
+    assert zone_of(bordering) == zone_of(joined)
+    assert len(joined.zones) == 2
+    town = joined.zones.set_index("name").loc["Bassin de Commune 0-1"]
+    assert town["n_communes"] >= 3
+    assert (
+        "réunit les pôles voisins (à 10\u00a0min au plus ou limitrophes) : Commune 0-0 (6\u00a0min)"
+        in town["explanation"]
     )

@@ -99,10 +99,10 @@ def test_ari_matches_scikit_learn_and_weights_count_individuals():
 
 def test_compare_rejects_incomplete_zonings(communes):
     zoning = quadrants(communes)
-    with pytest.raises(ValidationError, match="in no zone"):
+    with pytest.raises(ValidationError, match="dans aucune zone"):
         zc.compare_zonings(zoning, zoning.iloc[1:], communes)
     doubled = pd.concat([zoning, zoning.iloc[[0]]], ignore_index=True)
-    with pytest.raises(ValidationError, match="more than once") as info:
+    with pytest.raises(ValidationError, match="plus d'une fois") as info:
         zc.compare_zonings(zoning, doubled, communes)
     assert info.value.row == 17
 
@@ -124,7 +124,7 @@ def test_validate_zoning_reports_missing_duplicate_and_unknown(communes):
     assert by_kind["missing"].commune_code == communes["code"].iloc[5]
     assert by_kind["duplicate"].commune_code == communes["code"].iloc[2]
     assert by_kind["duplicate"].rows == (3, 16)
-    assert "rows 3, 16" in by_kind["duplicate"].message
+    assert "lignes 3, 16" in by_kind["duplicate"].message
     assert by_kind["unknown"].rows == (17,)
     assert by_kind["unknown"].commune_code == "99999"
 
@@ -135,7 +135,7 @@ def test_validate_zoning_warns_about_split_zones(communes):
     issues = check_zoning(zoning, communes, contiguity="warning")
     assert [(i.kind, i.severity, i.zone_id) for i in issues] == [("not_contiguous", "warning", "SW")]
     assert communes["code"].iloc[15] in issues[0].message
-    assert "2 pieces" in issues[0].message
+    assert "2 morceaux" in issues[0].message
 
 
 # ------------------------------------------------------------------- readers
@@ -191,7 +191,7 @@ def test_read_csv_utf8_comma_and_errors(tmp_path, communes):
     issues = check_zoning(zf.read_zoning_csv(duplicate), communes, contiguity="warning")
     dup = next(i for i in issues if i.kind == "duplicate")
     assert dup.rows == (2, 3) and dup.file == str(duplicate)
-    assert dup.message.startswith(f"{duplicate}, rows 2, 3: ")
+    assert dup.message.startswith(f"{duplicate}, lignes 2, 3 : ")
 
 
 def test_read_polygons_assigns_the_majority_zone(tmp_path, communes):
@@ -252,3 +252,29 @@ def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes
 
     with pytest.raises(ValidationError, match="cannot read"):
         zf.read_zoning_polygons(tmp_path / "absent.gpkg", communes)
+
+
+def test_official_zonings_are_named_and_bad_rows_named(tmp_path):
+    from geo.errors import DuplicateError, MissingColumnError
+    from geo.sources.official_zonings import read_official_zonings
+
+    header = "code_insee,ze2020,libze2020,ze_partie_regionale,bv2022,libbv2022\n"
+    good = tmp_path / "zonages.csv"
+    good.write_text(header + "56007,5301,Auray,,56007,Auray\n35236,0062,Redon,0062-53,35236,Redon\n", encoding="utf-8")
+    frame = read_official_zonings(good, ["56007", "35236", "29019"])
+    names = dict(zip(frame["level"] + ":" + frame["commune_code"], frame["name"], strict=True))
+    assert names["zone-emploi:56007"] == "Zone d'emploi d'Auray"
+    assert names["bassin-vie:56007"] == "Bassin de vie d'Auray"
+    assert names["zone-emploi:35236"] == "Zone d'emploi de Redon (partie régionale)"
+    assert "29019" not in set(frame["commune_code"])  # left out: a zone of its own later
+    cases = [
+        ("56007,5301,Auray,,56007,Auray\n99999,5301,Auray,,56007,Auray\n", ValidationError, 3, "code_insee"),
+        ("56007,5301,Auray,,56007,Auray\n56007,5301,Auray,,56007,Auray\n", DuplicateError, 3, "code_insee"),
+        ("56007,5301,,,56007,Auray\n", MissingColumnError, 2, "libze2020"),
+    ]
+    for body, error, row, field in cases:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(header + body, encoding="utf-8")
+        with pytest.raises(error) as info:
+            read_official_zonings(bad, ["56007", "35236"])
+        assert (info.value.file, info.value.row, info.value.field) == (str(bad), row, field)

@@ -447,6 +447,44 @@ def zoning(zoning_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.get("/scenarios")
+def scenarios() -> ResponseReturnValue:
+    """Stored what-if scenarios (newest first), with their overall effect."""
+    params.no_unknown(request.args, ())
+    with connection() as conn:
+        rows = read.scenarios(conn)  # not cached: the data version does not follow scenarios
+    return jsonify(scenarios=[_scenario_json(r) for r in rows])
+
+
+@bp.get("/scenarios/<scenario_id>")
+def scenario(scenario_id: str) -> ResponseReturnValue:
+    """Per-zone effect of one stored scenario, as simplified GeoJSON polygons (WGS84)."""
+    params.no_unknown(request.args, ())
+    with connection() as conn:
+        found = read.scenario(conn, scenario_id)
+        if found is None:
+            raise NotFound("Scénario inconnu.")
+        rows = read.scenario_zone_shapes(conn, scenario_id, TERRITORY_TOLERANCE_M)
+    features = (
+        formats.feature(r["geometry"], {k: v for k, v in r.items() if k != "geometry"}, r["zone_id"]) for r in rows
+    )
+    return formats.geojson_response(
+        formats.collection(features, **_scenario_json(found), sites=[dict(s) for s in found["sites"]])
+    )
+
+
+def _scenario_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored scenario as the API gives it (its threshold in minutes)."""
+    keys = ("scenario_id", "label", "method", "mode", "category", "approximate", "author", "note", "n_sites")
+    threshold = (row.get("params") or {}).get("threshold_s")
+    return {
+        **{k: row[k] for k in keys},
+        "created_at": row["created_at"].isoformat(),
+        "threshold_minutes": None if threshold is None else threshold / 60,
+        "summary": {k: v for k, v in (row.get("summary") or {}).items() if k != "zones"},
+    }
+
+
 @bp.get("/isochrones")
 def isochrones() -> ResponseReturnValue:
     """Areas reached from each place within a number of minutes (simplified GeoJSON, WGS84)."""

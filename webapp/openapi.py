@@ -262,6 +262,25 @@ def openapi_document() -> dict[str, Any]:
                 tags=["zonages"],
                 not_found=True,
             ),
+            "/api/scenarios": _get(
+                "Scénarios « et si » enregistrés (date, auteur, note, effet d'ensemble)",
+                [],
+                _ok("Scénarios."),
+                tags=["zonages"],
+            ),
+            "/api/scenarios/{scenario_id}": _get(
+                "Effet par zone d'un scénario : temps moyen et part sous le seuil avant / après (polygones simplifiés)",
+                [
+                    _path(
+                        "scenario_id",
+                        "Identifiant du scénario.",
+                        {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+                    )
+                ],
+                _ok("Zones et effet.", "#/components/schemas/FeatureCollection", media="application/geo+json"),
+                tags=["zonages"],
+                not_found=True,
+            ),
             "/api/isochrones": _get(
                 "Isochrones des lieux",
                 [

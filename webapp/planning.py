@@ -1,5 +1,6 @@
-"""Planners' pages: the map (``/carte``), the commission tables (``/diagnostic``) and the
-yearly report (``/diagnostic/rapport/<year>``).
+"""Planners' pages: the map (``/carte``), the commission tables (``/diagnostic``), the
+what-if scenarios (``/diagnostic/scenarios/<id>``) and the yearly report
+(``/diagnostic/rapport/<year>``).
 
 The map's data come from the JSON API (``webapp.api``); these views only render the
 controls and the text alternatives.
@@ -38,6 +39,7 @@ def map_page() -> ResponseReturnValue:
             "isochrone_minutes": cached(conn, read.isochrone_minutes),
             "zonings": cached(conn, read.zonings),
             "gap_summary": cached(conn, read.gap_summary),
+            "scenarios": read.scenarios(conn),  # not cached: the data version does not follow scenarios
         }
     return render_template("planning/carte.html", tile_url=current_app.config.get("TILE_URL"), **context)
 
@@ -78,6 +80,7 @@ def diagnostic() -> ResponseReturnValue:
         overview = cached(conn, read.region_overview)
         inventory = inventory_context(conn)
         report_years = snapshot.snapshot_years(conn)
+        scenarios = read.scenarios(conn)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     selected = next((c for c in categories if c["code"] == category), None)
     category_label = selected["label"] if selected else category
@@ -102,7 +105,26 @@ def diagnostic() -> ResponseReturnValue:
         report_year=report_years[0] if report_years else dt.date.today().year,
         report_years=report_years,
         incomplete=incomplete_of(selected, inventory["type_of"]),
+        scenarios=scenarios,
         **inventory,
+    )
+
+
+@bp.get("/diagnostic/scenarios/<scenario_id>")
+def scenario_page(scenario_id: str) -> ResponseReturnValue:
+    """One stored what-if scenario: its sites, its overall effect and its effect per zone."""
+    with connection() as conn:
+        found = read.scenario(conn, scenario_id)
+        if found is None:
+            abort(404, "Scénario inconnu.")
+        zones = read.scenario_zones(conn, scenario_id)
+    threshold_s = (found["params"] or {}).get("threshold_s")
+    return render_template(
+        "planning/scenario.html",
+        scenario=found,
+        summary=found["summary"] or {},
+        zones=zones,
+        threshold_s=threshold_s,
     )
 
 

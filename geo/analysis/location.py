@@ -110,6 +110,8 @@ def maximal_covering(
     threshold_s: float = DEFAULT_COVER_S,
     method: Method = "exact",
     time_limit_s: float | None = None,
+    costs: np.ndarray | None = None,
+    budget: float | None = None,
 ) -> LocationResult:
     """Choose ``k`` candidates maximising the population newly within ``threshold_s``.
 
@@ -131,6 +133,10 @@ def maximal_covering(
         ``"exact"`` (HiGHS MILP) or ``"greedy"``.
     time_limit_s
         Time limit of the exact solver in seconds (None: none).
+    costs, budget
+        Cost of opening each candidate (``(n_candidates,)``, non-negative) and the budget
+        their sum may not exceed; with a budget, ``k`` is the most sites opened (fewer
+        when the budget allows no more, or when no more brings anything).
 
     Returns
     -------
@@ -149,11 +155,12 @@ def maximal_covering(
     reach = (by_candidate <= threshold_s) & ~covered[np.newaxis, :] & (weights > 0)[np.newaxis, :]
     if method not in ("exact", "greedy"):
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
-    solved, optimal = _milp_coverage(weights, reach, k, time_limit_s) if method == "exact" else (None, False)
+    spend = _budget(costs, budget, reach.shape[0])
+    solved, optimal = _milp_coverage(weights, reach, k, time_limit_s, spend) if method == "exact" else (None, False)
     if solved is not None:
         chosen, result_method = solved, "milp"
     else:  # asked for, or the exact solver stopped on its time limit without a solution
-        chosen, result_method, optimal = _greedy_coverage(weights, reach, k), "greedy", False
+        chosen, result_method, optimal = _greedy_coverage(weights, reach, k, spend), "greedy", False
     after = _after(before, by_candidate, chosen)
     value = float(weights[~covered & (after <= threshold_s)].sum())
     return LocationResult(
@@ -164,7 +171,7 @@ def maximal_covering(
         seconds_after=after,
         method=result_method,
         optimal=optimal,
-        params={"k": k, "threshold_s": float(threshold_s)},
+        params={"k": k, "threshold_s": float(threshold_s), "budget": budget},
     )
 
 
@@ -177,12 +184,14 @@ def p_median(
     unreachable_s: float | None = None,
     method: Method = "exact",
     time_limit_s: float | None = None,
+    costs: np.ndarray | None = None,
+    budget: float | None = None,
 ) -> LocationResult:
     """Choose ``k`` candidates minimising the population-weighted time to the nearest site.
 
     Parameters
     ----------
-    population, existing_times_s, candidate_times_s, k, method, time_limit_s
+    population, existing_times_s, candidate_times_s, k, method, time_limit_s, costs, budget
         As in :func:`maximal_covering`.
     unreachable_s
         Cost (seconds) of a commune reaching no site; default twice the largest finite
@@ -204,14 +213,15 @@ def p_median(
     weights, before, by_candidate = _inputs(population, existing_times_s, candidate_times_s, k)
     penalty = _unreachable(unreachable_s, existing_times_s, candidate_times_s)
     base = np.minimum(before, penalty)
-    costs = np.minimum(by_candidate, penalty)
     if method not in ("exact", "greedy"):
         raise ValidationError(f"unknown method {method!r}; expected 'exact' or 'greedy'", field="method")
-    solved, optimal = _milp_median(weights, base, costs, k, time_limit_s) if method == "exact" else (None, False)
+    spend = _budget(costs, budget, by_candidate.shape[0])
+    times = np.minimum(by_candidate, penalty)
+    solved, optimal = _milp_median(weights, base, times, k, time_limit_s, spend) if method == "exact" else (None, False)
     if solved is not None:
         chosen, result_method = solved, "milp"
     else:  # asked for, or the exact solver stopped on its time limit without a solution
-        chosen, result_method, optimal = _greedy_median(weights, costs, k, base), "greedy", False
+        chosen, result_method, optimal = _greedy_median(weights, times, k, base, spend), "greedy", False
     after = _after(before, by_candidate, chosen)
     value = float((weights * np.minimum(after, penalty)).sum())
     return LocationResult(
@@ -222,7 +232,7 @@ def p_median(
         seconds_after=after,
         method=result_method,
         optimal=optimal,
-        params={"k": k, "unreachable_s": penalty},
+        params={"k": k, "unreachable_s": penalty, "budget": budget},
     )
 
 
@@ -413,6 +423,7 @@ def evaluate_scenario(
     *,
     commune_times_s: np.ndarray | None = None,
     add_at: Sequence[str] = (),
+    added_times_s: np.ndarray | None = None,
     close: Sequence[str] = (),
     threshold_s: float = DEFAULT_COVER_S,
     zoning: pd.DataFrame | None = None,
@@ -433,6 +444,9 @@ def evaluate_scenario(
         ``add_at``.
     add_at
         Codes of the communes receiving a new site (at their origin).
+    added_times_s
+        ``(n_communes, n_added)`` seconds from each commune to other new sites (candidates
+        at their own point, :func:`geo.traveltimes.travel_times`).
     close
         ``structure_id`` of the existing sites closed.
     threshold_s
@@ -472,6 +486,12 @@ def evaluate_scenario(
             msg = f"commune_times_s covers {added.shape[0]} communes, expected {codes.size}"
             raise ValidationError(msg, field="commune_times_s")
         after = np.minimum(after, added.min(axis=1))
+    if added_times_s is not None and np.shape(added_times_s)[1]:
+        extra = np.asarray(added_times_s, dtype=np.float64)
+        if extra.shape[0] != codes.size:
+            msg = f"added_times_s is {extra.shape}, expected ({codes.size}, n_added)"
+            raise ValidationError(msg, field="added_times_s")
+        after = np.minimum(after, extra.min(axis=1))
     zone = _zone_column(zoning, codes)
     within_before = before <= threshold_s
     within_after = after <= threshold_s
@@ -508,15 +528,108 @@ def evaluate_scenario(
     )
 
 
+def site_loads(population: np.ndarray, seconds_before: np.ndarray, added_times_s: np.ndarray) -> np.ndarray:
+    """Inhabitants for whom each new site becomes the nearest (strictly nearer than every
+    existing site and than the new sites listed before it), to compare with its capacity.
+
+    ``added_times_s`` is ``(n_communes, n_added)``; the result ``(n_added,)``.
+    """
+    weights = np.asarray(population, dtype=np.float64)
+    added = np.asarray(added_times_s, dtype=np.float64)
+    loads = np.zeros(added.shape[1])
+    if not added.shape[1]:
+        return loads
+    best = np.argmin(added, axis=1)
+    wins = added[np.arange(added.shape[0]), best] < np.asarray(seconds_before, dtype=np.float64)
+    np.add.at(loads, best[wins], weights[wins])
+    return loads
+
+
+@dataclass
+class TimeGains:
+    """Population-weighted time gained by a scenario (seconds; positive = shorter trips).
+
+    Attributes
+    ----------
+    mean_s, median_s
+        Mean and median gain over the inhabitants who reached a site before and after.
+    farthest_mean_s
+        Mean gain of the 10 % of those inhabitants who were farthest before (whole
+        communes, the farthest first, until 10 % of the population is reached).
+    newly_reached, no_longer_reached
+        Inhabitants who reached no site before and do now, and the reverse (their gain is
+        not a number of minutes: counted apart).
+    population
+        Inhabitants over whom the gains are measured.
+    changed_population, changed_mean_s
+        Those of them whose time changes, and their mean gain (NaN when none): a Région-wide
+        mean dilutes a local change.
+    """
+
+    mean_s: float
+    median_s: float
+    farthest_mean_s: float
+    newly_reached: int
+    no_longer_reached: int
+    population: int
+    changed_population: int = 0
+    changed_mean_s: float = float("nan")
+
+
+FARTHEST_SHARE = 0.10
+"""Share of the population, the farthest from a site, whose gain :class:`TimeGains` reports apart."""
+
+
+def time_gains(population: np.ndarray, seconds_before: np.ndarray, seconds_after: np.ndarray) -> TimeGains:
+    """Population-weighted time gained per commune (``before - after``): mean, median and
+    the mean over the farthest :data:`FARTHEST_SHARE` of the population (NaN when nobody
+    reaches a site both before and after)."""
+    weights = np.asarray(population, dtype=np.float64)
+    before = np.asarray(seconds_before, dtype=np.float64)
+    after = np.asarray(seconds_after, dtype=np.float64)
+    both = np.isfinite(before) & np.isfinite(after) & (weights > 0)
+    newly = int(round(weights[~np.isfinite(before) & np.isfinite(after)].sum()))
+    lost = int(round(weights[np.isfinite(before) & ~np.isfinite(after)].sum()))
+    if not both.any():
+        return TimeGains(np.nan, np.nan, np.nan, newly, lost, 0)
+    changed = both & (before != after)
+    w, gain, start = weights[both], before[both] - after[both], before[both]
+    order = np.argsort(gain, kind="stable")
+    cumulative = np.cumsum(w[order])
+    median = float(gain[order][np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+    far = np.argsort(-start, kind="stable")
+    far_cumulative = np.cumsum(w[far])
+    n_far = int(np.searchsorted(far_cumulative, FARTHEST_SHARE * far_cumulative[-1])) + 1
+    far_rows = far[:n_far]
+    return TimeGains(
+        mean_s=float((w * gain).sum() / w.sum()),
+        median_s=median,
+        farthest_mean_s=float((w[far_rows] * gain[far_rows]).sum() / w[far_rows].sum()),
+        newly_reached=newly,
+        no_longer_reached=lost,
+        population=int(round(w.sum())),
+        changed_population=int(round(weights[changed].sum())),
+        changed_mean_s=(
+            float((weights[changed] * (before[changed] - after[changed])).sum() / weights[changed].sum())
+            if changed.any()
+            else float("nan")
+        ),
+    )
+
+
 # ------------------------------------------------------------------ solvers
 def _milp_coverage(
-    weights: np.ndarray, reach: np.ndarray, k: int, time_limit_s: float | None
+    weights: np.ndarray,
+    reach: np.ndarray,
+    k: int,
+    time_limit_s: float | None,
+    spend: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray | None, bool]:
     """Exact maximal covering with HiGHS; (chosen positions, proven optimal)."""
     n_candidates = reach.shape[0]
     demand = np.flatnonzero(reach.any(axis=0))
     if k == 0 or demand.size == 0:
-        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k), True
+        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k, spend), True
     n_demand = demand.size
     # Columns: x_0..x_{m-1}, y_0..y_{d-1}.
     cand, dem = np.nonzero(reach[:, demand])
@@ -538,21 +651,28 @@ def _milp_coverage(
     return _solve(
         cost,
         n_candidates,
-        [LinearConstraint(coupling.tocsr(), -np.inf, 0.0), LinearConstraint(cardinality.tocsr(), k, k)],
+        [LinearConstraint(coupling.tocsr(), -np.inf, 0.0), *_selection(cardinality, k, spend, n_demand)],
         k,
         time_limit_s,
+        spend,
     )
 
 
 def _milp_median(
-    weights: np.ndarray, base: np.ndarray, costs: np.ndarray, k: int, time_limit_s: float | None
+    weights: np.ndarray,
+    base: np.ndarray,
+    costs: np.ndarray,
+    k: int,
+    time_limit_s: float | None,
+    spend: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray | None, bool]:
-    """Exact p-median (savings form) with HiGHS; (chosen positions, proven optimal)."""
+    """Exact p-median (savings form) with HiGHS; (chosen positions, proven optimal).
+    ``costs`` are the capped times ``(n_candidates, n_communes)``."""
     n_candidates = costs.shape[0]
     better = (costs < base[np.newaxis, :]) & (weights > 0)[np.newaxis, :]
     cand, commune = np.nonzero(better)
     if k == 0 or cand.size == 0:
-        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k), True
+        return _fill(np.zeros(0, dtype=np.int64), n_candidates, k, spend), True
     n_pairs = cand.size
     pair_columns = n_candidates + np.arange(n_pairs)
     communes_used, commune_row = np.unique(commune, return_inverse=True)
@@ -578,11 +698,37 @@ def _milp_median(
         [
             LinearConstraint(one_each.tocsr(), -np.inf, 1.0),
             LinearConstraint(opened.tocsr(), -np.inf, 0.0),
-            LinearConstraint(cardinality.tocsr(), k, k),
+            *_selection(cardinality, k, spend, n_pairs),
         ],
         k,
         time_limit_s,
+        spend,
     )
+
+
+def _selection(
+    cardinality: scipy.sparse.coo_matrix, k: int, spend: tuple[np.ndarray, float] | None, n_other: int
+) -> list[LinearConstraint]:
+    """Exactly ``k`` sites, or with a budget at most ``k`` sites whose costs fit in it."""
+    if spend is None:
+        return [LinearConstraint(cardinality.tocsr(), k, k)]
+    costs, budget = spend
+    row = np.concatenate((costs, np.zeros(n_other)))[np.newaxis, :]
+    return [LinearConstraint(cardinality.tocsr(), 0, k), LinearConstraint(row, -np.inf, budget)]
+
+
+def _budget(costs: np.ndarray | None, budget: float | None, n_candidates: int) -> tuple[np.ndarray, float] | None:
+    """Checked ``(costs, budget)``, or None without a budget."""
+    if budget is None:
+        return None
+    if costs is None:
+        raise ValidationError("a budget needs the cost of every candidate", field="budget")
+    values = np.asarray(costs, dtype=np.float64)
+    if values.shape != (n_candidates,) or np.any(~np.isfinite(values)) or np.any(values < 0):
+        raise ValidationError("every candidate needs a known, non-negative cost with a budget", field="costs")
+    if not budget >= 0:
+        raise ValidationError(f"the budget must be non-negative, got {budget}", field="budget")
+    return values, float(budget)
 
 
 def _solve(
@@ -591,6 +737,7 @@ def _solve(
     constraints: list[LinearConstraint],
     k: int,
     time_limit_s: float | None,
+    spend: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray | None, bool]:
     """Run HiGHS (binary candidates first, continuous rest); None when no solution."""
     integrality = np.zeros(cost.size)
@@ -602,29 +749,41 @@ def _solve(
     if result.x is None:
         return None, False
     chosen = np.flatnonzero(result.x[:n_candidates] > 0.5).astype(np.int64)
-    return _fill(chosen, n_candidates, k), bool(result.status == 0)
+    return _fill(chosen, n_candidates, k, spend), bool(result.status == 0)
 
 
-def _greedy_coverage(weights: np.ndarray, reach: np.ndarray, k: int) -> np.ndarray:
-    """Add the candidate covering most inhabitants not yet covered, ``k`` times (ties: first).
+def _greedy_coverage(
+    weights: np.ndarray, reach: np.ndarray, k: int, spend: tuple[np.ndarray, float] | None = None
+) -> np.ndarray:
+    """Add the candidate covering most inhabitants not yet covered, ``k`` times (ties: first);
+    with a budget, only candidates that still fit, stopping when none brings anything.
 
     ``reach`` is boolean ``(n_candidates, n_communes)``.
     """
     chosen: list[int] = []
     available = np.ones(reach.shape[0], dtype=bool)
     open_demand = weights.copy()
+    left = spend[1] if spend is not None else np.inf
     for _ in range(k):
         gain = reach.astype(np.float64) @ open_demand
+        if spend is not None:
+            available &= spend[0] <= left
         gain[~available] = -np.inf
+        if not np.isfinite(gain).any() or (spend is not None and gain.max() <= 0):
+            break
         best = int(np.argmax(gain))
+        left -= spend[0][best] if spend is not None else 0.0
         chosen.append(best)
         available[best] = False
         open_demand = np.where(reach[best], 0.0, open_demand)
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
-def _greedy_median(weights: np.ndarray, costs: np.ndarray, k: int, base: np.ndarray) -> np.ndarray:
-    """Add the candidate saving most inhabitant-seconds, ``k`` times (ties: first).
+def _greedy_median(
+    weights: np.ndarray, costs: np.ndarray, k: int, base: np.ndarray, spend: tuple[np.ndarray, float] | None = None
+) -> np.ndarray:
+    """Add the candidate saving most inhabitant-seconds, ``k`` times (ties: first); with a
+    budget, only candidates that still fit, stopping when none saves anything.
 
     ``costs`` is ``(n_candidates, n_communes)`` capped seconds, ``base`` the current
     capped time of each commune.
@@ -632,18 +791,27 @@ def _greedy_median(weights: np.ndarray, costs: np.ndarray, k: int, base: np.ndar
     chosen: list[int] = []
     available = np.ones(costs.shape[0], dtype=bool)
     current = base.copy()
+    left = spend[1] if spend is not None else np.inf
     for _ in range(k):
         gain = (np.maximum(current[np.newaxis, :] - costs, 0.0) * weights[np.newaxis, :]).sum(axis=1)
+        if spend is not None:
+            available &= spend[0] <= left
         gain[~available] = -np.inf
+        if not np.isfinite(gain).any() or (spend is not None and gain.max() <= 0):
+            break
         best = int(np.argmax(gain))
+        left -= spend[0][best] if spend is not None else 0.0
         chosen.append(best)
         available[best] = False
         current = np.minimum(current, costs[best])
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
-def _fill(chosen: np.ndarray, n_candidates: int, k: int) -> np.ndarray:
-    """Pad ``chosen`` up to ``k`` sites with the first unused candidates (no gain left)."""
+def _fill(chosen: np.ndarray, n_candidates: int, k: int, spend: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """Pad ``chosen`` up to ``k`` sites with the first unused candidates (no gain left);
+    never with a budget (a site bringing nothing is not worth its cost)."""
+    if spend is not None:
+        return np.sort(chosen.astype(np.int64))
     if chosen.size >= k:
         return np.sort(chosen[:k])
     spare = np.setdiff1d(np.arange(n_candidates), chosen)[: k - chosen.size]

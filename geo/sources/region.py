@@ -23,6 +23,7 @@ from geo.sources import communes as commune_io
 from geo.sources import territories as territory_io
 from geo.sources.annuaire import read_annuaire_service_public
 from geo.sources.france_services import read_france_services
+from geo.sources.official_zonings import read_official_zonings
 from geo.sources.partenaires import read_partenaires
 from geo.sources.partner_types import DEFAULT_PARTNER_TYPES, read_partner_types
 from geo.sources.sites import read_sites
@@ -31,10 +32,12 @@ from geo.sources.tables import Rejections, cell_text, read_text, reject
 from geo.sources.town_halls import read_town_halls
 
 MANIFEST = "atlas.toml"
-OPTIONAL_TERRITORY_FILES = ("merger_events", "town_halls")
+OPTIONAL_TERRITORY_FILES = ("merger_events", "town_halls", "zonages")
 """Keys of ``[territories]`` a Région may leave out: mergers the COG list does not describe
 (none since the contours' vintage), town-hall points (places without coordinates then go to
-a point inside their commune)."""
+a point inside their commune), official zonings per commune (zones d'emploi, bassins de vie:
+:mod:`geo.sources.official_zonings`; without them only the EPCI, arrondissements and
+départements are built-in zonings)."""
 STRUCTURE_READERS = {
     "france_services": read_france_services,
     "partenaires": read_partenaires,
@@ -98,6 +101,9 @@ class RegionSources:
     delegated_names
         ``(current commune code, name)`` of the communes déléguées or associées of the COG
         list, under which the public may still search their commune (:mod:`geo.names`).
+    official_zones
+        :func:`geo.sources.official_zonings.read_official_zonings` of ``[territories]
+        zonages``, None when the manifest names none.
     """
 
     region_code: str
@@ -116,6 +122,7 @@ class RegionSources:
     town_halls_misplaced: list[tuple[int, str, float]] = field(default_factory=list)
     rejections: list[ValidationError] = field(default_factory=list)
     delegated_names: list[tuple[str, str]] = field(default_factory=list)
+    official_zones: pd.DataFrame | None = None
 
     def rejected_rows(self) -> list[tuple[str, int | None, str | None, str]]:
         """``(file, row, field, reason)`` of every row a tolerant load left out."""
@@ -335,6 +342,7 @@ def read_region_sources(
     communes, report = commune_io.reconcile_communes(contours, cog, events, crs=crs, contours_file=paths["contours"])
     communes = territory_io.assign_epci(communes, epci, file=paths["epci"])
     town_halls = read_town_halls(paths["town_halls"], communes) if "town_halls" in paths else None
+    official = read_official_zonings(paths["zonages"], communes["code"]) if "zonages" in paths else None
     frames = [
         assign_communes(
             layer,
@@ -409,6 +417,7 @@ def read_region_sources(
             for code, name, kind in zip(cog["chef_lieu"], cog["name"], cog["type"], strict=True)
             if kind in commune_io.ABSORBED_TYPES
         ],
+        official_zones=official,
     )
 
 

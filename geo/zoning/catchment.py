@@ -1,6 +1,7 @@
 """Catchment zones: every commune goes to the pôle it reaches fastest.
 
-Pôles are the sites offering the four missions (or a list given by the planner); sites
+Pôles are the fixed public-reception sites offering conseil and accompagnement
+(:func:`geo.zoning.model.default_hubs`), or a list given by the planner; sites
 of the same commune form one pôle. Pieces cut off from their zone (and communes reaching
 no pôle) go to the neighbouring zone they share the longest border with; zones under a
 minimum population are then merged into their best neighbour (longest shared border, or
@@ -9,6 +10,7 @@ the neighbour whose pôle is fastest for their population).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -46,6 +48,8 @@ def catchment_zones(
     min_population: float = 0,
     merge_rule: MergeRule = "border",
     adjacency: scipy.sparse.spmatrix | None = None,
+    pole_merge_s: float | None = None,
+    pole_merge_adjacent: bool = False,
 ) -> Zoning:
     """Catchment zones: every commune goes to the pôle it reaches fastest.
 
@@ -62,8 +66,9 @@ def catchment_zones(
         ``(n_communes, n_sites)`` travel time (seconds) from each commune's origin to each
         site, ``inf`` beyond reach.
     hubs
-        ``structure_id`` of the hub sites; default: the sites offering the four
-        missions (:data:`geo.schema.MISSIONS`). Hubs of the same commune form one pôle.
+        ``structure_id`` of the hub sites; default: the fixed sites offering conseil and
+        accompagnement (:func:`geo.zoning.model.default_hubs`). Hubs of the same commune
+        form one pôle.
     min_population
         Zones with fewer inhabitants are merged into a neighbour (0: no merge).
     merge_rule
@@ -73,6 +78,14 @@ def catchment_zones(
         reachable).
     adjacency
         Precomputed :func:`commune_adjacency` (Queen, islands bridged, by default).
+    pole_merge_s
+        Pôles whose communes are within this time (seconds, both ways) of a more populous
+        pôle's commune join it, so that one town and its close suburbs (Lorient and
+        Lanester) form one pôle; None: every commune with a hub is a pôle
+        (:data:`geo.vocabulary.POLE_MERGE_S` is the CLI's default).
+    pole_merge_adjacent
+        Also join a pôle to a more populous pôle whose commune borders its own (the CLI
+        does: on the approximate network, two bordering towns may read 30 minutes apart).
 
     Returns
     -------
@@ -104,6 +117,16 @@ def catchment_zones(
     pole_groups = poles(hub_rows(sites, hubs), site_pos)
     # (n_communes, n_poles): each commune's time to the fastest site of each pôle.
     pole_times = np.column_stack([times_s[:, rows].min(axis=1) for rows in pole_groups["rows"]])
+    joined: dict[int, list[tuple[int, float]]] = {}
+    if pole_merge_s is not None or pole_merge_adjacent:
+        pole_groups, joined = merge_close_poles(
+            pole_groups,
+            pole_times,
+            population,
+            pole_merge_s if pole_merge_s is not None else -1.0,
+            adjacency=adjacency if pole_merge_adjacent else None,
+        )
+        pole_times = np.column_stack([times_s[:, rows].min(axis=1) for rows in pole_groups["rows"]])
 
     labels = np.argmin(pole_times, axis=1).astype(np.int64)
     fastest = labels.copy()
@@ -128,6 +151,10 @@ def catchment_zones(
         pole_name(communes, sites, pole_groups["commune"][p], pole_groups["rows"][p][0])
         for p in range(len(pole_groups["rows"]))
     ]
+    for pole, members in joined.items():
+        events[pole].append(
+            wording.poles_joined([(pole_name(communes, sites, c, -1), t) for c, t in members], pole_merge_s or 0.0)
+        )
     labels, events = merge_small_zones(
         labels,
         adjacency,
@@ -162,6 +189,8 @@ def catchment_zones(
         "hubs": list(hubs) if hubs is not None else None,
         "min_population": min_population,
         "merge_rule": merge_rule,
+        "pole_merge_s": pole_merge_s,
+        "pole_merge_adjacent": pole_merge_adjacent,
     }
     zoning.violations = check_zoning(
         zoning.assignment,
@@ -173,6 +202,62 @@ def catchment_zones(
         adjacency=adjacency,
     )
     return zoning
+
+
+def merge_close_poles(
+    pole_groups: dict[str, list],
+    pole_times: np.ndarray,
+    population: np.ndarray,
+    limit_s: float,
+    *,
+    adjacency: scipy.sparse.spmatrix | None = None,
+) -> tuple[dict[str, list], dict[int, list[tuple[int, float]]]]:
+    """Join each pôle to a more populous pôle within ``limit_s`` of it (both ways), or
+    whose commune borders its own when ``adjacency`` is given.
+
+    Pôles are taken by decreasing population of their commune (then in site order); one
+    within ``limit_s`` of an already kept pôle (or bordering it; the nearest, by the
+    slower of the two directions) joins it, else it is kept. A pôle outside every
+    commune stays alone.
+
+    Returns
+    -------
+    pole_groups
+        As :func:`geo.zoning.model.poles`, the joined pôles' rows added to the keeper's.
+    joined
+        New pôle index -> ``(commune position, seconds)`` of the pôles that joined it.
+    """
+    communes = pole_groups["commune"]
+    order = sorted(range(len(communes)), key=lambda p: (-(population[communes[p]] if communes[p] >= 0 else -1.0), p))
+    keeper_of: dict[int, int] = {}
+    kept: list[int] = []
+    gap: dict[int, float] = {}
+    for p in order:
+        best, best_s = None, math.inf
+        if communes[p] >= 0:
+            for q in kept:
+                if communes[q] < 0:
+                    continue
+                both = max(pole_times[communes[p], q], pole_times[communes[q], p])
+                borders = adjacency is not None and adjacency[communes[p], communes[q]] > 0
+                if (both <= limit_s or borders) and both <= best_s:
+                    best, best_s = q, float(both)
+        if best is None:
+            kept.append(p)
+            keeper_of[p] = p
+        else:
+            keeper_of[p] = best
+            gap[p] = best_s
+    kept_sorted = sorted(kept)
+    new_index = {q: i for i, q in enumerate(kept_sorted)}
+    rows = [list(pole_groups["rows"][q]) for q in kept_sorted]
+    joined: dict[int, list[tuple[int, float]]] = {}
+    for p in range(len(communes)):
+        q = keeper_of[p]
+        if q != p:
+            rows[new_index[q]].extend(int(r) for r in pole_groups["rows"][p])
+            joined.setdefault(new_index[q], []).append((int(communes[p]), gap[p]))
+    return {"rows": [np.array(r) for r in rows], "commune": [communes[q] for q in kept_sorted]}, joined
 
 
 def _explain(pole: str, share: float) -> Callable[[ZoneFacts], str]:

@@ -29,6 +29,7 @@ import scipy.sparse
 
 from geo.categories import mission_matrix
 from geo.errors import ValidationError
+from geo.french import count, minutes_at_most
 from geo.vocabulary import MISSIONS
 from geo.zoning.adjacency import adjacency_for, zone_pieces
 from geo.zoning.model import (
@@ -40,8 +41,12 @@ from geo.zoning.model import (
     check_sites,
     site_commune_positions,
 )
+from geo.zoning.wording import inhabitants
 
 Severity = Literal["error", "warning"]
+
+_NEST_PLURAL: dict[str, str] = {"departement": "départements", "epci": "EPCI", "arrondissement": "arrondissements"}
+"""The nesting levels in the plural, as the messages name them."""
 
 
 def check_zoning(
@@ -127,7 +132,7 @@ def check_zoning(
                 Violation(
                     "min_population",
                     zone,
-                    f"zone {zone} has {pop:,.0f} inhabitants, under {min_population:,.0f}",
+                    f"la zone {zone} compte {inhabitants(pop)}, moins que le minimum de {inhabitants(min_population)}",
                     value=pop,
                     limit=float(min_population),
                     kind="min_population",
@@ -141,7 +146,7 @@ def check_zoning(
                     Violation(
                         "nesting",
                         zone,
-                        f"zone {zone} straddles {nest_by} {', '.join(distinct)}",
+                        f"la zone {zone} est à cheval sur plusieurs {_NEST_PLURAL.get(nest_by, nest_by)} : {', '.join(distinct)}",
                         value=float(len(distinct)),
                         limit=1.0,
                         kind="nesting",
@@ -156,7 +161,7 @@ def check_zoning(
                     Violation(
                         "missions",
                         zone,
-                        f"zone {zone} has no site offering: {', '.join(lacking)}",
+                        f"la zone {zone} n'a aucun lieu offrant : {', '.join(lacking)}",
                         value=float(len(lacking)),
                         limit=0.0,
                         kind="missions",
@@ -179,7 +184,7 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
             Violation(
                 "coverage",
                 None,
-                _where(source, (row.row,)) + f"commune {row.commune_code} has no zone",
+                _where(source, (row.row,)) + f"la commune {row.commune_code} n'a pas de zone",
                 communes=(row.commune_code,),
                 kind="empty_zone",
                 rows=(int(row.row),),
@@ -194,7 +199,7 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
             Violation(
                 "coverage",
                 None,
-                _where(source, rows) + f"commune {code} is listed {len(rows)} times (zones {zones})",
+                _where(source, rows) + f"la commune {code} figure {len(rows)} fois (zones {zones})",
                 communes=(str(code),),
                 kind="duplicate",
                 rows=rows,
@@ -206,7 +211,7 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
             Violation(
                 "coverage",
                 str(row.zone_id),
-                _where(source, (row.row,)) + f"code {row.commune_code} is not a commune of the Région",
+                _where(source, (row.row,)) + f"le code {row.commune_code} n'est pas une commune de la Région",
                 communes=(row.commune_code,),
                 kind="unknown",
                 rows=(int(row.row),),
@@ -220,8 +225,8 @@ def _coverage(frame: pd.DataFrame, codes: np.ndarray, source: str | None) -> lis
                 Violation(
                     "coverage",
                     None,
-                    (f"{source}: " if source else "")
-                    + f"commune {code} (row {position + 1} of the communes) is in no zone",
+                    (f"{source} : " if source else "")
+                    + f"la commune {code} ({position + 1}e de la liste des communes) n'est dans aucune zone",
                     communes=(str(code),),
                     kind="missing",
                     file=source,
@@ -258,8 +263,8 @@ def _contiguity(
         Violation(
             "contiguity",
             zone,
-            (f"{source}: " if source else "")
-            + f"zone {zone} is in {labels.size} pieces (apart from its most populous piece: {listed})",
+            (f"{source} : " if source else "")
+            + f"la zone {zone} est en {labels.size} morceaux (hors de son morceau le plus peuplé : {listed})",
             value=float(labels.size),
             limit=1.0,
             communes=tuple(str(c) for c in cut),
@@ -288,7 +293,7 @@ def _hub_time(
             Violation(
                 "max_hub_time",
                 zone,
-                f"zone {zone} has no site to serve as its hub",
+                f"la zone {zone} n'a aucun lieu pouvant servir de pôle",
                 value=math.inf,
                 limit=float(max_hub_time_s),
                 kind="max_hub_time",
@@ -303,8 +308,8 @@ def _hub_time(
         Violation(
             "max_hub_time",
             zone,
-            f"{beyond.size} commune(s) of zone {zone} are more than {max_hub_time_s / 60:g} min from hub "
-            f"{sites['structure_id'].iloc[hub]} (worst {worst / 60:.1f} min)",
+            f"{count(int(beyond.size), 'commune')} de la zone {zone} à plus de {minutes_at_most(max_hub_time_s)} "
+            f"du pôle {_site_label(sites, hub)} ({_worst(worst)})",
             value=worst,
             limit=float(max_hub_time_s),
             communes=tuple(str(c) for c in codes[beyond]),
@@ -334,9 +339,24 @@ def _hub_for(
     return best_hub(times_s, members, in_zone_sites, population, no_missions)
 
 
+def _site_label(sites: pd.DataFrame, position: int) -> str:
+    """A site as a message names it: its name and identifier, else its identifier."""
+    identifier = str(sites["structure_id"].iloc[position])
+    if "name" in sites.columns and pd.notna(sites["name"].iloc[position]):
+        return f"{sites['name'].iloc[position]} ({identifier})"
+    return identifier
+
+
+def _worst(seconds: float) -> str:
+    """The farthest commune's time, or why there is none (never "inf")."""
+    if not math.isfinite(seconds):
+        return "au moins une commune ne le joint pas"
+    return f"la plus éloignée à {minutes_at_most(seconds)}"
+
+
 def _where(source: str | None, rows: tuple[int, ...]) -> str:
-    """ "zonage.csv, rows 3, 16: " (what a message about those rows starts with)."""
+    """ "zonage.csv, lignes 3, 16 : " (what a message about those rows starts with)."""
     parts = [source] if source else []
     if rows:
-        parts.append(("row " if len(rows) == 1 else "rows ") + ", ".join(str(int(r)) for r in rows))
-    return ", ".join(parts) + ": " if parts else ""
+        parts.append(("ligne " if len(rows) == 1 else "lignes ") + ", ".join(str(int(r)) for r in rows))
+    return ", ".join(parts) + " : " if parts else ""

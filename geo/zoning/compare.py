@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ValidationError
+from geo.french import count
 from geo.zoning.model import assignment_frame
 
 
@@ -185,7 +186,7 @@ def _aligned(mapping: pd.DataFrame | pd.Series, codes: np.ndarray, name: str) ->
     frame = frame[frame["zone_id"].notna()]
     duplicated = frame["commune_code"].duplicated()
     if duplicated.any():
-        msg = f"{name}: commune {frame['commune_code'][duplicated].iloc[0]} is listed more than once"
+        msg = f"{name} : la commune {frame['commune_code'][duplicated].iloc[0]} figure plus d'une fois"
         raise ValidationError(msg, file=source, row=int(frame["row"][duplicated].iloc[0]), field="code")
     unknown = ~frame["commune_code"].isin(set(codes))
     if unknown.any():
@@ -194,6 +195,6 @@ def _aligned(mapping: pd.DataFrame | pd.Series, codes: np.ndarray, name: str) ->
     zones = frame.set_index("commune_code")["zone_id"].reindex(codes)
     if zones.isna().any():
         missing = codes[zones.isna().to_numpy()]
-        msg = f"{name}: {missing.size} commune(s) in no zone, e.g. {', '.join(missing[:5])}"
+        msg = f"{name} : {count(int(missing.size), 'commune')} dans aucune zone, par exemple {', '.join(missing[:5])}"
         raise ValidationError(msg, file=source, field="code")
     return zones.to_numpy(dtype=object)

@@ -22,7 +22,7 @@ import shapely
 from geo.categories import mission_matrix
 from geo.errors import CrsError, DuplicateError, MissingColumnError, ValidationError
 from geo.sources.zoning_files import CODE_COLUMNS, ZONE_COLUMNS
-from geo.vocabulary import MISSIONS
+from geo.vocabulary import FIXED_SITE_FORMATS, HUB_MISSIONS
 
 CONSTRAINTS: tuple[str, ...] = ("coverage", "contiguity", "nesting", "min_population", "missions", "max_hub_time")
 """The constraints :func:`geo.zoning.checks.check_zoning` knows, in the order it reports them."""
@@ -240,23 +240,40 @@ def zone_missions(
 
 
 def hub_rows(sites: pd.DataFrame, hubs: Sequence[str] | None) -> np.ndarray:
-    """Rows of the hub sites: those given, or those offering every mission."""
+    """Rows of the hub sites: those given, or by default the fixed sites offering every
+    mission of :data:`geo.vocabulary.HUB_MISSIONS` (conseil and accompagnement).
+
+    ``sites`` holds places receiving the public only (:func:`storage.access.read_places`);
+    a site without ``site_format`` counts as fixed.
+    """
     if hubs is None:
-        rows = np.flatnonzero(mission_matrix(sites, MISSIONS).all(axis=1))
+        rows = np.flatnonzero(default_hubs(sites))
         if rows.size == 0:
-            msg = "no site offers the four missions; give the hubs explicitly"
+            msg = (
+                f"aucun lieu fixe n'offre les missions {' et '.join(HUB_MISSIONS)} : donner la liste des pôles (--hub)"
+            )
             raise ValidationError(msg, field="missions")
         return rows
     ids = sites["structure_id"].astype(str)
     position = pd.Index(ids).get_indexer([str(h) for h in hubs])
     if np.any(position < 0):
         unknown = [str(h) for h, p in zip(hubs, position, strict=True) if p < 0]
-        msg = f"unknown hub structure_id(s): {', '.join(unknown)}"
+        msg = f"pôle inconnu (structure_id) : {', '.join(unknown)}"
         raise ValidationError(msg, field="hubs")
     if position.size == 0:
-        msg = "the list of hubs is empty"
+        msg = "la liste des pôles est vide"
         raise ValidationError(msg, field="hubs")
     return np.unique(position)
+
+
+def default_hubs(sites: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the sites that may be a pôle by default: fixed sites offering every
+    mission of :data:`geo.vocabulary.HUB_MISSIONS`."""
+    offers = mission_matrix(sites, HUB_MISSIONS).all(axis=1)
+    if "site_format" in sites.columns:
+        formats = sites["site_format"]
+        offers &= (formats.isna() | formats.isin(FIXED_SITE_FORMATS)).to_numpy(dtype=bool)
+    return np.asarray(offers, dtype=bool)
 
 
 def poles(hub_rows: np.ndarray, site_pos: np.ndarray) -> dict[str, list]:

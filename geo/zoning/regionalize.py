@@ -36,6 +36,7 @@ from geo.zoning.model import (
     build_zoning,
     check_communes,
     check_sites,
+    default_hubs,
     hub_rows,
     pole_name,
     site_commune_positions,
@@ -93,7 +94,9 @@ def regionalize(
     required_missions
         Missions that at least one site of every zone must offer.
     hubs
-        ``structure_id`` of the sites that may be a zone's hub; default: every site.
+        ``structure_id`` of the sites that may be a zone's hub; default: the fixed sites
+        offering conseil and accompagnement (:func:`geo.zoning.model.default_hubs`),
+        every site when there is none.
     attributes
         What the max-p heuristic keeps homogeneous: ``"coordinates"`` (representative
         points, km: compact zones) or ``"times"`` (minutes to each site offering all the
@@ -139,8 +142,13 @@ def regionalize(
     missions = tuple(required_missions)
     site_pos = site_commune_positions(sites, communes)
     site_missions = mission_matrix(sites, missions)
-    hub_allowed = np.zeros(len(sites), dtype=bool)
-    hub_allowed[hub_rows(sites, hubs) if hubs is not None else np.arange(len(sites))] = True
+    if hubs is not None:
+        hub_allowed = np.zeros(len(sites), dtype=bool)
+        hub_allowed[hub_rows(sites, hubs)] = True
+    else:  # the documented rule (geo.zoning.model.default_hubs), else any site
+        hub_allowed = default_hubs(sites)
+        if not hub_allowed.any():
+            hub_allowed = np.ones(len(sites), dtype=bool)
 
     if nest_by is None:
         group_values = np.zeros(len(communes), dtype=object)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from geo.french import NBSP, count, minutes_at_most, number, percent, plural
+from geo.french import NBSP, count, minutes_at_most, number, of_place, percent, plural
 from geo.zoning.model import ZoneFacts
 
 NEST_LABELS: dict[str, str] = {
@@ -26,13 +26,6 @@ def inhabitants(population: float) -> str:
     return f"{number(population)}{NBSP}hab."
 
 
-def time_at_most(seconds: float) -> str:
-    """A commune's time to its pôle as an upper bound ("16 min"), or why there is none."""
-    if not math.isfinite(seconds):
-        return "une durée inconnue (commune injoignable)"
-    return minutes_at_most(seconds)
-
-
 def group_text(nest_by: str | None, group: object) -> str:
     """Where a nested zone lies: " dans le département 29", " parmi les communes sans epci"."""
     if nest_by is None:
@@ -44,17 +37,26 @@ def group_text(nest_by: str | None, group: object) -> str:
 
 # ------------------------------------------------------------------ catchment zones
 def catchment_name(pole: str) -> str:
-    """Name of the catchment zone of a pôle."""
-    return f"Bassin de {pole}"
+    """Name of the catchment zone of a pôle: « Bassin d'Auray », « Bassin du Faou »."""
+    return f"Bassin {of_place(pole)}"
 
 
 def catchment_explanation(facts: ZoneFacts, pole: str, share: float) -> str:
     """Why a catchment zone has its shape: the pôle its communes reach fastest."""
     return (
         f"Bassin de {count(facts.n, 'commune')} ({inhabitants(facts.population)}) "
-        f"{plural('rattachée', facts.n)} au pôle {pole} "
+        f"{plural('rattachée', facts.n)} au pôle {of_place(pole)} "
         f"(le plus rapide pour {percent(share, 0)} de la population)"
     )
+
+
+def poles_joined(members: Sequence[tuple[str, float]], limit_s: float | None) -> str:
+    """Pôles of nearby communes joined into this zone's pôle (one town and its suburbs)."""
+    listed = ", ".join(
+        f"{name} ({minutes_at_most(seconds)})" if math.isfinite(seconds) else name for name, seconds in members
+    )
+    near = f"à {minutes_at_most(limit_s)} au plus ou limitrophes" if limit_s is not None else "limitrophes"
+    return f"réunit les pôles voisins ({near}) : {listed}"
 
 
 def unreached_attached(n: int) -> str:
@@ -71,14 +73,15 @@ def merged_small_zone(name: str, population: float, min_population: float, *, by
     """A zone under the minimum population, merged into a neighbour."""
     reason = "pôle voisin le plus rapide" if by_time else "plus longue frontière commune"
     return (
-        f"fusionné avec le bassin de {name} ({inhabitants(population)}) car < {inhabitants(min_population)} ({reason})"
+        f"a absorbé le bassin {of_place(name)} ({inhabitants(population)}, moins de {inhabitants(min_population)} ; "
+        f"{reason})"
     )
 
 
 # -------------------------------------------------------------- regionalized zones
 def regionalized_name(hub: str | None, n_communes: int) -> str:
     """Name of a regionalized zone: its hub's commune, or a zone without any site."""
-    return f"Zone de {hub}" if hub is not None else f"Zone sans site ({count(n_communes, 'commune')})"
+    return f"Zone {of_place(hub)}" if hub is not None else f"Zone sans site ({count(n_communes, 'commune')})"
 
 
 def regionalized_explanation(facts: ZoneFacts, *, min_population: float, where: str) -> str:
@@ -89,7 +92,11 @@ def regionalized_explanation(facts: ZoneFacts, *, min_population: float, where: 
     )
     if facts.hub is None:
         return head + "aucun site dans la zone"
-    return head + f"pôle {facts.hub_name}, toutes les communes à {time_at_most(facts.max_hub_time_s)} au plus"
+    if not math.isfinite(facts.max_hub_time_s):
+        return head + f"pôle {of_place(facts.hub_name or '')}, certaines communes ne le joignent pas"
+    return head + (
+        f"pôle {of_place(facts.hub_name or '')}, toutes les communes à {minutes_at_most(facts.max_hub_time_s)} au plus"
+    )
 
 
 def single_zone(where: str, min_population: float) -> str:

@@ -11,7 +11,7 @@
   var status = document.getElementById('carte-statut');
   var panel = document.getElementById('infos-commune-contenu');
   var map = Atlas.createMap(container);
-  var layers = { structures: null, access: null, isochrones: null, gaps: null, zoning: null };
+  var layers = { structures: null, access: null, isochrones: null, gaps: null, zoning: null, scenario: null };
   var timeColours = [0, 1, 2, 3, 4].map(function (i) { return Atlas.cssColour('time-' + i, '#888'); });
   var noneColour = Atlas.cssColour('time-none', '#d9d9d9');
   var typeColours = {};
@@ -192,6 +192,34 @@
     }).catch(function () { say('Zonage indisponible.'); });
   }
 
+  function loadScenario() {
+    drop('scenario');
+    var id = value('scenario');
+    if (!id) { return; }
+    Atlas.getJSON(urls.scenarioUrl.replace('SCENARIO_ID', encodeURIComponent(id))).then(function (data) {
+      layers.scenario = L.geoJSON(data, {
+        style: function (f) {
+          var p = f.properties;
+          var delta = (p.mean_seconds_after === null || p.mean_seconds_before === null) ? 0 : p.mean_seconds_after - p.mean_seconds_before;
+          var colour = delta < 0 ? '#1a9850' : (delta > 0 ? '#762a83' : '#999999');
+          return { color: colour, weight: 2, fillColor: colour, fillOpacity: delta === 0 ? 0.05 : 0.35, className: 'scenario-zone' };
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(function () {
+            var p = f.properties;
+            var box = el('div');
+            box.appendChild(el('h3', p.name));
+            return lines(box, [
+              'Temps moyen : ' + Atlas.minutes(p.mean_seconds_before) + ' → ' + Atlas.minutes(p.mean_seconds_after),
+              p.newly_covered + ' habitants passent sous le seuil, ' + p.no_longer_covered + ' au-dessus',
+              data.approximate ? 'Temps approximatifs' : null]);
+          });
+        }
+      }).addTo(map);
+      say('Scénario « ' + data.label + ' » : ' + data.features.length + ' zones' + approxText(data) + '.');
+    }).catch(function () { say('Scénario indisponible.'); });
+  }
+
   /* ------------------------------------------------------------ commune figures */
   function showCommune(code) {
     panel.textContent = 'Chargement…';
@@ -250,6 +278,7 @@
     if (name === 'isochrones' || name === 'minutes' || name === 'mode') { loadIsochrones(); }
     if (name === 'zones_blanches') { loadGaps(); }
     if (name === 'zonage') { loadZoning(); }
+    if (name === 'scenario') { loadScenario(); }
   });
   loadAccess();
   loadStructures();
