@@ -64,26 +64,19 @@ def _all_indicators(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def _scenarios(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        scenarios = cur.execute(
-            """
-            SELECT scenario_id, label, method, mode, category, params, summary, approximate, created_at
-              FROM scenario ORDER BY scenario_id
-            """
-        ).fetchall()
-        sites = cur.execute(
-            """
-            SELECT scenario_id, rank, action, commune_code, structure_id, population_gained
-              FROM scenario_site ORDER BY scenario_id, rank
-            """
-        ).fetchall()
-    for scenario in scenarios:
-        scenario["sites"] = [
-            {k: v for k, v in s.items() if k != "scenario_id"}
-            for s in sites
-            if s["scenario_id"] == scenario["scenario_id"]
+    """Every stored scenario as :func:`storage.read.scenario` gives it (sites with their
+    names, author, note, summary), with ``zones``: its per-zone effect
+    (:func:`storage.read.scenario_zones`), for the report's annex."""
+    frozen = []
+    for row in read.scenarios(conn):
+        scenario = read.scenario(conn, row["scenario_id"])
+        if scenario is None:  # deleted meanwhile
+            continue
+        scenario["zones"] = [
+            {k: v for k, v in z.items() if k != "approximate"} for z in read.scenario_zones(conn, row["scenario_id"])
         ]
-    return scenarios
+        frozen.append(scenario)
+    return frozen
 
 
 def _sources(conn: psycopg.Connection) -> dict[str, Any]:
@@ -140,7 +133,7 @@ def report_parts(conn: psycopg.Connection) -> dict[str, Any]:
         "categories": read.access_categories(conn),
         "indicators": _all_indicators(conn),
         "gap_summary": read.gap_summary(conn),
-        "zonings": read.zonings(conn),
+        "zonings": [z for z in read.zonings(conn) if not z.get("draft")],  # a draft is no bilan
         "scenarios": _scenarios(conn),
         "inventory": [dataclasses.asdict(t) for t in read.inventory(conn)],
         "rejected_rows": len(read.last_load_rejections(conn)),
@@ -177,6 +170,7 @@ COPY_ZONES_SQL = """
     INSERT INTO snapshot_zone (snapshot_id, zoning_id, zone_id, name, hub_structure_id, population, n_communes,
                                explanation, geom)
     SELECT %(id)s, zoning_id, zone_id, name, hub_structure_id, population, n_communes, explanation, geom FROM zone
+     WHERE zoning_id IN (SELECT zoning_id FROM zoning WHERE NOT draft)
 """
 
 

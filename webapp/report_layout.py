@@ -71,6 +71,7 @@ SECTION_TITLES: tuple[tuple[str, str], ...] = (
     ("zones-blanches", "Zones blanches"),
     ("zonages", "Zonages infrarégionaux"),
     ("evolutions", "Évolutions depuis le bilan précédent"),
+    ("annexe-scenarios", "Annexe : scénarios étudiés"),
 )
 
 
@@ -87,6 +88,7 @@ def sections(context: dict[str, Any]) -> list[dict[str, Any]]:
         "zones-blanches": bool(context.get("gap_summary")),
         "zonages": bool(context.get("zonings")),
         "evolutions": bool(context.get("changes")),
+        "annexe-scenarios": bool(context.get("scenarios")),
     }
     kept = [(key, title) for key, title in SECTION_TITLES if present[key]]
     return [{"id": key, "number": n, "title": title} for n, (key, title) in enumerate(kept, start=1)]
