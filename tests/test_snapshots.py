@@ -317,7 +317,15 @@ def test_columns_added_later_change_nothing(server_url: str, two_years: str) -> 
         with db.connect(url) as conn:
             for statement in (
                 f"ALTER TABLE {table} ADD COLUMN added_later boolean NOT NULL DEFAULT false"
-                for table in ("commune_access", "commune_structure_time", "structure", "zoning", "scenario", "gap", "zone")
+                for table in (
+                    "commune_access",
+                    "commune_structure_time",
+                    "structure",
+                    "zoning",
+                    "scenario",
+                    "gap",
+                    "zone",
+                )
             ):
                 conn.execute(statement)
         _ok(url, "snapshot", "--year", "2026", "--replace")
