@@ -204,8 +204,10 @@ def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
 DATA_VERSION_COLUMNS_SQL = """
     (SELECT max(id) FROM load_run) AS v_load, (SELECT max(computed_at) FROM access_run) AS v_access,
     (SELECT count(*) FROM access_run) AS n_access, (SELECT max(created_at) FROM zoning) AS v_zoning,
-    (SELECT count(*) FROM zoning) AS n_zoning"""
-"""What :func:`data_version` reads (five index or tiny-table lookups, about 0.05 ms)."""
+    (SELECT count(*) FROM zoning) AS n_zoning, (SELECT version FROM publication) AS v_publication"""
+"""What :func:`data_version` reads (six index or tiny-table lookups, about 0.05 ms). The
+publication counter (``storage.publish``) changes with every publication, in its transaction."""
+N_VERSION_COLUMNS = DATA_VERSION_COLUMNS_SQL.count(" AS ")
 DATA_VERSION_SQL = f"SELECT {DATA_VERSION_COLUMNS_SQL}"
 
 
@@ -225,10 +227,10 @@ SELECT 0 AS part, c.code AS id, NULL::text AS mode, NULL::real AS seconds,
        ST_X(ST_PointOnSurface(c.geom)) AS x, ST_Y(ST_PointOnSurface(c.geom)) AS y, {DATA_VERSION_COLUMNS_SQL}
   FROM commune c WHERE c.code = %(code)s
 UNION ALL
-SELECT 1, o.commune_code, o.mode, NULL, ST_X(o.geom), ST_Y(o.geom), NULL, NULL, NULL, NULL, NULL
+SELECT 1, o.commune_code, o.mode, NULL, ST_X(o.geom), ST_Y(o.geom), {", ".join(["NULL"] * N_VERSION_COLUMNS)}
   FROM commune_origin o WHERE o.commune_code = %(code)s
 UNION ALL
-SELECT 2, t.structure_id, t.mode, t.seconds, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 2, t.structure_id, t.mode, t.seconds, NULL, NULL, {", ".join(["NULL"] * N_VERSION_COLUMNS)}
   FROM commune_structure_time t WHERE t.commune_code = %(code)s
 """  # noqa: S608 - constant SQL fragments, values are bound
 """Everything the finder needs about one commune, in one statement (see :func:`finder_commune`)."""

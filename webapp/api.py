@@ -20,7 +20,7 @@ from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
 from webapp.cache import cached
-from webapp.db import connection
+from webapp.db import snapshot
 from webapp.labels import TIME_CLASSES
 from webapp.openapi import openapi_document
 
@@ -106,7 +106,7 @@ def _no_store(response: Any) -> Any:
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     """Liveness and database readiness."""
-    with connection() as conn:
+    with snapshot() as conn:
         summary = read.database_summary(conn)
     return jsonify(status="ok", database=summary)
 
@@ -117,7 +117,7 @@ def structures() -> ResponseReturnValue:
     params.no_unknown(request.args, ("partner_type", "mission", "public", "day", "format"))
     fmt = _format(("geojson", "csv"))
     mission, public, day = params.mission(request.args), params.public(request.args), params.day(request.args, "day")
-    with connection() as conn:
+    with snapshot() as conn:
         types = [t["partner_type"] for t in cached(conn, read.partner_types)]
         partner_type = params.choice(request.args, "partner_type", types)
         rows = read.structures(conn, partner_type=partner_type, mission=mission, public=public, day=day)
@@ -196,7 +196,7 @@ def communes() -> ResponseReturnValue:
     if query is None or len(query) < 2:
         raise params.BadParameter("q", "« q » : au moins 2 caractères (nom de commune ou code postal).")
     limit = params.integer(request.args, "limit", default=10, minimum=1, maximum=params.MAX_LIMIT)
-    with connection() as conn:
+    with snapshot() as conn:
         rows = finder.matching_communes(conn, query, limit=limit)
     return _no_store(jsonify(communes=rows))
 
@@ -214,7 +214,7 @@ def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:
 def commune(code: str) -> ResponseReturnValue:
     """One commune as a GeoJSON Feature (simplified polygon, WGS84)."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         found = _commune_or_404(conn, code)
     geometry = found.pop("geometry")
     return formats.geojson_response(formats.feature(geometry, found, found["code"]))
@@ -224,7 +224,7 @@ def commune(code: str) -> ResponseReturnValue:
 def commune_access(code: str) -> ResponseReturnValue:
     """Travel time to the nearest place of every category, per mode, from one commune."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         found = _commune_or_404(conn, code)
         rows = read.commune_access(conn, found["code"])
         runs = cached(conn, read.access_runs)
@@ -259,7 +259,7 @@ def commune_access(code: str) -> ResponseReturnValue:
 def categories() -> ResponseReturnValue:
     """Categories of places with computed access, the runs (approximate or not) and isochrone limits."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.access_categories)
         runs = cached(conn, read.access_runs)
         minutes = cached(conn, read.isochrone_minutes)
@@ -301,7 +301,7 @@ def access_communes() -> ResponseReturnValue:
     """Travel time to the nearest place of a category from every commune (choropleth), GeoJSON or CSV."""
     params.no_unknown(request.args, ("mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("geojson", "csv"))
-    with connection() as conn:
+    with snapshot() as conn:
         category = _category(conn)
         rows = read.commune_values(conn, mode, category)
         runs = cached(conn, read.access_runs)
@@ -339,7 +339,7 @@ def indicators() -> ResponseReturnValue:
     """Accessibility indicators of every territory (or zone) of a level, JSON or CSV."""
     params.no_unknown(request.args, ("level", "mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("json", "csv"))
-    with connection() as conn:
+    with snapshot() as conn:
         levels = [row["level"] for row in cached(conn, read.indicator_levels)]
         level = params.choice(request.args, "level", levels or list(read.LEVELS), default="region") or "region"
         category = _category(conn)
@@ -363,7 +363,7 @@ def indicators() -> ResponseReturnValue:
 def inventory() -> ResponseReturnValue:
     """How complete the inventory of places is, per partner type, and the rows the last load rejected."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         types = [entry.as_dict() for entry in cached(conn, read.inventory)]
         rejected = cached(conn, read.last_load_rejections)
     return jsonify(
@@ -402,7 +402,7 @@ def territories() -> ResponseReturnValue:
     """Région, départements, arrondissements or EPCI as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ("level",))
     level = params.choice(request.args, "level", read.LEVELS, default="departement") or "departement"
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.territory_shapes, level, TERRITORY_TOLERANCE_M)
     features = (
         formats.feature(r["geometry"], {k: r[k] for k in ("code", "name", "population", "n_communes")}, r["code"])
@@ -415,7 +415,7 @@ def territories() -> ResponseReturnValue:
 def zonings() -> ResponseReturnValue:
     """Stored zonings."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.zonings)
     return jsonify(zonings=rows)
 
@@ -424,7 +424,7 @@ def zonings() -> ResponseReturnValue:
 def zoning(zoning_id: str) -> ResponseReturnValue:
     """Zones of one zoning as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         known = {z["zoning_id"]: z for z in cached(conn, read.zonings)}
         if zoning_id not in known:
             raise NotFound("Zonage inconnu.")
@@ -448,7 +448,7 @@ def isochrones() -> ResponseReturnValue:
     mode = params.mode(request.args)
     minutes = params.integer(request.args, "minutes", default=30, minimum=1, maximum=240)
     structure_id = params.text(request.args, "structure_id", max_length=200)
-    with connection() as conn:
+    with snapshot() as conn:
         available = cached(conn, read.isochrone_minutes)
         if available and minutes not in available:
             raise params.BadParameter("minutes", f"« minutes » : valeurs disponibles {available}.")
@@ -497,7 +497,7 @@ def gaps() -> ResponseReturnValue:
     kind = params.choice(request.args, "kind", ("white_zone", "no_choice"))
     mode = params.choice(request.args, "mode", MODES)
     fmt = _format(("geojson", "csv"))
-    with connection() as conn:
+    with snapshot() as conn:
         category = _optional_category(conn)
         rows = read.gaps(conn, kind=kind, mode=mode, category=category)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}

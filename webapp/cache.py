@@ -17,6 +17,11 @@ Kinds of entries, all dropped as soon as a worker sees a new version:
   commune-name searches (:mod:`webapp.finder`). Searches from a position are never kept
   (privacy).
 
+Consistency. Views that read several things open :func:`webapp.db.snapshot` (one REPEATABLE
+READ transaction): :func:`cached` then serves only values of the publication that snapshot
+reads, so a page is wholly of one publication (``storage.publish``: every reload commits
+at once, and increments ``publication.version``, part of the data version).
+
 Invalidation. The version is read by every finder statement (it is part of
 :data:`storage.read.FINDER_COMMUNE_SQL` and :data:`storage.read.LOCATE_POINT_SQL`), and
 by one cheap query (about 0.05 ms) when the last reading is older than ``CACHE_CHECK_S``
@@ -107,13 +112,24 @@ class DataCache:
         return version
 
     # ------------------------------------------------------------------ geometries
-    def get(self, conn: psycopg.Connection, key: Hashable, compute: Callable[[], T], *, check: bool = False) -> T:
+    def get(
+        self,
+        conn: psycopg.Connection,
+        key: Hashable,
+        compute: Callable[[], T],
+        *,
+        check: bool = False,
+        version: tuple[Any, ...] | None = None,
+    ) -> T:
         """The cached value of ``key`` for the current data version, else ``compute()``.
 
         ``check`` reads the version even when the last reading is fresh: one cheap query
-        that also makes the request fail (503) when the database is down.
+        that also makes the request fail (503) when the database is down. ``version``: the
+        version ``conn``'s snapshot reads (``webapp.db.snapshot``); only a value of that
+        version is served.
         """
-        version = self.version(conn, check=check)
+        if version is None:
+            version = self.version(conn, check=check)
         with self._lock:
             entry = self._shapes.get(key)
             if entry is not None and entry[0] == version:
@@ -230,5 +246,9 @@ def cached(
     that also makes the request fail (503) when the database is down. The value is shared
     between requests: callers must not modify it.
     """
+    from webapp.db import snapshot_version
+
     key = (reader.__module__, reader.__qualname__, args, tuple(sorted(kwargs.items())))
-    return data_cache().get(conn, key, lambda: reader(conn, *args, **kwargs), check=check)
+    return data_cache().get(
+        conn, key, lambda: reader(conn, *args, **kwargs), check=check, version=snapshot_version(conn)
+    )

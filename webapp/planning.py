@@ -17,7 +17,7 @@ from geo.vocabulary import MODES
 from storage import read
 from webapp import params
 from webapp.cache import cached
-from webapp.db import connection
+from webapp.db import snapshot
 from webapp.labels import level_label
 from webapp.reporting import charts_for, incomplete_of, inventory_context, report_context
 
@@ -29,7 +29,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 @bp.get("/carte")
 def map_page() -> ResponseReturnValue:
     """The planners' Leaflet map (layers toggled by a form beside it)."""
-    with connection() as conn:
+    with snapshot() as conn:
         context = {
             "partner_types": cached(conn, read.partner_types),
             "categories": cached(conn, read.access_categories),
@@ -45,7 +45,7 @@ def map_page() -> ResponseReturnValue:
 def diagnostic() -> ResponseReturnValue:
     """Indicators of a territory level for a mode and category: table, charts, CSV link."""
     mode = params.mode(request.args)
-    with connection() as conn:
+    with snapshot() as conn:
         levels = cached(conn, read.indicator_levels)
         categories = cached(conn, read.access_categories)
         level = (
@@ -92,6 +92,6 @@ def report(year: int) -> ResponseReturnValue:
     """The yearly report for the CCREFP: accessible HTML that prints well."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404, "Année hors de la période couverte.")
-    with connection() as conn:
+    with snapshot() as conn:
         context = report_context(conn, year)
     return render_template("planning/rapport.html", standalone=False, **context)
