@@ -301,10 +301,12 @@ def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elaps
     if rejected:
         path = var_dir / "rejets" / f"rejets-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
+        from geo.csvsafe import neutralise
+
         with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8 right
             writer = csv.writer(out, delimiter=";")
             writer.writerow(("fichier", "ligne", "champ", "motif"))
-            writer.writerows(rejected)
+            writer.writerows([neutralise(cell) for cell in row] for row in rejected)
         console.print(
             f"[bold yellow]{len(rejected)} ligne(s) rejetée(s)[/] (non chargées), liste : {path}",
             soft_wrap=True,
