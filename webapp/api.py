@@ -22,6 +22,7 @@ from webapp import finder, formats, params
 from webapp.cache import cached
 from webapp.db import snapshot
 from webapp.labels import TIME_CLASSES
+from webapp.layers import published_layer
 from webapp.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -112,6 +113,7 @@ def health() -> ResponseReturnValue:
 
 
 @bp.get("/structures")
+@published_layer
 def structures() -> ResponseReturnValue:
     """Places of the network as GeoJSON points (WGS84) or CSV, filtered."""
     params.no_unknown(request.args, ("partner_type", "mission", "public", "day", "format"))
@@ -297,6 +299,7 @@ ACCESS_COLUMNS = (
 
 
 @bp.get("/access/communes")
+@published_layer
 def access_communes() -> ResponseReturnValue:
     """Travel time to the nearest place of a category from every commune (choropleth), GeoJSON or CSV."""
     params.no_unknown(request.args, ("mode", "category", "format"))
@@ -335,6 +338,7 @@ def access_communes() -> ResponseReturnValue:
 
 
 @bp.get("/indicators")
+@published_layer
 def indicators() -> ResponseReturnValue:
     """Accessibility indicators of every territory (or zone) of a level, JSON or CSV."""
     params.no_unknown(request.args, ("level", "mode", "category", "format"))
@@ -398,6 +402,7 @@ INDICATOR_COLUMNS = (
 
 
 @bp.get("/territories")
+@published_layer
 def territories() -> ResponseReturnValue:
     """Région, départements, arrondissements or EPCI as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ("level",))
@@ -421,6 +426,7 @@ def zonings() -> ResponseReturnValue:
 
 
 @bp.get("/zonings/<zoning_id>")
+@published_layer
 def zoning(zoning_id: str) -> ResponseReturnValue:
     """Zones of one zoning as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
@@ -442,6 +448,7 @@ def zoning(zoning_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/isochrones")
+@published_layer
 def isochrones() -> ResponseReturnValue:
     """Areas reached from each place within a number of minutes (simplified GeoJSON, WGS84)."""
     params.no_unknown(request.args, ("mode", "minutes", "structure_id"))
@@ -491,15 +498,18 @@ GAP_COLUMNS = (
 
 
 @bp.get("/gaps")
+@published_layer
 def gaps() -> ResponseReturnValue:
     """White zones (communes beyond the threshold) and no-choice communes, GeoJSON or CSV."""
-    params.no_unknown(request.args, ("kind", "mode", "category", "format"))
+    params.no_unknown(request.args, ("kind", "mode", "category", "format", "bbox"))
     kind = params.choice(request.args, "kind", ("white_zone", "no_choice"))
     mode = params.choice(request.args, "mode", MODES)
     fmt = _format(("geojson", "csv"))
+    box = params.bbox(request.args)
     with snapshot() as conn:
         category = _optional_category(conn)
-        rows = read.gaps(conn, kind=kind, mode=mode, category=category)
+        clipped = None if box is None else params.clip_bbox(box, cached(conn, finder.projection_domain))
+        rows = [] if clipped == () else read.gaps(conn, kind=kind, mode=mode, category=category, bbox=clipped or None)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}
     for row in rows:
         row["minutes"] = None if row["seconds"] is None else round(row["seconds"] / 60, 1)

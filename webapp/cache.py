@@ -60,6 +60,7 @@ MAX_SHAPES = 64
 DEFAULT_CHECK_S = 1.0
 DEFAULT_RESULT_CACHE_SIZE = 8192
 DEFAULT_RESULT_CACHE_MB = 32.0
+DEFAULT_LAYER_CACHE_MB = 96.0
 RESULT_COST = 2048
 """Bytes counted for a result that is not ``bytes`` (an ``Outcome``: identifiers and numbers)."""
 
@@ -74,6 +75,7 @@ class DataCache:
         result_size: int = DEFAULT_RESULT_CACHE_SIZE,
         result_mb: float = DEFAULT_RESULT_CACHE_MB,
         shape_size: int = MAX_SHAPES,
+        layer_mb: float = DEFAULT_LAYER_CACHE_MB,
     ) -> None:
         self.check_s = check_s
         self.result_size = result_size
@@ -86,6 +88,9 @@ class DataCache:
         self._reference: dict[str, Any] | None = None
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._shapes: OrderedDict[Hashable, Any] = OrderedDict()
+        self.layer_bytes = int(layer_mb * 1024 * 1024)
+        self._layers: OrderedDict[Hashable, tuple[tuple[Any, ...] | None, Any, int]] = OrderedDict()
+        self._layer_cost = 0
 
     # ------------------------------------------------------------------ version
     def fresh(self) -> bool:
@@ -99,6 +104,8 @@ class DataCache:
                 self._results.clear()
                 self._result_cost = 0
                 self._shapes.clear()
+                self._layers.clear()
+                self._layer_cost = 0
                 self._reference = None
                 self._version = version
             self._checked_at = time.monotonic()
@@ -143,6 +150,32 @@ class DataCache:
                 while len(self._shapes) > self.shape_size:
                     self._shapes.popitem(last=False)
         return value
+
+    # ------------------------------------------------------------------ large layers
+    def layer(self, key: Hashable, version: tuple[Any, ...] | None) -> Any | None:
+        """A large body (``webapp.layers``) computed at ``version``, else None."""
+        with self._lock:
+            entry = self._layers.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._layers.move_to_end(key)
+            return entry[1]
+
+    def store_layer(self, key: Hashable, version: tuple[Any, ...] | None, value: Any, cost: int) -> None:
+        """Keep a large body of ``version`` (``cost`` bytes) within ``LAYER_CACHE_MB``, least
+        recently used first out; one larger than half the budget is not kept."""
+        if cost > self.layer_bytes // 2:
+            return
+        with self._lock:
+            if version != self._version:
+                return
+            previous = self._layers.pop(key, None)
+            if previous is not None:
+                self._layer_cost -= previous[2]
+            self._layers[key] = (version, value, cost)
+            self._layer_cost += cost
+            while self._layers and self._layer_cost > self.layer_bytes:
+                self._layer_cost -= self._layers.popitem(last=False)[1][2]
 
     # ------------------------------------------------------------------ finder
     def reference(self, conn: psycopg.Connection, version: tuple[Any, ...]) -> dict[str, Any]:
@@ -226,6 +259,7 @@ def init_app(app: Flask) -> None:
         check_s=float(app.config.get("CACHE_CHECK_S", DEFAULT_CHECK_S)),
         result_size=int(app.config.get("RESULT_CACHE_SIZE", DEFAULT_RESULT_CACHE_SIZE)),
         result_mb=float(app.config.get("RESULT_CACHE_MB", DEFAULT_RESULT_CACHE_MB)),
+        layer_mb=float(app.config.get("LAYER_CACHE_MB", DEFAULT_LAYER_CACHE_MB)),
     )
 
 

@@ -57,6 +57,10 @@ def snapshot() -> Iterator[psycopg.Connection]:
     from storage.read import data_version
     from webapp.cache import data_cache
 
+    current = g.get("atlas_snapshot") if g else None
+    if current is not None:  # nested use (a cached layer around its view): the same snapshot
+        yield current[0]
+        return
     with connection() as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:

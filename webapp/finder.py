@@ -99,7 +99,8 @@ def _commune_times(cache: DataCache, conn: psycopg.Connection, code: str) -> dic
     return times
 
 
-def _projection_domain(conn: psycopg.Connection) -> tuple[float, float, float, float, str] | None:
+def projection_domain(conn: psycopg.Connection) -> tuple[float, float, float, float, str] | None:
+    """``(west, south, east, north, name)``: the area of use of the Région's CRS (WGS84 degrees), None before a load."""
     region = loaded_region(conn)
     return None if region is None else area_of_use(region[1])
 
@@ -108,7 +109,7 @@ def _check_point(cache: DataCache, conn: psycopg.Connection, lat: float, lon: fl
     """Refuse (400, naming ``lat`` or ``lon``) a WGS84 point outside the area of use of the
     Région's projected CRS, before any SQL: PostGIS cannot project it reliably (near a
     pole it fails). Inside it, a point far from every commune is a 404 (:data:`OUTSIDE_REGION`)."""
-    domain = cache.get(conn, ("projection-domain",), lambda: _projection_domain(conn))
+    domain = cache.get(conn, ("projection-domain",), lambda: projection_domain(conn))
     if domain is None:
         return
     west, south, east, north, name = domain

@@ -19,6 +19,7 @@ from webapp import params
 from webapp.cache import cached
 from webapp.db import snapshot
 from webapp.labels import level_label
+from webapp.layers import published_layer
 from webapp.reporting import charts_for, incomplete_of, inventory_context, report_context
 
 bp = Blueprint("planning", __name__)
@@ -88,6 +89,7 @@ def diagnostic() -> ResponseReturnValue:
 
 
 @bp.get("/diagnostic/rapport/<int:year>")
+@published_layer
 def report(year: int) -> ResponseReturnValue:
     """The yearly report for the CCREFP: accessible HTML that prints well."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
