@@ -272,7 +272,26 @@ def _store_zoning(
     *,
     source: str | None,
 ) -> int:
-    """Store a zoning and, when travel times exist, its indicators per mode."""
+    """Store a zoning and, when travel times exist, its indicators per mode, published in one
+    transaction (``storage.publish``)."""
+    from storage.publish import publishing
+
+    with publishing(conn, ["zoning"]):
+        return _write_zoning(conn, communes, zoning_id, label, method, params, assignment, zones, source=source)
+
+
+def _write_zoning(
+    conn: psycopg.Connection,
+    communes: gpd.GeoDataFrame,
+    zoning_id: str,
+    label: str,
+    method: str,
+    params: dict[str, Any],
+    assignment: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    source: str | None,
+) -> int:
     from geo.analysis.access import summarise_levels
     from storage.common import StoreError
     from storage.planning import (
