@@ -145,5 +145,7 @@ def test_readers_see_old_or_new_complete_during_a_refresh(gapped_copy: str) -> N
 def test_writers_never_truncate() -> None:
     """TRUNCATE takes an ACCESS EXCLUSIVE lock: readers would wait for the whole refresh."""
     sources = [*PROJECT_ROOT.glob("storage/*.py"), *PROJECT_ROOT.glob("scripts/*.py")]
-    offenders = [p.name for p in sources if re.search(r"\bTRUNCATE\b", p.read_text(), re.IGNORECASE)]
+    # A statement starting with TRUNCATE (the word may appear in prose, as in storage/publish.py).
+    statement = re.compile(r"""["'(]\s*TRUNCATE\b""", re.IGNORECASE)
+    offenders = [p.name for p in sources if statement.search(p.read_text())]
     assert offenders == []
