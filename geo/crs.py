@@ -8,6 +8,8 @@ they got from configuration (see ``settings.Settings.crs``).
 
 from __future__ import annotations
 
+import functools
+
 WGS84 = "EPSG:4326"
 """Geographic CRS of GeoJSON (RFC 7946), of the web map and of most open data sources."""
 
@@ -54,3 +56,20 @@ def epsg_code(crs: str) -> int:
         msg = f"CRS {crs!r} is not projected; distances and areas need a projected CRS in metres"
         raise ValueError(msg)
     return code
+
+
+@functools.lru_cache(maxsize=8)
+def area_of_use(crs: str) -> tuple[float, float, float, float, str] | None:
+    """``(west, south, east, north, name)`` in WGS84 degrees where ``crs`` is valid (its
+    EPSG area of use), None when the registry gives none.
+
+    A point outside cannot be projected reliably (PostGIS fails with "Point outside of
+    projection domain" near a pole): the web finder refuses it before any SQL. ``west >
+    east`` for an area crossing the antimeridian.
+    """
+    from pyproj import CRS
+
+    area = CRS.from_user_input(crs).area_of_use
+    if area is None:
+        return None
+    return (float(area.west), float(area.south), float(area.east), float(area.north), str(area.name))

@@ -28,6 +28,7 @@ import pyogrio
 
 from geo.analysis.inventory import INCOMPLETE_LABEL, TypeInventory
 from geo.crs import WGS84
+from geo.csvsafe import neutralise_frame
 from geo.errors import ValidationError
 from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import SHARE_MINUTES
@@ -387,8 +388,9 @@ def write_layers(
             pyogrio.write_dataframe(_clean(frame).to_crs(WGS84), path, driver="GeoJSON", layer=name)
         else:
             path = output / f"{name}.csv"
-            table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-            table.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+            table = neutralise_frame(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")))
+            # CRLF (RFC 4180): a cell holding a lone CR is quoted too, not split by readers.
+            table.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", lineterminator="\r\n")
         written.append(path)
     return written
 

@@ -10,13 +10,12 @@ file, row and field; nothing is written in that case.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -29,7 +28,6 @@ from rich.progress import (
 
 from geo.errors import AtlasError
 from scripts.common import (
-    MODE_LABELS,
     console,
     database_url,
     fail,
@@ -39,6 +37,8 @@ from scripts.common import (
 from settings import Settings
 
 if TYPE_CHECKING:
+    import psycopg
+
     from geo.sources.region import RegionSources
 
 app = typer.Typer(help="Atlas SPRO: réseau du service public régional de l'orientation.", no_args_is_help=True)
@@ -162,12 +162,13 @@ def load(
         ),
     ] = False,
 ) -> None:
-    """Load territories, partner types and structures into PostGIS, in one transaction."""
-    from geo.sources.region import StructureSource, read_region_sources
-    from storage.common import StoreError
+    """Load territories, partner types and structures into PostGIS, in one transaction (with
+    the times and white zones that were published, computed again: ``storage.publish``)."""
+    from geo.sources.region import StructureSource
+    from scripts.publish import republish
     from storage.db import connect
-    from storage.load import replace_region
     from storage.migrate import migrate
+    from storage.publish import published_state, publishing
 
     settings = Settings.from_env()
     data_dir = data or settings.data_dir
@@ -182,6 +183,27 @@ def load(
         extra.append(StructureSource(dataset=f"{fmt}:{Path(path).stem}", format=fmt, file=Path(path)))
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
+    sources = read_sources(
+        data_dir, crs=settings.crs, region=region_code, extra=extra, skip_invalid_rows=skip_invalid_rows
+    )
+    with connect(database_url(settings)) as conn:
+        migrate(conn)
+        # One transaction: the new inventory and, when times were published, the times and
+        # white zones computed again from it (storage.publish).
+        with publishing(conn, ["load"]):
+            before = published_state(conn)
+            counts = store_region(conn, sources, started_at)
+            loaded_in = time.monotonic() - started
+            republish(conn, before)
+    _print_load_summary(sources, counts, elapsed=loaded_in, var_dir=settings.var_dir)
+
+
+def read_sources(
+    data_dir: Path, *, crs: str | None, region: str | None, extra: list[Any], skip_invalid_rows: bool
+) -> RegionSources:
+    """The Région's sources read and validated (exit 2 naming file, row and field on an error)."""
+    from geo.sources.region import read_region_sources
+
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -190,14 +212,10 @@ def load(
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("Lecture et validation des sources", total=3)
+        progress.add_task("Lecture et validation des sources", total=None)
         try:
-            sources = read_region_sources(
-                data_dir,
-                crs=settings.crs,
-                region=region_code,
-                extra_structures=extra,
-                skip_invalid_rows=skip_invalid_rows,
+            return read_region_sources(
+                data_dir, crs=crs, region=region, extra_structures=extra, skip_invalid_rows=skip_invalid_rows
             )
         except AtlasError as exc:
             hint = (
@@ -206,31 +224,32 @@ def load(
                 else ""
             )
             raise fail(f"{exc}\nRien n'a été écrit dans la base.{hint}") from exc
-        progress.update(task, advance=1, description="Migrations")
-        with connect(database_url(settings)) as conn:
-            migrate(conn)
-            progress.update(task, advance=1, description="Écriture dans PostGIS (une transaction)")
-            try:
-                counts = replace_region(
-                    conn,
-                    region_code=sources.region_code,
-                    crs=sources.crs,
-                    communes=sources.communes,
-                    territories=sources.territories,
-                    partner_types=sources.partner_types,
-                    structures=sources.structures,
-                    datasets=sources.datasets,
-                    files=sources.files,
-                    started_at=started_at,
-                    rejections=sources.rejected_rows(),
-                    territories_source=sources.territories_source,
-                    delegated_names=sources.delegated_names,
-                    official_zones=sources.official_zones,
-                )
-            except StoreError as exc:
-                raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
-        progress.update(task, advance=1)
-    _print_load_summary(sources, counts, elapsed=time.monotonic() - started, var_dir=settings.var_dir)
+
+
+def store_region(conn: psycopg.Connection, sources: RegionSources, started_at: dt.datetime) -> dict[str, int]:
+    """``storage.load.replace_region`` of ``sources`` on ``conn`` (inside the caller's publication)."""
+    from storage.common import StoreError
+    from storage.load import replace_region
+
+    try:
+        return replace_region(
+            conn,
+            region_code=sources.region_code,
+            crs=sources.crs,
+            communes=sources.communes,
+            territories=sources.territories,
+            partner_types=sources.partner_types,
+            structures=sources.structures,
+            datasets=sources.datasets,
+            files=sources.files,
+            started_at=started_at,
+            rejections=sources.rejected_rows(),
+            territories_source=sources.territories_source,
+            delegated_names=sources.delegated_names,
+            official_zones=sources.official_zones,
+        )
+    except StoreError as exc:
+        raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
 
 
 def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elapsed: float, var_dir: Path) -> None:
@@ -280,20 +299,16 @@ def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elaps
             highlight=False,
             soft_wrap=True,
         )
-    if counts.get("access_runs_cleared"):
-        console.print(
-            "Les temps de trajet, indicateurs et zones blanches calculés avant ce chargement sont effacés : "
-            "relancer [bold]atlas access[/].",
-            soft_wrap=True,
-        )
     rejected = sources.rejected_rows()
     if rejected:
         path = var_dir / "rejets" / f"rejets-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
+        from geo.csvsafe import neutralise
+
         with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8 right
             writer = csv.writer(out, delimiter=";")
             writer.writerow(("fichier", "ligne", "champ", "motif"))
-            writer.writerows(rejected)
+            writer.writerows([neutralise(cell) for cell in row] for row in rejected)
         console.print(
             f"[bold yellow]{len(rejected)} ligne(s) rejetée(s)[/] (non chargées), liste : {path}",
             soft_wrap=True,
@@ -320,48 +335,24 @@ def network_load(
         ),
     ] = 200,
 ) -> None:
-    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
-    from geo.network.osm import graph_from_osm_file
-    from geo.traveltimes import network_coverage
-    from storage.access import file_sha256, read_communes, save_network
-    from storage.common import StoreError, region_crs
+    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS; the
+    times (and white zones) published for these modes are computed again on the new graphs in
+    the same transaction (``storage.publish``)."""
+    from scripts.publish import republish, store_network
+    from storage.access import file_sha256
+    from storage.publish import published_state, publishing
 
     settings = Settings.from_env()
     modes = modes_option(mode)
     if not file.is_file():
         raise fail(f"{file} : fichier introuvable")
     sha256 = file_sha256(str(file))
-    with open_db(settings) as conn:
+    with open_db(settings) as conn, publishing(conn, ["network"]):
+        before = published_state(conn)
         for m in modes:
-            started = time.monotonic()
-            with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
-                try:
-                    graph = graph_from_osm_file(
-                        file, mode=m, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
-                    )
-                    communes = read_communes(conn)
-                    coverage = network_coverage(graph, communes)
-                    if coverage < 0.5 and not force:
-                        msg = (
-                            f"{file} : le réseau {MODE_LABELS[m]} ne dessert que {coverage:.0%} de la population "
-                            "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
-                        )
-                        raise fail(f"{msg}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.")
-                    save_network(conn, graph, source=file.name, source_sha256=sha256)
-                except (AtlasError, StoreError) as exc:
-                    raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
-            console.print(
-                f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
-                f"({graph.strongly_connected_components()[0]} composante(s) fortement connexe(s) gardée(s)), "
-                f"{coverage:.1%} de la population desservie, "
-                f"en {time.monotonic() - started:.1f} s."
-            )
-            if coverage < 0.99:
-                console.print(
-                    f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
-                    "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
-                )
-    console.print("Relancer [bold]atlas access[/] pour recalculer les temps de trajet.")
+            store_network(conn, file, m, sha256=sha256, force=force, island_min_nodes=island_min_nodes)
+        if not republish(conn, before, modes=modes):
+            console.print("Lancer [bold]atlas access[/] pour calculer les temps de trajet.")
 
 
 @network_app.command("status", help="Lister les réseaux enregistrés (OSM ou approximatif).")
@@ -396,87 +387,20 @@ def access(
 
     Uses the stored OSM network of each mode; without one, builds the approximate graph
     (straight line x detour, :mod:`geo.network.approximate`), stores it and flags every
-    result as approximate.
+    result as approximate. The white zones of
+    the modes recomputed are recomputed in the same transaction (same threshold), so that
+    the public never sees times without their white zones (``storage.publish``).
     """
-    from geo.analysis.access import accessibility_tables
-    from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
-    from geo.french import APPROXIMATE_TIMES, percent
-    from geo.isochrones import DEFAULT_MINUTES
-    from geo.network.approximate import SOURCE_NAME, approximate_graph_from_communes
-    from storage.access import (
-        load_network,
-        read_communes,
-        read_places,
-        replace_access,
-        save_network,
-    )
-    from storage.common import StoreError, region_crs
-    from storage.planning import zone_columns
-    from storage.read import inventory as read_inventory
+    from scripts.publish import compute_access, gap_threshold, store_gaps
+    from storage.publish import published_state, publishing
 
-    settings = Settings.from_env()
-    with open_db(settings) as conn:
-        try:
-            communes = read_communes(conn)
-            places, labels = read_places(conn)
-            crs = region_crs(conn)
-            inventory = read_inventory(conn)
-        except StoreError as exc:
-            raise fail(str(exc)) from exc
-        zones = zone_columns(conn)
-        communes = communes.join(zones, on="code")
-        level_columns = ("epci", "arrondissement", "departement", "region", *zones.columns)
-        if communes.empty or places.empty:
-            raise fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
-        for m in modes_option(mode):
-            started = time.monotonic()
-            stored = load_network(conn, m)
-            if stored is None or stored[1]["approximate"]:
-                graph = approximate_graph_from_communes(communes, crs=crs, mode=m, places=places)
-                save_network(conn, graph, source=SOURCE_NAME, source_sha256=None)
-                network = SOURCE_NAME
-                console.print(
-                    f"[bold yellow]Attention[/] : pas de réseau OSM pour le mode {MODE_LABELS[m]} "
-                    f"(atlas network fetch, puis atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, "
-                    f"{APPROXIMATE_TIMES}, et signalés comme tels partout.",
-                    soft_wrap=True,
-                )
-            else:
-                graph, meta = stored
-                network = meta["source"]
-            with console.status(f"Temps de trajet ({MODE_LABELS[m]})"):
-                try:
-                    result, indicators, polygons = accessibility_tables(
-                        graph,
-                        communes,
-                        places,
-                        partner_labels=labels,
-                        isochrone_minutes=DEFAULT_MINUTES if isochrones else None,
-                        levels=level_columns,
-                    )
-                    result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
-                    counts = replace_access(
-                        conn, result=result, indicators=indicators, isochrones=polygons, network=network
-                    )
-                except (AtlasError, StoreError) as exc:
-                    raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
-            off = int(result.origins["off_network"].sum())
-            console.print(
-                f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
-                f"{counts['communes']} communes x {counts['categories']} catégories, "
-                f"{counts['commune_structure_time']} couples commune-lieu, {counts['isochrone']} isochrones"
-                + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
-                + f", en {time.monotonic() - started:.1f} s."
-            )
-        incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
-        if incomplete:
-            console.print(
-                f"[bold yellow]Inventaire incomplet[/] (lieux attendus inconnus ou moins de "
-                f"{percent(COMPLETE_SHARE, 0)} chargés) : "
-                f"{', '.join(incomplete)}. Les indicateurs qui comptent ces types portent la mention "
-                "« inventaire incomplet » et restent hors des chiffres clés du rapport (section expected_sites d'atlas.toml).",
-                soft_wrap=True,
-            )
+    modes = modes_option(mode)
+    with open_db() as conn, publishing(conn, ["access"]):
+        before = published_state(conn)
+        compute_access(conn, modes, isochrones=isochrones)
+        thresholds = {m: gap_threshold(before, m) for m in modes if m in before.gap_thresholds}
+        if thresholds:
+            store_gaps(conn, thresholds)
 
 
 @app.command("export", help="Exporter toutes les couches (GeoPackage stylé pour QGIS, GeoJSON ou CSV pour tableur).")
@@ -608,6 +532,17 @@ def _register_snapshot() -> None:
 
 
 _register_snapshot()
+
+
+def _register_refresh() -> None:
+    from scripts.refresh_cli import refresh
+
+    app.command(
+        "refresh", help="Tout recharger (sources, réseau, temps, zones blanches) et publier en une transaction."
+    )(refresh)
+
+
+_register_refresh()
 
 
 def main() -> None:

@@ -17,14 +17,13 @@ import typer
 
 from geo import french
 from geo.errors import AtlasError
-from geo.vocabulary import CHOICE_S, MODES, POLE_MERGE_S, REACH_S
+from geo.vocabulary import MODES, POLE_MERGE_S, REACH_S
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import psycopg
 
 from scripts.common import (
-    MODE_LABELS,
     console,
     fail,
     mode_option,
@@ -49,60 +48,16 @@ def gaps(
     walk_minutes: Annotated[float, typer.Option(help="Seuil à pied (minutes).")] = REACH_S["walk"] / 60,
 ) -> None:
     """White zones (communes beyond the threshold from each category) and communes with no
-    choice (a single partner network within 30 minutes); stored in PostGIS."""
-    from geo.analysis.gaps import no_choice, white_zones
-    from storage.planning import access_run, read_matrix, read_nearest, replace_gaps
+    choice (a single partner network within 30 minutes); stored in PostGIS, every mode in one
+    publication (``storage.publish``)."""
+    from scripts.publish import store_gaps
+    from storage.publish import publishing
 
     thresholds = {"drive": drive_minutes * 60.0, "walk": walk_minutes * 60.0}
     if min(thresholds.values()) <= 0:
         raise fail("les seuils doivent être positifs (minutes)")
-    with open_db() as conn:
-        for m in modes_option(mode):
-            run = access_run(conn, m)
-            if run is None:
-                raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[m]} : lancer d'abord atlas access")
-            communes, places, times = read_matrix(conn, m)
-            nearest = read_nearest(conn, m)
-            try:
-                white = white_zones(nearest, communes, mode=m, threshold_s=thresholds[m])
-                single = no_choice(times, places, communes)
-            except AtlasError as exc:
-                raise fail(str(exc)) from exc
-            rows = pd.concat(
-                [
-                    pd.DataFrame(
-                        {
-                            "kind": "white_zone",
-                            "category": white["category"],
-                            "commune_code": white["commune_code"],
-                            "seconds": white["seconds"],
-                            "threshold_s": thresholds[m],
-                            "population": white["population"],
-                        }
-                    ),
-                    pd.DataFrame(
-                        {
-                            "kind": "no_choice",
-                            "category": single["category"],
-                            "commune_code": single["commune_code"],
-                            "seconds": single["seconds_nearest"],
-                            "threshold_s": CHOICE_S,
-                            "population": single["population"],
-                        }
-                    ),
-                ],
-                ignore_index=True,
-            )
-            replace_gaps(conn, mode=m, gaps=rows, approximate=bool(run["approximate"]))
-            any_white = white[white["category"] == "any"]
-            any_single = single[single["category"] == "any"]
-            console.print(
-                f"{MODE_LABELS[m].capitalize()}{' (APPROXIMATIF)' if run['approximate'] else ''} : "
-                f"{len(any_white)} communes ({french.number(any_white['population'].sum())} hab.) à plus de "
-                f"{thresholds[m] / 60:g} min de tout lieu du SPRO ; {len(any_single)} communes "
-                f"({french.number(any_single['population'].sum())} hab.) sans choix (un seul réseau à moins de 30 min) ; "
-                f"{len(rows)} lignes enregistrées toutes catégories."
-            )
+    with open_db() as conn, publishing(conn, ["gaps"]):
+        store_gaps(conn, {m: thresholds[m] for m in modes_option(mode)})
 
 
 # ---------------------------------------------------------------------- zones
@@ -413,7 +368,44 @@ def _store_zoning(
     draft: bool = False,
     violations: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Store a zoning and, when travel times exist, its indicators per mode."""
+    """Store a zoning and, when travel times exist, its indicators per mode, published in one
+    transaction (``storage.publish``)."""
+    from storage.publish import publishing
+
+    with publishing(conn, ["zoning"]):
+        return _write_zoning(
+            conn,
+            communes,
+            zoning_id,
+            label,
+            method,
+            params,
+            assignment,
+            zones,
+            source=source,
+            author=author,
+            note=note,
+            draft=draft,
+            violations=violations,
+        )
+
+
+def _write_zoning(
+    conn: psycopg.Connection,
+    communes: gpd.GeoDataFrame,
+    zoning_id: str,
+    label: str,
+    method: str,
+    params: dict[str, Any],
+    assignment: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    source: str | None,
+    author: str | None,
+    note: str | None,
+    draft: bool,
+    violations: list[dict[str, Any]] | None,
+) -> int:
     from geo.analysis.access import summarise_levels
     from storage.common import StoreError
     from storage.planning import (

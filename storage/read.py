@@ -304,8 +304,12 @@ def access_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
 DATA_VERSION_COLUMNS_SQL = """
     (SELECT max(id) FROM load_run) AS v_load, (SELECT max(computed_at) FROM access_run) AS v_access,
     (SELECT count(*) FROM access_run) AS n_access, (SELECT max(created_at) FROM zoning) AS v_zoning,
-    (SELECT count(*) FROM zoning) AS n_zoning"""
-"""What :func:`data_version` reads (five index or tiny-table lookups, about 0.05 ms)."""
+    (SELECT count(*) FROM zoning) AS n_zoning, (SELECT version FROM publication) AS v_publication"""
+"""What :func:`data_version` reads (six index or tiny-table lookups, about 0.05 ms). The
+publication counter (``storage.publish``) changes with every publication, in its transaction."""
+N_VERSION_COLUMNS = DATA_VERSION_COLUMNS_SQL.count(" AS ")
+VERSION_NULLS_SQL = ", ".join(["NULL"] * N_VERSION_COLUMNS)
+"""As many NULLs as :data:`DATA_VERSION_COLUMNS_SQL` has columns (rows of a UNION without them)."""
 DATA_VERSION_SQL = f"SELECT {DATA_VERSION_COLUMNS_SQL}"
 
 
@@ -325,10 +329,10 @@ SELECT 0 AS part, c.code AS id, NULL::text AS mode, NULL::real AS seconds, NULL:
        ST_X(ST_PointOnSurface(c.geom)) AS x, ST_Y(ST_PointOnSurface(c.geom)) AS y, {DATA_VERSION_COLUMNS_SQL}
   FROM commune c WHERE c.code = %(code)s
 UNION ALL
-SELECT 1, o.commune_code, o.mode, NULL, NULL, ST_X(o.geom), ST_Y(o.geom), NULL, NULL, NULL, NULL, NULL
+SELECT 1, o.commune_code, o.mode, NULL, NULL, ST_X(o.geom), ST_Y(o.geom), {VERSION_NULLS_SQL}
   FROM commune_origin o WHERE o.commune_code = %(code)s
 UNION ALL
-SELECT 2, t.structure_id, t.mode, t.seconds, t.ferry, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 2, t.structure_id, t.mode, t.seconds, t.ferry, NULL, NULL, {VERSION_NULLS_SQL}
   FROM commune_structure_time t WHERE t.commune_code = %(code)s
 """  # noqa: S608 - constant SQL fragments, values are bound
 """Everything the finder needs about one commune, in one statement (see :func:`finder_commune`)."""
@@ -659,18 +663,36 @@ SELECT g.kind, g.mode, g.category, c.label AS category_label, g.commune_code, m.
  WHERE (%(kind)s::text IS NULL OR g.kind = %(kind)s)
    AND (%(mode)s::text IS NULL OR g.mode = %(mode)s)
    AND (%(category)s::text IS NULL OR g.category = %(category)s)
+   AND (%(west)s::float8 IS NULL OR ST_Intersects(m.geom, ST_Transform(ST_Segmentize(
+        ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326), 0.05), atlas_srid())))
  ORDER BY g.kind, g.mode, c.sort_order, g.population DESC, g.commune_code
 """
 
 
 def gaps(
-    conn: psycopg.Connection, *, kind: str | None = None, mode: str | None = None, category: str | None = None
+    conn: psycopg.Connection,
+    *,
+    kind: str | None = None,
+    mode: str | None = None,
+    category: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """White zones (communes beyond a threshold) and no-choice communes, with names."""
+    """White zones (communes beyond a threshold) and no-choice communes, with names;
+    ``bbox`` (west, south, east, north in WGS84 degrees, inside the projection domain of the
+    Région's CRS) keeps the communes meeting it."""
+    west, south, east, north = bbox or (None, None, None, None)
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             GAPS_SQL,
-            {"kind": kind, "mode": mode, "category": category},
+            {
+                "kind": kind,
+                "mode": mode,
+                "category": category,
+                "west": west,
+                "south": south,
+                "east": east,
+                "north": north,
+            },
         ).fetchall()
 
 

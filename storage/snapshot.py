@@ -181,11 +181,16 @@ def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = No
     False, :class:`storage.common.StoreError` when no Région is loaded. All or nothing:
     one transaction; the replaced snapshot, if any, is kept and marked as replaced.
     """
+    from storage.publish import publishing
+
     try:
-        return _take(conn, year=year, label=label, replace=replace)
+        snapshot_id = _take(conn, year=year, label=label, replace=replace)
     except psycopg.errors.UniqueViolation as exc:  # another snapshot of the year taken meanwhile
         msg = f"un autre instantané du bilan {year} vient d'être pris : relancer la commande"
         raise SnapshotExistsError(msg) from exc
+    with publishing(conn, ["snapshot"]):
+        pass  # a new publication: the reports and pages kept per publication are read again
+    return snapshot_id
 
 
 def _take(conn: psycopg.Connection, *, year: int, label: str | None, replace: bool) -> int:

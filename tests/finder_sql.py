@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from storage.read import _LOCATED_BY_POINT_SQL, DATA_VERSION_COLUMNS_SQL, _filters, data_version
+from storage.read import _LOCATED_BY_POINT_SQL, DATA_VERSION_COLUMNS_SQL, VERSION_NULLS_SQL, _filters, data_version
 
 _LOCATED_BY_COMMUNE_SQL = """
     SELECT c.code, TRUE AS inside, 0 AS distance_m,
@@ -52,11 +52,10 @@ SELECT 0 AS part, 0::float8 AS ord, l.code AS id, NULL::real AS a_s, NULL::real 
        l.inside, {DATA_VERSION_COLUMNS_SQL}
   FROM located l
 UNION ALL
-SELECT 1, b.seconds, b.structure_id, b.seconds, b.other_seconds, b.distance_m, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 1, b.seconds, b.structure_id, b.seconds, b.other_seconds, b.distance_m, NULL, {VERSION_NULLS_SQL}
   FROM by_time b
 UNION ALL
-SELECT 2, d.exact_m, d.structure_id, dt.seconds, wt.seconds, round(d.exact_m)::integer, NULL, NULL, NULL, NULL,
-       NULL, NULL
+SELECT 2, d.exact_m, d.structure_id, dt.seconds, wt.seconds, round(d.exact_m)::integer, NULL, {VERSION_NULLS_SQL}
   FROM by_distance d
   LEFT JOIN commune_structure_time dt
          ON dt.commune_code = (SELECT code FROM located) AND dt.mode = 'drive' AND dt.structure_id = d.structure_id

@@ -677,7 +677,8 @@ def test_api_conforms_to_its_openapi_document(web_app) -> None:
         )
         @given(case=operation.as_strategy())
         def run(case) -> None:
-            case.call_and_validate(excluded_checks=excluded)
+            # In-process WSGI has no HTTP client to inflate gzip bodies (webapp.layers): ask for none.
+            case.call_and_validate(headers={"Accept-Encoding": "identity"}, excluded_checks=excluded)
 
         return run
 

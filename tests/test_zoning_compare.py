@@ -186,6 +186,11 @@ def test_read_csv_utf8_comma_and_errors(tmp_path, communes):
         zf.read_zoning_csv(empty_zone)
     assert (info.value.file, info.value.row, info.value.field) == (str(empty_zone), 3, "zone")
 
+    # Zone names are cleaned as every name at load: bidi overrides and zero-width characters removed.
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text("code;zone\n01000;\u202eLéon\u200b\n01100;\u2066Trégor  Nord\u2069\n", encoding="utf-8")
+    assert zf.read_zoning_csv(hostile)["zone_id"].tolist() == ["Léon", "Trégor Nord"]
+
     duplicate = tmp_path / "duplicate.csv"
     duplicate.write_text("code;zone\n01000;A\n01000;B\n", encoding="utf-8")
     issues = check_zoning(zf.read_zoning_csv(duplicate), communes, contiguity="warning")
@@ -215,6 +220,11 @@ def test_read_polygons_assigns_the_majority_zone(tmp_path, communes):
     wgs84 = tmp_path / "zones_wgs84.geojson"
     polygons.to_crs("EPSG:4326").to_file(wgs84, driver="GeoJSON", engine="pyogrio")
     assert zf.read_zoning_polygons(wgs84, communes)["zone_id"].tolist() == expected.tolist()
+
+    # Zone names are cleaned as every name at load (bidi overrides, zero-width characters).
+    polygons["Zone"] = ["\u202eOuest\u200b", " Est\u2066"]
+    polygons.to_file(path, driver="GeoJSON", engine="pyogrio")
+    assert zf.read_zoning_polygons(path, communes)["zone_id"].tolist() == expected.tolist()
 
 
 def test_read_polygons_reports_missing_communes_and_bad_files(tmp_path, communes):

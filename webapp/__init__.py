@@ -215,13 +215,20 @@ def _log_routes_not_values(app: Flask) -> None:
     shows ``PATH_INFO``, without query string. A path can still hold a searched place
     (``/api/communes/29189/access``): at the end of each request, ``PATH_INFO`` is
     replaced by the matched rule (``/api/communes/<code>/access``), and an unknown path
-    by ``/<introuvable>``. Static files keep their path (it names no place).
+    by ``/<introuvable>``. Static files that exist keep their path (it names no place); a
+    404 under ``/static/`` is logged by its route (``/static/<path:filename>``), since its
+    path is whatever the client typed.
     """
+
+    @app.after_request
+    def remember_status(response: Response) -> Response:
+        request.environ["atlas.status"] = response.status_code
+        return response
 
     @app.teardown_request
     def hide_path_values(_exc: BaseException | None) -> None:
         rule = request.url_rule
         if rule is None:
             request.environ["PATH_INFO"] = "/<introuvable>"
-        elif rule.arguments and rule.endpoint != "static":
+        elif rule.arguments and (rule.endpoint != "static" or request.environ.get("atlas.status") != 200):
             request.environ["PATH_INFO"] = rule.rule

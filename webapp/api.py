@@ -21,8 +21,9 @@ from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
 from webapp.cache import cached
-from webapp.db import connection
+from webapp.db import snapshot
 from webapp.labels import TIME_CLASSES
+from webapp.layers import published_layer
 from webapp.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -107,18 +108,19 @@ def _no_store(response: Any) -> Any:
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     """Liveness and database readiness."""
-    with connection() as conn:
+    with snapshot() as conn:
         summary = read.database_summary(conn)
     return jsonify(status="ok", database=summary)
 
 
 @bp.get("/structures")
+@published_layer
 def structures() -> ResponseReturnValue:
     """Places of the network as GeoJSON points (WGS84) or CSV, filtered."""
     params.no_unknown(request.args, ("partner_type", "mission", "public", "day", "format"))
     fmt = _format(("geojson", "csv"))
     mission, public, day = params.mission(request.args), params.public(request.args), params.day(request.args, "day")
-    with connection() as conn:
+    with snapshot() as conn:
         types = [t["partner_type"] for t in cached(conn, read.partner_types)]
         partner_type = params.choice(request.args, "partner_type", types)
         rows = read.structures(conn, partner_type=partner_type, mission=mission, public=public, day=day)
@@ -198,7 +200,7 @@ def communes() -> ResponseReturnValue:
     if query is None or len(query) < 2:
         raise params.BadParameter("q", "« q » : au moins 2 caractères (nom de commune ou code postal).")
     limit = params.integer(request.args, "limit", default=10, minimum=1, maximum=params.MAX_LIMIT)
-    with connection() as conn:
+    with snapshot() as conn:
         found = finder.matching_communes(conn, query, limit=limit)
     return _no_store(
         jsonify(communes=found["communes"], level=found["level"], total=found["total"], epci=found["epci"])
@@ -218,7 +220,7 @@ def _commune_or_404(conn: Any, code: str) -> dict[str, Any]:
 def commune(code: str) -> ResponseReturnValue:
     """One commune as a GeoJSON Feature (simplified polygon, WGS84)."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         found = _commune_or_404(conn, code)
     geometry = found.pop("geometry")
     return formats.geojson_response(formats.feature(geometry, found, found["code"]))
@@ -228,7 +230,7 @@ def commune(code: str) -> ResponseReturnValue:
 def commune_access(code: str) -> ResponseReturnValue:
     """Travel time to the nearest place of every category, per mode, from one commune."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         found = _commune_or_404(conn, code)
         rows = read.commune_access(conn, found["code"])
         runs = cached(conn, read.access_runs)
@@ -264,7 +266,7 @@ def commune_access(code: str) -> ResponseReturnValue:
 def categories() -> ResponseReturnValue:
     """Categories of places with computed access, the runs (approximate or not) and isochrone limits."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.access_categories)
         runs = cached(conn, read.access_runs)
         minutes = cached(conn, read.isochrone_minutes)
@@ -303,11 +305,12 @@ ACCESS_COLUMNS = (
 
 
 @bp.get("/access/communes")
+@published_layer
 def access_communes() -> ResponseReturnValue:
     """Travel time to the nearest place of a category from every commune (choropleth), GeoJSON or CSV."""
     params.no_unknown(request.args, ("mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("geojson", "csv"))
-    with connection() as conn:
+    with snapshot() as conn:
         category = _category(conn)
         rows = read.commune_values(conn, mode, category)
         runs = cached(conn, read.access_runs)
@@ -341,11 +344,12 @@ def access_communes() -> ResponseReturnValue:
 
 
 @bp.get("/indicators")
+@published_layer
 def indicators() -> ResponseReturnValue:
     """Accessibility indicators of every territory (or zone) of a level, JSON or CSV."""
     params.no_unknown(request.args, ("level", "mode", "category", "format"))
     mode, fmt = params.mode(request.args), _format(("json", "csv"))
-    with connection() as conn:
+    with snapshot() as conn:
         levels = [row["level"] for row in cached(conn, read.indicator_levels)]
         level = params.choice(request.args, "level", levels or list(read.LEVELS), default="region") or "region"
         category = _category(conn)
@@ -369,7 +373,7 @@ def indicators() -> ResponseReturnValue:
 def inventory() -> ResponseReturnValue:
     """How complete the inventory of places is, per partner type, and the rows the last load rejected."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         types = [entry.as_dict() for entry in cached(conn, read.inventory)]
         rejected = cached(conn, read.last_load_rejections)
     return jsonify(
@@ -404,11 +408,12 @@ INDICATOR_COLUMNS = (
 
 
 @bp.get("/territories")
+@published_layer
 def territories() -> ResponseReturnValue:
     """Région, départements, arrondissements or EPCI as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ("level",))
     level = params.choice(request.args, "level", read.LEVELS, default="departement") or "departement"
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.territory_shapes, level, TERRITORY_TOLERANCE_M)
     features = (
         formats.feature(r["geometry"], {k: r[k] for k in ("code", "name", "population", "n_communes")}, r["code"])
@@ -421,16 +426,17 @@ def territories() -> ResponseReturnValue:
 def zonings() -> ResponseReturnValue:
     """Stored zonings."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         rows = cached(conn, read.zonings)
     return jsonify(zonings=rows)
 
 
 @bp.get("/zonings/<zoning_id>")
+@published_layer
 def zoning(zoning_id: str) -> ResponseReturnValue:
     """Zones of one zoning as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         known = {z["zoning_id"]: z for z in cached(conn, read.zonings)}
         if zoning_id not in known:
             raise NotFound("Zonage inconnu.")
@@ -451,7 +457,7 @@ def zoning(zoning_id: str) -> ResponseReturnValue:
 def scenarios() -> ResponseReturnValue:
     """Stored what-if scenarios (newest first), with their overall effect."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         rows = read.scenarios(conn)  # not cached: the data version does not follow scenarios
     return jsonify(scenarios=[_scenario_json(r) for r in rows])
 
@@ -460,7 +466,7 @@ def scenarios() -> ResponseReturnValue:
 def scenario(scenario_id: str) -> ResponseReturnValue:
     """Per-zone effect of one stored scenario, as simplified GeoJSON polygons (WGS84)."""
     params.no_unknown(request.args, ())
-    with connection() as conn:
+    with snapshot() as conn:
         found = read.scenario(conn, scenario_id)
         if found is None:
             raise NotFound("Scénario inconnu.")
@@ -486,13 +492,14 @@ def _scenario_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/isochrones")
+@published_layer
 def isochrones() -> ResponseReturnValue:
     """Areas reached from each place within a number of minutes (simplified GeoJSON, WGS84)."""
     params.no_unknown(request.args, ("mode", "minutes", "structure_id"))
     mode = params.mode(request.args)
     minutes = params.integer(request.args, "minutes", default=30, minimum=1, maximum=240)
     structure_id = params.text(request.args, "structure_id", max_length=200)
-    with connection() as conn:
+    with snapshot() as conn:
         available = cached(conn, read.isochrone_minutes)
         if available and minutes not in available:
             raise params.BadParameter("minutes", f"« minutes » : valeurs disponibles {available}.")
@@ -535,15 +542,18 @@ GAP_COLUMNS = (
 
 
 @bp.get("/gaps")
+@published_layer
 def gaps() -> ResponseReturnValue:
     """White zones (communes beyond the threshold) and no-choice communes, GeoJSON or CSV."""
-    params.no_unknown(request.args, ("kind", "mode", "category", "format"))
+    params.no_unknown(request.args, ("kind", "mode", "category", "format", "bbox"))
     kind = params.choice(request.args, "kind", ("white_zone", "no_choice"))
     mode = params.choice(request.args, "mode", MODES)
     fmt = _format(("geojson", "csv"))
-    with connection() as conn:
+    box = params.bbox(request.args)
+    with snapshot() as conn:
         category = _optional_category(conn)
-        rows = read.gaps(conn, kind=kind, mode=mode, category=category)
+        clipped = None if box is None else params.clip_bbox(box, cached(conn, finder.projection_domain))
+        rows = [] if clipped == () else read.gaps(conn, kind=kind, mode=mode, category=category, bbox=clipped or None)
         shapes = _commune_shapes(conn) if fmt == "geojson" else {}
     for row in rows:
         row["minutes"] = None if row["seconds"] is None else round(row["seconds"] / 60, 1)

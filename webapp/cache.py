@@ -17,6 +17,11 @@ Kinds of entries, all dropped as soon as a worker sees a new version:
   commune-name searches (:mod:`webapp.finder`). Searches from a position are never kept
   (privacy).
 
+Consistency. Views that read several things open :func:`webapp.db.snapshot` (one REPEATABLE
+READ transaction): :func:`cached` then serves only values of the publication that snapshot
+reads, so a page is wholly of one publication (``storage.publish``: every reload commits
+at once, and increments ``publication.version``, part of the data version).
+
 Invalidation. The version is read by every finder statement (it is part of
 :data:`storage.read.FINDER_COMMUNE_SQL` and :data:`storage.read.LOCATE_POINT_SQL`), and
 by one cheap query (about 0.05 ms) when the last reading is older than ``CACHE_CHECK_S``
@@ -55,6 +60,7 @@ MAX_SHAPES = 64
 DEFAULT_CHECK_S = 1.0
 DEFAULT_RESULT_CACHE_SIZE = 8192
 DEFAULT_RESULT_CACHE_MB = 32.0
+DEFAULT_LAYER_CACHE_MB = 96.0
 RESULT_COST = 2048
 """Bytes counted for a result that is not ``bytes`` (an ``Outcome``: identifiers and numbers)."""
 
@@ -69,6 +75,7 @@ class DataCache:
         result_size: int = DEFAULT_RESULT_CACHE_SIZE,
         result_mb: float = DEFAULT_RESULT_CACHE_MB,
         shape_size: int = MAX_SHAPES,
+        layer_mb: float = DEFAULT_LAYER_CACHE_MB,
     ) -> None:
         self.check_s = check_s
         self.result_size = result_size
@@ -81,6 +88,9 @@ class DataCache:
         self._reference: dict[str, Any] | None = None
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._shapes: OrderedDict[Hashable, Any] = OrderedDict()
+        self.layer_bytes = int(layer_mb * 1024 * 1024)
+        self._layers: OrderedDict[Hashable, tuple[tuple[Any, ...] | None, Any, int]] = OrderedDict()
+        self._layer_cost = 0
 
     # ------------------------------------------------------------------ version
     def fresh(self) -> bool:
@@ -94,6 +104,8 @@ class DataCache:
                 self._results.clear()
                 self._result_cost = 0
                 self._shapes.clear()
+                self._layers.clear()
+                self._layer_cost = 0
                 self._reference = None
                 self._version = version
             self._checked_at = time.monotonic()
@@ -107,13 +119,24 @@ class DataCache:
         return version
 
     # ------------------------------------------------------------------ geometries
-    def get(self, conn: psycopg.Connection, key: Hashable, compute: Callable[[], T], *, check: bool = False) -> T:
+    def get(
+        self,
+        conn: psycopg.Connection,
+        key: Hashable,
+        compute: Callable[[], T],
+        *,
+        check: bool = False,
+        version: tuple[Any, ...] | None = None,
+    ) -> T:
         """The cached value of ``key`` for the current data version, else ``compute()``.
 
         ``check`` reads the version even when the last reading is fresh: one cheap query
-        that also makes the request fail (503) when the database is down.
+        that also makes the request fail (503) when the database is down. ``version``: the
+        version ``conn``'s snapshot reads (``webapp.db.snapshot``); only a value of that
+        version is served.
         """
-        version = self.version(conn, check=check)
+        if version is None:
+            version = self.version(conn, check=check)
         with self._lock:
             entry = self._shapes.get(key)
             if entry is not None and entry[0] == version:
@@ -127,6 +150,32 @@ class DataCache:
                 while len(self._shapes) > self.shape_size:
                     self._shapes.popitem(last=False)
         return value
+
+    # ------------------------------------------------------------------ large layers
+    def layer(self, key: Hashable, version: tuple[Any, ...] | None) -> Any | None:
+        """A large body (``webapp.layers``) computed at ``version``, else None."""
+        with self._lock:
+            entry = self._layers.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._layers.move_to_end(key)
+            return entry[1]
+
+    def store_layer(self, key: Hashable, version: tuple[Any, ...] | None, value: Any, cost: int) -> None:
+        """Keep a large body of ``version`` (``cost`` bytes) within ``LAYER_CACHE_MB``, least
+        recently used first out; one larger than half the budget is not kept."""
+        if cost > self.layer_bytes // 2:
+            return
+        with self._lock:
+            if version != self._version:
+                return
+            previous = self._layers.pop(key, None)
+            if previous is not None:
+                self._layer_cost -= previous[2]
+            self._layers[key] = (version, value, cost)
+            self._layer_cost += cost
+            while self._layers and self._layer_cost > self.layer_bytes:
+                self._layer_cost -= self._layers.popitem(last=False)[1][2]
 
     # ------------------------------------------------------------------ finder
     def reference(self, conn: psycopg.Connection, version: tuple[Any, ...]) -> dict[str, Any]:
@@ -210,6 +259,7 @@ def init_app(app: Flask) -> None:
         check_s=float(app.config.get("CACHE_CHECK_S", DEFAULT_CHECK_S)),
         result_size=int(app.config.get("RESULT_CACHE_SIZE", DEFAULT_RESULT_CACHE_SIZE)),
         result_mb=float(app.config.get("RESULT_CACHE_MB", DEFAULT_RESULT_CACHE_MB)),
+        layer_mb=float(app.config.get("LAYER_CACHE_MB", DEFAULT_LAYER_CACHE_MB)),
     )
 
 
@@ -230,5 +280,9 @@ def cached(
     that also makes the request fail (503) when the database is down. The value is shared
     between requests: callers must not modify it.
     """
+    from webapp.db import snapshot_version
+
     key = (reader.__module__, reader.__qualname__, args, tuple(sorted(kwargs.items())))
-    return data_cache().get(conn, key, lambda: reader(conn, *args, **kwargs), check=check)
+    return data_cache().get(
+        conn, key, lambda: reader(conn, *args, **kwargs), check=check, version=snapshot_version(conn)
+    )

@@ -23,12 +23,15 @@ import psycopg
 from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Ranked, Search, allowed_places, rank
+from geo.crs import area_of_use
 from geo.names import search_key
 from geo.vocabulary import MODES, Mode
 from storage import read
+from storage.common import loaded_region
 from webapp.cache import DataCache, data_cache
 from webapp.contact import public_place
 from webapp.db import connection
+from webapp.params import BadParameter
 
 MAX_DISTANCE_FROM_REGION_M = 20_000
 """A point farther than this from every commune of the Région is refused (404)."""
@@ -107,10 +110,36 @@ def _commune_times(cache: DataCache, conn: psycopg.Connection, code: str) -> dic
     return times
 
 
+def projection_domain(conn: psycopg.Connection) -> tuple[float, float, float, float, str] | None:
+    """``(west, south, east, north, name)``: the area of use of the Région's CRS (WGS84 degrees), None before a load."""
+    region = loaded_region(conn)
+    return None if region is None else area_of_use(region[1])
+
+
+def _check_point(cache: DataCache, conn: psycopg.Connection, lat: float, lon: float) -> None:
+    """Refuse (400, naming ``lat`` or ``lon``) a WGS84 point outside the area of use of the
+    Région's projected CRS, before any SQL: PostGIS cannot project it reliably (near a
+    pole it fails). Inside it, a point far from every commune is a 404 (:data:`OUTSIDE_REGION`)."""
+    domain = cache.get(conn, ("projection-domain",), lambda: projection_domain(conn))
+    if domain is None:
+        return
+    west, south, east, north, name = domain
+    if not south <= lat <= north:
+        raise BadParameter(
+            "lat", f"« lat » doit être entre {south:g} et {north:g} (domaine de la projection de la Région : {name})."
+        )
+    inside = west <= lon <= east if west <= east else (lon >= west or lon <= east)
+    if not inside:
+        raise BadParameter(
+            "lon", f"« lon » doit être entre {west:g} et {east:g} (domaine de la projection de la Région : {name})."
+        )
+
+
 def _search(cache: DataCache, conn: psycopg.Connection, search: Search) -> Outcome:
     code = search.code
     located = None
     if search.point is not None:
+        _check_point(cache, conn, *search.point)
         located = read.locate_point(conn, *search.point)
         cache.observe(located["version"])
         if located["code"] is None or located["distance_m"] > MAX_DISTANCE_FROM_REGION_M:

@@ -19,6 +19,8 @@ from flask import Response
 from flask.json.provider import DefaultJSONProvider
 from flask.json.provider import _default as flask_default
 
+from geo.csvsafe import neutralise
+
 GEOJSON_MIMETYPE = "application/geo+json"
 CSV_MIMETYPE = "text/csv"
 
@@ -108,26 +110,16 @@ def _cell(value: Any) -> Any:
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """CSV (RFC 4180: comma, double quotes, point as decimal sign) of ``columns`` of ``rows``.
 
-    Lists are joined with ``|``. Cells starting with ``= + - @`` are prefixed with a quote
-    so that a spreadsheet never evaluates a name coming from a source file as a formula.
+    Lists are joined with ``|``. Text cells a spreadsheet could evaluate as a formula get a
+    leading apostrophe (:func:`geo.csvsafe.neutralise`, shared with ``atlas export``).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         cells = [_cell(row.get(column)) for column in columns]
-        writer.writerow(
-            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") and not _numeric(c) else c for c in cells]
-        )
+        writer.writerow([neutralise(c) for c in cells])
     return buffer.getvalue()
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def csv_response(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], filename: str) -> Response:

@@ -301,10 +301,16 @@ def openapi_document() -> dict[str, Any]:
                     _query("kind", "white_zone ou no_choice.", {"type": "string", "enum": ["white_zone", "no_choice"]}),
                     _query("mode", "drive ou walk.", {"type": "string", "enum": list(MODES)}),
                     _query("category", "Catégorie de lieux.", {"type": "string"}),
+                    _query(
+                        "bbox",
+                        "Communes rencontrant ce rectangle : ouest,sud,est,nord en degrés WGS84.",
+                        {"type": "string", "pattern": "^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"},
+                    ),
                     GEO_FORMAT,
                 ],
                 _ok(
-                    "Communes concernées.",
+                    "Communes concernées. Les grandes couches sont calculées une fois par publication, "
+                    "servies compressées (gzip) avec un ETag (304 si inchangées).",
                     "#/components/schemas/FeatureCollection",
                     media="application/geo+json",
                     csv=True,

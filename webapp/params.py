@@ -131,3 +131,43 @@ def no_unknown(args: Mapping[str, str], allowed: Collection[str]) -> None:
     unknown = sorted(set(args) - set(allowed))
     if unknown:
         raise BadParameter(unknown[0], f"Paramètre inconnu : « {unknown[0][:40]} ».")
+
+
+Box = tuple[float, float, float, float]
+"""``(west, south, east, north)`` in WGS84 degrees."""
+
+
+def bbox(args: Mapping[str, str], name: str = "bbox") -> Box | None:
+    """``bbox=west,south,east,north`` (WGS84 degrees, as in OGC API Features), None when absent."""
+    value = args.get(name, "").strip()
+    if not value:
+        return None
+    message = f"« {name} » attend ouest,sud,est,nord en degrés WGS84 (par exemple -4.8,47.6,-1.0,48.9)."
+    parts = value.split(",")
+    if len(parts) != 4 or len(value) > 120:
+        raise BadParameter(name, message)
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise BadParameter(name, message) from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise BadParameter(name, message)
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise BadParameter(name, message)
+    return west, south, east, north
+
+
+def clip_bbox(box: Box, domain: tuple[float, float, float, float, str] | None) -> Box | tuple[()]:
+    """``box`` cut to the projection domain of the Région's CRS (so that PostGIS can project
+    it); ``()`` when they do not meet (nothing can be inside)."""
+    if domain is None:
+        return box
+    west, south, east, north = (
+        max(box[0], domain[0]),
+        max(box[1], domain[1]),
+        min(box[2], domain[2]),
+        min(box[3], domain[3]),
+    )
+    if domain[0] > domain[2] or west >= east or south >= north:  # antimeridian domains: box kept whole
+        return box if domain[0] > domain[2] else ()
+    return west, south, east, north

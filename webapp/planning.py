@@ -15,12 +15,14 @@ from flask.typing import ResponseReturnValue
 
 from geo.french import MODE_PHRASES
 from geo.vocabulary import MODES
-from storage import read, snapshot
+from storage import read
+from storage import snapshot as year_snapshots
 from storage.common import StoreError
 from webapp import params
 from webapp.cache import cached
-from webapp.db import connection
+from webapp.db import snapshot
 from webapp.labels import level_label
+from webapp.layers import published_layer
 from webapp.reporting import NoReportError, charts_for, incomplete_of, inventory_context, report_context
 
 bp = Blueprint("planning", __name__)
@@ -31,7 +33,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 @bp.get("/carte")
 def map_page() -> ResponseReturnValue:
     """The planners' Leaflet map (layers toggled by a form beside it)."""
-    with connection() as conn:
+    with snapshot() as conn:
         context = {
             "partner_types": cached(conn, read.partner_types),
             "categories": cached(conn, read.access_categories),
@@ -50,7 +52,7 @@ def map_file() -> ResponseReturnValue:
     built once per data version, offered as a download."""
     from webapp.mapfile import FILENAME, map_file_bytes
 
-    with connection() as conn:
+    with snapshot() as conn:
         try:
             body = cached(conn, map_file_bytes, check=True)
         except StoreError:
@@ -64,7 +66,7 @@ def map_file() -> ResponseReturnValue:
 def diagnostic() -> ResponseReturnValue:
     """Indicators of a territory level for a mode and category: table, charts, CSV link."""
     mode = params.mode(request.args)
-    with connection() as conn:
+    with snapshot() as conn:
         levels = cached(conn, read.indicator_levels)
         categories = cached(conn, read.access_categories)
         level = (
@@ -79,7 +81,7 @@ def diagnostic() -> ResponseReturnValue:
         gap_summary = cached(conn, read.gap_summary)
         overview = cached(conn, read.region_overview)
         inventory = inventory_context(conn)
-        report_years = snapshot.snapshot_years(conn)
+        report_years = year_snapshots.snapshot_years(conn)
         scenarios = read.scenarios(conn)
     labels = {lv["level"]: level_label(lv["level"], lv["zoning_label"]) for lv in levels}
     selected = next((c for c in categories if c["code"] == category), None)
@@ -113,7 +115,7 @@ def diagnostic() -> ResponseReturnValue:
 @bp.get("/diagnostic/scenarios/<scenario_id>")
 def scenario_page(scenario_id: str) -> ResponseReturnValue:
     """One stored what-if scenario: its sites, its overall effect and its effect per zone."""
-    with connection() as conn:
+    with snapshot() as conn:
         found = read.scenario(conn, scenario_id)
         if found is None:
             abort(404, "Scénario inconnu.")
@@ -129,12 +131,13 @@ def scenario_page(scenario_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/diagnostic/rapport/<int:year>")
+@published_layer
 def report(year: int) -> ResponseReturnValue:
     """The yearly report for the CCREFP, from the snapshot of ``year``: accessible HTML that
     prints well; 404 « pas de bilan pour cette année » with the years available when none."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404, "Année hors de la période couverte.")
-    with connection() as conn:
+    with snapshot() as conn:
         try:
             context = report_context(conn, year)
         except NoReportError as exc:

@@ -16,7 +16,7 @@ from geo.vocabulary import MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
 from storage import read
 from webapp import finder, params
 from webapp.cache import cached
-from webapp.db import connection
+from webapp.db import connection, snapshot
 from webapp.labels import MISSION_LABELS, MODE_LABELS, PUBLIC_LABELS
 from webapp.reporting import lists_may_be_incomplete
 
@@ -120,7 +120,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/a-propos")
 def about() -> ResponseReturnValue:
     """Privacy, accessibility statement, neutrality rule, data sources, vintages and approximations."""
-    with connection() as conn:
+    with snapshot() as conn:
         overview = cached(conn, read.region_overview)
         runs = cached(conn, read.access_runs)
         zonings = cached(conn, read.zonings)

@@ -12,7 +12,9 @@ one fixed-window counter hit costs 5 µs. Configuration (``create_app``):
   (needs the ``redis`` package) to share the counts between workers and servers;
 - ``RATELIMIT_STRATEGY``: ``fixed-window`` (default: one counter per client and window,
   bounded memory; up to twice the limit across a window boundary) or ``moving-window``;
-- ``RATELIMIT_ENABLED``: default on, off when ``TESTING`` unless a test turns it on.
+- ``RATELIMIT_ENABLED``: default on, off when ``TESTING`` unless a test turns it on;
+- ``RATELIMIT_HEAVY_COST``: hits counted by a large download or the report (default 10,
+  :data:`HEAVY_PATHS`).
 
 The client is ``request.remote_addr`` (behind a reverse proxy, set ``TRUSTED_PROXIES`` so
 that it is the visitor's address, not the proxy's). The address is held in memory for the
@@ -35,6 +37,29 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 API_PREFIX = "/api/"
+HEAVY_PATHS = (
+    "/api/gaps",
+    "/api/access/communes",
+    "/api/structures",
+    "/api/isochrones",
+    "/api/territories",
+    "/api/zonings/",
+    "/api/indicators",
+    "/diagnostic/rapport/",
+)
+"""Large downloads and the yearly report: each request counts ``RATELIMIT_HEAVY_COST`` hits
+(default 10) against the same per-client limit, so that a client looping on them gets 30 of
+them a minute, not 300, and cannot starve the finder. The report is not under ``/api`` but
+is counted too."""
+DEFAULT_HEAVY_COST = 10
+
+
+def request_cost(path: str, heavy_cost: int) -> int:
+    """Hits a request to ``path`` counts: 0 when not limited, ``heavy_cost`` for a large
+    download or the report, else 1."""
+    if path.startswith(HEAVY_PATHS):
+        return heavy_cost
+    return 1 if path.startswith(API_PREFIX) else 0
 
 
 class RateLimited(TooManyRequests):
@@ -72,13 +97,15 @@ def init_app(app: Flask) -> None:
     if not items or not app.config.get("RATELIMIT_ENABLED", True):
         return
     prefix = str(app.config.get("RATELIMIT_KEY_PREFIX") or "atlas")
+    heavy_cost = int(app.config.get("RATELIMIT_HEAVY_COST") or DEFAULT_HEAVY_COST)
 
     @app.before_request
     def rate_limit() -> None:
-        if not request.path.startswith(API_PREFIX):
+        cost = request_cost(request.path, heavy_cost)
+        if not cost:
             return
         client = request.remote_addr or "-"
         for item in items:
-            if not limiter.hit(item, prefix, client):
+            if not limiter.hit(item, prefix, client, cost=cost):
                 reset = limiter.get_window_stats(item, prefix, client).reset_time
                 raise RateLimited(max(1, math.ceil(reset - time.time())))

@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from geo.errors import CrsError, GeometryError, MissingColumnError, ValidationError
-from geo.sources.tables import Table, read_csv_table
+from geo.sources.tables import Table, cell_text, read_csv_table
 from geo.vocabulary import normalise_commune_code
 
 CODE_COLUMNS: tuple[str, ...] = ("code", "commune", "commune_code", "code_commune", "insee", "code_insee")
@@ -101,8 +101,8 @@ def read_zoning_polygons(
         kind = shapely.get_type_id(geoms[not_polygon[0]])
         msg = f"geometry must be a (Multi)Polygon, got type id {kind}"
         raise GeometryError(msg, file=path, row=int(not_polygon[0]) + 1, field="geometry")
-    values = zones[column]
-    empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    values = zones[column].map(cell_text)  # bidi overrides, zero-width characters, spaces: as every name
+    empty = (values == "").to_numpy()
     if empty.any():
         raise ValidationError("empty zone", file=path, row=int(np.flatnonzero(empty)[0]) + 1, field=column)
     if communes.crs is not None and not zones.crs.equals(communes.crs):
@@ -111,7 +111,7 @@ def read_zoning_polygons(
     commune_geoms = communes.geometry.to_numpy()
     commune_index, zone_index = shapely.STRtree(zone_geoms).query(commune_geoms, predicate="intersects")
     area = shapely.area(shapely.intersection(commune_geoms[commune_index], zone_geoms[zone_index]))
-    zone_ids = values.astype(str).str.strip().to_numpy()
+    zone_ids = values.astype(str).to_numpy()
     pairs = pd.DataFrame(
         {"commune": commune_index, "zone_id": zone_ids[zone_index], "feature": zone_index, "area": area}
     )
@@ -170,7 +170,7 @@ def read_zoning_csv(
     codes, zones, rows = [], [], []
     for row, values in table.rows:
         commune = normalise_commune_code(values[code])
-        zone_id = values[zone].strip()
+        zone_id = cell_text(values[zone])
         if not commune:
             raise ValidationError("empty commune code", file=table.file, row=row, field=code)
         if not zone_id:

@@ -1,0 +1,229 @@
+"""The steps of a publication, shared by ``atlas load``, ``atlas network load``, ``atlas
+access``, ``atlas gaps`` and ``atlas refresh``.
+
+Each function writes on the connection it is given and never commits: the command wraps
+the steps it runs in :func:`storage.publish.publishing`, one transaction, so that readers
+see either the previous complete state or the new one (see that module). No typer here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+
+from geo import french
+from geo.errors import AtlasError
+from geo.vocabulary import CHOICE_S, MODES, REACH_S, Mode
+from scripts.common import MODE_LABELS, console, fail
+from storage.publish import PublishedState
+
+
+def store_network(
+    conn: psycopg.Connection, file: Path, mode: Mode, *, sha256: str, force: bool = False, island_min_nodes: int = 200
+) -> None:
+    """Build the graph of ``mode`` from an OSM extract and store it (``storage.access.save_network``,
+    which deletes that mode's times: :func:`republish` computes them again). Fails (exit 2)
+    when the extract serves less than half of the Région's population, unless ``force``."""
+    from geo.network.osm import graph_from_osm_file
+    from geo.traveltimes import network_coverage
+    from storage.access import read_communes, save_network
+    from storage.common import StoreError, region_crs
+
+    started = time.monotonic()
+    with console.status(f"Réseau {MODE_LABELS[mode]} : lecture de {file.name}"):
+        try:
+            graph = graph_from_osm_file(
+                file, mode=mode, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
+            )
+            coverage = network_coverage(graph, read_communes(conn))
+            if coverage < 0.5 and not force:
+                msg = (
+                    f"{file} : le réseau {MODE_LABELS[mode]} ne dessert que {coverage:.0%} de la population "
+                    "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
+                )
+                raise fail(f"{msg}\nLe réseau {MODE_LABELS[mode]} stocké n'a pas changé.")
+            save_network(conn, graph, source=file.name, source_sha256=sha256)
+        except (AtlasError, StoreError) as exc:
+            raise fail(f"{exc}\nLe réseau {MODE_LABELS[mode]} stocké n'a pas changé.") from exc
+    console.print(
+        f"Réseau {MODE_LABELS[mode]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
+        f"({graph.strongly_connected_components()[0]} composante(s) fortement connexe(s) gardée(s)), "
+        f"{coverage:.1%} de la population desservie, "
+        f"en {time.monotonic() - started:.1f} s."
+    )
+    if coverage < 0.99:
+        console.print(
+            f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
+            "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
+        )
+
+
+def compute_access(
+    conn: psycopg.Connection, modes: Iterable[Mode], *, isochrones: bool | Mapping[str, bool] = True
+) -> None:
+    """Travel times from every commune to the nearest places, indicators and isochrones of
+    each mode (``storage.access.replace_access``); the approximate commune graph when no OSM
+    network is stored (straight line x detour, :mod:`geo.network.approximate`). ``isochrones``: one flag, or one per mode. Fails (exit 2) on bad data."""
+    from geo.analysis.access import accessibility_tables
+    from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
+    from geo.french import APPROXIMATE_TIMES, percent
+    from geo.isochrones import DEFAULT_MINUTES
+    from geo.network.approximate import SOURCE_NAME, approximate_graph_from_communes
+    from storage.access import load_network, read_communes, read_places, replace_access, save_network
+    from storage.common import StoreError, region_crs
+    from storage.planning import zone_columns
+    from storage.read import inventory as read_inventory
+
+    try:
+        communes = read_communes(conn)
+        places, labels = read_places(conn)
+        crs = region_crs(conn)
+        inventory = read_inventory(conn)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+    zones = zone_columns(conn)
+    communes = communes.join(zones, on="code")
+    level_columns = ("epci", "arrondissement", "departement", "region", *zones.columns)
+    if communes.empty or places.empty:
+        raise fail("aucune commune ou aucun lieu recevant du public : lancer d'abord atlas load")
+    for m in modes:
+        started = time.monotonic()
+        with_isochrones = isochrones if isinstance(isochrones, bool) else isochrones.get(m, True)
+        stored = load_network(conn, m)
+        if stored is None or stored[1]["approximate"]:
+            graph = approximate_graph_from_communes(communes, crs=crs, mode=m, places=places)
+            save_network(conn, graph, source=SOURCE_NAME, source_sha256=None)
+            network = SOURCE_NAME
+            console.print(
+                f"[bold yellow]Attention[/] : pas de réseau OSM pour le mode {MODE_LABELS[m]} "
+                f"(atlas network fetch, puis atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, "
+                f"{APPROXIMATE_TIMES}, et signalés comme tels partout.",
+                soft_wrap=True,
+            )
+        else:
+            graph, meta = stored
+            network = meta["source"]
+        with console.status(f"Temps de trajet ({MODE_LABELS[m]})"):
+            try:
+                result, indicators, polygons = accessibility_tables(
+                    graph,
+                    communes,
+                    places,
+                    partner_labels=labels,
+                    isochrone_minutes=DEFAULT_MINUTES if with_isochrones else None,
+                    levels=level_columns,
+                )
+                result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
+                counts = replace_access(
+                    conn, result=result, indicators=indicators, isochrones=polygons, network=network
+                )
+            except (AtlasError, StoreError) as exc:
+                raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
+        off = int(result.origins["off_network"].sum())
+        console.print(
+            f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
+            f"{counts['communes']} communes x {counts['categories']} catégories, "
+            f"{counts['commune_structure_time']} couples commune-lieu, {counts['isochrone']} isochrones"
+            + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
+            + f", en {time.monotonic() - started:.1f} s."
+        )
+    incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
+    if incomplete:
+        console.print(
+            f"[bold yellow]Inventaire incomplet[/] (lieux attendus inconnus ou moins de "
+            f"{percent(COMPLETE_SHARE, 0)} chargés) : "
+            f"{', '.join(incomplete)}. Les indicateurs qui comptent ces types portent la mention "
+            "« inventaire incomplet » et restent hors des chiffres clés du rapport (section expected_sites d'atlas.toml).",
+            soft_wrap=True,
+        )
+
+
+def store_gaps(conn: psycopg.Connection, thresholds: Mapping[Mode, float]) -> None:
+    """White zones (communes beyond ``thresholds[mode]`` seconds from each category) and
+    communes with no choice (a single partner network within 30 minutes) of each mode given."""
+    from geo.analysis.gaps import no_choice, white_zones
+    from storage.planning import access_run, read_matrix, read_nearest, replace_gaps
+
+    for m, threshold_s in thresholds.items():
+        run = access_run(conn, m)
+        if run is None:
+            raise fail(f"pas de temps de trajet pour le mode {MODE_LABELS[m]} : lancer d'abord atlas access")
+        communes, places, times = read_matrix(conn, m)
+        nearest = read_nearest(conn, m)
+        try:
+            white = white_zones(nearest, communes, mode=m, threshold_s=threshold_s)
+            single = no_choice(times, places, communes)
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
+        rows = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "kind": "white_zone",
+                        "category": white["category"],
+                        "commune_code": white["commune_code"],
+                        "seconds": white["seconds"],
+                        "threshold_s": threshold_s,
+                        "population": white["population"],
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "kind": "no_choice",
+                        "category": single["category"],
+                        "commune_code": single["commune_code"],
+                        "seconds": single["seconds_nearest"],
+                        "threshold_s": CHOICE_S,
+                        "population": single["population"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        replace_gaps(conn, mode=m, gaps=rows, approximate=bool(run["approximate"]))
+        any_white = white[white["category"] == "any"]
+        any_single = single[single["category"] == "any"]
+        console.print(
+            f"{MODE_LABELS[m].capitalize()}{' (APPROXIMATIF)' if run['approximate'] else ''} : "
+            f"{len(any_white)} communes ({french.number(any_white['population'].sum())} hab.) à plus de "
+            f"{threshold_s / 60:g} min de tout lieu du SPRO ; {len(any_single)} communes "
+            f"({french.number(any_single['population'].sum())} hab.) sans choix (un seul réseau à moins de 30 min) ; "
+            f"{len(rows)} lignes enregistrées toutes catégories."
+        )
+
+
+def republish(conn: psycopg.Connection, before: PublishedState, *, modes: Iterable[Mode] = MODES) -> list[str]:
+    """Compute again, in the caller's transaction, the times of every mode of ``modes`` that
+    had published times before, then their white zones when they had some (same threshold).
+    Returns the steps run (``access:drive``, ``gaps:drive``...)."""
+    again = [m for m in modes if m in before.access_modes]
+    steps: list[str] = []
+    if again:
+        compute_access(conn, again, isochrones=before.isochrones)
+        steps += [f"access:{m}" for m in again]
+    thresholds = {m: gap_threshold(before, m) for m in again if m in before.gap_thresholds}
+    if thresholds:
+        store_gaps(conn, thresholds)
+        steps += [f"gaps:{m}" for m in thresholds]
+    if again:
+        console.print(
+            "Temps de trajet" + (" et zones blanches" if thresholds else "") + " recalculés dans la même "
+            "transaction : le public n'a jamais vu d'état sans temps.",
+            soft_wrap=True,
+        )
+    return steps
+
+
+def gap_threshold(state: PublishedState, mode: Mode) -> float:
+    """The white-zone threshold (seconds) published for ``mode``, else the default of :data:`REACH_S`."""
+    value = state.gap_thresholds.get(mode)
+    return REACH_S[mode] if value is None or math.isnan(value) else value
+
+
+__all__ = ["compute_access", "gap_threshold", "republish", "store_gaps", "store_network"]
