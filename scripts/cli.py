@@ -227,27 +227,12 @@ def read_sources(
 
 
 def store_region(conn: psycopg.Connection, sources: RegionSources, started_at: dt.datetime) -> dict[str, int]:
-    """``storage.load.replace_region`` of ``sources`` on ``conn`` (inside the caller's publication)."""
+    """``storage.load.store_sources`` of ``sources`` on ``conn`` (inside the caller's publication)."""
     from storage.common import StoreError
-    from storage.load import replace_region
+    from storage.load import store_sources
 
     try:
-        return replace_region(
-            conn,
-            region_code=sources.region_code,
-            crs=sources.crs,
-            communes=sources.communes,
-            territories=sources.territories,
-            partner_types=sources.partner_types,
-            structures=sources.structures,
-            datasets=sources.datasets,
-            files=sources.files,
-            started_at=started_at,
-            rejections=sources.rejected_rows(),
-            territories_source=sources.territories_source,
-            delegated_names=sources.delegated_names,
-            official_zones=sources.official_zones,
-        )
+        return store_sources(conn, sources, started_at=started_at)
     except StoreError as exc:
         raise fail(f"{exc}\nRien n'a été écrit dans la base.") from exc
 

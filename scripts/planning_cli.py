@@ -370,42 +370,6 @@ def _store_zoning(
 ) -> int:
     """Store a zoning and, when travel times exist, its indicators per mode, published in one
     transaction (``storage.publish``)."""
-    from storage.publish import publishing
-
-    with publishing(conn, ["zoning"]):
-        return _write_zoning(
-            conn,
-            communes,
-            zoning_id,
-            label,
-            method,
-            params,
-            assignment,
-            zones,
-            source=source,
-            author=author,
-            note=note,
-            draft=draft,
-            violations=violations,
-        )
-
-
-def _write_zoning(
-    conn: psycopg.Connection,
-    communes: gpd.GeoDataFrame,
-    zoning_id: str,
-    label: str,
-    method: str,
-    params: dict[str, Any],
-    assignment: pd.DataFrame,
-    zones: gpd.GeoDataFrame,
-    *,
-    source: str | None,
-    author: str | None,
-    note: str | None,
-    draft: bool,
-    violations: list[dict[str, Any]] | None,
-) -> int:
     from geo.analysis.access import summarise_levels
     from storage.common import StoreError
     from storage.planning import (
@@ -414,34 +378,36 @@ def _write_zoning(
         replace_level_indicators,
         save_zoning,
     )
+    from storage.publish import publishing
 
-    try:
-        save_zoning(
-            conn,
-            zoning_id=zoning_id,
-            label=label,
-            method=method,
-            params=params,
-            assignment=assignment,
-            zones=zones,
-            source=source,
-            author=author,
-            note=note,
-            draft=draft,
-            violations=violations or [],
-        )
-    except StoreError as exc:
-        raise fail(str(exc)) from exc
-    communes = communes.copy()
-    level = f"zone:{zoning_id}"
-    communes[level] = communes["code"].map(assignment.set_index("commune_code")["zone_id"])
-    written = 0
-    for m in MODES:
-        run = access_run(conn, m)
-        if run is None:
-            continue
-        levels = summarise_levels(read_nearest(conn, m), communes, levels=(level,))
-        written += replace_level_indicators(
-            conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"])
-        )
-    return written
+    with publishing(conn, ["zoning"]):
+        try:
+            save_zoning(
+                conn,
+                zoning_id=zoning_id,
+                label=label,
+                method=method,
+                params=params,
+                assignment=assignment,
+                zones=zones,
+                source=source,
+                author=author,
+                note=note,
+                draft=draft,
+                violations=violations or [],
+            )
+        except StoreError as exc:
+            raise fail(str(exc)) from exc
+        communes = communes.copy()
+        level = f"zone:{zoning_id}"
+        communes[level] = communes["code"].map(assignment.set_index("commune_code")["zone_id"])
+        written = 0
+        for m in MODES:
+            run = access_run(conn, m)
+            if run is None:
+                continue
+            levels = summarise_levels(read_nearest(conn, m), communes, levels=(level,))
+            written += replace_level_indicators(
+                conn, level=level, mode=m, indicators=levels, approximate=bool(run["approximate"])
+            )
+        return written

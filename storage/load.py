@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -21,8 +21,32 @@ from geo.names import searchable_names
 from geo.schema import STRUCTURE_COLUMNS
 from storage.common import StoreError, copy_rows, ewkb_hex, scalar
 
+if TYPE_CHECKING:
+    from geo.sources.region import RegionSources
+
 Rejection = tuple[str, int | None, str | None, str]
 """``(file, row, field, reason)`` of a row a tolerant load left out."""
+
+
+def store_sources(conn: psycopg.Connection, sources: RegionSources, *, started_at: dt.datetime) -> dict[str, int]:
+    """:func:`replace_region` with everything ``sources`` (a Région read and validated by
+    :func:`geo.sources.region.read_region_sources`) brings; row counts."""
+    return replace_region(
+        conn,
+        region_code=sources.region_code,
+        crs=sources.crs,
+        communes=sources.communes,
+        territories=sources.territories,
+        partner_types=sources.partner_types,
+        structures=sources.structures,
+        datasets=sources.datasets,
+        files=sources.files,
+        started_at=started_at,
+        rejections=sources.rejected_rows(),
+        territories_source=sources.territories_source,
+        delegated_names=sources.delegated_names,
+        official_zones=sources.official_zones,
+    )
 
 
 def replace_region(

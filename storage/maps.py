@@ -81,14 +81,7 @@ def map_layers(conn: psycopg.Connection, *, mode: str = "drive") -> dict[str, An
             "WHERE coalesce(s.receives_public, p.receives_public) ORDER BY s.structure_id",
             crs=crs,
         ),
-        "epci_names": read_frame(conn, "SELECT code, name FROM territory WHERE level = 'epci'").set_index("code")[
-            "name"
-        ],
-        "departements": read_frame(
-            conn,
-            "SELECT code, name, ST_AsBinary(geom) AS wkb FROM territory WHERE level = 'departement' ORDER BY code",
-            crs=crs,
-        ),
+        **_boundaries(conn, crs),
     }
 
 
@@ -165,6 +158,14 @@ def snapshot_map_layers(conn: psycopg.Connection, snapshot_id: int, *, mode: str
             (snapshot_id,),
             crs=crs,
         ),
+        **_boundaries(conn, crs),
+    }
+
+
+def _boundaries(conn: psycopg.Connection, crs: str) -> dict[str, Any]:
+    """``epci_names`` (Series of names by EPCI code) and ``departements`` (GeoDataFrame
+    ``code, name``, polygons in ``crs``): the current outlines drawn under the figures."""
+    return {
         "epci_names": read_frame(conn, "SELECT code, name FROM territory WHERE level = 'epci'").set_index("code")[
             "name"
         ],

@@ -74,25 +74,11 @@ def store_sources(url: str, sources) -> dict[str, int]:
     """Write ``sources`` (a ``RegionSources``) into the database at ``url``."""
     import datetime as dt
 
-    from storage.load import replace_region
+    from storage import load
 
     with db.connect(url) as conn:
         migrate(conn)
-        return replace_region(
-            conn,
-            region_code=sources.region_code,
-            territories_source=sources.territories_source,
-            crs=sources.crs,
-            communes=sources.communes,
-            territories=sources.territories,
-            partner_types=sources.partner_types,
-            structures=sources.structures,
-            datasets=sources.datasets,
-            files=sources.files,
-            started_at=dt.datetime.now(dt.UTC),
-            delegated_names=sources.delegated_names,
-            official_zones=sources.official_zones,
-        )
+        return load.store_sources(conn, sources, started_at=dt.datetime.now(dt.UTC))
 
 
 @pytest.fixture(scope="session")

@@ -191,9 +191,12 @@ def test_atlas_map_writes_the_file(web_db, tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(app, ["map", "--output", str(output), "--year", "2026"])
     assert result.exit_code == 0, result.output
     text = output.read_text(encoding="utf-8").replace("\u00a0", " ")
-    assert '<html lang="fr">' in text and "(2026)</title>" in text
+    assert '<html lang="fr">' in text and "(bilan 2026, données figées le " in html.unescape(text)
     # layer names sit in the script as JSON (no-break spaces written \u00a0)
     assert "Temps\\u00a0: Mission\\u00a0: conseil" in text and "<script>alert" not in text
+    missing = CliRunner().invoke(app, ["map", "--output", str(tmp_path / "x.html"), "--year", "2019"])
+    assert missing.exit_code == 2 and "pas de bilan pour 2019" in missing.output and "2026" in missing.output
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_report_and_map_file_on_an_empty_database(migrated_db: str) -> None:
@@ -202,8 +205,9 @@ def test_report_and_map_file_on_an_empty_database(migrated_db: str) -> None:
     app = create_app({"DATABASE_URL": migrated_db, "TESTING": True})
     try:
         with app.test_client() as client:
-            page = html.unescape(client.get("/diagnostic/rapport/2026").get_data(as_text=True))
-            assert "Données et limites" in page and 'class="static-figure' not in page
+            response = client.get("/diagnostic/rapport/2026")
+            assert response.status_code == 404  # no snapshot taken: no bilan
+            assert "Pas de bilan pour cette année" in html.unescape(response.get_data(as_text=True))
             assert client.get("/carte/carte-atlas-spro.html").status_code == 404
     finally:
         app.extensions["atlas_pool"].close()

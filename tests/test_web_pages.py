@@ -206,7 +206,7 @@ def test_yearly_report_page_prints_well(web_client) -> None:
         assert content in text, content
     start = text.index('id="sommaire"')
     sommaire = text[start : text.index("</nav>", start)]
-    assert sommaire.count("<li>") == 7 and 'href="#limites"' in sommaire
+    assert sommaire.count("<li>") == 8 and 'href="#limites"' in sommaire and 'href="#evolutions"' in sommaire
     assert 'class="chapter"' in page
     with web_client.get("/static/css/atlas.css") as response:
         css = response.get_data(as_text=True)

@@ -234,3 +234,52 @@ def test_scenarios_and_drafts_are_shown_on_the_pages_the_api_and_the_export(acce
     zonages = pyogrio.read_dataframe(output, layer="zonages")
     assert zonages.loc[zonages["zonage"] == "essai", "zonage_libelle"].str.endswith("(brouillon)").all()
     assert zonages.loc[zonages["zonage"] == "essai", "brouillon"].all()
+
+
+def test_the_yearly_report_annex_shows_the_scenarios_of_its_snapshot(accessed_copy: str) -> None:
+    """A scenario stored before the snapshot appears in the report's annex with its per-zone
+    effect; a draft zoning is no part of the bilan."""
+    import html
+
+    from webapp import create_app
+
+    stored = atlas(
+        accessed_copy,
+        "whatif",
+        "--category",
+        "mission:conseil",
+        "--k",
+        "1",
+        "--zoning",
+        "bassin-vie",
+        "--id",
+        "bilan-1",
+    )
+    assert stored.returncode == 0, stored.stderr
+    draft = atlas(
+        accessed_copy,
+        "zones",
+        "propose",
+        "--id",
+        "essai",
+        "--method",
+        "regionalize",
+        "--min-population",
+        "80000",
+        "--max-hub-minutes",
+        "20",
+        "--draft",
+    )
+    assert draft.returncode == 0, draft.stderr
+    taken = atlas(accessed_copy, "snapshot", "--year", "2026")
+    assert taken.returncode == 0, taken.stderr
+    app = create_app({"DATABASE_URL": accessed_copy, "TESTING": True})
+    try:
+        with app.test_client() as client:
+            page = html.unescape(client.get("/diagnostic/rapport/2026").get_data(as_text=True)).replace("\u00a0", " ")
+    finally:
+        app.extensions["atlas_pool"].close()
+    annex = page[page.index('id="annexe-scenarios"') :]
+    assert "Annexe : scénarios étudiés" in annex and 'href="#annexe-scenarios"' in page
+    assert "Effet du scénario par zone" in annex and "Bassin de vie" in annex
+    assert "(brouillon)" not in page
