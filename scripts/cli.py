@@ -318,8 +318,13 @@ def network_load(
         ),
     ] = 200,
 ) -> None:
-    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS."""
-    from geo.network.osm import graph_from_osm_file
+    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS.
+
+    The extract is read once for every mode; each graph is stored (with the road density
+    of its nodes, for the commune origins) before the next one is built.
+    """
+    from geo.network.osm import graphs_from_osm_file
+    from geo.origins import prepare_origins
     from geo.traveltimes import network_coverage
     from storage.access import file_sha256, read_communes, save_network
     from storage.common import StoreError, region_crs
@@ -330,14 +335,22 @@ def network_load(
         raise fail(f"{file} : fichier introuvable")
     sha256 = file_sha256(str(file))
     with open_db(settings) as conn:
-        for m in modes:
-            started = time.monotonic()
-            with console.status(f"Réseau {MODE_LABELS[m]} : lecture de {file.name}"):
+        started = time.monotonic()
+        unchanged = ", ".join(MODE_LABELS[m] for m in modes)
+        try:
+            communes = read_communes(conn)
+            with console.status(f"Lecture de {file.name}"):
+                graphs = graphs_from_osm_file(
+                    file, modes=modes, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
+                )
+                graph = next(graphs)
+        except (AtlasError, StoreError) as exc:
+            raise fail(f"{exc}\nRéseaux stockés inchangés ({unchanged}).") from exc
+        for index, m in enumerate(modes):
+            with console.status(f"Réseau {MODE_LABELS[m]} : construction et enregistrement"):
                 try:
-                    graph = graph_from_osm_file(
-                        file, mode=m, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
-                    )
-                    communes = read_communes(conn)
+                    if index:
+                        graph = next(graphs)
                     coverage = network_coverage(graph, communes)
                     if coverage < 0.5 and not force:
                         msg = (
@@ -345,6 +358,7 @@ def network_load(
                             "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
                         )
                         raise fail(f"{msg}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.")
+                    prepare_origins(graph)
                     save_network(conn, graph, source=file.name, source_sha256=sha256)
                 except (AtlasError, StoreError) as exc:
                     raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
@@ -359,6 +373,8 @@ def network_load(
                     f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
                     "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
                 )
+            started = time.monotonic()
+            del graph
     console.print("Relancer [bold]atlas access[/] pour recalculer les temps de trajet.")
 
 
@@ -389,6 +405,13 @@ def access(
         list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")
     ] = None,
     isochrones: Annotated[bool, typer.Option(help="Calculer les isochrones 15/30/45 min des lieux.")] = True,
+    population_grid: Annotated[
+        Path | None,
+        typer.Option(
+            help="Carroyage de population INSEE Filosofi 200 m (CSV ou GeoPackage) : chaque commune part "
+            "de son carreau le plus peuplé, au lieu du point le plus dense du réseau routier."
+        ),
+    ] = None,
 ) -> None:
     """Compute travel times from every commune to the nearest places, indicators and isochrones.
 
@@ -412,6 +435,14 @@ def access(
     from storage.read import inventory as read_inventory
 
     settings = Settings.from_env()
+    grid = None
+    if population_grid is not None:
+        from geo.sources.population_grid import read_population_grid
+
+        try:
+            grid = read_population_grid(population_grid)
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
     with open_db(settings) as conn:
         try:
             communes = read_communes(conn)
@@ -449,6 +480,7 @@ def access(
                         partner_labels=labels,
                         isochrone_minutes=DEFAULT_MINUTES if isochrones else None,
                         levels=level_columns,
+                        population_grid=grid,
                     )
                     result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
                     counts = replace_access(
@@ -457,6 +489,12 @@ def access(
                 except (AtlasError, StoreError) as exc:
                     raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
             off = int(result.origins["off_network"].sum())
+            if grid is not None:
+                on_grid = int((result.origins["origin_method"] == "population_grid").sum())
+                console.print(
+                    f"Origines : {on_grid} commune(s) sur {len(result.origins)} partent de leur carreau le plus "
+                    "peuplé, les autres du point le plus dense du réseau routier."
+                )
             console.print(
                 f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
                 f"{counts['communes']} communes x {counts['categories']} catégories, "

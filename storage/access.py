@@ -1,7 +1,7 @@
 """Road networks and accessibility results in PostGIS.
 
-``save_network`` stores a :class:`~geo.network.graph.RoadGraph` (compressed arrays in a
-``bytea`` column, replacing the graph of its mode); ``replace_access`` replaces every
+``save_network`` stores a :class:`~geo.network.graph.RoadGraph` (its ``.npz`` arrays, stored
+uncompressed, in a ``bytea`` column, replacing the graph of its mode); ``replace_access`` replaces every
 result of one mode in one transaction. The region frames the engine needs
 (``read_communes``, ``read_places``) are read here so that the core never sees SQL.
 """
@@ -55,13 +55,17 @@ def save_network(conn: psycopg.Connection, graph: RoadGraph, *, source: str, sou
                 graph.n_edges,
                 graph.to_npz_bytes(),
             ),
+            binary=True,  # the graph's bytes as they are, not as hex text twice their size
         )
 
 
 def load_network(conn: psycopg.Connection, mode: str) -> tuple[RoadGraph, dict[str, Any]] | None:
     """The stored graph of ``mode`` and its metadata, or None when there is none."""
+    # binary: the graph's bytes come as they are stored, not as hex text twice their size
     row = conn.execute(
-        "SELECT graph, source, source_sha256, approximate, built_at FROM network WHERE mode = %s", (mode,)
+        "SELECT graph, source, source_sha256, approximate, built_at FROM network WHERE mode = %s",
+        (mode,),
+        binary=True,
     ).fetchone()
     if row is None:
         return None

@@ -35,6 +35,7 @@ NPZ_FORMAT_VERSION = 2
 too) packed the approximate flag into the mode's name (``approximate-drive``)."""
 
 _ARRAYS = ("node_id", "x", "y", "src", "dst", "seconds")
+_DENSITY_PREFIX = "node_density_"  # + radius in metres: arrays of RoadGraph.node_density
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -241,6 +242,26 @@ class RoadGraph:
         tree: cKDTree = self._cache["kdtree"]
         return tree
 
+    def node_density(self, radius_m: float) -> np.ndarray:
+        """Number of nodes within ``radius_m`` metres of each node (itself included), memoised.
+
+        It depends only on the network, so :func:`geo.origins.prepare_origins` computes it
+        once when the network is loaded, and :meth:`to_npz_bytes` stores every density
+        computed so far with the graph; a graph read back by :func:`load_npz` has them.
+
+        Returns
+        -------
+        numpy.ndarray
+            int32, shape ``(n_nodes,)``, read-only.
+        """
+        key = f"{_DENSITY_PREFIX}{float(radius_m):g}"
+        if key not in self._cache:
+            tree = self.to_kdtree()
+            count = tree.query_ball_point(tree.data, r=float(radius_m), return_length=True, workers=-1)
+            self._cache[key] = _readonly(np.asarray(count, dtype=np.int32))
+        density: np.ndarray = self._cache[key]
+        return density
+
     def reverse(self) -> RoadGraph:
         """Return the graph with every edge reversed (same nodes, same times)."""
         return RoadGraph(
@@ -328,7 +349,7 @@ class RoadGraph:
         """
         if self.n_nodes == 0:
             return self
-        return self.reordered(np.argsort(_morton_key(self.x, self.y), kind="stable"))
+        return self.reordered(spatial_order(self.x, self.y))
 
     def strongly_connected_components(self) -> tuple[int, np.ndarray]:
         """Label the strongly connected components.
@@ -352,13 +373,7 @@ class RoadGraph:
         if self.n_nodes == 0:
             return self
         _, labels = self.strongly_connected_components()
-        sizes = np.bincount(labels)
-        # Labels are not numbered by first node; rank ties by the lowest member index.
-        first_member = np.full(sizes.shape[0], self.n_nodes, dtype=np.int64)
-        np.minimum.at(first_member, labels, np.arange(self.n_nodes))
-        candidates = np.flatnonzero(sizes == sizes.max())
-        best = candidates[np.argmin(first_member[candidates])]
-        return self.subgraph(labels == best)
+        return self.subgraph(component_mask(labels, None))
 
     def components_at_least(self, min_nodes: int) -> RoadGraph:
         """Return the subgraph of the largest strongly connected component and of every
@@ -368,13 +383,8 @@ class RoadGraph:
         """
         if self.n_nodes == 0:
             return self
-        if min_nodes < 1:
-            msg = f"min_nodes must be at least 1, got {min_nodes}"
-            raise ValidationError(msg, field="min_nodes")
         _, labels = self.strongly_connected_components()
-        sizes = np.bincount(labels)
-        keep = (sizes >= min_nodes) | (sizes == sizes.max())
-        return self.subgraph(keep[labels])
+        return self.subgraph(component_mask(labels, min_nodes))
 
     def to_networkx(self) -> nx.DiGraph:
         """Return a ``networkx.DiGraph`` copy, for tests and oracles (slow on big graphs).
@@ -399,7 +409,7 @@ class RoadGraph:
 
     # -------------------------------------------------------------------- I/O
     def save_npz(self, path: str | Path) -> Path:
-        """Write the graph to a compressed ``.npz`` file (no pickle).
+        """Write the graph to an ``.npz`` file (no pickle, arrays stored uncompressed).
 
         Parameters
         ----------
@@ -419,7 +429,7 @@ class RoadGraph:
         return path
 
     def to_npz_bytes(self) -> bytes:
-        """The graph as the bytes of a compressed ``.npz`` file (for a database column)."""
+        """The graph as the bytes of an ``.npz`` file (for a database column)."""
         buffer = io.BytesIO()
         self._write_npz(buffer)
         return buffer.getvalue()
@@ -434,7 +444,10 @@ class RoadGraph:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         if self.node_label is not None:
             arrays["node_label"] = self.node_label
-        np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
+        arrays.update({key: value for key, value in self._cache.items() if key.startswith(_DENSITY_PREFIX)})
+        # Stored, not deflated: zlib took a third of `atlas network load` at Région scale
+        # and saved only 37 % on these float and index arrays (benchmarks/README.md).
+        np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def load_npz(path: str | Path | bytes) -> RoadGraph:
@@ -468,13 +481,17 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
     if meta.get("format_version") not in (1, NPZ_FORMAT_VERSION):
         msg = f"unsupported graph format version {meta.get('format_version')!r}"
         raise ValidationError(msg, file=path)
-    return RoadGraph(
+    graph = RoadGraph(
         **{name: contents[name] for name in _ARRAYS},
         node_label=contents.get("node_label"),
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
         approximate=bool(meta["approximate"]),
     )
+    for key, value in contents.items():
+        if key.startswith(_DENSITY_PREFIX) and value.shape == (graph.n_nodes,):
+            graph._cache[key] = _readonly(value.astype(np.int32, copy=False))
+    return graph
 
 
 def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int) -> scipy.sparse.csr_matrix:
@@ -494,6 +511,51 @@ def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int
     indptr = np.zeros(n_nodes + 1, dtype=index_dtype)
     np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
     return scipy.sparse.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes))
+
+
+def strong_component_labels(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Strongly connected component label of each node of the edges ``src -> dst``.
+
+    The same labels as :meth:`RoadGraph.strongly_connected_components`, without building a
+    graph (no minimum over duplicate edges: only the structure matters), so that a
+    builder can select components before making its one :class:`RoadGraph`.
+    """
+    order = np.argsort(src, kind="stable")
+    indices = np.asarray(dst)[order].astype(np.int32)
+    del order
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n_nodes), out=indptr[1:])
+    matrix = scipy.sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes))
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    return np.asarray(labels)
+
+
+def component_mask(labels: np.ndarray, min_nodes: int | None) -> np.ndarray:
+    """Nodes of the components kept, from component ``labels`` (one per node).
+
+    ``min_nodes`` None: the largest component only, and when several share the largest
+    size, the one holding the lowest node index. Otherwise the largest ones and every
+    component of at least ``min_nodes`` nodes (at least 1).
+    """
+    sizes = np.bincount(labels)
+    if min_nodes is not None:
+        if min_nodes < 1:
+            msg = f"min_nodes must be at least 1, got {min_nodes}"
+            raise ValidationError(msg, field="min_nodes")
+        keep = (sizes >= min_nodes) | (sizes == sizes.max())
+        mask: np.ndarray = keep[labels]
+        return mask
+    # Labels are not numbered by first node; rank ties by the lowest member index.
+    first_member = np.full(sizes.shape[0], labels.shape[0], dtype=np.int64)
+    np.minimum.at(first_member, labels, np.arange(labels.shape[0]))
+    candidates = np.flatnonzero(sizes == sizes.max())
+    best = candidates[np.argmin(first_member[candidates])]
+    return np.asarray(labels == best)
+
+
+def spatial_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The node order of :meth:`RoadGraph.sorted_spatially` (Z-order, stable), as indices."""
+    return np.argsort(_morton_key(x, y), kind="stable")
 
 
 def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
