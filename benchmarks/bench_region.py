@@ -77,7 +77,9 @@ def main() -> int:
             )
     total = total_cpu = 0.0
     peak = 0
-    print(f"\nmedians over {options.repeat} run(s), file {options.pbf.name} (SYNTHETIC), load {os.getloadavg()[0]:.1f}:")
+    print(
+        f"\nmedians over {options.repeat} run(s), file {options.pbf.name} (SYNTHETIC), load {os.getloadavg()[0]:.1f}:"
+    )
     for name, values in figures.items():
         seconds = statistics.median(v[0] for v in values)
         cpu = statistics.median(v[1] for v in values)

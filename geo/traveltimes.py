@@ -122,7 +122,7 @@ def travel_times(
     *,
     limit_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
     population_grid: gpd.GeoDataFrame | None = None,
 ) -> TravelTimes:
     """The commune x place table of ``graph``'s mode.
@@ -248,7 +248,7 @@ def commune_times(
     *,
     limit_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
 ) -> np.ndarray:
     """Travel time (seconds) from each commune's origin to each commune's origin.
 

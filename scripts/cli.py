@@ -502,6 +502,7 @@ def access(
                 + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
                 + f", en {time.monotonic() - started:.1f} s."
             )
+            del graph, stored, result, polygons  # before the next mode's graph is read (peak memory)
         incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
         if incomplete:
             console.print(

@@ -78,7 +78,7 @@ def compute_access(
     od_limit_s: float | None = None,
     catchment_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
     population_grid: gpd.GeoDataFrame | None = None,
 ) -> AccessResult:
     """Travel-time table, nearest place per category and indicators, for ``graph``'s mode.

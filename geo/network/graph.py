@@ -43,6 +43,19 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _adoptable(value: object, dtype: type) -> bool:
+    """True for a read-only 1-D array of ``dtype`` owning its memory: nobody can write it
+    without first making it writeable again, so a graph may keep it without a copy
+    (a Région's walk graph is 200 MB)."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype == dtype
+        and value.ndim == 1
+        and value.flags.owndata
+        and not value.flags.writeable
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class ChainIndex:
     """Degree-2 chains of a graph and the junction graph they contract to.
@@ -148,7 +161,9 @@ class RoadGraph:
             "seconds": np.float64,
         }
         for name, dtype in dtypes.items():
-            value = np.array(getattr(self, name), dtype=dtype, copy=True)
+            value = getattr(self, name)
+            if not _adoptable(value, dtype):
+                value = np.array(value, dtype=dtype, copy=True)
             if value.ndim != 1:
                 msg = f"RoadGraph.{name} must be one-dimensional, got shape {value.shape}"
                 raise ValidationError(msg, field=name)
@@ -482,7 +497,7 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
         msg = f"unsupported graph format version {meta.get('format_version')!r}"
         raise ValidationError(msg, file=path)
     graph = RoadGraph(
-        **{name: contents[name] for name in _ARRAYS},
+        **{name: _readonly(contents.pop(name)) for name in _ARRAYS},
         node_label=contents.get("node_label"),
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),

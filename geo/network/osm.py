@@ -23,7 +23,7 @@ import osmium
 import pyproj
 
 from geo.errors import CrsError, ValidationError
-from geo.network.graph import RoadGraph, component_mask, spatial_order, strong_component_labels
+from geo.network.graph import RoadGraph, _readonly, component_mask, spatial_order, strong_component_labels
 from geo.network.speeds import is_way_allowed, way_directions, way_speed_kph
 from geo.vocabulary import Mode, check_mode
 
@@ -205,7 +205,17 @@ def _build_graph(
     del edge_keep, new_index
     node_id, x, y = node_id[kept], x[kept], y[kept]
     del kept
-    return RoadGraph(node_id=node_id, x=x, y=y, src=src, dst=dst, seconds=seconds, crs=crs, mode=mode)
+    arrays = {
+        "node_id": node_id.astype(np.int64, copy=False),
+        "x": x,
+        "y": y,
+        "src": src,
+        "dst": dst,
+        "seconds": seconds.astype(np.float64, copy=False),
+    }
+    del node_id, x, y, src, dst, seconds
+    # read-only arrays of their final type: the graph keeps them without a copy
+    return RoadGraph(**{name: _readonly(value) for name, value in arrays.items()}, crs=crs, mode=mode)
 
 
 def _transformer_to(crs: str) -> pyproj.Transformer:
