@@ -489,7 +489,9 @@ def access(
                 except (AtlasError, StoreError) as exc:
                     raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
             off = int(result.origins["off_network"].sum())
-            if grid is not None:
+            if grid is not None and graph.approximate:
+                console.print("Carroyage de population non utilisé : temps approximatifs, calculés entre communes.")
+            elif grid is not None:
                 on_grid = int((result.origins["origin_method"] == "population_grid").sum())
                 console.print(
                     f"Origines : {on_grid} commune(s) sur {len(result.origins)} partent de leur carreau le plus "

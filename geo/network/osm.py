@@ -205,17 +205,17 @@ def _build_graph(
     del edge_keep, new_index
     node_id, x, y = node_id[kept], x[kept], y[kept]
     del kept
-    arrays = {
-        "node_id": node_id.astype(np.int64, copy=False),
-        "x": x,
-        "y": y,
-        "src": src,
-        "dst": dst,
-        "seconds": seconds.astype(np.float64, copy=False),
-    }
-    del node_id, x, y, src, dst, seconds
-    # read-only arrays of their final type: the graph keeps them without a copy
-    return RoadGraph(**{name: _readonly(value) for name, value in arrays.items()}, crs=crs, mode=mode)
+    # Read-only arrays of their final type: the graph keeps them without a copy.
+    return RoadGraph(
+        node_id=_readonly(node_id.astype(np.int64, copy=False)),
+        x=_readonly(x),
+        y=_readonly(y),
+        src=_readonly(src),
+        dst=_readonly(dst),
+        seconds=_readonly(seconds.astype(np.float64, copy=False)),
+        crs=crs,
+        mode=mode,
+    )
 
 
 def _transformer_to(crs: str) -> pyproj.Transformer:
