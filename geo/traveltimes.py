@@ -11,8 +11,9 @@ Orientation (every origin x destination matrix of the project follows it)
     (``spopt``, ``access``) and of r5py's travel-time matrix (from_id, to_id).
 
 Origins
-    One point per commune (:func:`geo.origins.commune_origins`: the densest road node
-    inside the commune, where the bourg is; a point inside the polygon otherwise). On an
+    One point per commune (:func:`geo.origins.commune_origins`: the most populated cell
+    of a population grid when one is given, else the densest road node inside the
+    commune, where the bourg is; a point inside the polygon otherwise). On an
     approximate commune graph the node of the commune is its origin. An origin farther
     than ``max_snap_m`` from the network (an island whose roads were dropped with the
     small components of the graph: ferries are not modelled) is **off network**: its

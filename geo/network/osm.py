@@ -1,8 +1,9 @@
 """Build a :class:`~geo.network.graph.RoadGraph` from an OpenStreetMap extract.
 
 The extract (``.osm.pbf``, ``.osm``, ``.osm.bz2`` ...) is streamed once with pyosmium,
-which fills a node-location cache and hands over the ``highway`` ways. Ways of the
-requested mode (see :mod:`geo.network.speeds`) are split into one edge per pair of
+which fills a node-location cache and hands over the ``highway`` ways, for every mode
+asked (:func:`graphs_from_osm_file`). Ways of each mode (see :mod:`geo.network.speeds`)
+are split into one edge per pair of
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
 caller's CRS in one vectorised call, edge lengths are Euclidean distances in that CRS
