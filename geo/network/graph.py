@@ -440,16 +440,18 @@ class RoadGraph:
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         with path.open("wb") as handle:
-            self._write_npz(handle)
+            self.write_npz(handle)
         return path
 
     def to_npz_bytes(self) -> bytes:
         """The graph as the bytes of an ``.npz`` file (for a database column)."""
         buffer = io.BytesIO()
-        self._write_npz(buffer)
+        self.write_npz(buffer)
         return buffer.getvalue()
 
-    def _write_npz(self, handle: BinaryIO) -> None:
+    def write_npz(self, handle: BinaryIO) -> None:
+        """Write the graph as an ``.npz`` file to an open binary file (a temporary file, to
+        stream it to the database without holding its bytes in memory)."""
         meta = {
             "format_version": NPZ_FORMAT_VERSION,
             "crs": self.crs,
@@ -465,9 +467,10 @@ class RoadGraph:
         np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
-def load_npz(path: str | Path | bytes) -> RoadGraph:
-    """Read a graph written by :meth:`RoadGraph.save_npz` (a path) or
-    :meth:`RoadGraph.to_npz_bytes` (bytes).
+def load_npz(path: str | Path | bytes | BinaryIO) -> RoadGraph:
+    """Read a graph written by :meth:`RoadGraph.save_npz` (a path),
+    :meth:`RoadGraph.to_npz_bytes` (bytes) or :meth:`RoadGraph.write_npz` (an open binary
+    file, read from its current position).
 
     Raises
     ------
@@ -475,8 +478,11 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
         When the file is missing, unreadable, or not a graph of a known format version.
     """
     if isinstance(path, bytes):
-        source: Path | io.BytesIO = io.BytesIO(path)
+        source: Path | BinaryIO = io.BytesIO(path)
         path = Path("<bytes>")
+    elif not isinstance(path, str | Path):
+        source = path
+        path = Path(str(getattr(path, "name", "<file>")))
     else:
         path = source = Path(path)
         if not path.is_file():
