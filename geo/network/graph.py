@@ -43,6 +43,15 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array owning the memory of ``array`` when ``array`` is a plain view of all of it
+    (as ``np.load`` returns them), else ``array``; for arrays nobody else holds."""
+    base = array.base
+    if isinstance(base, np.ndarray) and base.flags.owndata and base.shape == array.shape and base.dtype == array.dtype:
+        return base
+    return array
+
+
 def _adoptable(value: object, dtype: type) -> bool:
     """True for a read-only 1-D array of ``dtype`` owning its memory: nobody can write it
     without first making it writeable again, so a graph may keep it without a copy
@@ -503,7 +512,7 @@ def load_npz(path: str | Path | bytes | BinaryIO) -> RoadGraph:
         msg = f"unsupported graph format version {meta.get('format_version')!r}"
         raise ValidationError(msg, file=path)
     graph = RoadGraph(
-        **{name: _readonly(contents.pop(name)) for name in _ARRAYS},
+        **{name: _readonly(_owner(contents.pop(name))) for name in _ARRAYS},
         node_label=contents.get("node_label"),
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
