@@ -1,6 +1,7 @@
 # Atlas SPRO — two commands do everything on a fresh Debian 12 machine:
 #   make demo   set up, start the local PostGIS, load the Bretagne pilot, compute travel times
-#               (OSM=bretagne.osm.pbf for real road times; approximate otherwise), serve http://127.0.0.1:5000
+#               (OSM=bretagne.osm.pbf, else the Région's extract downloaded by atlas network fetch;
+#               approximate when neither is there), serve http://127.0.0.1:5000
 #   make test   set up, lint (ruff) and type-check (mypy), start the local PostGIS, run the whole test suite
 # DATABASE_URL, when set, replaces the local cluster everywhere.
 SHELL := /bin/bash
@@ -33,9 +34,19 @@ db-down:
 load: db-up
 	$(BIN)/atlas load --region $(REGION) --data $(DATA)
 
-# Travel times: from the OSM extract given as OSM=file.osm.pbf, else approximate (flagged).
+# Travel times: from the OSM extract given as OSM=file.osm.pbf; else the Région's extract that
+# `atlas network fetch` downloads (resumed, MD5-checked) when the network allows; else approximate
+# (flagged), with one line saying why and how to get real times.
 access: load
-	@if [ -n "$(OSM)" ]; then $(BIN)/atlas network load "$(OSM)"; fi
+	@mkdir -p var; osm="$(OSM)"; \
+	if [ -z "$$osm" ]; then \
+	  echo "Téléchargement de l'extrait OpenStreetMap de la Région $(REGION) (Bretagne : environ 300 Mo)…"; \
+	  osm=$$($(BIN)/atlas network fetch --region $(REGION) 2>var/osm-fetch.log | tail -n 1) || osm=""; \
+	  if [ -z "$$osm" ]; then \
+	    echo "Extrait OSM non téléchargé ($$(sed -n 's/^Erreur : //p' var/osm-fetch.log | tail -n 1)) : sans réseau OSM déjà chargé, temps APPROXIMATIFS ; pour des temps réels, make demo OSM=fichier.osm.pbf (voir README, « Real road network »)."; \
+	  fi; \
+	fi; \
+	if [ -n "$$osm" ]; then $(BIN)/atlas network load "$$osm"; fi
 	$(BIN)/atlas access
 
 demo: access

@@ -12,6 +12,7 @@
 | ``ATLAS_RATELIMIT_STORAGE`` | ``memory://`` | counts per worker; ``redis://…`` shares them (needs the ``redis`` package) |
 | ``ATLAS_TRUSTED_PROXIES`` | ``0`` | reverse proxies whose ``X-Forwarded-For`` / ``-Proto`` are trusted; 1 behind nginx |
 | ``ATLAS_ACCESS_LOG`` | none (``-`` under ``atlas serve``) | where the web server writes its access log (route, status, size, time; never the client address, query string or searched place): ``-`` for standard output, a file path, or empty for none |
+| ``ATLAS_OSM_MIRROR`` | ``https://download.geofabrik.de`` | where ``atlas network fetch`` downloads OSM extracts: Geofabrik or a mirror with the same paths (``europe/france/bretagne-latest.osm.pbf`` and its ``.md5``) |
 | ``ATLAS_TILE_URL`` | none | Leaflet tile URL template of a basemap the deployer serves (e.g. ``/tuiles/{z}/{x}/{y}.png``); none: commune boundaries drawn as vectors |
 """
 
@@ -42,6 +43,8 @@ class Settings:
     access_log: str | None = None
     crs: str | None = None
     """``ATLAS_CRS`` when set: the CRS a load uses instead of its Région's default."""
+    osm_mirror: str = "https://download.geofabrik.de"
+    """``ATLAS_OSM_MIRROR``: base URL of the OSM extracts (Geofabrik's paths below it)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,4 +75,5 @@ class Settings:
             trusted_proxies=int(proxies_text),
             access_log=env.get("ATLAS_ACCESS_LOG", "").strip() or None,
             crs=env.get("ATLAS_CRS") or None,
+            osm_mirror=env.get("ATLAS_OSM_MIRROR", "").strip() or "https://download.geofabrik.de",
         )

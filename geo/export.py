@@ -29,6 +29,7 @@ import pyogrio
 from geo.analysis.inventory import INCOMPLETE_LABEL, TypeInventory
 from geo.crs import WGS84
 from geo.errors import ValidationError
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import SHARE_MINUTES
 
 ExportFormat = Literal["gpkg", "geojson", "csv"]
@@ -74,8 +75,9 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     the time to the nearest place (``t_<mode>_<category>``, minutes, one decimal) and
     its name (``lieu_<mode>_<category>``), the number of partner networks within 30
     minutes and the 2SFCA ratio for ``any`` (``reseaux_30min_<mode>``,
-    ``ratio_2sfca_<mode>``) and whether that mode's times are approximate
-    (``approximatif_<mode>``).
+    ``ratio_2sfca_<mode>``), whether that mode's times are approximate
+    (``approximatif_<mode>``) and whether one of them crosses by boat (``bateau_<mode>``,
+    « dont traversée en bateau »; per category in ``indicateurs_communes.bateau``).
 
     Returns
     -------
@@ -101,7 +103,11 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         ]
         approximate = access.pivot_table(index="code", columns="mode", values="approximate", aggfunc="max")
         approximate.columns = [f"approximatif_{mode}" for mode in approximate.columns]
-        wide = minutes.join(names).join(choice).join(approximate)
+        ferry = access.assign(ferry=access["ferry"].fillna(False).astype(bool)).pivot_table(
+            index="code", columns="mode", values="ferry", aggfunc="max"
+        )
+        ferry.columns = [f"bateau_{mode}" for mode in ferry.columns]
+        wide = minutes.join(names).join(choice).join(approximate).join(ferry)
         communes = communes.merge(wide, left_on="code", right_index=True, how="left")
     places = tables["places"].assign(
         missions=lambda f: f["missions"].map(", ".join), publics=lambda f: f["publics"].map(", ".join)
@@ -187,6 +193,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "n_operators_30",
                 "fca",
                 "approximate",
+                "ferry",
                 "inventory_incomplete",
             ]
         ]
@@ -197,6 +204,7 @@ def planner_layers(tables: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                 "n_operators_30": "reseaux_30min",
                 "fca": "ratio_2sfca",
                 "approximate": "approximatif",
+                "ferry": "bateau",
                 "inventory_incomplete": "inventaire_incomplet",
             }
         ),
@@ -280,11 +288,7 @@ def metadata_rows(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
             )
         )
     for run in facts["runs"].itertuples(index=False):
-        state = (
-            "APPROXIMATIFS (graphe des communes adjacentes, pas de réseau routier)"
-            if run.approximate
-            else f"réseau OpenStreetMap {run.network}"
-        )
+        state = f"APPROXIMATIFS ({APPROXIMATE_FR})" if run.approximate else f"réseau OpenStreetMap {run.network}"
         rows.append((f"temps_{run.mode}", f"{state}, calculés le {run.computed_at:%Y-%m-%d}"))
     rows.append(
         (

@@ -27,6 +27,12 @@ NBSP = "\u00a0"
 UNKNOWN = "–"
 """What an unknown figure reads."""
 
+APPROXIMATE_TIMES: Final[str] = (
+    "estimés sans réseau routier : distance à vol d'oiseau × 1,34, vitesse selon la distance"
+)
+"""How approximate travel times are made (:mod:`geo.network.approximate`), for every page,
+export and message that says so."""
+
 
 def _finite(value: object) -> float | None:
     """``value`` as a finite float (numbers, numpy scalars, Decimal), None when unknown."""

@@ -16,7 +16,7 @@ Origins
     commune, where the bourg is; a point inside the polygon otherwise). On an
     approximate commune graph the node of the commune is its origin. An origin farther
     than ``max_snap_m`` from the network (an island whose roads were dropped with the
-    small components of the graph: ferries are not modelled) is **off network**: its
+    small components of the graph, without a ferry) is **off network**: its
     times are unknown, never invented.
 
 Times
@@ -26,6 +26,14 @@ Times
     car). Within the table's bound every entry is exact. :func:`nearest_places` also
     answers beyond it, for the communes whose nearest place of a category is farther,
     with one multi-source Dijkstra (:func:`geo.routing.nearest_facility_times`).
+
+Ferries
+    On a graph with ferry edges (:mod:`geo.network.ferries`) the table is also routed
+    without them: a pair whose time is shorter with them needs a boat
+    (:attr:`TravelTimes.ferry`, :func:`nearest_needs_ferry`), which pages and exports say
+    (« dont traversée en bateau »). Only graphs with ferries pay this second pass, and only
+    for the places that some commune could reach faster by boat (a lower bound from two
+    Dijkstra runs from the ferry nodes rules the others out).
 
 Places come ordered by ``structure_id``; equal times go to the first, an order that
 favours no operator on purpose.
@@ -40,9 +48,10 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import CrsError, MissingColumnError, ValidationError
+from geo.network.ferries import FLAG_TOLERANCE_S, ferry_flags, ferry_node_times, has_ferries, without_ferries
 from geo.network.graph import RoadGraph
 from geo.origins import commune_origins, prepare_origins
-from geo.routing import nearest_facility_times, od_matrix, snap_points
+from geo.routing import nearest_facility_times, node_times, od_matrix, snap_points
 from geo.vocabulary import MATRIX_LIMIT_S, Mode
 
 CONNECTOR_SPEED_KPH: dict[Mode, float] = {"drive": 30.0, "walk": 5.0}
@@ -78,6 +87,10 @@ class TravelTimes:
         The bound of the table (seconds).
     params
         The parameters used, for the record.
+    seconds_without_ferries
+        The same table on the graph without its ferry edges (:mod:`geo.network.ferries`),
+        or None when the graph has no ferry: a pair whose time is shorter with ferries
+        needs a boat (:attr:`ferry`).
     """
 
     mode: Mode
@@ -87,6 +100,24 @@ class TravelTimes:
     seconds: np.ndarray
     limit_s: float
     params: dict[str, float | str] = field(default_factory=dict)
+    seconds_without_ferries: np.ndarray | None = None
+    _bare_rows: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def seconds_beyond_bound_without_ferries(self, graph: RoadGraph, row: int) -> np.ndarray:
+        """Seconds from commune ``row`` to every place on ``graph`` without its ferries,
+        connectors included, without bound (one Dijkstra, memoised per commune)."""
+        if row not in self._bare_rows:
+            origin = int(self.origins["node"].to_numpy()[row])
+            times = node_times(without_ferries(graph), origin, None, "from")[self.places["node"].to_numpy()]
+            self._bare_rows[row] = times + self.origin_connector_s[row] + self.place_connector_s
+        return self._bare_rows[row]
+
+    @property
+    def ferry(self) -> np.ndarray:
+        """bool ``(n_communes, n_places)``: True where the fastest path crosses by boat."""
+        if self.seconds_without_ferries is None:
+            return np.zeros(self.seconds.shape, dtype=bool)
+        return ferry_flags(self.seconds, self.seconds_without_ferries)
 
     @property
     def connector_ms(self) -> float:
@@ -105,13 +136,15 @@ class TravelTimes:
         return self.places["snap_m"].to_numpy() / self.connector_ms
 
     def pairs(self) -> pd.DataFrame:
-        """``commune_code, structure_id, seconds`` for every pair within the bound."""
+        """``commune_code, structure_id, seconds, ferry`` for every pair within the bound
+        (``ferry``: the fastest path crosses by boat)."""
         origin, place = np.nonzero(np.isfinite(self.seconds))
         return pd.DataFrame(
             {
                 "commune_code": self.origins["code"].to_numpy()[origin],
                 "structure_id": self.places["structure_id"].to_numpy()[place],
                 "seconds": self.seconds[origin, place],
+                "ferry": self.ferry[origin, place],
             }
         )
 
@@ -185,12 +218,47 @@ def travel_times(
             "connector_detour": CONNECTOR_DETOUR,
         },
     )
-    seconds = od_matrix(graph, origins["node"].to_numpy(), node, limit_s=limit, batch_size=batch_size)
-    seconds += table.origin_connector_s[:, np.newaxis]
-    seconds += table.place_connector_s[np.newaxis, :]
+    connectors = table.origin_connector_s[:, np.newaxis] + table.place_connector_s[np.newaxis, :]
+    origin_nodes = origins["node"].to_numpy()
+    seconds = od_matrix(graph, origin_nodes, node, limit_s=limit, batch_size=batch_size)
+    seconds += connectors
     seconds[seconds > limit] = np.inf
     object.__setattr__(table, "seconds", seconds)
+    if has_ferries(graph):
+        # Second pass without the ferry edges, only for the places some pair of which could
+        # need a boat: a ferry path lasts at least (origin -> a ferry) + (a ferry -> place).
+        to_ferry, from_ferry = ferry_node_times(graph)
+        bound = to_ferry[origin_nodes][:, np.newaxis] + from_ferry[node][np.newaxis, :] + connectors
+        columns = np.flatnonzero((np.isfinite(seconds) & (bound <= seconds + FLAG_TOLERANCE_S)).any(axis=0))
+        plain = seconds.copy()
+        if columns.size:
+            bare = od_matrix(without_ferries(graph), origin_nodes, node[columns], limit_s=limit, batch_size=batch_size)
+            bare += connectors[:, columns]
+            bare[bare > limit] = np.inf
+            plain[:, columns] = bare
+        object.__setattr__(table, "seconds_without_ferries", plain)
     return table
+
+
+def nearest_needs_ferry(
+    graph: RoadGraph, table: TravelTimes, mask: np.ndarray, seconds: np.ndarray, position: np.ndarray
+) -> np.ndarray:
+    """Whether the time to the nearest place of ``mask`` that :func:`nearest_places` chose
+    (``seconds``, ``position`` among the places of ``mask``) crosses by boat: read off the
+    table within its bound; beyond it (islands far from any place), from one Dijkstra per
+    such commune on the graph without ferries, shared by every category. All False when
+    the graph has no ferry."""
+    flags = np.zeros(len(table.origins), dtype=bool)
+    if table.seconds_without_ferries is None or not has_ferries(graph):
+        return flags
+    rows = np.flatnonzero((position >= 0) & np.isfinite(seconds))
+    columns = np.flatnonzero(np.asarray(mask, dtype=bool))[position[rows]]
+    in_table = table.seconds[rows, columns] <= seconds[rows] + FLAG_TOLERANCE_S
+    flags[rows[in_table]] = table.ferry[rows[in_table], columns[in_table]]
+    for row, column in zip(rows[~in_table], columns[~in_table], strict=True):
+        bare = table.seconds_beyond_bound_without_ferries(graph, int(row))[column]
+        flags[row] = bare > seconds[row] + FLAG_TOLERANCE_S
+    return flags
 
 
 def nearest_places(graph: RoadGraph, table: TravelTimes, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

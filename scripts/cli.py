@@ -1,5 +1,5 @@
 """The ``atlas`` command: ``atlas db up|down|status|migrate``, ``atlas load``, ``atlas network
-load|status``, ``atlas access``, ``atlas gaps``, ``atlas zones``, ``atlas whatif``, ``atlas export``,
+fetch|load|status``, ``atlas access``, ``atlas gaps``, ``atlas zones``, ``atlas whatif``, ``atlas export``,
 ``atlas serve``.
 
 Each subcommand reads the settings, opens what it needs, calls the core and the store, and
@@ -392,7 +392,7 @@ def network_status() -> None:
     if not rows:
         typer.echo("Aucun réseau stocké : atlas access utilisera le graphe approximatif des communes.")
     for row in rows:
-        kind = "APPROXIMATIF (communes adjacentes)" if row["approximate"] else "OpenStreetMap"
+        kind = "APPROXIMATIF (vol d'oiseau × détour)" if row["approximate"] else "OpenStreetMap"
         typer.echo(
             f"{row['mode']}: {kind}, source {row['source']}, {row['n_nodes']} nœuds, {row['n_edges']} arcs, "
             f"{row['bytes'] / 1e6:.1f} Mo, construit le {row['built_at']:%Y-%m-%d %H:%M}"
@@ -418,14 +418,15 @@ def access(
 ) -> None:
     """Compute travel times from every commune to the nearest places, indicators and isochrones.
 
-    Uses the stored OSM network of each mode; without one, builds the approximate graph of
-    adjacent communes, stores it and flags every result as approximate.
+    Uses the stored OSM network of each mode; without one, builds the approximate graph
+    (straight line x detour, :mod:`geo.network.approximate`), stores it and flags every
+    result as approximate.
     """
     from geo.analysis.access import accessibility_tables
     from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
-    from geo.french import percent
+    from geo.french import APPROXIMATE_TIMES, percent
     from geo.isochrones import DEFAULT_MINUTES
-    from geo.network.approximate import approximate_graph_from_communes
+    from geo.network.approximate import SOURCE_NAME, approximate_graph_from_communes
     from storage.access import (
         load_network,
         read_communes,
@@ -463,13 +464,14 @@ def access(
             started = time.monotonic()
             stored = load_network(conn, m)
             if stored is None or stored[1]["approximate"]:
-                graph = approximate_graph_from_communes(communes, crs=crs, mode=m)
-                save_network(conn, graph, source="communes (approximatif)", source_sha256=None)
-                network = "communes (approximatif)"
+                graph = approximate_graph_from_communes(communes, crs=crs, mode=m, places=places)
+                save_network(conn, graph, source=SOURCE_NAME, source_sha256=None)
+                network = SOURCE_NAME
                 console.print(
                     f"[bold yellow]Attention[/] : pas de réseau OSM pour le mode {MODE_LABELS[m]} "
-                    "(atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, calculés entre communes "
-                    "adjacentes, et signalés comme tels partout."
+                    f"(atlas network fetch, puis atlas network load FICHIER.osm.pbf). Temps APPROXIMATIFS, "
+                    f"{APPROXIMATE_TIMES}, et signalés comme tels partout.",
+                    soft_wrap=True,
                 )
             else:
                 graph, meta = stored
@@ -493,7 +495,10 @@ def access(
                     raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
             off = int(result.origins["off_network"].sum())
             if grid is not None and graph.approximate:
-                console.print("Carroyage de population non utilisé : temps approximatifs, calculés entre communes.")
+                console.print(
+                    "Carroyage de population non utilisé : temps approximatifs, chaque commune part d'un point "
+                    "de son territoire."
+                )
             elif grid is not None:
                 on_grid = int((result.origins["origin_method"] == "population_grid").sum())
                 console.print(
@@ -617,6 +622,17 @@ def _register_planning() -> None:
 
 
 _register_planning()
+
+
+def _register_network_fetch() -> None:
+    from scripts.network_fetch_cli import fetch
+
+    network_app.command(
+        "fetch", help="Télécharger l'extrait OpenStreetMap de la Région (reprise, MD5 vérifié) et afficher son chemin."
+    )(fetch)
+
+
+_register_network_fetch()
 
 
 def main() -> None:

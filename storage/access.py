@@ -216,7 +216,17 @@ def replace_access(
             copy_rows(
                 conn,
                 "commune_access",
-                ["commune_code", "mode", "category", "seconds", "structure_id", "n_operators_30", "fca", "approximate"],
+                [
+                    "commune_code",
+                    "mode",
+                    "category",
+                    "seconds",
+                    "structure_id",
+                    "n_operators_30",
+                    "fca",
+                    "approximate",
+                    "ferry",
+                ],
                 (
                     (
                         row.commune_code,
@@ -227,16 +237,25 @@ def replace_access(
                         int(row.n_operators_30),
                         float(row.fca),
                         approximate,
+                        bool(getattr(row, "ferry", False)) and not pd.isna(row.seconds),
                     )
                     for row in nearest.itertuples(index=False)
                 ),
             )
             od = result.od
+            ferry = od["ferry"].astype(bool) if "ferry" in od else [False] * len(od)
             copy_rows(
                 conn,
                 "commune_structure_time",
-                ["commune_code", "mode", "structure_id", "seconds"],
-                zip(od["commune_code"], [mode] * len(od), od["structure_id"], od["seconds"].astype(float), strict=True),
+                ["commune_code", "mode", "structure_id", "seconds", "ferry"],
+                zip(
+                    od["commune_code"],
+                    [mode] * len(od),
+                    od["structure_id"],
+                    od["seconds"].astype(float),
+                    ferry,
+                    strict=True,
+                ),
             )
             copy_indicators(conn, indicators, mode, approximate)
             copy_rows(

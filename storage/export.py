@@ -47,7 +47,7 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
             conn,
             """
             SELECT a.commune_code AS code, a.mode, a.category, a.seconds, s.name AS structure_name,
-                   a.n_operators_30, a.fca, a.approximate
+                   a.n_operators_30, a.fca, a.approximate, a.ferry
               FROM commune_access a LEFT JOIN structure s USING (structure_id)
              WHERE a.category = ANY(%s)
             """,
@@ -96,7 +96,7 @@ def export_tables(conn: psycopg.Connection) -> dict[str, Any]:
         "commune_access": read_frame(
             conn,
             "SELECT a.commune_code, a.mode, a.category, a.seconds, a.structure_id, a.n_operators_30, a.fca, "
-            "a.approximate, k.inventory_incomplete "
+            "a.approximate, a.ferry, k.inventory_incomplete "
             "FROM commune_access a JOIN access_category k ON k.code = a.category "
             "ORDER BY a.commune_code, a.mode, a.category",
         ),

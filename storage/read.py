@@ -221,14 +221,14 @@ the exact order among them."""
 
 
 FINDER_COMMUNE_SQL = f"""
-SELECT 0 AS part, c.code AS id, NULL::text AS mode, NULL::real AS seconds,
+SELECT 0 AS part, c.code AS id, NULL::text AS mode, NULL::real AS seconds, NULL::boolean AS ferry,
        ST_X(ST_PointOnSurface(c.geom)) AS x, ST_Y(ST_PointOnSurface(c.geom)) AS y, {DATA_VERSION_COLUMNS_SQL}
   FROM commune c WHERE c.code = %(code)s
 UNION ALL
-SELECT 1, o.commune_code, o.mode, NULL, ST_X(o.geom), ST_Y(o.geom), NULL, NULL, NULL, NULL, NULL
+SELECT 1, o.commune_code, o.mode, NULL, NULL, ST_X(o.geom), ST_Y(o.geom), NULL, NULL, NULL, NULL, NULL
   FROM commune_origin o WHERE o.commune_code = %(code)s
 UNION ALL
-SELECT 2, t.structure_id, t.mode, t.seconds, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 2, t.structure_id, t.mode, t.seconds, t.ferry, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM commune_structure_time t WHERE t.commune_code = %(code)s
 """  # noqa: S608 - constant SQL fragments, values are bound
 """Everything the finder needs about one commune, in one statement (see :func:`finder_commune`)."""
@@ -245,13 +245,22 @@ def finder_commune(conn: psycopg.Connection, code: str) -> dict[str, Any]:
     Returns ``version`` (:func:`data_version`), ``code`` (None when the commune is
     unknown), ``surface`` (a point inside the commune, projected x/y), ``origins`` (mode ->
     x/y of the point the times start from), ``times`` (mode -> ``(seconds, structure_id)``
-    within the run's bound, ordered by time then identifier) and ``seconds`` (mode ->
-    structure_id -> seconds). The finder orders and filters these rows in memory
+    within the run's bound, ordered by time then identifier), ``seconds`` (mode ->
+    structure_id -> seconds) and ``ferry`` (the ``(mode, structure_id)`` pairs whose time
+    crosses by boat). The finder orders and filters these rows in memory
     (``webapp.finder``) exactly as :func:`finder_search` does in SQL.
     """
     rows = conn.execute(FINDER_COMMUNE_SQL, {"code": code}, prepare=True).fetchall()
-    found: dict[str, Any] = {"version": None, "code": None, "surface": None, "origins": {}, "times": {}, "seconds": {}}
-    for part, ident, mode, seconds, x, y, *version in rows:
+    found: dict[str, Any] = {
+        "version": None,
+        "code": None,
+        "surface": None,
+        "origins": {},
+        "times": {},
+        "seconds": {},
+        "ferry": set(),
+    }
+    for part, ident, mode, seconds, ferry, x, y, *version in rows:
         if part == 0:
             found.update(code=ident, surface=(x, y), version=tuple(version))
         elif part == 1:
@@ -259,6 +268,8 @@ def finder_commune(conn: psycopg.Connection, code: str) -> dict[str, Any]:
         else:
             found["times"].setdefault(mode, []).append((seconds, ident))
             found["seconds"].setdefault(mode, {})[ident] = seconds
+            if ferry:
+                found["ferry"].add((mode, ident))
     for times in found["times"].values():
         times.sort()
     if found["version"] is None:
@@ -356,7 +367,7 @@ def structures(
 # --------------------------------------------------------------------- communes
 COMMUNE_ACCESS_SQL = """
 SELECT a.mode, a.category, c.label AS category_label, c.kind, c.fixed_only, a.seconds,
-       a.structure_id, s.name AS structure_name, a.n_operators_30, a.fca, a.approximate,
+       a.structure_id, s.name AS structure_name, a.n_operators_30, a.fca, a.approximate, a.ferry,
        c.inventory_incomplete, c.incomplete_types
   FROM commune_access a
   JOIN access_category c ON c.code = a.category
@@ -408,7 +419,7 @@ def commune_values(conn: psycopg.Connection, mode: str, category: str) -> list[d
         return cur.execute(
             """
             SELECT a.commune_code AS code, m.name, m.population, a.seconds, a.structure_id,
-                   s.name AS structure_name, a.n_operators_30, a.fca, a.approximate
+                   s.name AS structure_name, a.n_operators_30, a.fca, a.approximate, a.ferry
               FROM commune_access a
               JOIN commune m ON m.code = a.commune_code
               LEFT JOIN structure s ON s.structure_id = a.structure_id

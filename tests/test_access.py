@@ -17,7 +17,7 @@ from geo.categories import Category, categories_for
 from geo.errors import CrsError, MissingColumnError, ValidationError
 from geo.isochrones import place_isochrones
 from geo.network import RoadGraph
-from geo.network.approximate import approximate_graph_from_communes
+from geo.network.approximate import approximate_graph_from_communes, approximate_seconds
 from geo.network.osm import graph_from_osm_file
 from geo.routing import od_matrix
 from geo.traveltimes import CONNECTOR_DETOUR, CONNECTOR_SPEED_KPH, network_coverage
@@ -203,18 +203,33 @@ def test_levels_aggregate_population_weighted() -> None:
 
 def test_approximate_graph_results_and_commune_isochrones() -> None:
     _, communes = line_territory()
-    graph = approximate_graph_from_communes(communes, crs=CRS, mode="walk")
     places = places_at([{"structure_id": "a:1", "partner_type": "cio", "at": 0}])
+    graph = approximate_graph_from_communes(communes, crs=CRS, mode="walk", places=places)
     result = compute_access(graph, communes, places)
     assert result.approximate and result.mode == "walk"
     assert (result.origins["origin_method"] == "commune_node").all()
+    assert result.places["snap_m"].tolist() == [0.0]  # the place is a node of its own
     seconds = nearest_of(result, "any")["seconds"].to_numpy()
-    assert seconds[0] == 0.0 and np.all(np.diff(seconds) > 0)
+    # Straight line x 1.34 at 5 km/h from each commune's centre: 16.08 min per km.
+    assert seconds == pytest.approx(approximate_seconds(1000.0 * np.arange(5), mode="walk"))
     polygons = place_isochrones(graph, result.places, minutes=(15, 45), communes=communes, od=result.od)
     by_minutes = polygons.set_index("minutes").geometry
-    # 1 km at 5 km/h x 1.3 is 15.6 min: the 15-minute isochrone is the place's own commune.
+    # 1 km is 16.08 min: the 15-minute isochrone is the place's own commune, 45 min reach 2 km.
     assert by_minutes.loc[15].equals(communes.geometry.iloc[0])
-    assert by_minutes.loc[45].contains(by_minutes.loc[15])
+    three = shapely.union_all(communes.geometry.iloc[:3].to_numpy())
+    assert by_minutes.loc[45].symmetric_difference(three).area < 1e-6
+
+
+def test_approximate_time_inside_a_commune_comes_from_the_distance() -> None:
+    """A place 450 m from the commune's centre is timed over 450 m, not a flat minute."""
+    _, communes = line_territory()
+    places = places_at([{"structure_id": "a:1", "partner_type": "cio", "at": 2}])
+    places = places.set_geometry(places.geometry.translate(xoff=450.0))
+    graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive", places=places)
+    seconds = nearest_of(compute_access(graph, communes, places), "any")["seconds"].to_numpy()
+    assert seconds[2] == pytest.approx(approximate_seconds(np.array([450.0]), mode="drive")[0])
+    assert seconds[3] == pytest.approx(approximate_seconds(np.array([550.0]), mode="drive")[0])
+    assert seconds[0] == pytest.approx(approximate_seconds(np.array([2450.0]), mode="drive")[0])
 
 
 def test_input_errors_name_the_field() -> None:

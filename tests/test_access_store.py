@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from geo.network.approximate import SOURCE_NAME
 from geo.network.osm import graph_from_osm_file
 from storage import db
 from storage.access import load_network, save_network
@@ -24,7 +25,7 @@ def test_access_without_osm_is_flagged_approximate_everywhere(accessed_db: str) 
     url = accessed_db
     with db.connect(url) as conn:
         runs = conn.execute("SELECT mode, approximate, network FROM access_run ORDER BY mode").fetchall()
-        assert runs == [("drive", True, "communes (approximatif)"), ("walk", True, "communes (approximatif)")]
+        assert runs == [("drive", True, SOURCE_NAME), ("walk", True, SOURCE_NAME)]
         for table in ("commune_access", "access_indicator", "isochrone"):
             flags = conn.execute(f"SELECT DISTINCT approximate FROM {table}").fetchall()  # noqa: S608 - table from the tuple above
             assert flags == [(True,)], table

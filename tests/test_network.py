@@ -15,8 +15,10 @@ from shapely.geometry import Point, box
 from geo.errors import CrsError, GeometryError, MissingColumnError, ValidationError
 from geo.network import RoadGraph, load_npz
 from geo.network.approximate import (
+    DETOUR_FACTOR,
     approximate_graph_from_communes,
-    density_class_speeds_kph,
+    approximate_seconds,
+    straight_distance_within,
 )
 from geo.network.osm import MIN_EDGE_SECONDS, graph_from_osm_file
 from geo.network.speeds import (
@@ -474,32 +476,76 @@ def communes() -> gpd.GeoDataFrame:
     )
 
 
-def test_approximate_graph_adjacency_and_flags(communes: gpd.GeoDataFrame) -> None:
+def test_approximate_graph_links_every_pair_on_the_same_land(communes: gpd.GeoDataFrame) -> None:
     graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive")
     assert graph.approximate
     assert graph.mode == "drive"
     assert graph.node_label.tolist() == ["35001", "35002", "35003", "29155"]
+    # The three touching communes are linked pairwise (not only neighbours); the island, 14 km
+    # off, stands on another land mass and gets no link although it is within the radius.
     assert sorted(zip(graph.src.tolist(), graph.dst.tolist(), strict=True)) == [
         (0, 1),
+        (0, 2),
         (1, 0),
         (1, 2),
+        (2, 0),
         (2, 1),
     ]
     assert shapely.contains_xy(communes.geometry.to_numpy(), graph.x, graph.y).all()
 
 
-def test_approximate_graph_applies_detour_and_density_speeds(communes: gpd.GeoDataFrame) -> None:
-    graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive", detour_factor=1.3)
+def test_approximate_graph_times_follow_the_model(communes: gpd.GeoDataFrame) -> None:
+    graph = approximate_graph_from_communes(communes, crs=CRS, mode="drive")
     seconds = {(int(s), int(d)): t for s, d, t in zip(graph.src, graph.dst, graph.seconds, strict=True)}
-    d01 = np.hypot(graph.x[1] - graph.x[0], graph.y[1] - graph.y[0])
-    # 8000 inh / 4 km2 = 2000 (30 km/h); 800 / 4 = 200 (50 km/h).
-    assert seconds[(0, 1)] == pytest.approx(1.3 * d01 * (0.5 / (30 / 3.6) + 0.5 / (50 / 3.6)), rel=1e-12)
-    assert seconds[(1, 0)] == seconds[(0, 1)]
+    d02 = np.hypot(graph.x[2] - graph.x[0], graph.y[2] - graph.y[0])
+    # 4,005 m straight: 5,366.7 m of road, the first 2 km at 30 km/h and the rest at 50 km/h.
+    assert d02 == pytest.approx(4005.0)
+    assert seconds[(0, 2)] == pytest.approx(2000 / (30 / 3.6) + (1.34 * 4005 - 2000) / (50 / 3.6), rel=1e-12)
+    assert seconds[(2, 0)] == seconds[(0, 2)]
+    # The direct link beats the chain through commune 1: Dijkstra returns the model's time.
+    times, _ = nearest_facility_times(graph, np.array([2]))
+    assert times[0] == pytest.approx(seconds[(0, 2)])
+    assert times[0] < seconds[(0, 1)] + seconds[(1, 2)]
 
     walking = approximate_graph_from_communes(communes, crs=CRS, mode="walk", detour_factor=1.5)
     assert walking.mode == "walk" and walking.approximate
     step = {(int(s), int(d)): t for s, d, t in zip(walking.src, walking.dst, walking.seconds, strict=True)}
-    assert step[(0, 1)] == pytest.approx(1.5 * d01 / (5 / 3.6), rel=1e-12)
+    assert step[(0, 2)] == pytest.approx(1.5 * 4005.0 / (5 / 3.6), rel=1e-12)
+
+
+def test_approximate_drive_speeds_grow_with_distance() -> None:
+    distance = np.array([0.0, 500.0, 1000.0, 5000.0, 20_000.0, 60_000.0])
+    seconds = approximate_seconds(distance, mode="drive")
+    assert seconds[0] == 0.0
+    assert seconds[2] == pytest.approx(DETOUR_FACTOR * 1000.0 / (30 / 3.6))
+    # 60 km straight = 80.4 km of road: 2 km at 30, 8 at 50, 20 at 80, 50.4 at 100 km/h.
+    assert seconds[-1] == pytest.approx(3600 * (2 / 30 + 8 / 50 + 20 / 80 + 50.4 / 100))
+    speed = DETOUR_FACTOR * distance[1:] / seconds[1:] * 3.6
+    assert np.all(np.diff(speed) >= 0) and speed[-1] > 2 * speed[0]  # the average speed grows with the distance
+    # Concave, hence subadditive: two legs never beat the direct trip.
+    a, b = approximate_seconds(np.array([3000.0, 17_000.0]), mode="drive")
+    assert approximate_seconds(np.array([20_000.0]), mode="drive")[0] < a + b
+    for mode in ("drive", "walk"):
+        radius = straight_distance_within(3600.0, mode=mode)
+        assert approximate_seconds(np.array([radius]), mode=mode)[0] == pytest.approx(3600.0)
+
+
+def test_approximate_graph_places_are_nodes(communes: gpd.GeoDataFrame) -> None:
+    """A place is timed from its own position: 1.5 km inside the commune is not zero minutes."""
+    places = gpd.GeoDataFrame(
+        {"structure_id": ["ml:1", "ft:2"]},
+        geometry=[Point(1900, 1900), Point(21_500, 1500)],
+        crs=CRS,
+    )
+    graph = approximate_graph_from_communes(communes, crs=CRS, mode="walk", places=places)
+    assert graph.node_label.tolist()[4:] == ["lieu:ml:1", "lieu:ft:2"]
+    times, _ = nearest_facility_times(graph, np.array([4]))
+    distance = np.hypot(1900 - graph.x[0], 1900 - graph.y[0])
+    assert distance > 800
+    assert times[0] == pytest.approx(approximate_seconds(np.array([distance]), mode="walk")[0])
+    assert times[3] == np.inf  # the island commune does not reach the mainland place...
+    island, _ = nearest_facility_times(graph, np.array([5]))
+    assert np.isfinite(island[3]) and np.isinf(island[:3]).all()  # ...but reaches the island's
 
 
 def test_approximate_graph_island_is_unreachable(communes: gpd.GeoDataFrame) -> None:
@@ -508,7 +554,7 @@ def test_approximate_graph_island_is_unreachable(communes: gpd.GeoDataFrame) -> 
     assert np.isfinite(seconds[:3]).all()
     assert seconds[3] == np.inf
     assert nearest.tolist() == [0, 0, 0, -1]
-    assert seconds[2] == pytest.approx(seconds[1] + graph.to_csr()[2, 1])
+    assert seconds[2] == pytest.approx(graph.to_csr()[2, 0])
 
 
 def test_approximate_graph_uses_origin_points(communes: gpd.GeoDataFrame) -> None:
@@ -519,11 +565,6 @@ def test_approximate_graph_uses_origin_points(communes: gpd.GeoDataFrame) -> Non
     assert communes.geometry.iloc[1].contains(Point(graph.x[1], graph.y[1]))
 
 
-def test_density_classes() -> None:
-    speeds = density_class_speeds_kph(np.array([np.inf, 1500.0, 1499.0, 150.0, 10.0, 0.0]))
-    assert speeds.tolist() == [30.0, 30.0, 50.0, 50.0, 70.0, 70.0]
-
-
 def test_approximate_graph_errors(communes: gpd.GeoDataFrame) -> None:
     with pytest.raises(CrsError, match="expected EPSG:2154"):
         approximate_graph_from_communes(communes.to_crs("EPSG:3857"), crs=CRS, mode="drive")
@@ -531,6 +572,14 @@ def test_approximate_graph_errors(communes: gpd.GeoDataFrame) -> None:
         approximate_graph_from_communes(communes.drop(columns="population"), crs=CRS, mode="drive")
     with pytest.raises(ValidationError, match="detour_factor"):
         approximate_graph_from_communes(communes, crs=CRS, mode="drive", detour_factor=0.5)
+    with pytest.raises(ValidationError, match="drive_bands_kph"):
+        approximate_graph_from_communes(
+            communes, crs=CRS, mode="drive", drive_bands_kph=((1000.0, 50.0), (np.inf, 30.0))
+        )
+    with pytest.raises(GeometryError, match="row 1"):
+        approximate_graph_from_communes(
+            communes, crs=CRS, mode="drive", places=communes.rename(columns={"code": "structure_id"})
+        )
     points = communes.set_geometry(communes.representative_point())
     with pytest.raises(GeometryError, match="row 1"):
         approximate_graph_from_communes(points, crs=CRS, mode="drive")

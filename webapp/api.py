@@ -16,6 +16,7 @@ from werkzeug.exceptions import NotFound
 
 from geo.analysis.finder import Search
 from geo.analysis.inventory import COMPLETE_SHARE, INCOMPLETE_LABEL
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import MODES, is_commune_code
 from storage import read
 from webapp import finder, formats, params
@@ -170,7 +171,7 @@ def _nearest_body(outcome: finder.Outcome, mode: str) -> dict[str, Any]:
     else:
         note = "Lieux classés par temps de trajet, puis par identifiant à temps égal (jamais par organisme)."
     if run is not None and run["approximate"]:
-        note += " Temps APPROXIMATIFS (réseau des communes adjacentes, pas de réseau routier OSM)."
+        note += f" Temps APPROXIMATIFS ({APPROXIMATE_FR})."
     commune = outcome.origin.commune
     return {
         "commune": {k: commune[k] for k in ("code", "name", "postcodes", "departement")},
@@ -242,6 +243,7 @@ def commune_access(code: str) -> ResponseReturnValue:
                 "n_operators_30": row["n_operators_30"],
                 "fca": row["fca"],
                 "approximate": row["approximate"],
+                "ferry": row["ferry"],
                 "inventory_incomplete": row["inventory_incomplete"],
                 "incomplete_types": row["incomplete_types"],
             }
@@ -291,6 +293,7 @@ ACCESS_COLUMNS = (
     "n_operators_30",
     "fca",
     "approximate",
+    "ferry",
     "inventory_incomplete",
 )
 """Columns of the per-commune travel times (``/api/access/communes``), CSV and GeoJSON alike."""

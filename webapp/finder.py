@@ -53,6 +53,14 @@ class Outcome:
     mode: Mode
     by_time: tuple[Ranked, ...]
     by_distance: tuple[Ranked, ...]
+    ferry: frozenset[tuple[str, str]] = frozenset()
+    """``(mode, structure_id)`` pairs of the commune whose time crosses by boat."""
+
+    def crosses(self, sid: str, drive_s: float | None, walk_s: float | None) -> bool:
+        """Whether a time shown for place ``sid`` includes a boat crossing."""
+        return (drive_s is not None and ("drive", sid) in self.ferry) or (
+            walk_s is not None and ("walk", sid) in self.ferry
+        )
 
     @property
     def runs(self) -> dict[str, dict[str, Any]]:
@@ -128,7 +136,12 @@ def _search(cache: DataCache, conn: psycopg.Connection, search: Search) -> Outco
         _allowed(reference, search), reference["positions"], times, origin=start, mode=search.mode, limit=search.limit
     )
     return Outcome(
-        reference=reference, origin=origin, mode=search.mode, by_time=tuple(by_time), by_distance=tuple(by_distance)
+        reference=reference,
+        origin=origin,
+        mode=search.mode,
+        by_time=tuple(by_time),
+        by_distance=tuple(by_distance),
+        ferry=frozenset(times.get("ferry", ())),
     )
 
 
@@ -185,7 +198,7 @@ def _times(outcome: Outcome) -> Iterator[tuple[str, str, float | None, float | N
 def page_results(outcome: Outcome) -> dict[str, Any]:
     """The search as the public page renders it: ``run``, ``runs``, ``approximate``,
     ``by_time`` and ``by_distance`` (place rows with ``drive_s``, ``walk_s``,
-    ``distance_m``, ``ranked_by``, ``approximate_times``) and ``bounds`` (seconds per mode)."""
+    ``distance_m``, ``ranked_by``, ``approximate_times``, ``ferry``: a time shown crosses by boat) and ``bounds`` (seconds per mode)."""
     runs = outcome.runs
     places = outcome.reference["structures"]
     lists: dict[str, list[dict[str, Any]]] = {"time": [], "distance": []}
@@ -197,6 +210,7 @@ def page_results(outcome: Outcome) -> dict[str, Any]:
             "distance_m": distance_m,
             "ranked_by": ranked_by,
             "approximate_times": _approximate(runs, drive_s, walk_s),
+            "ferry": outcome.crosses(sid, drive_s, walk_s),
         }
         lists[ranked_by].append(row)
     run = outcome.run
@@ -263,6 +277,7 @@ def api_results(outcome: Outcome) -> list[dict[str, Any]]:
             "walk_seconds": _seconds(walk_s),
             "distance_m": distance_m,
             "approximate": _approximate(runs, drive_s, walk_s),
+            "ferry": outcome.crosses(sid, drive_s, walk_s),
         }
         for sid, ranked_by, drive_s, walk_s, distance_m in _times(outcome)
     ]

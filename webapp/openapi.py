@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geo.french import APPROXIMATE_TIMES as APPROXIMATE_FR
 from geo.vocabulary import COMMUNE_CODE_PATTERN, MISSIONS, MODES, SEARCHABLE_PUBLICS, WEEKDAYS
 from webapp.params import MAX_LIMIT
 
@@ -84,7 +85,7 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "API en lecture seule. Géométries en WGS84 (RFC 7946), simplifiées côté serveur. "
                 "Toute réponse contenant des temps de trajet porte « approximate » : true quand ils ont été "
-                "calculés sans réseau routier OpenStreetMap (graphe des communes adjacentes). À temps égal, "
+                f"calculés sans réseau routier OpenStreetMap ({APPROXIMATE_FR}). À temps égal, "
                 "l'ordre suit l'identifiant du lieu, jamais l'organisme. Les paramètres inconnus sont refusés "
                 "(400). Aucune requête n'est journalisée avec ses paramètres. Limite par défaut : 300 requêtes "
                 "par minute et par client (429 avec Retry-After au-delà)."
@@ -181,7 +182,8 @@ def openapi_document() -> dict[str, Any]:
                 "Temps d'accès de chaque commune (carte choroplèthe)",
                 [MODE, CATEGORY, GEO_FORMAT],
                 _ok(
-                    "Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min).",
+                    "Communes en GeoJSON avec minutes et classe (0-10, 10-20, 20-30, 30-45, 45+ min) ; "
+                    "ferry : vrai quand le temps comprend une traversée en bateau.",
                     "#/components/schemas/FeatureCollection",
                     media="application/geo+json",
                     csv=True,
@@ -325,6 +327,10 @@ def openapi_document() -> dict[str, Any]:
                         "walk_seconds": {"type": ["integer", "null"]},
                         "distance_m": {"type": "integer"},
                         "approximate": {"type": "boolean"},
+                        "ferry": {
+                            "type": "boolean",
+                            "description": "Un temps donné comprend une traversée en bateau (route=ferry d'OSM).",
+                        },
                         "approximate_position": {"type": "boolean"},
                         "itinerant": {"type": "boolean"},
                         "opening_hours": {"type": "object", "additionalProperties": {"type": "string"}},

@@ -25,7 +25,7 @@ from geo.analysis import indicators
 from geo.categories import Category, categories_for
 from geo.errors import MissingColumnError, ValidationError
 from geo.network.graph import RoadGraph
-from geo.traveltimes import TravelTimes, check_inputs, nearest_places, travel_times
+from geo.traveltimes import TravelTimes, check_inputs, nearest_needs_ferry, nearest_places, travel_times
 from geo.vocabulary import CHOICE_S, MATRIX_LIMIT_S, REACH_S
 
 PLACE_COLUMNS: tuple[str, ...] = ("structure_id", "partner_type", "missions", "publics", "site_format", "geocoding")
@@ -50,9 +50,9 @@ class AccessResult:
         One row per commune and category: ``commune_code, category, seconds`` (NaN when
         unreachable or off network), ``structure_id`` (None then), ``n_operators_30``
         (distinct partner types of the category within 30 min), ``fca`` (Gaussian
-        2SFCA ratio, places per 10,000 inhabitants).
+        2SFCA ratio, places per 10,000 inhabitants), ``ferry`` (the time crosses by boat).
     od
-        ``commune_code, structure_id, seconds`` for every pair within the table's bound.
+        ``commune_code, structure_id, seconds, ferry`` for every pair within the table's bound.
     categories
         ``code, kind, key, fixed_only, label, n_places``.
     params
@@ -126,6 +126,7 @@ def compute_access(
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}
+    ferry = {c.code: nearest_needs_ferry(graph, table, c.mask(places), *nearest[c.code]) for c in categories}
     return access_from_times(
         table,
         communes,
@@ -134,6 +135,7 @@ def compute_access(
         nearest=nearest,
         partner_labels=partner_labels,
         catchment_s=catchment,
+        nearest_ferry=ferry,
     )
 
 
@@ -146,6 +148,7 @@ def access_from_times(
     nearest: Mapping[str, tuple[np.ndarray, np.ndarray]],
     partner_labels: dict[str, str] | None = None,
     catchment_s: float | None = None,
+    nearest_ferry: Mapping[str, np.ndarray] | None = None,
 ) -> AccessResult:
     """Per-commune accessibility figures of each category, from the travel-time table.
 
@@ -167,6 +170,9 @@ def access_from_times(
         Partner type -> French label, for the category labels.
     catchment_s
         Catchment of the Gaussian 2SFCA (default per mode, :data:`geo.vocabulary.REACH_S`).
+    nearest_ferry
+        Category code -> whether the nearest time crosses by boat, per commune
+        (:func:`geo.traveltimes.nearest_needs_ferry`); all False when None.
 
     Returns
     -------
@@ -198,6 +204,11 @@ def access_from_times(
                     "structure_id": np.where(position >= 0, ids[mask][np.maximum(position, 0)], None),
                     "n_operators_30": indicators.distinct_within(sub, partner_types[mask], limit_s=CHOICE_S),
                     "fca": indicators.two_step_fca(sub, np.ones(int(mask.sum())), population, catchment_s=catchment),
+                    "ferry": (
+                        np.zeros(len(codes), dtype=bool)
+                        if nearest_ferry is None
+                        else np.asarray(nearest_ferry[category.code], dtype=bool) & np.isfinite(seconds)
+                    ),
                 }
             )
         )

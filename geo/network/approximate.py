@@ -1,58 +1,134 @@
-"""An approximate graph joining adjacent communes, for when no OSM extract is given.
+"""An approximate travel-time graph for when no OSM extract is given: straight line x detour.
 
-Each commune becomes one node, placed at a point inside its polygon
-(``representative_point()``) or at a point the caller gives (e.g. the town hall). Two
-communes whose polygons touch, or lie within ``adjacency_tolerance_m`` of each other,
-are joined in both directions. The travel time of a link is the straight-line distance
-between the two nodes times a detour factor, at a speed that depends on the density of
-the communes it crosses (half of the link in each). Travel times to a commune several
-communes away are thus sums of hops, which roughly follow the road network between
-neighbouring centres. Communes with no neighbour (islands such as Ouessant or Bréhat)
-stay disconnected: they are unreachable, which is correct without a ferry model.
+Without a road network, the time between two points is estimated from their straight-line
+distance ``d`` (metres, in the Région's projected CRS):
 
-Density classes (``DENSITY_SPEEDS_KPH``, car)
----------------------------------------------
-The commune density (inhabitants per km², ``population / area``) proxies INSEE's
-density levels (the official grid works on 1 km² cells, not on commune averages):
+* the road distance is ``detour_factor x d``, with the **detour index 1.34**: the mean
+  ratio of road to straight-line distance measured over 300 European cities
+  ("radial physical detour" 1.343, *Environment and Planning B*, 2023,
+  doi:10.1177/23998083231168870). Older figures agree: about 1.2 in cities (Newell, 1980),
+  1.2-1.5 between places of a country (Ballou, Rahardja & Sakai, 2002, *Transportation
+  Research A* 36(9)). The factor is the same for walking, whose paths cut some corners
+  cars cannot but follow the same streets;
+* by car, that road distance is driven at a **speed that grows with the distance**
+  (:data:`DRIVE_BANDS_KPH`, marginal speeds by band as in a tax scale: the first 2 km at
+  30 km/h, the next 8 km at 50 km/h, the next 20 km at 80 km/h, the rest at 100 km/h).
+  Short trips stay on town streets; longer ones use main roads and expressways. The bands
+  are this project's assumption, checked against real OSM times
+  (``benchmarks/bench_fallback.py``; README, « Temps approximatifs »). On foot, 5 km/h.
 
-=======================  ==========  =====  ==========================================
-class                    inh./km²    km/h   reason
-=======================  ==========  =====  ==========================================
-dense urban              >= 1 500       30  town centre streets, lights, 30 zones
-intermediate             >= 150         50  suburbs and small towns, 50 km/h limit
-rural                    < 150          70  country roads at 80, slowed by villages
-=======================  ==========  =====  ==========================================
+Because the marginal speed never decreases, the time is concave in the distance: a direct
+link is never slower than a chain of links, so Dijkstra on this graph returns the model's
+time for every pair joined directly.
 
-Walking uses 5 km/h everywhere. The graph keeps its mode (``"drive"`` or ``"walk"``) and is
-flagged ``approximate=True``.
+Nodes are the communes (one per commune: a point inside it, ``representative_point()``,
+or a point the caller gives, e.g. the town hall) and, when given, the **places**: a place's
+time is then computed from its own position, so that a place 4 km away in the same town is
+4 km away, not "1 minute". Every pair of nodes closer than the straight-line distance the
+model covers within the longest matrix bound of the mode
+(:data:`geo.vocabulary.MATRIX_LIMIT_S`) is linked in both directions, **if both stand on
+the same land mass**: land masses are the groups of communes whose polygons touch (within
+``adjacency_tolerance_m``), so an island commune without a bridge stays unreachable (no
+ferry is known without OSM), as it was with the former commune-adjacency graph. The graph
+is flagged ``approximate=True`` and every result computed on it says so.
+
+The error of this model against OSM times is measured by ``benchmarks/bench_fallback.py``
+(median and 90th percentile of the relative error) and reported in the README.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pyproj
+import scipy.sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from geo.errors import CrsError, GeometryError, MissingColumnError, ValidationError
 from geo.network.graph import RoadGraph
 from geo.network.speeds import WALK_SPEED_KPH
-from geo.vocabulary import Mode, check_mode
+from geo.vocabulary import MATRIX_LIMIT_S, Mode, check_mode
 
-DENSITY_SPEEDS_KPH: tuple[tuple[float, float], ...] = (
-    (1500.0, 30.0),
-    (150.0, 50.0),
-    (0.0, 70.0),
+DETOUR_FACTOR = 1.34
+"""Road distance over straight-line distance (European mean radial detour, 1.343; see the module)."""
+
+DRIVE_BANDS_KPH: tuple[tuple[float, float], ...] = (
+    (2_000.0, 30.0),
+    (10_000.0, 50.0),
+    (30_000.0, 80.0),
+    (np.inf, 100.0),
 )
-"""Car speed (km/h) by commune density: ``(minimum inhabitants per km², speed)``,
-densest class first; a commune takes the first class whose minimum it reaches."""
-
-DEFAULT_DETOUR_FACTOR = 1.3
-"""Ratio of road distance to straight-line distance between neighbouring communes."""
+"""Car speed by band of road distance: ``(upper bound of the band in road metres, km/h)``,
+applied to the part of the trip within each band; speeds must not decrease."""
 
 DEFAULT_ADJACENCY_TOLERANCE_M = 50.0
-"""Gap (metres) under which two commune polygons count as adjacent (digitising slivers)."""
+"""Gap (metres) under which two commune polygons count as touching (digitising slivers)."""
+
+MIN_LINK_SECONDS = 1e-3
+"""Floor on a link's time (seconds), for two nodes at the same position."""
+
+PLACE_LABEL_PREFIX = "lieu:"
+"""Prefix of the ``node_label`` of place nodes (commune nodes carry the bare INSEE code)."""
 
 REQUIRED_COLUMNS = ("code", "population")
+
+SOURCE_NAME = "estimation (vol d'oiseau × détour)"
+"""Name of the approximate network as stored (``network.source``, ``access_run.network``)."""
+
+
+def approximate_seconds(
+    distance_m: np.ndarray,
+    *,
+    mode: Mode,
+    detour_factor: float = DETOUR_FACTOR,
+    drive_bands_kph: tuple[tuple[float, float], ...] = DRIVE_BANDS_KPH,
+    walk_speed_kph: float = WALK_SPEED_KPH,
+) -> np.ndarray:
+    """Estimated travel time (seconds) for straight-line distances (metres), see the module.
+
+    Examples
+    --------
+    >>> approximate_seconds(np.array([0.0, 1000.0]), mode="walk").round(1).tolist()
+    [0.0, 964.8]
+    >>> float(approximate_seconds(np.array([1000.0]), mode="drive")[0].round(1))  # 1.34 km at 30 km/h
+    160.8
+    """
+    mode = check_mode(mode)
+    road_m = np.asarray(distance_m, dtype=np.float64) * float(detour_factor)
+    if mode == "walk":
+        seconds: np.ndarray = road_m / (walk_speed_kph / 3.6)
+        return seconds
+    seconds = np.zeros_like(road_m)
+    lower = 0.0
+    for upper, speed_kph in drive_bands_kph:
+        seconds += np.clip(road_m - lower, 0.0, upper - lower) / (speed_kph / 3.6)
+        lower = upper
+    return seconds
+
+
+def straight_distance_within(
+    seconds: float,
+    *,
+    mode: Mode,
+    detour_factor: float = DETOUR_FACTOR,
+    drive_bands_kph: tuple[tuple[float, float], ...] = DRIVE_BANDS_KPH,
+    walk_speed_kph: float = WALK_SPEED_KPH,
+) -> float:
+    """The straight-line distance (metres) that :func:`approximate_seconds` covers in ``seconds``."""
+    if mode == "walk":
+        return seconds * walk_speed_kph / 3.6 / detour_factor
+    remaining, road_m, lower = seconds, 0.0, 0.0
+    for upper, speed_kph in drive_bands_kph:
+        band_s = (upper - lower) / (speed_kph / 3.6)
+        if remaining <= band_s:
+            road_m += remaining * speed_kph / 3.6
+            break
+        road_m, remaining, lower = upper, remaining - band_s, upper
+    return road_m / detour_factor
 
 
 def approximate_graph_from_communes(
@@ -60,13 +136,15 @@ def approximate_graph_from_communes(
     *,
     crs: str,
     mode: Mode,
-    detour_factor: float = DEFAULT_DETOUR_FACTOR,
+    places: gpd.GeoDataFrame | None = None,
+    detour_factor: float = DETOUR_FACTOR,
     origin_col: str | None = None,
     adjacency_tolerance_m: float = DEFAULT_ADJACENCY_TOLERANCE_M,
-    density_speeds_kph: tuple[tuple[float, float], ...] = DENSITY_SPEEDS_KPH,
+    drive_bands_kph: tuple[tuple[float, float], ...] = DRIVE_BANDS_KPH,
     walk_speed_kph: float = WALK_SPEED_KPH,
+    link_radius_m: float | None = None,
 ) -> RoadGraph:
-    """Build an approximate travel-time graph between adjacent communes.
+    """Build the approximate travel-time graph of communes (and places), see the module.
 
     Parameters
     ----------
@@ -76,7 +154,11 @@ def approximate_graph_from_communes(
     crs
         Projected CRS (metres) of ``communes``, e.g. ``"EPSG:2154"``.
     mode
-        ``"drive"`` (speed by density class) or ``"walk"`` (``walk_speed_kph``).
+        ``"drive"`` (speeds by distance band) or ``"walk"`` (``walk_speed_kph``).
+    places
+        Optional ``structure_id`` and Points in ``crs``: each becomes a node (label
+        ``"lieu:<structure_id>"``) on the land mass of the commune it lies in (or the
+        nearest commune).
     detour_factor
         Road distance over straight-line distance, at least 1.
     origin_col
@@ -84,126 +166,170 @@ def approximate_graph_from_communes(
         ``representative_point()`` of the polygons; empty or missing points fall back to
         the representative point.
     adjacency_tolerance_m
-        Polygons closer than this (metres) are adjacent.
-    density_speeds_kph
-        ``(minimum density in inhabitants per km², speed in km/h)`` classes, densest first;
-        the last minimum should be 0.
+        Polygons closer than this (metres) are on the same land mass.
+    drive_bands_kph
+        ``(upper bound in road metres, km/h)`` bands, speeds not decreasing, last bound inf.
     walk_speed_kph
         Walking speed in km/h.
+    link_radius_m
+        Nodes closer than this (straight line, metres) are linked directly; default: the
+        distance the model covers in :data:`geo.vocabulary.MATRIX_LIMIT_S` of the mode.
 
     Returns
     -------
     RoadGraph
-        Node ``i`` is row ``i`` of ``communes`` (``node_id = i``, ``node_label`` = code);
-        edge ``seconds = detour_factor * distance_m * (0.5 / v_a + 0.5 / v_b)`` with the
-        speeds ``v`` of both communes in m/s; ``approximate=True``.
+        Node ``i < len(communes)`` is row ``i`` of ``communes`` (``node_id = i``,
+        ``node_label`` = code), then one node per place; ``approximate=True``.
 
     Raises
     ------
     geo.errors.MissingColumnError
-        When ``code``, ``population`` or ``origin_col`` is missing.
+        When ``code``, ``population``, ``origin_col`` or the places' ``structure_id`` is missing.
     geo.errors.CrsError
-        When ``communes`` has no CRS or one other than ``crs``.
+        When ``communes`` (or ``places``) has no CRS or one other than ``crs``.
     geo.errors.GeometryError
-        When a geometry is empty or not a polygon.
+        When a geometry is empty or not a polygon (a point for places).
     geo.errors.ValidationError
         For an empty table or invalid parameters.
     """
     _check_communes(communes, crs=crs, origin_col=origin_col)
     mode = check_mode(mode)
+    _check_parameters(detour_factor, adjacency_tolerance_m, drive_bands_kph, walk_speed_kph)
+    _check_population(communes)
+
+    geometry = communes.geometry.reset_index(drop=True)
+    points = geometry.representative_point()
+    if origin_col is not None:
+        points = _origin_points(communes, origin_col, points, crs=crs)
+    x = points.x.to_numpy(dtype=np.float64)
+    y = points.y.to_numpy(dtype=np.float64)
+    land = land_masses(geometry, tolerance_m=adjacency_tolerance_m)
+    labels = communes["code"].astype(str).tolist()
+
+    if places is not None and len(places):
+        place_x, place_y, place_land = _place_nodes(places, geometry, land, crs=crs)
+        x = np.concatenate((x, place_x))
+        y = np.concatenate((y, place_y))
+        land = np.concatenate((land, place_land))
+        labels += [PLACE_LABEL_PREFIX + str(s) for s in places["structure_id"]]
+
+    model = functools.partial(
+        approximate_seconds,
+        mode=mode,
+        detour_factor=detour_factor,
+        drive_bands_kph=drive_bands_kph,
+        walk_speed_kph=walk_speed_kph,
+    )
+    if link_radius_m is None:
+        link_radius_m = straight_distance_within(
+            MATRIX_LIMIT_S[mode],
+            mode=mode,
+            detour_factor=detour_factor,
+            drive_bands_kph=drive_bands_kph,
+            walk_speed_kph=walk_speed_kph,
+        )
+    pairs = cKDTree(np.column_stack((x, y))).query_pairs(r=float(link_radius_m), output_type="ndarray")
+    pairs = pairs[land[pairs[:, 0]] == land[pairs[:, 1]]]
+    a, b = pairs[:, 0], pairs[:, 1]
+    seconds = model(np.hypot(x[b] - x[a], y[b] - y[a]))
+    seconds = np.maximum(seconds, MIN_LINK_SECONDS)
+    return RoadGraph(
+        node_id=np.arange(x.size, dtype=np.int64),
+        x=x,
+        y=y,
+        src=np.concatenate((a, b)),
+        dst=np.concatenate((b, a)),
+        seconds=np.concatenate((seconds, seconds)),
+        crs=crs,
+        mode=mode,
+        approximate=True,
+        node_label=np.asarray(labels, dtype=str),
+    )
+
+
+def land_masses(geometry: gpd.GeoSeries, *, tolerance_m: float = DEFAULT_ADJACENCY_TOLERANCE_M) -> np.ndarray:
+    """Label of the land mass of each polygon: groups of polygons touching within ``tolerance_m``."""
+    src, dst = geometry.sindex.query(geometry, predicate="dwithin", distance=tolerance_m)
+    n = len(geometry)
+    adjacency = scipy.sparse.coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)).tocsr()
+    _, labels = connected_components(adjacency, directed=False)
+    labels_array: np.ndarray = labels.astype(np.int64)
+    return labels_array
+
+
+def _place_nodes(
+    places: gpd.GeoDataFrame, geometry: gpd.GeoSeries, land: np.ndarray, *, crs: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if "structure_id" not in places.columns:
+        msg = "places lack the column 'structure_id'"
+        raise MissingColumnError(msg, field="structure_id")
+    if places.crs is None or not places.crs.equals(pyproj.CRS.from_user_input(crs)):
+        msg = f"places are in {places.crs}, expected {crs}"
+        raise CrsError(msg)
+    kinds = places.geometry.geom_type.to_numpy()
+    bad = np.flatnonzero((kinds != "Point") | places.geometry.is_empty.to_numpy())
+    if bad.size:
+        msg = "place geometry must be a non-empty Point"
+        raise GeometryError(msg, row=int(bad[0]) + 1, field="geometry")
+    place_points = places.geometry.reset_index(drop=True)
+    commune = np.full(len(place_points), -1, dtype=np.int64)
+    inside_place, inside_commune = geometry.sindex.query(place_points, predicate="intersects")
+    commune[inside_place[::-1]] = inside_commune[::-1]  # the first commune listed wins
+    outside = np.flatnonzero(commune < 0)
+    if outside.size:
+        _, nearest = geometry.sindex.nearest(place_points.iloc[outside], return_all=False)
+        commune[outside] = nearest
+    return place_points.x.to_numpy(dtype=np.float64), place_points.y.to_numpy(dtype=np.float64), land[commune]
+
+
+def _origin_points(communes: gpd.GeoDataFrame, origin_col: str, points: gpd.GeoSeries, *, crs: str) -> gpd.GeoSeries:
+    column = communes[origin_col]
+    column_crs = getattr(column, "crs", None)
+    if column_crs is not None and not column_crs.equals(communes.crs):
+        msg = f"origin points are in {column_crs.to_string()}, expected {crs}"
+        raise CrsError(msg, field=origin_col)
+    origins = gpd.GeoSeries(column.to_numpy(), crs=communes.crs)
+    usable = origins.notna().to_numpy() & ~origins.is_empty.to_numpy()
+    if not origins[usable].geom_type.eq("Point").all():
+        msg = "origin points must be Point geometries"
+        raise GeometryError(msg, field=origin_col)
+    return points.where(~usable, origins)
+
+
+def _check_parameters(
+    detour_factor: float,
+    adjacency_tolerance_m: float,
+    drive_bands_kph: tuple[tuple[float, float], ...],
+    walk_speed_kph: float,
+) -> None:
     if not detour_factor >= 1.0:
         msg = f"detour_factor must be at least 1, got {detour_factor}"
         raise ValidationError(msg, field="detour_factor")
     if not adjacency_tolerance_m >= 0.0:
         msg = f"adjacency_tolerance_m must be non-negative, got {adjacency_tolerance_m}"
         raise ValidationError(msg, field="adjacency_tolerance_m")
-
-    geometry = communes.geometry.reset_index(drop=True)
-    points = geometry.representative_point()
-    if origin_col is not None:
-        column = communes[origin_col]
-        column_crs = getattr(column, "crs", None)
-        if column_crs is not None and not column_crs.equals(communes.crs):
-            msg = f"origin points are in {column_crs.to_string()}, expected {crs}"
-            raise CrsError(msg, field=origin_col)
-        origins = gpd.GeoSeries(column.to_numpy(), crs=communes.crs)
-        usable = origins.notna().to_numpy() & ~origins.is_empty.to_numpy()
-        if not origins[usable].geom_type.eq("Point").all():
-            msg = "origin points must be Point geometries"
-            raise GeometryError(msg, field=origin_col)
-        points = points.where(~usable, origins)
-    x = points.x.to_numpy(dtype=np.float64)
-    y = points.y.to_numpy(dtype=np.float64)
-
-    if mode == "drive":
-        speed_kph = _density_speeds(communes, geometry, density_speeds_kph)
-    else:
-        if not walk_speed_kph > 0:
-            msg = f"walk_speed_kph must be positive, got {walk_speed_kph}"
-            raise ValidationError(msg, field="walk_speed_kph")
-        speed_kph = np.full(len(communes), float(walk_speed_kph))
-    speed_ms = speed_kph / 3.6
-
-    src, dst = geometry.sindex.query(geometry, predicate="dwithin", distance=adjacency_tolerance_m)
-    keep = src != dst
-    src, dst = src[keep], dst[keep]
-    distance_m = np.hypot(x[dst] - x[src], y[dst] - y[src])
-    # Two communes sharing a node point (degenerate input) still cost a positive time.
-    distance_m = np.maximum(distance_m, 1.0)
-    seconds = detour_factor * distance_m * (0.5 / speed_ms[src] + 0.5 / speed_ms[dst])
-    return RoadGraph(
-        node_id=np.arange(len(communes), dtype=np.int64),
-        x=x,
-        y=y,
-        src=src,
-        dst=dst,
-        seconds=seconds,
-        crs=crs,
-        mode=mode,
-        approximate=True,
-        node_label=communes["code"].astype(str).to_numpy(),
-    )
+    if not walk_speed_kph > 0:
+        msg = f"walk_speed_kph must be positive, got {walk_speed_kph}"
+        raise ValidationError(msg, field="walk_speed_kph")
+    bounds = [upper for upper, _ in drive_bands_kph]
+    speeds = [speed for _, speed in drive_bands_kph]
+    if (
+        not drive_bands_kph
+        or bounds[-1] != np.inf
+        or any(b <= a for a, b in zip([0.0, *bounds[:-1]], bounds, strict=True))
+        or speeds[0] <= 0
+        or any(b < a for a, b in itertools.pairwise(speeds))
+    ):
+        msg = "drive_bands_kph needs increasing bounds ending with inf and positive, non-decreasing speeds"
+        raise ValidationError(msg, field="drive_bands_kph")
 
 
-def density_class_speeds_kph(
-    density_per_km2: np.ndarray,
-    density_speeds_kph: tuple[tuple[float, float], ...] = DENSITY_SPEEDS_KPH,
-) -> np.ndarray:
-    """Return the car speed (km/h) of each density (inhabitants per km²).
-
-    Examples
-    --------
-    >>> density_class_speeds_kph(np.array([5000.0, 300.0, 20.0])).tolist()
-    [30.0, 50.0, 70.0]
-    """
-    classes = sorted(density_speeds_kph, key=lambda item: item[0], reverse=True)
-    if not classes or any(speed <= 0 for _, speed in classes):
-        msg = "density_speeds_kph needs at least one class and positive speeds"
-        raise ValidationError(msg, field="density_speeds_kph")
-    density = np.asarray(density_per_km2, dtype=np.float64)
-    speeds = np.full(density.shape, classes[-1][1])
-    assigned = np.zeros(density.shape, dtype=bool)
-    for minimum, speed in classes:
-        hit = ~assigned & (density >= minimum)
-        speeds[hit] = speed
-        assigned |= hit
-    return speeds
-
-
-def _density_speeds(
-    communes: gpd.GeoDataFrame,
-    geometry: gpd.GeoSeries,
-    density_speeds_kph: tuple[tuple[float, float], ...],
-) -> np.ndarray:
+def _check_population(communes: gpd.GeoDataFrame) -> None:
     population = communes["population"].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(population) | (population < 0))
     if bad.size:
         msg = "population must be a non-negative number"
         raise ValidationError(msg, row=int(bad[0]) + 1, field="population")
-    area_km2 = geometry.area.to_numpy() / 1e6
-    with np.errstate(divide="ignore", invalid="ignore"):
-        density = np.where(area_km2 > 0, population / area_km2, np.inf)
-    return density_class_speeds_kph(density, density_speeds_kph)
 
 
 def _check_communes(communes: gpd.GeoDataFrame, *, crs: str, origin_col: str | None) -> None:

@@ -136,10 +136,13 @@ class RoadGraph:
     mode
         ``"drive"`` or ``"walk"`` (:data:`geo.vocabulary.MODES`).
     approximate
-        True when the graph is not a road network but an estimate (e.g. commune
-        adjacency, see :mod:`geo.network.approximate`).
+        True when the graph is not a road network but an estimate (straight line x
+        detour, see :mod:`geo.network.approximate`).
     node_label
         Optional text label of each node (e.g. the INSEE code of a commune).
+    ferry
+        Optional flag of each edge: True for a ferry crossing (``route=ferry``, see
+        :mod:`geo.network.ferries`), bool, shape ``(n_edges,)``; None when there is none.
 
     Notes
     -----
@@ -157,6 +160,7 @@ class RoadGraph:
     mode: Mode
     approximate: bool = False
     node_label: np.ndarray | None = None
+    ferry: np.ndarray | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -180,13 +184,16 @@ class RoadGraph:
         if self.node_label is not None:
             labels = np.array(self.node_label, dtype=str, copy=True)
             object.__setattr__(self, "node_label", _readonly(labels))
+        if self.ferry is not None:
+            ferry = self.ferry if _adoptable(self.ferry, np.bool_) else np.array(self.ferry, dtype=bool, copy=True)
+            object.__setattr__(self, "ferry", _readonly(ferry))
         n = self.node_id.shape[0]
         for name in ("x", "y") + (("node_label",) if self.node_label is not None else ()):
             if getattr(self, name).shape[0] != n:
                 msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {n} nodes"
                 raise ValidationError(msg, field=name)
         m = self.src.shape[0]
-        for name in ("dst", "seconds"):
+        for name in ("dst", "seconds") + (("ferry",) if self.ferry is not None else ()):
             if getattr(self, name).shape[0] != m:
                 msg = f"RoadGraph.{name} has {getattr(self, name).shape[0]} values for {m} edges"
                 raise ValidationError(msg, field=name)
@@ -299,6 +306,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=self.node_label,
+            ferry=self.ferry,
         )
 
     def subgraph(self, nodes: np.ndarray) -> RoadGraph:
@@ -334,6 +342,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=None if self.node_label is None else self.node_label[keep],
+            ferry=None if self.ferry is None else self.ferry[edge_keep],
         )
 
     def reordered(self, order: np.ndarray) -> RoadGraph:
@@ -361,6 +370,7 @@ class RoadGraph:
             mode=self.mode,
             approximate=self.approximate,
             node_label=None if self.node_label is None else self.node_label[order],
+            ferry=self.ferry,
         )
 
     def sorted_spatially(self) -> RoadGraph:
@@ -470,6 +480,8 @@ class RoadGraph:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         if self.node_label is not None:
             arrays["node_label"] = self.node_label
+        if self.ferry is not None:
+            arrays["ferry"] = self.ferry
         arrays.update({key: value for key, value in self._cache.items() if key.startswith(_DENSITY_PREFIX)})
         # Stored, not deflated: zlib took a third of `atlas network load` at Région scale
         # and saved only 37 % on these float and index arrays (benchmarks/README.md).
@@ -514,6 +526,7 @@ def load_npz(path: str | Path | bytes | BinaryIO) -> RoadGraph:
     graph = RoadGraph(
         **{name: _readonly(_owner(contents.pop(name))) for name in _ARRAYS},
         node_label=contents.get("node_label"),
+        ferry=_readonly(_owner(contents.pop("ferry"))) if "ferry" in contents else None,
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
         approximate=bool(meta["approximate"]),

@@ -1,15 +1,17 @@
 """Build a :class:`~geo.network.graph.RoadGraph` from an OpenStreetMap extract.
 
 The extract (``.osm.pbf``, ``.osm``, ``.osm.bz2`` ...) is streamed once with pyosmium,
-which fills a node-location cache and hands over the ``highway`` ways, for every mode
+which fills a node-location cache and hands over the ``highway`` and ``route=ferry`` ways, for every mode
 asked (:func:`graphs_from_osm_file`). Ways of each mode (see :mod:`geo.network.speeds`)
 are split into one edge per pair of
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
 caller's CRS in one vectorised call, edge lengths are Euclidean distances in that CRS
-(metres) and edge times are ``length / speed``. Only the largest strongly connected
-component is kept, so that every node can reach every other, and nodes are numbered
-along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for faster routing.
+(metres) and edge times are ``length / speed``. ``route=ferry`` ways become flagged
+ferry edges (:mod:`geo.network.ferries`), so that islands join the mainland. Only the
+largest strongly connected component is kept, so that every node can reach every other,
+and nodes are numbered along a Z-order curve (:meth:`RoadGraph.sorted_spatially`) for
+faster routing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import osmium
 import pyproj
 
 from geo.errors import CrsError, ValidationError
+from geo.network.ferries import FerryCollector, ferry_edges
 from geo.network.graph import RoadGraph, _readonly, component_mask, spatial_order, strong_component_labels
 from geo.network.speeds import is_way_allowed, way_directions, way_speed_kph
 from geo.vocabulary import Mode, check_mode
@@ -67,12 +70,13 @@ def graph_from_osm_file(
         inspect the raw network: routing on it yields unreachable pairs.
     island_min_nodes
         With ``largest_component``, also keep every other strongly connected component
-        of at least this many nodes: islands without a bridge (ferries are not modelled)
-        keep their own network, so that their inhabitants are measured to the places on
-        the island instead of being left off the network. None keeps only the largest.
+        of at least this many nodes: islands without a bridge or a ferry keep their own
+        network, so that their inhabitants are measured to the places on the island
+        instead of being left off the network. None keeps only the largest.
     way_filter
-        Replaces the mode's rule of which ways to keep (:func:`~geo.network.speeds.is_way_allowed`),
-        e.g. with osmnx's filter in the reference test; speeds and directions stay ours.
+        Replaces the mode's rule of which ``highway`` ways to keep
+        (:func:`~geo.network.speeds.is_way_allowed`), e.g. with osmnx's filter in the
+        reference test; speeds, directions and ferries stay ours.
 
     Returns
     -------
@@ -141,6 +145,7 @@ def _build_graph(
     """The graph of ``mode`` from the ways read by :func:`_read_ways` (``held``, emptied)."""
     ways = held.pop()
     member = ways.member[mode]
+    ferries = ways.ferries[mode]
     if not member.any():
         msg = f"the OSM extract holds no way usable for mode {mode!r}"
         raise ValidationError(msg, file=path)
@@ -187,6 +192,17 @@ def _build_graph(
     dst = np.concatenate((b[fwd], a[bwd]))
     seconds = np.concatenate((seconds[fwd], seconds[bwd]))
     del a, b, fwd, bwd
+    ferry = None
+    extra = ferry_edges(node_id, x, y, ferries, transformer)
+    if extra is not None:  # before the components: ferries join islands to the mainland
+        node_id = np.concatenate((node_id, extra.node_id))
+        x = np.concatenate((x, extra.x))
+        y = np.concatenate((y, extra.y))
+        ferry = np.concatenate((np.zeros(src.size, dtype=bool), extra.ferry))
+        src = np.concatenate((src, extra.src.astype(np.int32)))
+        dst = np.concatenate((dst, extra.dst.astype(np.int32)))
+        seconds = np.concatenate((seconds, extra.seconds))
+        del extra
     # Select the components and order the nodes before making the one RoadGraph (as
     # RoadGraph.components_at_least / largest_strongly_connected_component then
     # sorted_spatially would, without their intermediate copies of the graph).
@@ -201,6 +217,9 @@ def _build_graph(
     del keep
     # One array at a time, dropping each input as soon as it is replaced (peak memory).
     seconds = seconds[edge_keep]
+    if ferry is not None:
+        ferry = ferry[edge_keep]
+        ferry = ferry if ferry.any() else None  # no ferry left in the kept components
     src = new_index[src[edge_keep]]
     dst = new_index[dst[edge_keep]]
     del edge_keep, new_index
@@ -216,6 +235,7 @@ def _build_graph(
         seconds=_readonly(seconds.astype(np.float64, copy=False)),
         crs=crs,
         mode=mode,
+        ferry=None if ferry is None else _readonly(ferry),
     )
 
 
@@ -233,13 +253,14 @@ def _transformer_to(crs: str) -> pyproj.Transformer:
 
 @dataclass(frozen=True)
 class _Ways:
-    """The ``highway`` ways kept by at least one mode, as flat arrays.
+    """The ``highway`` ways kept by at least one mode, as flat arrays, and the ferries.
 
     ``refs``, ``lon7``, ``lat7``, ``way_of_ref`` hold one entry per node reference: OSM
     node id, longitude and latitude in 1e-7 degree (``_UNDEFINED_COORDINATE`` when the node
     is missing from the extract), index of its way. ``edge_ok[i]`` tells whether refs
     ``i`` and ``i + 1`` form a located segment of one way. ``member``, ``speed_kph``,
-    ``forward``, ``backward`` map each mode to per-way arrays.
+    ``forward``, ``backward`` map each mode to per-way arrays; ``ferries`` to the
+    ``route=ferry`` ways of the mode (:mod:`geo.network.ferries`).
     """
 
     refs: np.ndarray
@@ -251,10 +272,12 @@ class _Ways:
     speed_kph: dict[Mode, np.ndarray]
     forward: dict[Mode, np.ndarray]
     backward: dict[Mode, np.ndarray]
+    ferries: dict[Mode, FerryCollector]
 
 
 def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None = None) -> _Ways:
-    """Stream the ``highway`` ways kept by any of ``modes``, once, into compact arrays."""
+    """Stream the ``highway`` ways kept by any of ``modes``, once, into compact arrays (and
+    hand the ``route=ferry`` ways to one :class:`~geo.network.ferries.FerryCollector` per mode)."""
     refs = array("q")
     lon7 = array("i")  # 1e-7 degree fits in 32 bits, and so does _UNDEFINED_COORDINATE
     lat7 = array("i")
@@ -263,17 +286,22 @@ def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None
     speeds = {m: array("d") for m in modes}
     forward = {m: array("b") for m in modes}
     backward = {m: array("b") for m in modes}
+    ferries = {m: FerryCollector(m) for m in modes}
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
             .with_locations()
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(osmium.filter.KeyFilter("highway"))
+            .with_filter(osmium.filter.KeyFilter("highway", "route"))
         )
         for way in processor:
             if not isinstance(way, osmium.osm.Way):  # the filters pass ways only
                 continue
             tags = {tag.k: tag.v for tag in way.tags}
+            if tags.get("route") == "ferry":  # a ferry of each mode, or a closed one: no road either
+                for m in modes:
+                    ferries[m].offer(tags, way.nodes)
+                continue
             allowed = [way_filter(tags) if way_filter else is_way_allowed(tags, mode=m) for m in modes]
             if not any(allowed):
                 continue
@@ -316,4 +344,5 @@ def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None
         speed_kph={m: as_array(speeds[m], np.float64) for m in modes},
         forward={m: as_array(forward[m], np.int8).astype(bool) for m in modes},
         backward={m: as_array(backward[m], np.int8).astype(bool) for m in modes},
+        ferries=ferries,
     )
