@@ -370,7 +370,7 @@ def od_matrix(
     destination_nodes: np.ndarray,
     *,
     limit_s: float,
-    batch_size: int = 8,
+    batch_size: int = 2,
 ) -> np.ndarray:
     """Network time (seconds) from each origin node to each destination node, bounded.
 

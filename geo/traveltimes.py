@@ -11,8 +11,9 @@ Orientation (every origin x destination matrix of the project follows it)
     (``spopt``, ``access``) and of r5py's travel-time matrix (from_id, to_id).
 
 Origins
-    One point per commune (:func:`geo.origins.commune_origins`: the densest road node
-    inside the commune, where the bourg is; a point inside the polygon otherwise). On an
+    One point per commune (:func:`geo.origins.commune_origins`: the most populated cell
+    of a population grid when one is given, else the densest road node inside the
+    commune, where the bourg is; a point inside the polygon otherwise). On an
     approximate commune graph the node of the commune is its origin. An origin farther
     than ``max_snap_m`` from the network (an island whose roads were dropped with the
     small components of the graph, without a ferry) is **off network**: its
@@ -49,7 +50,7 @@ import pandas as pd
 from geo.errors import CrsError, MissingColumnError, ValidationError
 from geo.network.ferries import FLAG_TOLERANCE_S, ferry_flags, ferry_node_times, has_ferries, without_ferries
 from geo.network.graph import RoadGraph
-from geo.origins import commune_origins
+from geo.origins import commune_origins, prepare_origins
 from geo.routing import nearest_facility_times, node_times, od_matrix, snap_points
 from geo.vocabulary import MATRIX_LIMIT_S, Mode
 
@@ -155,7 +156,8 @@ def travel_times(
     *,
     limit_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
+    population_grid: gpd.GeoDataFrame | None = None,
 ) -> TravelTimes:
     """The commune x place table of ``graph``'s mode.
 
@@ -175,6 +177,9 @@ def travel_times(
         :data:`DEFAULT_MAX_SNAP_M`).
     batch_size
         Places per bounded Dijkstra run (memory: ``batch_size x n_nodes`` float64).
+    population_grid
+        Optional population cells (:func:`geo.sources.population_grid.read_population_grid`):
+        origins at each commune's most populated cell (:mod:`geo.origins`).
 
     Returns
     -------
@@ -183,7 +188,9 @@ def travel_times(
     check_inputs(graph, communes, places)
     limit = float(limit_s if limit_s is not None else MATRIX_LIMIT_S[graph.mode])
     max_snap = float(max_snap_m if max_snap_m is not None else DEFAULT_MAX_SNAP_M[graph.approximate])
-    origins = commune_origins_on(graph, communes.reset_index(drop=True), max_snap_m=max_snap)
+    origins = commune_origins_on(
+        graph, communes.reset_index(drop=True), max_snap_m=max_snap, population_grid=population_grid
+    )
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     node, snap = snap_points(graph, places.geometry.x.to_numpy(), places.geometry.y.to_numpy())
     routed = pd.DataFrame(
@@ -310,7 +317,7 @@ def commune_times(
     *,
     limit_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
 ) -> np.ndarray:
     """Travel time (seconds) from each commune's origin to each commune's origin.
 
@@ -336,9 +343,16 @@ def commune_times(
     return times
 
 
-def commune_origins_on(graph: RoadGraph, communes: gpd.GeoDataFrame, *, max_snap_m: float) -> gpd.GeoDataFrame:
+def commune_origins_on(
+    graph: RoadGraph,
+    communes: gpd.GeoDataFrame,
+    *,
+    max_snap_m: float,
+    population_grid: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
     """Origins of the communes snapped to ``graph`` (``code, origin_method, node, snap_m,
-    off_network``); on an approximate graph, each commune's own node."""
+    off_network``); on an approximate graph, each commune's own node. The road density
+    is the one stored with the graph when there is one (:func:`geo.origins.prepare_origins`)."""
     if graph.approximate and graph.node_label is not None:
         position = pd.Series(np.arange(graph.n_nodes), index=graph.node_label)
         codes = communes["code"].astype(str)
@@ -354,7 +368,14 @@ def commune_origins_on(graph: RoadGraph, communes: gpd.GeoDataFrame, *, max_snap
         )
         snap = np.zeros(len(origins))
     else:
-        origins = commune_origins(communes, graph.x, graph.y)
+        origins = commune_origins(
+            communes,
+            graph.x,
+            graph.y,
+            density=prepare_origins(graph),
+            population_grid=population_grid,
+            tree=graph.to_kdtree(),
+        )
         node, snap = snap_points(graph, origins.geometry.x.to_numpy(), origins.geometry.y.to_numpy())
     origins["node"] = node
     origins["snap_m"] = snap

@@ -320,10 +320,10 @@ def network_load(
         ),
     ] = 200,
 ) -> None:
-    """Build the road graphs (car, walking) from an OSM extract and store them in PostGIS; the
-    times (and white zones) published for these modes are computed again on the new graphs in
-    the same transaction (``storage.publish``)."""
-    from scripts.publish import republish, store_network
+    """Build the road graphs (car, walking) from an OSM extract, read once for every mode, and
+    store them in PostGIS; the times (and white zones) published for these modes are computed
+    again on the new graphs in the same transaction (``storage.publish``)."""
+    from scripts.publish import republish, store_networks
     from storage.access import file_sha256
     from storage.publish import published_state, publishing
 
@@ -334,8 +334,7 @@ def network_load(
     sha256 = file_sha256(str(file))
     with open_db(settings) as conn, publishing(conn, ["network"]):
         before = published_state(conn)
-        for m in modes:
-            store_network(conn, file, m, sha256=sha256, force=force, island_min_nodes=island_min_nodes)
+        store_networks(conn, file, modes, sha256=sha256, force=force, island_min_nodes=island_min_nodes)
         if not republish(conn, before, modes=modes):
             console.print("Lancer [bold]atlas access[/] pour calculer les temps de trajet.")
 
@@ -367,22 +366,37 @@ def access(
         list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")
     ] = None,
     isochrones: Annotated[bool, typer.Option(help="Calculer les isochrones 15/30/45 min des lieux.")] = True,
+    population_grid: Annotated[
+        Path | None,
+        typer.Option(
+            help="Carroyage de population INSEE Filosofi 200 m (CSV ou GeoPackage) : chaque commune part "
+            "de son carreau le plus peuplé, au lieu du point le plus dense du réseau routier."
+        ),
+    ] = None,
 ) -> None:
     """Compute travel times from every commune to the nearest places, indicators and isochrones.
 
     Uses the stored OSM network of each mode; without one, builds the approximate graph
     (straight line x detour, :mod:`geo.network.approximate`), stores it and flags every
-    result as approximate. The white zones of
-    the modes recomputed are recomputed in the same transaction (same threshold), so that
-    the public never sees times without their white zones (``storage.publish``).
+    result as approximate. The white zones of the modes recomputed are recomputed in the
+    same transaction (same threshold), so that the public never sees times without their
+    white zones (``storage.publish``).
     """
     from scripts.publish import compute_access, gap_threshold, store_gaps
     from storage.publish import published_state, publishing
 
     modes = modes_option(mode)
+    grid = None
+    if population_grid is not None:
+        from geo.sources.population_grid import read_population_grid
+
+        try:
+            grid = read_population_grid(population_grid)
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
     with open_db() as conn, publishing(conn, ["access"]):
         before = published_state(conn)
-        compute_access(conn, modes, isochrones=isochrones)
+        compute_access(conn, modes, isochrones=isochrones, population_grid=grid)
         thresholds = {m: gap_threshold(before, m) for m in modes if m in before.gap_thresholds}
         if thresholds:
             store_gaps(conn, thresholds)

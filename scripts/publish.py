@@ -24,52 +24,85 @@ from scripts.common import MODE_LABELS, console, fail
 from storage.publish import PublishedState
 
 
-def store_network(
-    conn: psycopg.Connection, file: Path, mode: Mode, *, sha256: str, force: bool = False, island_min_nodes: int = 200
+def store_networks(
+    conn: psycopg.Connection,
+    file: Path,
+    modes: Iterable[Mode],
+    *,
+    sha256: str,
+    force: bool = False,
+    island_min_nodes: int = 200,
 ) -> None:
-    """Build the graph of ``mode`` from an OSM extract and store it (``storage.access.save_network``,
-    which deletes that mode's times: :func:`republish` computes them again). Fails (exit 2)
-    when the extract serves less than half of the Région's population, unless ``force``."""
-    from geo.network.osm import graph_from_osm_file
+    """Build the graphs of ``modes`` from an OSM extract, read once for all of them, and store
+    each (with the road density of its nodes, for the commune origins) before the next one is
+    built (``storage.access.save_network``, which deletes that mode's times: :func:`republish`
+    computes them again). Fails (exit 2) when the extract serves less than half of the
+    Région's population, unless ``force``."""
+    from geo.network.graph import strong_component_labels
+    from geo.network.osm import graphs_from_osm_file
+    from geo.origins import prepare_origins
     from geo.traveltimes import network_coverage
     from storage.access import read_communes, save_network
     from storage.common import StoreError, region_crs
 
+    modes = list(modes)
     started = time.monotonic()
-    with console.status(f"Réseau {MODE_LABELS[mode]} : lecture de {file.name}"):
-        try:
-            graph = graph_from_osm_file(
-                file, mode=mode, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
+    unchanged = ", ".join(MODE_LABELS[m] for m in modes)
+    try:
+        communes = read_communes(conn)
+        with console.status(f"Lecture de {file.name}"):
+            graphs = graphs_from_osm_file(
+                file, modes=modes, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
             )
-            coverage = network_coverage(graph, read_communes(conn))
-            if coverage < 0.5 and not force:
-                msg = (
-                    f"{file} : le réseau {MODE_LABELS[mode]} ne dessert que {coverage:.0%} de la population "
-                    "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
-                )
-                raise fail(f"{msg}\nLe réseau {MODE_LABELS[mode]} stocké n'a pas changé.")
-            save_network(conn, graph, source=file.name, source_sha256=sha256)
-        except (AtlasError, StoreError) as exc:
-            raise fail(f"{exc}\nLe réseau {MODE_LABELS[mode]} stocké n'a pas changé.") from exc
-    console.print(
-        f"Réseau {MODE_LABELS[mode]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
-        f"({graph.strongly_connected_components()[0]} composante(s) fortement connexe(s) gardée(s)), "
-        f"{coverage:.1%} de la population desservie, "
-        f"en {time.monotonic() - started:.1f} s."
-    )
-    if coverage < 0.99:
+            graph = next(graphs)
+    except (AtlasError, StoreError) as exc:
+        raise fail(f"{exc}\nRéseaux stockés inchangés ({unchanged}).") from exc
+    for index, m in enumerate(modes):
+        with console.status(f"Réseau {MODE_LABELS[m]} : construction et enregistrement"):
+            try:
+                if index:
+                    graph = next(graphs)
+                coverage = network_coverage(graph, communes)
+                if coverage < 0.5 and not force:
+                    msg = (
+                        f"{file} : le réseau {MODE_LABELS[m]} ne dessert que {coverage:.0%} de la population "
+                        "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
+                    )
+                    raise fail(f"{msg}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.")
+                prepare_origins(graph)
+                save_network(conn, graph, source=file.name, source_sha256=sha256)
+            except (AtlasError, StoreError) as exc:
+                raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
+        # counted without the graph's memoised CSR, which nothing else needs here (peak memory)
+        components = int(strong_component_labels(graph.src, graph.dst, graph.n_nodes).max()) + 1
         console.print(
-            f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
-            "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
+            f"Réseau {MODE_LABELS[m]} : {graph.n_nodes} nœuds, {graph.n_edges} arcs "
+            f"({components} composante(s) fortement connexe(s) gardée(s)), "
+            f"{coverage:.1%} de la population desservie, "
+            f"en {time.monotonic() - started:.1f} s."
         )
+        if coverage < 0.99:
+            console.print(
+                f"[bold yellow]Attention[/] : {1 - coverage:.1%} de la population vit dans des communes "
+                "hors de ce réseau (îles sans pont, extrait partiel) : leurs temps resteront inconnus."
+            )
+        started = time.monotonic()
+        del graph
 
 
 def compute_access(
-    conn: psycopg.Connection, modes: Iterable[Mode], *, isochrones: bool | Mapping[str, bool] = True
+    conn: psycopg.Connection,
+    modes: Iterable[Mode],
+    *,
+    isochrones: bool | Mapping[str, bool] = True,
+    population_grid: pd.DataFrame | None = None,
 ) -> None:
     """Travel times from every commune to the nearest places, indicators and isochrones of
     each mode (``storage.access.replace_access``); the approximate commune graph when no OSM
-    network is stored (straight line x detour, :mod:`geo.network.approximate`). ``isochrones``: one flag, or one per mode. Fails (exit 2) on bad data."""
+    network is stored (straight line x detour, :mod:`geo.network.approximate`). ``isochrones``:
+    one flag, or one per mode. ``population_grid``: the cells of
+    :func:`geo.sources.population_grid.read_population_grid`, whose most populated cell is
+    each commune's origin (road-network graphs only). Fails (exit 2) on bad data."""
     from geo.analysis.access import accessibility_tables
     from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
     from geo.french import APPROXIMATE_TIMES, percent
@@ -118,6 +151,7 @@ def compute_access(
                     partner_labels=labels,
                     isochrone_minutes=DEFAULT_MINUTES if with_isochrones else None,
                     levels=level_columns,
+                    population_grid=population_grid,
                 )
                 result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
                 counts = replace_access(
@@ -126,6 +160,17 @@ def compute_access(
             except (AtlasError, StoreError) as exc:
                 raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
         off = int(result.origins["off_network"].sum())
+        if population_grid is not None and graph.approximate:
+            console.print(
+                "Carroyage de population non utilisé : temps approximatifs, chaque commune part d'un point "
+                "de son territoire."
+            )
+        elif population_grid is not None:
+            on_grid = int((result.origins["origin_method"] == "population_grid").sum())
+            console.print(
+                f"Origines : {on_grid} commune(s) sur {len(result.origins)} partent de leur carreau le plus "
+                "peuplé, les autres du point le plus dense du réseau routier."
+            )
         console.print(
             f"Accessibilité {MODE_LABELS[m]}{' (approximative)' if graph.approximate else ''} : "
             f"{counts['communes']} communes x {counts['categories']} catégories, "
@@ -133,6 +178,7 @@ def compute_access(
             + (f", {off} commune(s) hors réseau (îles ?)" if off else "")
             + f", en {time.monotonic() - started:.1f} s."
         )
+        del graph, stored, result, polygons  # before the next mode's graph is read (peak memory)
     incomplete = [t.label for t in inventory if t.receives_public and not t.complete]
     if incomplete:
         console.print(
@@ -226,4 +272,4 @@ def gap_threshold(state: PublishedState, mode: Mode) -> float:
     return REACH_S[mode] if value is None or math.isnan(value) else value
 
 
-__all__ = ["compute_access", "gap_threshold", "republish", "store_gaps", "store_network"]
+__all__ = ["compute_access", "gap_threshold", "republish", "store_gaps", "store_networks"]

@@ -34,7 +34,7 @@ def refresh(
     """Load the sources, build the networks (with ``--osm``), compute the travel times of both
     modes and their white zones, and publish everything in one transaction."""
     from scripts.cli import _print_load_summary, read_sources, store_region
-    from scripts.publish import compute_access, gap_threshold, store_gaps, store_network
+    from scripts.publish import compute_access, gap_threshold, store_gaps, store_networks
     from storage.access import file_sha256
     from storage.db import connect
     from storage.migrate import migrate
@@ -60,8 +60,7 @@ def refresh(
             counts = store_region(conn, sources, dt.datetime.now(dt.UTC))
             loaded_in = time.monotonic() - started
             if osm is not None and sha256 is not None:
-                for mode in MODES:
-                    store_network(conn, osm, mode, sha256=sha256, force=force)
+                store_networks(conn, osm, MODES, sha256=sha256, force=force)
             compute_access(conn, MODES, isochrones=isochrones)
             store_gaps(conn, {m: gap_threshold(before, m) for m in MODES})
         version = publication_version(conn)

@@ -1,7 +1,7 @@
 """Road networks and accessibility results in PostGIS.
 
-``save_network`` stores a :class:`~geo.network.graph.RoadGraph` (compressed arrays in a
-``bytea`` column, replacing the graph of its mode); ``replace_access`` replaces every
+``save_network`` stores a :class:`~geo.network.graph.RoadGraph` (its ``.npz`` arrays, stored
+uncompressed, in a ``bytea`` column, replacing the graph of its mode); ``replace_access`` replaces every
 result of one mode in one transaction. The region frames the engine needs
 (``read_communes``, ``read_places``) are read here so that the core never sees SQL.
 """
@@ -9,6 +9,8 @@ result of one mode in one transaction. The region frames the engine needs
 from __future__ import annotations
 
 import hashlib
+import struct
+import tempfile
 from typing import Any
 
 import geopandas as gpd
@@ -20,53 +22,81 @@ from psycopg.types.json import Jsonb
 from geo.network.graph import RoadGraph, load_npz
 from storage.common import StoreError, copy_rows, ewkb_hex, read_frame, region_crs, region_srid
 
-
 # ------------------------------------------------------------------ networks
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+"""Header of PostgreSQL's binary COPY format (signature, flags, no header extension)."""
+_CHUNK = 1 << 24  # bytes per write or read of a graph's .npz stream
+
+
 def save_network(conn: psycopg.Connection, graph: RoadGraph, *, source: str, source_sha256: str | None) -> None:
     """Store ``graph`` as the network of its mode (``drive`` or ``walk``), replacing the old one.
 
     The accessibility results of that mode are removed in the same transaction: they
-    described the previous network.
+    described the previous network. The graph's ``.npz`` (uncompressed: 210 MB for a
+    Région's walk graph) is written to a temporary file and streamed to PostgreSQL with
+    ``COPY ... (FORMAT BINARY)`` in 16 MB chunks, so that its bytes are never held in memory.
     """
     mode = graph.mode
     crs = region_crs(conn)
     if crs != graph.crs:
         msg = f"the graph is in {graph.crs}, the Région's data in {crs}"
         raise StoreError(msg)
-    with conn.transaction():
-        conn.execute("DELETE FROM access_run WHERE mode = %s", (mode,))
-        conn.execute(
-            """
-            INSERT INTO network (mode, approximate, source, source_sha256, crs, n_nodes, n_edges, graph)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (mode) DO UPDATE SET
-                approximate = EXCLUDED.approximate, source = EXCLUDED.source,
-                source_sha256 = EXCLUDED.source_sha256, crs = EXCLUDED.crs,
-                n_nodes = EXCLUDED.n_nodes, n_edges = EXCLUDED.n_edges,
-                graph = EXCLUDED.graph, built_at = now()
-            """,
-            (
-                mode,
-                graph.approximate,
-                source,
-                source_sha256,
-                graph.crs,
-                graph.n_nodes,
-                graph.n_edges,
-                graph.to_npz_bytes(),
-            ),
-        )
+    with tempfile.TemporaryFile() as spool:
+        graph.write_npz(spool)
+        size = spool.tell()
+        spool.seek(0)
+        fields = [
+            mode.encode(),
+            b"\x01" if graph.approximate else b"\x00",
+            source.encode(),
+            None if source_sha256 is None else source_sha256.encode(),
+            graph.crs.encode(),
+            struct.pack("!i", graph.n_nodes),
+            struct.pack("!i", graph.n_edges),
+        ]
+        head = _COPY_SIGNATURE + struct.pack("!h", len(fields) + 1)
+        for value in fields:
+            head += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("DELETE FROM access_run WHERE mode = %s", (mode,))
+            cur.execute("DELETE FROM network WHERE mode = %s", (mode,))
+            with cur.copy(
+                "COPY network (mode, approximate, source, source_sha256, crs, n_nodes, n_edges, graph) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.write(head + struct.pack("!i", size))
+                while chunk := spool.read(_CHUNK):
+                    copy.write(chunk)
+                copy.write(struct.pack("!h", -1))
 
 
 def load_network(conn: psycopg.Connection, mode: str) -> tuple[RoadGraph, dict[str, Any]] | None:
-    """The stored graph of ``mode`` and its metadata, or None when there is none."""
+    """The stored graph of ``mode`` and its metadata, or None when there is none.
+
+    The graph's bytes are streamed (one ``COPY ... TO STDOUT``, hence one snapshot) to a
+    temporary file and read from there, so that they are not held in memory next to the
+    arrays read from them.
+    """
     row = conn.execute(
-        "SELECT graph, source, source_sha256, approximate, built_at FROM network WHERE mode = %s", (mode,)
+        "SELECT source, source_sha256, approximate, built_at FROM network WHERE mode = %s", (mode,)
     ).fetchone()
     if row is None:
         return None
-    graph = load_npz(bytes(row[0]))
-    return graph, {"source": row[1], "source_sha256": row[2], "approximate": row[3], "built_at": row[4]}
+    with tempfile.TemporaryFile() as spool, conn.cursor() as cur:
+        with cur.copy("COPY (SELECT graph FROM network WHERE mode = %s) TO STDOUT (FORMAT BINARY)", (mode,)) as copy:
+            for data in copy:
+                spool.write(data)
+        # header (19 bytes), field count (2), field length (4), then the .npz bytes
+        spool.seek(len(_COPY_SIGNATURE))
+        count, length = struct.unpack("!hi", spool.read(6))
+        if count != 1 or length < 0:
+            msg = f"the stored {mode} network has no graph (it changed while being read?): run atlas network load again"
+            raise StoreError(msg)
+        start = spool.tell()
+        spool.truncate(start + length)
+        spool.seek(start)
+        graph = load_npz(spool)
+    return graph, {"source": row[0], "source_sha256": row[1], "approximate": row[2], "built_at": row[3]}
 
 
 def networks(conn: psycopg.Connection) -> list[dict[str, Any]]:

@@ -289,3 +289,63 @@ def test_a_crossing_beyond_the_table_bound_is_flagged(tmp_path: Path) -> None:
     assert nearest.loc["56002", "seconds"] > 5400 and nearest.loc["56002", "ferry"]
     assert "56002" not in set(result.od["commune_code"])
     assert not nearest.loc["56001", "ferry"]
+
+
+# ------------------------------------------- the one-read reader, storage of the flag
+def test_one_read_for_both_modes_keeps_the_ferries(synthetic: Path) -> None:
+    """graphs_from_osm_file reads the extract once for both modes: each graph has its ferry
+    edges, added before the largest component is kept (island A stays, joined; island B goes),
+    the same as a build of that mode alone."""
+    from geo.network.osm import graphs_from_osm_file
+
+    graphs = list(graphs_from_osm_file(synthetic, modes=("drive", "walk"), crs=CRS))
+    assert [g.mode for g in graphs] == ["drive", "walk"]
+    for graph in graphs:
+        alone = graph_from_osm_file(synthetic, mode=graph.mode, crs=CRS)
+        ids = graph.node_id.tolist()
+        assert set(ids) == {1, 2, 3, 4, 20, 11, 12, 13}  # island A joined by its ferry, B dropped
+        assert graph.ferry is not None and not graph.ferry.flags.writeable
+        assert {(ids[s], ids[d]) for s, d in zip(graph.src[graph.ferry], graph.dst[graph.ferry], strict=True)} == {
+            (4, 20),
+            (20, 11),
+            (11, 20),
+            (20, 4),
+        }
+        for name in ("node_id", "x", "y", "src", "dst", "seconds", "ferry"):
+            assert np.array_equal(getattr(graph, name), getattr(alone, name)), name
+        # Nodes in Z-order: the flags follow their edges through the renumbering.
+        assert np.array_equal(graph.node_id, graph.sorted_spatially().node_id)
+
+
+def test_ferry_flags_survive_the_network_table(pilot_copy: str, synthetic: Path, tmp_path: Path) -> None:
+    """save_network / load_network keep the ferry flags and the stored road density; a
+    graph without ferries (and an .npz of before ferries) reads back with ``ferry`` None."""
+    import json
+
+    from geo.origins import DENSITY_RADIUS_M, prepare_origins
+    from storage import db
+    from storage.access import load_network, save_network
+
+    graph = graph_from_osm_file(synthetic, mode="walk", crs=CRS, island_min_nodes=2)
+    density = prepare_origins(graph)
+    plain = graph_from_osm_file(
+        write_synthetic(tmp_path / "synthetic-noferry.osm.pbf", WAYS[:3]), mode="drive", crs=CRS
+    )
+    with db.connect(pilot_copy) as conn:
+        save_network(conn, graph, source="synthetic-islands.osm.pbf", source_sha256=None)
+        save_network(conn, plain, source="synthetic-noferry.osm.pbf", source_sha256=None)
+        stored_walk, stored_drive = load_network(conn, "walk"), load_network(conn, "drive")
+    assert stored_walk is not None and stored_drive is not None
+    walk, drive = stored_walk[0], stored_drive[0]
+    assert walk.ferry is not None and np.array_equal(walk.ferry, graph.ferry) and not walk.ferry.flags.writeable
+    assert any(key.startswith("node_density_") for key in walk._cache)  # stored, not recounted
+    assert np.array_equal(walk.node_density(DENSITY_RADIUS_M), density)
+    assert drive.ferry is None and not has_ferries(drive)
+
+    # A graph stored before ferries existed (compressed, no ferry array) still reads.
+    old = tmp_path / "before-ferries.npz"
+    meta = {"format_version": 2, "crs": plain.crs, "mode": plain.mode, "approximate": False}
+    arrays = {name: getattr(plain, name) for name in ("node_id", "x", "y", "src", "dst", "seconds")}
+    np.savez_compressed(old, meta=np.array(json.dumps(meta)), **arrays)
+    reread = load_npz(old)
+    assert reread.ferry is None and np.array_equal(reread.seconds, plain.seconds)

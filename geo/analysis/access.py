@@ -78,7 +78,8 @@ def compute_access(
     od_limit_s: float | None = None,
     catchment_s: float | None = None,
     max_snap_m: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 2,
+    population_grid: gpd.GeoDataFrame | None = None,
 ) -> AccessResult:
     """Travel-time table, nearest place per category and indicators, for ``graph``'s mode.
 
@@ -100,7 +101,7 @@ def compute_access(
     catchment_s
         Catchment of the Gaussian 2SFCA in seconds (default per mode,
         :data:`geo.vocabulary.REACH_S`).
-    max_snap_m, batch_size
+    max_snap_m, batch_size, population_grid
         See :func:`geo.traveltimes.travel_times`.
 
     Returns
@@ -113,7 +114,15 @@ def compute_access(
     if limit < max(catchment, CHOICE_S):
         msg = f"od_limit_s ({limit:g} s) must cover the catchment and the 30-minute choice count"
         raise ValidationError(msg, field="od_limit_s")
-    table = travel_times(graph, communes, places, limit_s=limit, max_snap_m=max_snap_m, batch_size=batch_size)
+    table = travel_times(
+        graph,
+        communes,
+        places,
+        limit_s=limit,
+        max_snap_m=max_snap_m,
+        batch_size=batch_size,
+        population_grid=population_grid,
+    )
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}
@@ -280,13 +289,15 @@ def accessibility_tables(
     partner_labels: dict[str, str] | None = None,
     isochrone_minutes: Sequence[int] | None = (15, 30, 45),
     levels: Sequence[str] = ("epci", "arrondissement", "departement", "region"),
+    population_grid: gpd.GeoDataFrame | None = None,
 ) -> tuple[AccessResult, pd.DataFrame, gpd.GeoDataFrame]:
     """Everything ``atlas access`` stores for one mode: per-commune results, indicators
     per level (columns of ``communes``, e.g. ``epci`` or ``zone:<zoning>``) and
-    isochrones (none when ``isochrone_minutes`` is None)."""
+    isochrones (none when ``isochrone_minutes`` is None). ``population_grid``: see
+    :func:`compute_access`."""
     from geo.isochrones import place_isochrones
 
-    result = compute_access(graph, communes, places, partner_labels=partner_labels)
+    result = compute_access(graph, communes, places, partner_labels=partner_labels, population_grid=population_grid)
     summary = summarise_levels(result.nearest, communes, levels=levels)
     if isochrone_minutes:
         isochrones = place_isochrones(graph, result.places, minutes=isochrone_minutes, communes=communes, od=result.od)

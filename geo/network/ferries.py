@@ -2,7 +2,7 @@
 
 An OSM ferry is a way tagged ``route=ferry`` (no ``highway`` tag) whose ends usually share
 a node with the road or the path to the quay. The OSM reader (:mod:`geo.network.osm`)
-hands these ways to a :class:`FerryCollector`; :func:`add_ferries` then turns them into
+hands these ways to a :class:`FerryCollector`; :func:`ferry_edges` then turns them into
 edges of the graph, flagged in :attr:`RoadGraph.ferry <geo.network.graph.RoadGraph>`, before
 the strongly connected component is kept, so that an island with a ferry joins the
 network and its inhabitants get a real time, crossing included.
@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from geo.network.graph import RoadGraph
 from geo.vocabulary import Mode
@@ -131,8 +132,129 @@ class FerryCollector:
         return len(self.lengths)
 
 
+@dataclass(frozen=True)
+class FerryEdges:
+    """What the ferry ways add to a network: new nodes, then new edges.
+
+    ``node_id``, ``x``, ``y``: the ferry nodes the network does not hold, appended after its
+    nodes (index ``n_nodes + i``). ``src``, ``dst``, ``seconds``, ``ferry``: the ferry edges
+    and the landing links (``ferry`` False for these), as node indices of the network
+    extended by the new nodes.
+    """
+
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    seconds: np.ndarray
+    ferry: np.ndarray
+
+
+def ferry_edges(
+    node_id: np.ndarray, x: np.ndarray, y: np.ndarray, ferries: FerryCollector, transform: object
+) -> FerryEdges | None:
+    """The nodes and edges that the collected ferry ways add to a network (module's rules).
+
+    Parameters
+    ----------
+    node_id, x, y
+        The nodes of the network of ``ferries.mode``: OSM ids and coordinates in metres in
+        the CRS of ``transform``, before any component is dropped.
+    ferries
+        The ferry ways of the same OSM file.
+    transform
+        ``pyproj.Transformer`` (or anything with ``transform(lon, lat)``) from WGS84 to the
+        CRS of ``x`` and ``y``.
+
+    Returns
+    -------
+    FerryEdges or None
+        None when there is no located ferry way.
+    """
+    if not len(ferries):
+        return None
+    refs = np.asarray(ferries.refs, dtype=np.int64)
+    lon7 = np.asarray(ferries.lon7, dtype=np.int64)
+    lat7 = np.asarray(ferries.lat7, dtype=np.int64)
+    way = np.repeat(np.arange(len(ferries)), ferries.lengths)
+    located = (np.abs(lon7) <= 1_800_000_000) & (np.abs(lat7) <= 900_000_000)
+    refs, lon7, lat7, way = refs[located], lon7[located], lat7[located], way[located]
+    if refs.size < 2:
+        return None
+    n_nodes = int(node_id.shape[0])
+
+    # Network index of every ferry node: an existing node, or a new one appended.
+    if n_nodes:
+        order = np.argsort(node_id)
+        position = np.minimum(np.searchsorted(node_id, refs, sorter=order), n_nodes - 1)
+        existing = node_id[order[position]] == refs
+        index = np.where(existing, order[position], -1)
+    else:
+        existing = np.zeros(refs.size, dtype=bool)
+        index = np.full(refs.size, -1, dtype=np.int64)
+    new_refs, first, inverse = np.unique(refs[~existing], return_index=True, return_inverse=True)
+    index[~existing] = n_nodes + inverse
+    new_x, new_y = transform.transform(  # type: ignore[attr-defined]
+        lon7[~existing][first] / 1e7, lat7[~existing][first] / 1e7
+    )
+    new_x = np.asarray(new_x, dtype=np.float64)
+    new_y = np.asarray(new_y, dtype=np.float64)
+
+    def coordinates(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of network nodes and new nodes (without concatenating the network's)."""
+        old = nodes < n_nodes
+        px, py = np.empty(nodes.size), np.empty(nodes.size)
+        px[old], py[old] = x[nodes[old]], y[nodes[old]]
+        px[~old], py[~old] = new_x[nodes[~old] - n_nodes], new_y[nodes[~old] - n_nodes]
+        return px, py
+
+    # Ferry edges: consecutive nodes of a way, time by length share of its duration.
+    tail = np.flatnonzero((way[:-1] == way[1:]) & (index[:-1] != index[1:]))
+    head = tail + 1
+    a, b, edge_way = index[tail], index[head], way[tail]
+    (ax, ay), (bx, by) = coordinates(a), coordinates(b)
+    length = np.hypot(bx - ax, by - ay)
+    way_length = np.bincount(edge_way, weights=length, minlength=len(ferries))
+    duration = np.asarray(ferries.duration_s)[edge_way]
+    share = np.divide(length, way_length[edge_way], out=np.zeros_like(length), where=way_length[edge_way] > 0)
+    seconds = np.where(np.isfinite(duration), duration * share, length / (FERRY_SPEED_KPH / 3.6))
+    seconds = np.maximum(seconds, 1e-3)
+    both = ~np.asarray(ferries.oneway, dtype=bool)[edge_way]
+    src = [a, b[both]]
+    dst = [b, a[both]]
+    times = [seconds, seconds[both]]
+    flags = [np.ones(a.size, dtype=bool), np.ones(int(both.sum()), dtype=bool)]
+
+    # Landing links for the ends of each ferry way that are not on the network.
+    starts = np.r_[0, np.flatnonzero(way[1:] != way[:-1]) + 1]
+    stops = np.r_[starts[1:] - 1, way.size - 1]
+    ends = np.unique(index[np.concatenate((starts, stops))])
+    loose = ends[ends >= n_nodes]
+    if loose.size and n_nodes:
+        lx, ly = coordinates(loose)
+        distance, nearest = cKDTree(np.column_stack((x, y))).query(np.column_stack((lx, ly)), k=1)
+        close = distance <= LANDING_M
+        land_s = np.maximum(distance[close] / (LANDING_SPEED_KPH[ferries.mode] / 3.6), 1e-3)
+        src += [loose[close], nearest[close]]
+        dst += [nearest[close], loose[close]]
+        times += [land_s, land_s]
+        flags += [np.zeros(int(close.sum()) * 2, dtype=bool)]
+
+    return FerryEdges(
+        node_id=new_refs,
+        x=new_x,
+        y=new_y,
+        src=np.concatenate(src).astype(np.int64),
+        dst=np.concatenate(dst).astype(np.int64),
+        seconds=np.concatenate(times),
+        ferry=np.concatenate(flags),
+    )
+
+
 def add_ferries(graph: RoadGraph, ferries: FerryCollector, transform: object) -> RoadGraph:
-    """Return ``graph`` with the collected ferry ways as flagged edges (see the module's rules).
+    """Return ``graph`` with the collected ferry ways as flagged edges (see the module's rules
+    and :func:`ferry_edges`; the OSM reader applies :func:`ferry_edges` to its arrays).
 
     Parameters
     ----------
@@ -151,74 +273,22 @@ def add_ferries(graph: RoadGraph, ferries: FerryCollector, transform: object) ->
         The graph with new nodes (ferry nodes the roads do not share) and edges; its
         ``ferry`` array flags the ferry edges (landing links are not ferry edges).
     """
-    if not len(ferries):
+    extra = ferry_edges(graph.node_id, graph.x, graph.y, ferries, transform)
+    if extra is None:
         return graph
-    refs = np.asarray(ferries.refs, dtype=np.int64)
-    lon7 = np.asarray(ferries.lon7, dtype=np.int64)
-    lat7 = np.asarray(ferries.lat7, dtype=np.int64)
-    way = np.repeat(np.arange(len(ferries)), ferries.lengths)
-    located = (np.abs(lon7) <= 1_800_000_000) & (np.abs(lat7) <= 900_000_000)
-    refs, lon7, lat7, way = refs[located], lon7[located], lat7[located], way[located]
-    if refs.size < 2:
-        return graph
-
-    # Graph index of every ferry node: an existing node, or a new one appended.
-    order = np.argsort(graph.node_id)
-    position = np.searchsorted(graph.node_id, refs, sorter=order)
-    position = np.minimum(position, graph.n_nodes - 1)
-    existing = graph.node_id[order[position]] == refs
-    index = np.where(existing, order[position], -1)
-    new_refs, first, inverse = np.unique(refs[~existing], return_index=True, return_inverse=True)
-    index[~existing] = graph.n_nodes + inverse
-    new_x, new_y = transform.transform(  # type: ignore[attr-defined]
-        lon7[~existing][first] / 1e7, lat7[~existing][first] / 1e7
-    )
-    x = np.concatenate((graph.x, np.asarray(new_x, dtype=np.float64)))
-    y = np.concatenate((graph.y, np.asarray(new_y, dtype=np.float64)))
-
-    # Ferry edges: consecutive nodes of a way, time by length share of its duration.
-    tail = np.flatnonzero((way[:-1] == way[1:]) & (index[:-1] != index[1:]))
-    head = tail + 1
-    a, b, edge_way = index[tail], index[head], way[tail]
-    length = np.hypot(x[b] - x[a], y[b] - y[a])
-    way_length = np.bincount(edge_way, weights=length, minlength=len(ferries))
-    duration = np.asarray(ferries.duration_s)[edge_way]
-    share = np.divide(length, way_length[edge_way], out=np.zeros_like(length), where=way_length[edge_way] > 0)
-    seconds = np.where(np.isfinite(duration), duration * share, length / (FERRY_SPEED_KPH / 3.6))
-    seconds = np.maximum(seconds, 1e-3)
-    both = ~np.asarray(ferries.oneway, dtype=bool)[edge_way]
-    src = [graph.src, a, b[both]]
-    dst = [graph.dst, b, a[both]]
-    times = [graph.seconds, seconds, seconds[both]]
-    flags = [graph.ferry if graph.ferry is not None else np.zeros(graph.n_edges, dtype=bool)]
-    flags += [np.ones(a.size, dtype=bool), np.ones(int(both.sum()), dtype=bool)]
-
-    # Landing links for the ends of each ferry way that are not on the network.
-    starts = np.r_[0, np.flatnonzero(way[1:] != way[:-1]) + 1]
-    stops = np.r_[starts[1:] - 1, way.size - 1]
-    ends = np.unique(index[np.concatenate((starts, stops))])
-    loose = ends[ends >= graph.n_nodes]
-    if loose.size and graph.n_nodes:
-        distance, nearest = graph.to_kdtree().query(np.column_stack((x[loose], y[loose])), k=1)
-        close = distance <= LANDING_M
-        land_s = np.maximum(distance[close] / (LANDING_SPEED_KPH[graph.mode] / 3.6), 1e-3)
-        src += [loose[close], nearest[close]]
-        dst += [nearest[close], loose[close]]
-        times += [land_s, land_s]
-        flags += [np.zeros(int(close.sum()) * 2, dtype=bool)]
-
+    flags = graph.ferry if graph.ferry is not None else np.zeros(graph.n_edges, dtype=bool)
     return RoadGraph(
-        node_id=np.concatenate((graph.node_id, new_refs)),
-        x=x,
-        y=y,
-        src=np.concatenate(src),
-        dst=np.concatenate(dst),
-        seconds=np.concatenate(times),
+        node_id=np.concatenate((graph.node_id, extra.node_id)),
+        x=np.concatenate((graph.x, extra.x)),
+        y=np.concatenate((graph.y, extra.y)),
+        src=np.concatenate((graph.src, extra.src)),
+        dst=np.concatenate((graph.dst, extra.dst)),
+        seconds=np.concatenate((graph.seconds, extra.seconds)),
         crs=graph.crs,
         mode=graph.mode,
         approximate=graph.approximate,
         node_label=None,
-        ferry=np.concatenate(flags),
+        ferry=np.concatenate((flags, extra.ferry)),
     )
 
 

@@ -35,11 +35,34 @@ NPZ_FORMAT_VERSION = 2
 too) packed the approximate flag into the mode's name (``approximate-drive``)."""
 
 _ARRAYS = ("node_id", "x", "y", "src", "dst", "seconds")
+_DENSITY_PREFIX = "node_density_"  # + radius in metres: arrays of RoadGraph.node_density
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array owning the memory of ``array`` when ``array`` is a plain view of all of it
+    (as ``np.load`` returns them), else ``array``; for arrays nobody else holds."""
+    base = array.base
+    if isinstance(base, np.ndarray) and base.flags.owndata and base.shape == array.shape and base.dtype == array.dtype:
+        return base
+    return array
+
+
+def _adoptable(value: object, dtype: type) -> bool:
+    """True for a read-only 1-D array of ``dtype`` owning its memory: nobody can write it
+    without first making it writeable again, so a graph may keep it without a copy
+    (a Région's walk graph is 200 MB)."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype == dtype
+        and value.ndim == 1
+        and value.flags.owndata
+        and not value.flags.writeable
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +174,9 @@ class RoadGraph:
             "seconds": np.float64,
         }
         for name, dtype in dtypes.items():
-            value = np.array(getattr(self, name), dtype=dtype, copy=True)
+            value = getattr(self, name)
+            if not _adoptable(value, dtype):
+                value = np.array(value, dtype=dtype, copy=True)
             if value.ndim != 1:
                 msg = f"RoadGraph.{name} must be one-dimensional, got shape {value.shape}"
                 raise ValidationError(msg, field=name)
@@ -160,7 +185,8 @@ class RoadGraph:
             labels = np.array(self.node_label, dtype=str, copy=True)
             object.__setattr__(self, "node_label", _readonly(labels))
         if self.ferry is not None:
-            object.__setattr__(self, "ferry", _readonly(np.array(self.ferry, dtype=bool, copy=True)))
+            ferry = self.ferry if _adoptable(self.ferry, np.bool_) else np.array(self.ferry, dtype=bool, copy=True)
+            object.__setattr__(self, "ferry", _readonly(ferry))
         n = self.node_id.shape[0]
         for name in ("x", "y") + (("node_label",) if self.node_label is not None else ()):
             if getattr(self, name).shape[0] != n:
@@ -246,6 +272,26 @@ class RoadGraph:
             self._cache["kdtree"] = cKDTree(np.column_stack((self.x, self.y)))
         tree: cKDTree = self._cache["kdtree"]
         return tree
+
+    def node_density(self, radius_m: float) -> np.ndarray:
+        """Number of nodes within ``radius_m`` metres of each node (itself included), memoised.
+
+        It depends only on the network, so :func:`geo.origins.prepare_origins` computes it
+        once when the network is loaded, and :meth:`to_npz_bytes` stores every density
+        computed so far with the graph; a graph read back by :func:`load_npz` has them.
+
+        Returns
+        -------
+        numpy.ndarray
+            int32, shape ``(n_nodes,)``, read-only.
+        """
+        key = f"{_DENSITY_PREFIX}{float(radius_m):g}"
+        if key not in self._cache:
+            tree = self.to_kdtree()
+            count = tree.query_ball_point(tree.data, r=float(radius_m), return_length=True, workers=-1)
+            self._cache[key] = _readonly(np.asarray(count, dtype=np.int32))
+        density: np.ndarray = self._cache[key]
+        return density
 
     def reverse(self) -> RoadGraph:
         """Return the graph with every edge reversed (same nodes, same times)."""
@@ -337,7 +383,7 @@ class RoadGraph:
         """
         if self.n_nodes == 0:
             return self
-        return self.reordered(np.argsort(_morton_key(self.x, self.y), kind="stable"))
+        return self.reordered(spatial_order(self.x, self.y))
 
     def strongly_connected_components(self) -> tuple[int, np.ndarray]:
         """Label the strongly connected components.
@@ -361,13 +407,7 @@ class RoadGraph:
         if self.n_nodes == 0:
             return self
         _, labels = self.strongly_connected_components()
-        sizes = np.bincount(labels)
-        # Labels are not numbered by first node; rank ties by the lowest member index.
-        first_member = np.full(sizes.shape[0], self.n_nodes, dtype=np.int64)
-        np.minimum.at(first_member, labels, np.arange(self.n_nodes))
-        candidates = np.flatnonzero(sizes == sizes.max())
-        best = candidates[np.argmin(first_member[candidates])]
-        return self.subgraph(labels == best)
+        return self.subgraph(component_mask(labels, None))
 
     def components_at_least(self, min_nodes: int) -> RoadGraph:
         """Return the subgraph of the largest strongly connected component and of every
@@ -377,13 +417,8 @@ class RoadGraph:
         """
         if self.n_nodes == 0:
             return self
-        if min_nodes < 1:
-            msg = f"min_nodes must be at least 1, got {min_nodes}"
-            raise ValidationError(msg, field="min_nodes")
         _, labels = self.strongly_connected_components()
-        sizes = np.bincount(labels)
-        keep = (sizes >= min_nodes) | (sizes == sizes.max())
-        return self.subgraph(keep[labels])
+        return self.subgraph(component_mask(labels, min_nodes))
 
     def to_networkx(self) -> nx.DiGraph:
         """Return a ``networkx.DiGraph`` copy, for tests and oracles (slow on big graphs).
@@ -408,7 +443,7 @@ class RoadGraph:
 
     # -------------------------------------------------------------------- I/O
     def save_npz(self, path: str | Path) -> Path:
-        """Write the graph to a compressed ``.npz`` file (no pickle).
+        """Write the graph to an ``.npz`` file (no pickle, arrays stored uncompressed).
 
         Parameters
         ----------
@@ -424,16 +459,18 @@ class RoadGraph:
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         with path.open("wb") as handle:
-            self._write_npz(handle)
+            self.write_npz(handle)
         return path
 
     def to_npz_bytes(self) -> bytes:
-        """The graph as the bytes of a compressed ``.npz`` file (for a database column)."""
+        """The graph as the bytes of an ``.npz`` file (for a database column)."""
         buffer = io.BytesIO()
-        self._write_npz(buffer)
+        self.write_npz(buffer)
         return buffer.getvalue()
 
-    def _write_npz(self, handle: BinaryIO) -> None:
+    def write_npz(self, handle: BinaryIO) -> None:
+        """Write the graph as an ``.npz`` file to an open binary file (a temporary file, to
+        stream it to the database without holding its bytes in memory)."""
         meta = {
             "format_version": NPZ_FORMAT_VERSION,
             "crs": self.crs,
@@ -445,12 +482,16 @@ class RoadGraph:
             arrays["node_label"] = self.node_label
         if self.ferry is not None:
             arrays["ferry"] = self.ferry
-        np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
+        arrays.update({key: value for key, value in self._cache.items() if key.startswith(_DENSITY_PREFIX)})
+        # Stored, not deflated: zlib took a third of `atlas network load` at Région scale
+        # and saved only 37 % on these float and index arrays (benchmarks/README.md).
+        np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
-def load_npz(path: str | Path | bytes) -> RoadGraph:
-    """Read a graph written by :meth:`RoadGraph.save_npz` (a path) or
-    :meth:`RoadGraph.to_npz_bytes` (bytes).
+def load_npz(path: str | Path | bytes | BinaryIO) -> RoadGraph:
+    """Read a graph written by :meth:`RoadGraph.save_npz` (a path),
+    :meth:`RoadGraph.to_npz_bytes` (bytes) or :meth:`RoadGraph.write_npz` (an open binary
+    file, read from its current position).
 
     Raises
     ------
@@ -458,8 +499,11 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
         When the file is missing, unreadable, or not a graph of a known format version.
     """
     if isinstance(path, bytes):
-        source: Path | io.BytesIO = io.BytesIO(path)
+        source: Path | BinaryIO = io.BytesIO(path)
         path = Path("<bytes>")
+    elif not isinstance(path, str | Path):
+        source = path
+        path = Path(str(getattr(path, "name", "<file>")))
     else:
         path = source = Path(path)
         if not path.is_file():
@@ -479,14 +523,18 @@ def load_npz(path: str | Path | bytes) -> RoadGraph:
     if meta.get("format_version") not in (1, NPZ_FORMAT_VERSION):
         msg = f"unsupported graph format version {meta.get('format_version')!r}"
         raise ValidationError(msg, file=path)
-    return RoadGraph(
-        **{name: contents[name] for name in _ARRAYS},
+    graph = RoadGraph(
+        **{name: _readonly(_owner(contents.pop(name))) for name in _ARRAYS},
         node_label=contents.get("node_label"),
-        ferry=contents.get("ferry"),
+        ferry=_readonly(_owner(contents.pop("ferry"))) if "ferry" in contents else None,
         crs=meta["crs"],
         mode=parse_mode(str(meta["mode"]).removeprefix("approximate-")),
         approximate=bool(meta["approximate"]),
     )
+    for key, value in contents.items():
+        if key.startswith(_DENSITY_PREFIX) and value.shape == (graph.n_nodes,):
+            graph._cache[key] = _readonly(value.astype(np.int32, copy=False))
+    return graph
 
 
 def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int) -> scipy.sparse.csr_matrix:
@@ -506,6 +554,51 @@ def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int
     indptr = np.zeros(n_nodes + 1, dtype=index_dtype)
     np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
     return scipy.sparse.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes))
+
+
+def strong_component_labels(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Strongly connected component label of each node of the edges ``src -> dst``.
+
+    The same labels as :meth:`RoadGraph.strongly_connected_components`, without building a
+    graph (no minimum over duplicate edges: only the structure matters), so that a
+    builder can select components before making its one :class:`RoadGraph`.
+    """
+    order = np.argsort(src, kind="stable")
+    indices = np.asarray(dst)[order].astype(np.int32)
+    del order
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n_nodes), out=indptr[1:])
+    matrix = scipy.sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes))
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    return np.asarray(labels)
+
+
+def component_mask(labels: np.ndarray, min_nodes: int | None) -> np.ndarray:
+    """Nodes of the components kept, from component ``labels`` (one per node).
+
+    ``min_nodes`` None: the largest component only, and when several share the largest
+    size, the one holding the lowest node index. Otherwise the largest ones and every
+    component of at least ``min_nodes`` nodes (at least 1).
+    """
+    sizes = np.bincount(labels)
+    if min_nodes is not None:
+        if min_nodes < 1:
+            msg = f"min_nodes must be at least 1, got {min_nodes}"
+            raise ValidationError(msg, field="min_nodes")
+        keep = (sizes >= min_nodes) | (sizes == sizes.max())
+        mask: np.ndarray = keep[labels]
+        return mask
+    # Labels are not numbered by first node; rank ties by the lowest member index.
+    first_member = np.full(sizes.shape[0], labels.shape[0], dtype=np.int64)
+    np.minimum.at(first_member, labels, np.arange(labels.shape[0]))
+    candidates = np.flatnonzero(sizes == sizes.max())
+    best = candidates[np.argmin(first_member[candidates])]
+    return np.asarray(labels == best)
+
+
+def spatial_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The node order of :meth:`RoadGraph.sorted_spatially` (Z-order, stable), as indices."""
+    return np.argsort(_morton_key(x, y), kind="stable")
 
 
 def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Build a :class:`~geo.network.graph.RoadGraph` from an OpenStreetMap extract.
 
 The extract (``.osm.pbf``, ``.osm``, ``.osm.bz2`` ...) is streamed once with pyosmium,
-which fills a node-location cache and hands over the ``highway`` ways. Ways of the
-requested mode (see :mod:`geo.network.speeds`) are split into one edge per pair of
+which fills a node-location cache and hands over the ``highway`` and ``route=ferry`` ways, for every mode
+asked (:func:`graphs_from_osm_file`). Ways of each mode (see :mod:`geo.network.speeds`)
+are split into one edge per pair of
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
 caller's CRS in one vectorised call, edge lengths are Euclidean distances in that CRS
@@ -15,6 +16,9 @@ faster routing.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +26,8 @@ import osmium
 import pyproj
 
 from geo.errors import CrsError, ValidationError
-from geo.network.ferries import FerryCollector, add_ferries
-from geo.network.graph import RoadGraph
+from geo.network.ferries import FerryCollector, ferry_edges
+from geo.network.graph import RoadGraph, _readonly, component_mask, spatial_order, strong_component_labels
 from geo.network.speeds import is_way_allowed, way_directions, way_speed_kph
 from geo.vocabulary import Mode, check_mode
 
@@ -37,6 +41,10 @@ _COORDINATE_PRECISION = 1e7  # osmium stores lon/lat as integers of 1e-7 degree
 _UNDEFINED_COORDINATE = 2147483647
 
 
+WayFilter = Callable[[Mapping[str, str]], bool]
+"""A rule deciding from its tags whether an OSM way belongs to a network."""
+
+
 def graph_from_osm_file(
     path: str | Path,
     *,
@@ -44,6 +52,7 @@ def graph_from_osm_file(
     crs: str,
     largest_component: bool = True,
     island_min_nodes: int | None = None,
+    way_filter: WayFilter | None = None,
 ) -> RoadGraph:
     """Build a road graph with travel times from an OSM extract.
 
@@ -64,6 +73,10 @@ def graph_from_osm_file(
         of at least this many nodes: islands without a bridge or a ferry keep their own
         network, so that their inhabitants are measured to the places on the island
         instead of being left off the network. None keeps only the largest.
+    way_filter
+        Replaces the mode's rule of which ``highway`` ways to keep
+        (:func:`~geo.network.speeds.is_way_allowed`), e.g. with osmnx's filter in the
+        reference test; speeds, directions and ferries stay ours.
 
     Returns
     -------
@@ -79,27 +92,71 @@ def graph_from_osm_file(
     geo.errors.CrsError
         When ``crs`` is unknown or not projected.
     """
-    mode = check_mode(mode)
+    graphs = graphs_from_osm_file(
+        path,
+        modes=(mode,),
+        crs=crs,
+        largest_component=largest_component,
+        island_min_nodes=island_min_nodes,
+        way_filter=way_filter,
+    )
+    return next(graphs)
+
+
+def graphs_from_osm_file(
+    path: str | Path,
+    *,
+    modes: Sequence[Mode],
+    crs: str,
+    largest_component: bool = True,
+    island_min_nodes: int | None = None,
+    way_filter: WayFilter | None = None,
+) -> Iterator[RoadGraph]:
+    """Build the graphs of several modes from **one** read of an OSM extract.
+
+    The file is streamed once; the graph of each mode of ``modes`` is then built in turn
+    and yielded (in the order of ``modes``), so that a caller storing each graph before
+    asking for the next one holds one graph at a time. The node references of the kept
+    ways are held as compact arrays (8 bytes per reference), not Python lists. Parameters
+    and errors are those of :func:`graph_from_osm_file`.
+    """
+    modes = tuple(check_mode(m) for m in modes)
     transformer = _transformer_to(crs)
     path = Path(path)
     if not path.is_file():
         msg = "OSM file not found"
         raise ValidationError(msg, file=path)
+    held = [_read_ways(path, modes, way_filter)]
+    for index, mode in enumerate(modes):
+        # The last graph's build holds the only reference to the ways, and frees them early.
+        ways = [held.pop() if index == len(modes) - 1 else held[0]]
+        yield _build_graph(path, ways, mode, crs, transformer, largest_component, island_min_nodes)
 
-    ferries = FerryCollector(mode)
-    refs, lon7, lat7, way_of_ref, speed_kph, forward, backward = _read_ways(path, mode, ferries)
-    if not speed_kph.size:
+
+def _build_graph(
+    path: Path,
+    held: list[_Ways],
+    mode: Mode,
+    crs: str,
+    transformer: pyproj.Transformer,
+    largest_component: bool,
+    island_min_nodes: int | None,
+) -> RoadGraph:
+    """The graph of ``mode`` from the ways read by :func:`_read_ways` (``held``, emptied)."""
+    ways = held.pop()
+    member = ways.member[mode]
+    ferries = ways.ferries[mode]
+    if not member.any():
         msg = f"the OSM extract holds no way usable for mode {mode!r}"
         raise ValidationError(msg, file=path)
+    refs, lon7, lat7, way_of_ref = ways.refs, ways.lon7, ways.lat7, ways.way_of_ref
+    speed_kph, forward, backward = ways.speed_kph[mode], ways.forward[mode], ways.backward[mode]
 
     # Consecutive refs of the same way form an edge when both locations are known.
-    valid = (lon7 != _UNDEFINED_COORDINATE) & (lat7 != _UNDEFINED_COORDINATE)
-    tail = np.arange(refs.size - 1)
+    tail = np.flatnonzero(ways.edge_ok & member[way_of_ref[:-1]])
     head = tail + 1
-    is_edge = (way_of_ref[tail] == way_of_ref[head]) & valid[tail] & valid[head]
-    is_edge &= refs[tail] != refs[head]
-    tail, head = tail[is_edge], head[is_edge]
     edge_way = way_of_ref[tail]
+    del ways, way_of_ref, member
     if not tail.size:
         msg = f"the OSM extract holds no located way segment usable for mode {mode!r}"
         raise ValidationError(msg, file=path)
@@ -110,38 +167,76 @@ def graph_from_osm_file(
     node_id, first, inverse = np.unique(refs[used], return_index=True, return_inverse=True)
     ref_to_node = np.full(refs.size, -1, dtype=np.int64)
     ref_to_node[used] = inverse
+    del inverse
     lon = lon7[used][first] / _COORDINATE_PRECISION
     lat = lat7[used][first] / _COORDINATE_PRECISION
+    del used, first
     x, y = transformer.transform(lon, lat)
+    del lon, lat
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         msg = f"some OSM nodes cannot be projected to {crs}"
         raise CrsError(msg, file=path)
 
-    a = ref_to_node[tail]
-    b = ref_to_node[head]
+    a = ref_to_node[tail].astype(np.int32)
+    b = ref_to_node[head].astype(np.int32)
+    del ref_to_node, tail, head, refs, lon7, lat7
     length_m = np.hypot(x[b] - x[a], y[b] - y[a])
     seconds = np.maximum(length_m / (speed_kph[edge_way] / 3.6), MIN_EDGE_SECONDS)
+    del length_m
     fwd = forward[edge_way]
     bwd = backward[edge_way]
-    graph = RoadGraph(
-        node_id=node_id,
-        x=x,
-        y=y,
-        src=np.concatenate((a[fwd], b[bwd])),
-        dst=np.concatenate((b[fwd], a[bwd])),
-        seconds=np.concatenate((seconds[fwd], seconds[bwd])),
+    del edge_way
+    src = np.concatenate((a[fwd], b[bwd]))
+    dst = np.concatenate((b[fwd], a[bwd]))
+    seconds = np.concatenate((seconds[fwd], seconds[bwd]))
+    del a, b, fwd, bwd
+    ferry = None
+    extra = ferry_edges(node_id, x, y, ferries, transformer)
+    if extra is not None:  # before the components: ferries join islands to the mainland
+        node_id = np.concatenate((node_id, extra.node_id))
+        x = np.concatenate((x, extra.x))
+        y = np.concatenate((y, extra.y))
+        ferry = np.concatenate((np.zeros(src.size, dtype=bool), extra.ferry))
+        src = np.concatenate((src, extra.src.astype(np.int32)))
+        dst = np.concatenate((dst, extra.dst.astype(np.int32)))
+        seconds = np.concatenate((seconds, extra.seconds))
+        del extra
+    # Select the components and order the nodes before making the one RoadGraph (as
+    # RoadGraph.components_at_least / largest_strongly_connected_component then
+    # sorted_spatially would, without their intermediate copies of the graph).
+    keep = np.ones(node_id.size, dtype=bool)
+    if largest_component:
+        keep = component_mask(strong_component_labels(src, dst, node_id.size), island_min_nodes)
+    kept = np.flatnonzero(keep)
+    kept = kept[spatial_order(x[kept], y[kept])]
+    new_index = np.full(node_id.size, -1, dtype=np.int32)
+    new_index[kept] = np.arange(kept.size, dtype=np.int32)
+    edge_keep = keep[src] & keep[dst]
+    del keep
+    # One array at a time, dropping each input as soon as it is replaced (peak memory).
+    seconds = seconds[edge_keep]
+    if ferry is not None:
+        ferry = ferry[edge_keep]
+        ferry = ferry if ferry.any() else None  # no ferry left in the kept components
+    src = new_index[src[edge_keep]]
+    dst = new_index[dst[edge_keep]]
+    del edge_keep, new_index
+    node_id, x, y = node_id[kept], x[kept], y[kept]
+    del kept
+    # Read-only arrays of their final type: the graph keeps them without a copy.
+    return RoadGraph(
+        node_id=_readonly(node_id.astype(np.int64, copy=False)),
+        x=_readonly(x),
+        y=_readonly(y),
+        src=_readonly(src),
+        dst=_readonly(dst),
+        seconds=_readonly(seconds.astype(np.float64, copy=False)),
         crs=crs,
         mode=mode,
-        approximate=False,
+        ferry=None if ferry is None else _readonly(ferry),
     )
-    graph = add_ferries(graph, ferries, transformer)  # before the components: ferries join islands
-    if largest_component and island_min_nodes is not None:
-        graph = graph.components_at_least(island_min_nodes)
-    elif largest_component:
-        graph = graph.largest_strongly_connected_component()
-    return graph.sorted_spatially()
 
 
 def _transformer_to(crs: str) -> pyproj.Transformer:
@@ -156,28 +251,42 @@ def _transformer_to(crs: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(OSM_CRS, target, always_xy=True)
 
 
-def _read_ways(
-    path: Path, mode: Mode, ferries: FerryCollector | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stream the ``highway`` ways of ``mode`` with their node refs and locations (and hand
-    the ``route=ferry`` ways to ``ferries``).
+@dataclass(frozen=True)
+class _Ways:
+    """The ``highway`` ways kept by at least one mode, as flat arrays, and the ferries.
 
-    Returns
-    -------
-    refs, lon7, lat7, way_of_ref : numpy.ndarray
-        Per node reference of the kept ways: OSM node id, longitude and latitude in
-        1e-7 degree (``_UNDEFINED_COORDINATE`` when the node is missing from the
-        extract), and the index of its way.
-    speed_kph, forward, backward : numpy.ndarray
-        Per kept way: speed (km/h) and allowed directions.
+    ``refs``, ``lon7``, ``lat7``, ``way_of_ref`` hold one entry per node reference: OSM
+    node id, longitude and latitude in 1e-7 degree (``_UNDEFINED_COORDINATE`` when the node
+    is missing from the extract), index of its way. ``edge_ok[i]`` tells whether refs
+    ``i`` and ``i + 1`` form a located segment of one way. ``member``, ``speed_kph``,
+    ``forward``, ``backward`` map each mode to per-way arrays; ``ferries`` to the
+    ``route=ferry`` ways of the mode (:mod:`geo.network.ferries`).
     """
-    refs: list[int] = []
-    lon7: list[int] = []
-    lat7: list[int] = []
-    way_lengths: list[int] = []
-    speeds: list[float] = []
-    forward: list[bool] = []
-    backward: list[bool] = []
+
+    refs: np.ndarray
+    lon7: np.ndarray
+    lat7: np.ndarray
+    way_of_ref: np.ndarray
+    edge_ok: np.ndarray
+    member: dict[Mode, np.ndarray]
+    speed_kph: dict[Mode, np.ndarray]
+    forward: dict[Mode, np.ndarray]
+    backward: dict[Mode, np.ndarray]
+    ferries: dict[Mode, FerryCollector]
+
+
+def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None = None) -> _Ways:
+    """Stream the ``highway`` ways kept by any of ``modes``, once, into compact arrays (and
+    hand the ``route=ferry`` ways to one :class:`~geo.network.ferries.FerryCollector` per mode)."""
+    refs = array("q")
+    lon7 = array("i")  # 1e-7 degree fits in 32 bits, and so does _UNDEFINED_COORDINATE
+    lat7 = array("i")
+    way_lengths = array("q")
+    member = {m: array("b") for m in modes}
+    speeds = {m: array("d") for m in modes}
+    forward = {m: array("b") for m in modes}
+    backward = {m: array("b") for m in modes}
+    ferries = {m: FerryCollector(m) for m in modes}
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -189,34 +298,51 @@ def _read_ways(
             if not isinstance(way, osmium.osm.Way):  # the filters pass ways only
                 continue
             tags = {tag.k: tag.v for tag in way.tags}
-            if ferries is not None and ferries.offer(tags, way.nodes):  # route=ferry: geo.network.ferries
+            if tags.get("route") == "ferry":  # a ferry of each mode, or a closed one: no road either
+                for m in modes:
+                    ferries[m].offer(tags, way.nodes)
                 continue
-            if not is_way_allowed(tags, mode=mode):
+            allowed = [way_filter(tags) if way_filter else is_way_allowed(tags, mode=m) for m in modes]
+            if not any(allowed):
                 continue
-            count = 0
-            for node in way.nodes:
+            nodes = way.nodes
+            if len(nodes) < 2:
+                continue
+            for node in nodes:
                 refs.append(node.ref)
                 lon7.append(node.x)
                 lat7.append(node.y)
-                count += 1
-            if count < 2:
-                del refs[len(refs) - count :], lon7[len(lon7) - count :], lat7[len(lat7) - count :]
-                continue
-            way_lengths.append(count)
-            speeds.append(way_speed_kph(tags, mode=mode))
-            fwd, bwd = way_directions(tags, mode=mode)
-            forward.append(fwd)
-            backward.append(bwd)
+            way_lengths.append(len(nodes))
+            for m, keep in zip(modes, allowed, strict=True):
+                member[m].append(keep)
+                speeds[m].append(way_speed_kph(tags, mode=m) if keep else 0.0)
+                fwd, bwd = way_directions(tags, mode=m) if keep else (False, False)
+                forward[m].append(fwd)
+                backward[m].append(bwd)
     except RuntimeError as exc:
         msg = f"cannot read the OSM file ({exc})"
         raise ValidationError(msg, file=path) from exc
-    way_of_ref = np.repeat(np.arange(len(way_lengths), dtype=np.int64), way_lengths)
-    return (
-        np.asarray(refs, dtype=np.int64),
-        np.asarray(lon7, dtype=np.int64),
-        np.asarray(lat7, dtype=np.int64),
-        way_of_ref,
-        np.asarray(speeds, dtype=np.float64),
-        np.asarray(forward, dtype=bool),
-        np.asarray(backward, dtype=bool),
+    refs_a = np.frombuffer(refs, dtype=np.int64) if refs else np.zeros(0, dtype=np.int64)
+    lon_a = np.frombuffer(lon7, dtype=np.int32) if lon7 else np.zeros(0, dtype=np.int32)
+    lat_a = np.frombuffer(lat7, dtype=np.int32) if lat7 else np.zeros(0, dtype=np.int32)
+    lengths = np.frombuffer(way_lengths, dtype=np.int64) if way_lengths else np.zeros(0, dtype=np.int64)
+    way_of_ref = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
+    valid = (lon_a != _UNDEFINED_COORDINATE) & (lat_a != _UNDEFINED_COORDINATE)
+    edge_ok = (way_of_ref[:-1] == way_of_ref[1:]) & valid[:-1] & valid[1:] & (refs_a[:-1] != refs_a[1:])
+    del valid
+
+    def as_array(values: array, dtype: type) -> np.ndarray:
+        return np.frombuffer(values, dtype=dtype).copy() if values else np.zeros(0, dtype=dtype)
+
+    return _Ways(
+        refs=refs_a,
+        lon7=lon_a,
+        lat7=lat_a,
+        way_of_ref=way_of_ref,
+        edge_ok=edge_ok,
+        member={m: as_array(member[m], np.int8).astype(bool) for m in modes},
+        speed_kph={m: as_array(speeds[m], np.float64) for m in modes},
+        forward={m: as_array(forward[m], np.int8).astype(bool) for m in modes},
+        backward={m: as_array(backward[m], np.int8).astype(bool) for m in modes},
+        ferries=ferries,
     )

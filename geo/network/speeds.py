@@ -1,7 +1,23 @@
 """Which OSM ways a car or a pedestrian may use, in which direction, and how fast.
 
-Conventions follow osmnx's ``"drive"`` and ``"walk"`` network types (which ``highway``
-classes and ``access`` values are kept), with French defaults for speeds.
+The rules are close to osmnx's ``"drive"`` and ``"walk"`` network types but **not the
+same**; ``tests/test_osmnx_reference.py`` builds the Andorra networks with osmnx and
+checks ours against them (README, « Réseau routier : conventions »). Our choices:
+
+* **drive keeps ``highway=service``** (except ``EXCLUDED_DRIVE_SERVICES``: parkings,
+  driveways, alleys...), which osmnx's ``"drive"`` drops (its ``"drive_service"`` keeps
+  them): a France services or a CIO is often reached by a service road (hospital,
+  campus, town-hall car park), and dropping them snaps such places to a farther street;
+* **drive refuses ``access=no``** and the other ``DENIED_ACCESS`` values unless a more
+  specific tag (``motor_vehicle``, ``motorcar``, ``vehicle``) allows cars; osmnx only
+  refuses ``access=private``, ``motor_vehicle=no`` and ``motorcar=no``;
+* **car speeds are class averages capped by the limit** (below), where osmnx imputes
+  the mean tagged ``maxspeed`` of each class: a posted limit is not a travel speed;
+* ``highway=motorway`` is one-way unless tagged otherwise, as OSM defines it;
+* **walk keeps tracks tagged ``access=agricultural`` or ``access=forestry``** (no ``foot``
+  tag): in France such a sign (route forestière, chemin d'exploitation) closes the way to
+  motor vehicles, not to pedestrians, who may walk forest and farm tracks unless a ``foot``
+  tag or ``access=no|private`` says otherwise (``WALK_OPEN_ACCESS``).
 
 Car speeds (``DRIVE_SPEEDS_KPH``)
 ---------------------------------
@@ -109,12 +125,18 @@ WALKABLE_HIGHWAYS: frozenset[str] = frozenset(
 EXCLUDED_DRIVE_SERVICES: frozenset[str] = frozenset(
     {"alley", "driveway", "emergency_access", "parking", "parking_aisle", "private"}
 )
-"""``service`` values left out of the drive network, as in osmnx's ``"drive"`` filter."""
+"""``service`` values left out of the drive network (osmnx's ``"drive"`` list; osmnx also
+drops every other ``highway=service``, which we keep: see the module docstring)."""
 
 DENIED_ACCESS: frozenset[str] = frozenset(
     {"no", "private", "agricultural", "forestry", "agricultural;forestry", "emergency"}
 )
 """Access values that close a way to the general public."""
+
+WALK_OPEN_ACCESS: frozenset[str] = frozenset({"agricultural", "forestry", "agricultural;forestry"})
+"""``access`` values of ``DENIED_ACCESS`` that do **not** close a way to pedestrians when it
+has no ``foot`` tag: in France they restrict motor vehicles on forest and farm tracks
+(module docstring). A ``foot`` tag with one of these values still closes the way."""
 
 IMPLICIT_MAXSPEEDS_KPH: Mapping[str, float] = MappingProxyType(
     {
@@ -233,7 +255,17 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
     The way must have a ``highway`` class of ``WALKABLE_HIGHWAYS`` (or be a cycleway with
     an explicit ``foot=yes|designated|permissive``), not be an area (``area=yes``), not be
     a motor road (``motorroad=yes``), and its most specific access tag among ``foot`` and
-    ``access`` must not be a denial; ``foot=use_sidepath`` also closes it.
+    ``access`` must not be a denial; ``foot=use_sidepath`` also closes it. Without a
+    ``foot`` tag, ``access=agricultural|forestry`` does not close it (``WALK_OPEN_ACCESS``).
+
+    Examples
+    --------
+    >>> is_walkable({"highway": "track", "access": "forestry"})
+    True
+    >>> is_walkable({"highway": "track", "access": "forestry", "foot": "no"})
+    False
+    >>> is_walkable({"highway": "track", "access": "private"})
+    False
     """
     highway = tags.get("highway")
     foot = (tags.get("foot") or "").strip().lower()
@@ -245,6 +277,8 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
     if tags.get("area") == "yes" or tags.get("motorroad") == "yes":
         return False
     access = _access(tags, ("foot", "access"))
+    if "foot" not in tags and access in WALK_OPEN_ACCESS:
+        return True
     return access not in DENIED_ACCESS and access != "use_sidepath"
 
 
