@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 DATA ?= data/bretagne
 REGION ?= 53
 
-.PHONY: setup system-deps browser db-up db-down load access demo lint test clean
+.PHONY: setup system-deps browser db-up db-down load refresh demo lint test clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -34,10 +34,11 @@ db-down:
 load: db-up
 	$(BIN)/atlas load --region $(REGION) --data $(DATA)
 
+# The whole chain in one publication (atlas refresh: load, networks, travel times, white zones).
 # Travel times: from the OSM extract given as OSM=file.osm.pbf; else the Région's extract that
 # `atlas network fetch` downloads (resumed, MD5-checked) when the network allows; else approximate
 # (flagged), with one line saying why and how to get real times.
-access: load
+refresh: db-up
 	@mkdir -p var; osm="$(OSM)"; \
 	if [ -z "$$osm" ]; then \
 	  echo "Téléchargement de l'extrait OpenStreetMap de la Région $(REGION) (Bretagne : environ 300 Mo)…"; \
@@ -46,10 +47,9 @@ access: load
 	    echo "Extrait OSM non téléchargé ($$(sed -n 's/^Erreur : //p' var/osm-fetch.log | tail -n 1)) : sans réseau OSM déjà chargé, temps APPROXIMATIFS ; pour des temps réels, make demo OSM=fichier.osm.pbf (voir README, « Real road network »)."; \
 	  fi; \
 	fi; \
-	if [ -n "$$osm" ]; then $(BIN)/atlas network load "$$osm"; fi
-	$(BIN)/atlas access
+	$(BIN)/atlas refresh --region $(REGION) --data $(DATA) $${osm:+--osm "$$osm"}
 
-demo: access
+demo: refresh
 	$(BIN)/atlas serve
 
 browser:
