@@ -30,10 +30,12 @@ class QuietHandler(WSGIRequestHandler):
 
 @pytest.fixture(scope="session")
 def live_server(web_db: str) -> Iterator[str]:
-    """Base URL of the application served on 127.0.0.1 (random port) in a thread."""
+    """Base URL of the application served on 127.0.0.1 (random port) in a thread. The rate
+    limit is off: every browser test comes from 127.0.0.1 and /carte alone downloads several
+    large layers (the limit has its own tests in tests/test_security.py and test_layers.py)."""
     from webapp import create_app
 
-    app = create_app({"DATABASE_URL": web_db})
+    app = create_app({"DATABASE_URL": web_db, "RATELIMIT_API": "off"})
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="atlas-e2e-server", daemon=True)
     thread.start()
