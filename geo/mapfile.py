@@ -314,8 +314,7 @@ def _page_top(title: str, note: str, classes: list[tuple[float, float, str]], mo
 def _table(texts: pd.DataFrame, categories: pd.DataFrame, mode_phrase: str) -> str:
     head = "".join(f'<th scope="col">{_text(c.label)} (min)</th>' for c in categories.itertuples())
     rows = []
-    for row in texts.itertuples(index=False):
-        values = row._asdict()
+    for values in texts.to_dict("records"):  # not itertuples: it renames « mission:accueil »
         cells = "".join(
             f"<td>{_text(duration(values.get(c.code)) if pd.notna(values.get(c.code)) else 'non atteint')}</td>"
             for c in categories.itertuples()

@@ -7,6 +7,7 @@ change nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Annotated
 
@@ -24,6 +25,10 @@ def snapshot(
         bool, typer.Option("--replace", help="Remplacer l'instantané de cette année (l'ancien reste conservé).")
     ] = False,
     list_: Annotated[bool, typer.Option("--list", help="Lister les instantanés pris (remplacés compris).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Figer même si les lieux chargés datent d'après l'année du bilan."),
+    ] = False,
 ) -> None:
     """Freeze the places, indicators, white zones, zonings, scenarios and sources of a year's
     bilan in PostGIS (immutable), or list the snapshots."""
@@ -52,8 +57,17 @@ def snapshot(
         raise fail("--year est obligatoire (ou --list)")
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise fail(f"année {year} hors de la période couverte ({FIRST_YEAR}-{LAST_YEAR})")
+    if year > dt.date.today().year + 1:
+        raise fail(f"bilan {year} : année à venir, rien à figer")
     started = time.monotonic()
     with open_db() as conn:
+        latest = snapshots.latest_vintage_year(conn)
+        if latest is not None and year < latest and not force:
+            raise fail(
+                f"les lieux chargés datent de {latest} (millésime le plus récent) : les figer comme bilan {year} "
+                f"donnerait à ce bilan des données plus récentes que lui. Charger les données de {year}, ou "
+                "--force pour le faire quand même."
+            )
         try:
             snapshot_id = snapshots.take_snapshot(conn, year=year, label=label, replace=replace)
         except StoreError as exc:

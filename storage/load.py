@@ -105,7 +105,6 @@ def replace_region(
             # Travel times describe the structures and communes being replaced.
             cleared = conn.execute("DELETE FROM access_run").rowcount
             conn.execute("DELETE FROM access_category")
-            conn.execute("DELETE FROM scenario")
             conn.execute("DELETE FROM structure WHERE dataset = ANY(%s)", (list(datasets),))
             conn.execute("DELETE FROM territory")
             conn.execute("DELETE FROM commune")

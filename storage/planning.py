@@ -324,6 +324,17 @@ def save_scenario(
                     site.get("capacity"),
                 ),
             )
+        # names frozen with the sites: the scenario outlives the communes and places it names
+        conn.execute(
+            "UPDATE scenario_site t SET commune_name = c.name FROM commune c "
+            "WHERE t.scenario_id = %s AND c.code = t.commune_code",
+            (scenario_id,),
+        )
+        conn.execute(
+            "UPDATE scenario_site t SET structure_name = s.name FROM structure s "
+            "WHERE t.scenario_id = %s AND s.structure_id = t.structure_id",
+            (scenario_id,),
+        )
         if zones is not None and len(zones):
             copy_rows(
                 conn,

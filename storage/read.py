@@ -758,11 +758,9 @@ def scenario(conn: psycopg.Connection, scenario_id: str) -> dict[str, Any] | Non
     with conn.cursor(row_factory=dict_row) as cur:
         sites = cur.execute(
             """
-            SELECT t.rank, t.action, t.commune_code, c.name AS commune_name, t.structure_id,
-                   s.name AS structure_name, t.population_gained, t.name, t.cost, t.capacity
-              FROM scenario_site t LEFT JOIN commune c ON c.code = t.commune_code
-              LEFT JOIN structure s ON s.structure_id = t.structure_id
-             WHERE t.scenario_id = %s ORDER BY t.rank
+            SELECT t.rank, t.action, t.commune_code, t.commune_name, t.structure_id, t.structure_name,
+                   t.population_gained, t.name, t.cost, t.capacity
+              FROM scenario_site t WHERE t.scenario_id = %s ORDER BY t.rank
             """,
             (scenario_id,),
         ).fetchall()

@@ -174,6 +174,15 @@ COPY_ZONES_SQL = """
 """
 
 
+def latest_vintage_year(conn: psycopg.Connection) -> int | None:
+    """The most recent year the loaded places' vintages name (``2026-07 (HEAD du dépôt)`` →
+    2026), None when none names a year: a bilan of an earlier year cannot rest on them."""
+    row = conn.execute(
+        "SELECT max((m)[1]::int) FROM structure, regexp_matches(coalesce(vintage, ''), '((?:19|20)[0-9]{2})', 'g') AS m"
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = None, replace: bool = False) -> int:
     """Freeze the current state as the snapshot of ``year``; return its id.
 
@@ -194,6 +203,8 @@ def take_snapshot(conn: psycopg.Connection, *, year: int, label: str | None = No
 
 
 def _take(conn: psycopg.Connection, *, year: int, label: str | None, replace: bool) -> int:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()  # a REPEATABLE READ transaction of its own, not a savepoint of the caller's
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if loaded_region(conn) is None:

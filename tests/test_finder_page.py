@@ -81,7 +81,8 @@ def test_sector_types_are_named_with_a_link_to_why(web_client) -> None:
     assert 'href="/a-propos#secteur"' in page
     about = html.unescape(web_client.get("/a-propos").get_data(as_text=True))
     assert "Aucune des sources chargées ne donne ces secteurs" in about
-    assert "réseau « " not in about and "de commune voisine en commune voisine, sans plan des routes" in about
+    assert "réseau « " not in about and "à partir de la distance à vol d'oiseau, sans plan des routes" in about
+    assert "commune voisine" not in about  # the former adjacency model, gone
 
 
 @pytest.mark.parametrize("ferry", [True, False])

@@ -194,6 +194,8 @@ def test_atlas_map_writes_the_file(web_db, tmp_path: Path, monkeypatch) -> None:
     assert '<html lang="fr">' in text and "(bilan 2026, données figées le " in html.unescape(text)
     # layer names sit in the script as JSON (no-break spaces written \u00a0)
     assert "Temps\\u00a0: Mission\\u00a0: conseil" in text and "<script>alert" not in text
+    table = text[text.index('id="tableau-communes"') :]
+    assert table.count("<tr>") > 1200 and table.count("<td>non atteint</td>") < 200  # every mission column read
     missing = CliRunner().invoke(app, ["map", "--output", str(tmp_path / "x.html"), "--year", "2019"])
     assert missing.exit_code == 2 and "pas de bilan pour 2019" in missing.output and "2026" in missing.output
     assert not (tmp_path / "x.html").exists()

@@ -338,3 +338,22 @@ def test_columns_added_later_change_nothing(server_url: str, two_years: str) -> 
         assert n_access == live > 0
     finally:
         db.drop_database(server_url, name)
+
+
+def test_a_bilan_cannot_freeze_data_newer_than_its_year(server_url: str, pilot_db: str) -> None:
+    """Today's places (vintages up to 2026) are refused as the bilan of 2019 unless --force,
+    and a year to come is refused: a snapshot cannot be undone."""
+    import datetime as dt
+
+    name, url = copy_database(server_url, pilot_db)
+    try:
+        for args, message in (
+            (("snapshot", "--year", "2019"), "les lieux chargés datent de 2026"),
+            (("snapshot", "--year", str(dt.date.today().year + 2)), "année à venir"),
+        ):
+            result = atlas(url, *args)
+            assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+        with db.connect(url) as conn:
+            assert 2019 not in snapshot.snapshot_years(conn)
+    finally:
+        db.drop_database(server_url, name)

@@ -283,3 +283,36 @@ def test_the_yearly_report_annex_shows_the_scenarios_of_its_snapshot(accessed_co
     assert "Annexe : scénarios étudiés" in annex and 'href="#annexe-scenarios"' in page
     assert "Effet du scénario par zone" in annex and "Bassin de vie" in annex
     assert "(brouillon)" not in page
+
+
+def test_a_scenario_outlives_a_reload_with_its_names(accessed_copy: str) -> None:
+    """A scenario is the record of a study: a new `atlas load` keeps it, with the names of
+    the communes and places it opened or closed as they were when it was stored."""
+    from tests.conftest import PILOT_DIR
+
+    with db.connect(accessed_copy) as conn:
+        brest_ml = conn.execute(
+            "SELECT structure_id, name FROM structure WHERE partner_type = 'mission_locale' AND commune_code = '29019' "
+            "ORDER BY structure_id LIMIT 1"
+        ).fetchone()
+    assert brest_ml is not None
+    stored = atlas(
+        accessed_copy,
+        "whatif",
+        "--category",
+        "mission:conseil",
+        "--add",
+        "29103",
+        "--close",
+        brest_ml[0],
+        "--id",
+        "garde",
+    )
+    assert stored.returncode == 0, stored.stderr
+    reloaded = atlas(accessed_copy, "load", "--region", "53", "--data", str(PILOT_DIR))
+    assert reloaded.returncode == 0, reloaded.stderr
+    listed = atlas(accessed_copy, "whatif", "list")
+    assert listed.returncode == 0 and "garde" in listed.stdout
+    shown = atlas(accessed_copy, "whatif", "show", "garde")
+    assert shown.returncode == 0, shown.stderr
+    assert brest_ml[1] in shown.stdout and "Landerneau" in shown.stdout

@@ -43,7 +43,8 @@ def _take_snapshot(url: str, year: int) -> None:
     """``atlas snapshot --year`` through the real CLI: the report of ``year`` is served from it."""
     env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "snapshot", "--year", str(year)],
+        # --force: the pilot's 2026 places stand in for the year before, to have changes to show
+        [sys.executable, "-m", "scripts.cli", "snapshot", "--year", str(year), "--force"],
         env=env,
         capture_output=True,
         text=True,
