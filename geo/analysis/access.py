@@ -123,6 +123,9 @@ def compute_access(
         batch_size=batch_size,
         population_grid=population_grid,
     )
+    # Every point is snapped: the k-d tree (120 MB for a Région's walk graph) would only
+    # add to the peak of the nearest-place search (benchmarks/README.md, Région scale).
+    graph.release("kdtree")
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}

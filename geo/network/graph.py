@@ -273,6 +273,21 @@ class RoadGraph:
         tree: cKDTree = self._cache["kdtree"]
         return tree
 
+    def release(self, *structures: str) -> None:
+        """Forget memoised structures to free their memory; they are built again if asked for.
+
+        ``structures``: ``"kdtree"`` (:meth:`to_kdtree`), ``"chains"``
+        (:meth:`to_chain_index`), ``"csr"`` and ``"csr_reverse"`` (:meth:`to_csr`). The stored
+        road densities are never released. Results do not change, only memory and time:
+        e.g. the k-d tree of a Région's walk graph (120 MB) once every point is snapped.
+        """
+        unknown = set(structures) - {"kdtree", "chains", "csr", "csr_reverse"}
+        if unknown:
+            msg = f"unknown memoised structure(s) {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        for name in structures:
+            self._cache.pop(name, None)
+
     def node_density(self, radius_m: float) -> np.ndarray:
         """Number of nodes within ``radius_m`` metres of each node (itself included), memoised.
 
