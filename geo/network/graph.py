@@ -17,7 +17,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 import scipy.sparse
@@ -698,7 +698,8 @@ def _chain_index(graph: RoadGraph) -> ChainIndex:
             if not active.size:
                 break
             step = successor[active]
-            np.add.at(total, active, total[step])  # in place: one temporary, not three
+            # In place: one temporary of |active| times, not three (`total[active] += ...`).
+            np.add.at(total, cast("np.ndarray[Any, np.dtype[np.integer[Any]]]", active), total[step])
             last[active] = last[step]
             successor[active] = successor[step]
             active = active[successor[active] >= 0]
