@@ -73,28 +73,38 @@ def save_network(conn: psycopg.Connection, graph: RoadGraph, *, source: str, sou
 def load_network(conn: psycopg.Connection, mode: str) -> tuple[RoadGraph, dict[str, Any]] | None:
     """The stored graph of ``mode`` and its metadata, or None when there is none.
 
-    The graph's bytes are streamed (one ``COPY ... TO STDOUT``, hence one snapshot) to a
-    temporary file and read from there, so that they are not held in memory next to the
-    arrays read from them.
+    The graph's bytes are read in 16 MB slices (``substring`` of the uncompressed,
+    ``STORAGE EXTERNAL`` column reads only the TOAST chunks it needs) to a temporary file
+    and the arrays are read from there, so that the bytes are not held in memory next to
+    the arrays. Not one ``COPY ... TO STDOUT``: the row is then one protocol message, which
+    libpq buffers whole and keeps for the life of the connection (205 MB for a Région's
+    walk graph, benchmarks/README.md). Every slice is read from the same row version
+    (``xmin``): a graph replaced meanwhile fails with :class:`StoreError`.
     """
     row = conn.execute(
-        "SELECT source, source_sha256, approximate, built_at FROM network WHERE mode = %s", (mode,)
+        "SELECT source, source_sha256, approximate, built_at, octet_length(graph), xmin::text "
+        "FROM network WHERE mode = %s",
+        (mode,),
     ).fetchone()
     if row is None:
         return None
-    with tempfile.TemporaryFile() as spool, conn.cursor() as cur:
-        with cur.copy("COPY (SELECT graph FROM network WHERE mode = %s) TO STDOUT (FORMAT BINARY)", (mode,)) as copy:
-            for data in copy:
-                spool.write(data)
-        # header (19 bytes), field count (2), field length (4), then the .npz bytes
-        spool.seek(len(_COPY_SIGNATURE))
-        count, length = struct.unpack("!hi", spool.read(6))
-        if count != 1 or length < 0:
-            msg = f"the stored {mode} network has no graph (it changed while being read?): run atlas network load again"
-            raise StoreError(msg)
-        start = spool.tell()
-        spool.truncate(start + length)
-        spool.seek(start)
+    size, version = row[4], row[5]
+    changed = f"the stored {mode} network has no graph (it changed while being read?): run atlas network load again"
+    if size is None:
+        raise StoreError(changed)
+    with tempfile.TemporaryFile() as spool, conn.cursor(binary=True) as cur:
+        for start in range(0, size, _CHUNK):
+            part = cur.execute(
+                "SELECT substring(graph FROM %s FOR %s) FROM network WHERE mode = %s AND xmin::text = %s",
+                (start + 1, _CHUNK, mode, version),
+            ).fetchone()
+            if part is None or part[0] is None:
+                raise StoreError(changed)
+            spool.write(part[0])
+            del part
+        if spool.tell() != size:
+            raise StoreError(changed)
+        spool.seek(0)
         graph = load_npz(spool)
     return graph, {"source": row[0], "source_sha256": row[1], "approximate": row[2], "built_at": row[3]}
 

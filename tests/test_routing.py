@@ -481,3 +481,22 @@ def test_snapped_andorra_facilities_route(andorra: RoadGraph) -> None:
     seconds, nearest = nearest_facility_times(andorra, node)
     assert np.isfinite(seconds).all()
     assert nearest.min() >= 0
+
+
+def test_released_structures_are_built_again_with_the_same_results(andorra: RoadGraph) -> None:
+    # atlas access drops the k-d tree, the reversed matrix and the chain index when it no
+    # longer needs them (peak memory at Région scale): asked again, they give the same answers.
+    rng = np.random.default_rng(SEED)
+    facilities = rng.integers(andorra.n_nodes, size=12)
+    x = rng.uniform(andorra.x.min(), andorra.x.max(), 50)
+    y = rng.uniform(andorra.y.min(), andorra.y.max(), 50)
+    before = (nearest_facility_times(andorra, facilities), snap_points(andorra, x, y))
+    reverse = andorra.to_csr(reverse=True).copy()
+    andorra.release("kdtree", "chains", "csr", "csr_reverse")
+    assert not {"kdtree", "chains", "csr", "csr_reverse"} & set(andorra._cache)
+    after = (nearest_facility_times(andorra, facilities), snap_points(andorra, x, y))
+    for old, new in zip(itertools.chain(*before), itertools.chain(*after), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert (andorra.to_csr(reverse=True) != reverse).nnz == 0
+    with pytest.raises(ValueError, match="unknown memoised structure"):
+        andorra.release("kd-tree")

@@ -123,10 +123,16 @@ def compute_access(
         batch_size=batch_size,
         population_grid=population_grid,
     )
+    # Every point is snapped and the table routed: the k-d tree (120 MB for a Région's walk
+    # graph) and the reversed matrix (94 MB) would only add to the peak of the nearest-place
+    # search, which needs the forward matrix and the chain index; the chain index is then
+    # dropped before the isochrones (benchmarks/README.md, Région scale).
+    graph.release("kdtree", "csr_reverse")
     places = places.sort_values("structure_id", kind="stable").reset_index(drop=True)
     categories = categories_for(places)
     nearest = {c.code: nearest_places(graph, table, c.mask(places)) for c in categories}
     ferry = {c.code: nearest_needs_ferry(graph, table, c.mask(places), *nearest[c.code]) for c in categories}
+    graph.release("chains")
     return access_from_times(
         table,
         communes,

@@ -17,7 +17,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 import scipy.sparse
@@ -272,6 +272,21 @@ class RoadGraph:
             self._cache["kdtree"] = cKDTree(np.column_stack((self.x, self.y)))
         tree: cKDTree = self._cache["kdtree"]
         return tree
+
+    def release(self, *structures: str) -> None:
+        """Forget memoised structures to free their memory; they are built again if asked for.
+
+        ``structures``: ``"kdtree"`` (:meth:`to_kdtree`), ``"chains"``
+        (:meth:`to_chain_index`), ``"csr"`` and ``"csr_reverse"`` (:meth:`to_csr`). The stored
+        road densities are never released. Results do not change, only memory and time:
+        e.g. the k-d tree of a Région's walk graph (120 MB) once every point is snapped.
+        """
+        unknown = set(structures) - {"kdtree", "chains", "csr", "csr_reverse"}
+        if unknown:
+            msg = f"unknown memoised structure(s) {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        for name in structures:
+            self._cache.pop(name, None)
 
     def node_density(self, radius_m: float) -> np.ndarray:
         """Number of nodes within ``radius_m`` metres of each node (itself included), memoised.
@@ -538,21 +553,32 @@ def load_npz(path: str | Path | bytes | BinaryIO) -> RoadGraph:
 
 
 def _min_csr(src: np.ndarray, dst: np.ndarray, seconds: np.ndarray, n_nodes: int) -> scipy.sparse.csr_matrix:
-    """Build a CSR matrix keeping the minimum weight of duplicate ``(src, dst)`` pairs."""
-    key = src.astype(np.int64) * n_nodes + dst
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    if key.size:
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-        data = np.minimum.reduceat(seconds[order], starts)
-        key = key[starts]
-    else:
-        data = np.empty(0, dtype=np.float64)
-    rows = key // n_nodes
-    indices = (key - rows * n_nodes).astype(np.int32)
-    index_dtype = np.int32 if key.size < np.iinfo(np.int32).max else np.int64
+    """Build a CSR matrix keeping the minimum weight of duplicate ``(src, dst)`` pairs.
+
+    Frugal on purpose (it sets the peak memory of ``atlas access`` at Région scale): the
+    int64 sort key lives only during the sort, and the edges are then gathered as int32
+    ends and float64 times, about 24 bytes per edge at most instead of 40.
+    """
+    order = np.argsort(src.astype(np.int64) * n_nodes + dst, kind="stable")
+    tail = src[order]
+    head = dst[order]
+    data = seconds[order]
+    del order
+    if data.size:
+        first = np.empty(data.size, dtype=bool)
+        first[0] = True
+        np.not_equal(tail[1:], tail[:-1], out=first[1:])
+        first[1:] |= head[1:] != head[:-1]
+        if not first.all():
+            starts = np.flatnonzero(first)
+            data = np.minimum.reduceat(data, starts)
+            tail, head = tail[starts], head[starts]
+            del starts
+        del first
+    indices = head.astype(np.int32, copy=False)
+    index_dtype = np.int32 if data.size < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_nodes + 1, dtype=index_dtype)
-    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
+    np.cumsum(np.bincount(tail, minlength=n_nodes), out=indptr[1:])
     return scipy.sparse.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=(n_nodes, n_nodes))
 
 
@@ -623,33 +649,39 @@ def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _chain_index(graph: RoadGraph) -> ChainIndex:
     """Find the degree-2 chains of ``graph`` and contract them (see :class:`ChainIndex`)."""
+    # From the forward matrix only: the reversed one (94 MB on a Région's walk graph) need
+    # not be resident while the chains are found (benchmarks/README.md, Région scale).
     csr = graph.to_csr()
-    reverse = graph.to_csr(reverse=True)
     n = graph.n_nodes
     head = csr.indices
     seconds = csr.data
     n_edges = head.shape[0]
     index_dtype = np.int32 if max(n, n_edges) < np.iinfo(np.int32).max - 1 else np.int64
     out_degree = np.diff(csr.indptr)
-    in_degree = np.diff(reverse.indptr)
+    in_degree = np.bincount(head, minlength=n)
+    tail = np.repeat(np.arange(n, dtype=index_dtype), out_degree)
 
-    def neighbour(matrix: scipy.sparse.csr_matrix, degree: np.ndarray, k: int) -> np.ndarray:
-        """Return the ``k``-th neighbour (ascending) of each node, -1 when it has fewer."""
+    def neighbour(degree: np.ndarray, k: int) -> np.ndarray:
+        """Return the ``k``-th out-neighbour (ascending) of each node, -1 when it has fewer."""
         out = np.full(n, -1, dtype=index_dtype)
         has = degree > k
-        out[has] = matrix.indices[matrix.indptr[:-1][has] + k]
+        out[has] = head[csr.indptr[:-1][has] + k]
         return out
 
-    out_1 = neighbour(csr, out_degree, 0)
-    in_1 = neighbour(reverse, in_degree, 0)
-    one_way = (out_degree == 1) & (in_degree == 1) & (out_1 != in_1)
-    two_way = (out_degree == 2) & (in_degree == 2) & (out_1 == in_1)
-    two_way &= neighbour(csr, out_degree, 1) == neighbour(reverse, in_degree, 1)
+    # Smallest and largest in-neighbour (edges are unique): the first and, for nodes with
+    # two, the second in-neighbour in ascending order.
+    in_low = np.full(n, np.iinfo(index_dtype).max, dtype=index_dtype)
+    np.minimum.at(in_low, head, tail)
+    in_high = np.full(n, -1, dtype=index_dtype)
+    np.maximum.at(in_high, head, tail)
+    out_1 = neighbour(out_degree, 0)
+    one_way = (out_degree == 1) & (in_degree == 1) & (out_1 != in_low)
+    two_way = (out_degree == 2) & (in_degree == 2) & (out_1 == in_low)
+    two_way &= neighbour(out_degree, 1) == in_high
     chain_node = one_way | two_way
-    del out_1, in_1, one_way, two_way
+    del out_1, in_low, in_high, one_way, two_way, in_degree
     loops = csr.diagonal() > 0
     chain_node &= ~loops
-    tail = np.repeat(np.arange(n, dtype=index_dtype), out_degree)
 
     while True:
         # Successor of an edge entering a chain node: its out-edge not going back.
@@ -666,7 +698,8 @@ def _chain_index(graph: RoadGraph) -> ChainIndex:
             if not active.size:
                 break
             step = successor[active]
-            total[active] += total[step]
+            # In place: one temporary of |active| times, not three (`total[active] += ...`).
+            np.add.at(total, cast("np.ndarray[Any, np.dtype[np.integer[Any]]]", active), total[step])
             last[active] = last[step]
             successor[active] = successor[step]
             active = active[successor[active] >= 0]
