@@ -60,7 +60,7 @@ def test_a_new_publication_changes_the_etag(accessed_copy: str) -> None:
         app.extensions["atlas_pool"].close()
 
 
-@pytest.mark.parametrize("path", ["/api/gaps?format=csv", "/diagnostic/rapport/2026"])
+@pytest.mark.parametrize("path", ["/api/gaps?format=csv", "/diagnostic/rapport/2026", "/carte/carte-atlas-spro.html"])
 def test_heavy_requests_weigh_more_in_the_rate_limit(web_db: str, path: str) -> None:
     from webapp import create_app
 

@@ -45,12 +45,14 @@ HEAVY_PATHS = (
     "/api/territories",
     "/api/zonings/",
     "/api/indicators",
+    "/api/snapshots/",
     "/diagnostic/rapport/",
+    "/carte/carte-atlas-spro.html",
 )
 """Large downloads and the yearly report: each request counts ``RATELIMIT_HEAVY_COST`` hits
 (default 10) against the same per-client limit, so that a client looping on them gets 30 of
-them a minute, not 300, and cannot starve the finder. The report is not under ``/api`` but
-is counted too."""
+them a minute, not 300, and cannot starve the finder. The report and the map file (about
+3 MB) are not under ``/api`` but are counted too."""
 DEFAULT_HEAVY_COST = 10
 
 
