@@ -386,17 +386,9 @@ def access(
     from storage.publish import published_state, publishing
 
     modes = modes_option(mode)
-    grid = None
-    if population_grid is not None:
-        from geo.sources.population_grid import read_population_grid
-
-        try:
-            grid = read_population_grid(population_grid)
-        except AtlasError as exc:
-            raise fail(str(exc)) from exc
     with open_db() as conn, publishing(conn, ["access"]):
         before = published_state(conn)
-        compute_access(conn, modes, isochrones=isochrones, population_grid=grid)
+        compute_access(conn, modes, isochrones=isochrones, population_grid=population_grid)
         thresholds = {m: gap_threshold(before, m) for m in modes if m in before.gap_thresholds}
         if thresholds:
             store_gaps(conn, thresholds)

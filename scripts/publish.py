@@ -95,14 +95,15 @@ def compute_access(
     modes: Iterable[Mode],
     *,
     isochrones: bool | Mapping[str, bool] = True,
-    population_grid: pd.DataFrame | None = None,
+    population_grid: Path | None = None,
 ) -> None:
     """Travel times from every commune to the nearest places, indicators and isochrones of
     each mode (``storage.access.replace_access``); the approximate commune graph when no OSM
     network is stored (straight line x detour, :mod:`geo.network.approximate`). ``isochrones``:
-    one flag, or one per mode. ``population_grid``: the cells of
-    :func:`geo.sources.population_grid.read_population_grid`, whose most populated cell is
-    each commune's origin (road-network graphs only). Fails (exit 2) on bad data."""
+    one flag, or one per mode. ``population_grid``: a population grid file
+    (:func:`geo.sources.population_grid.read_population_grid`), whose most populated cell is
+    each commune's origin (road-network graphs only); its path is recorded with the run, so
+    that a later publication (:func:`republish`, ``atlas refresh``) uses it again. Fails (exit 2) on bad data."""
     from geo.analysis.access import accessibility_tables
     from geo.analysis.inventory import COMPLETE_SHARE, with_incomplete_types
     from geo.french import APPROXIMATE_TIMES, percent
@@ -113,6 +114,14 @@ def compute_access(
     from storage.planning import zone_columns
     from storage.read import inventory as read_inventory
 
+    grid = None
+    if population_grid is not None:
+        from geo.sources.population_grid import read_population_grid
+
+        try:
+            grid = read_population_grid(population_grid)
+        except AtlasError as exc:
+            raise fail(str(exc)) from exc
     try:
         communes = read_communes(conn)
         places, labels = read_places(conn)
@@ -151,8 +160,12 @@ def compute_access(
                     partner_labels=labels,
                     isochrone_minutes=DEFAULT_MINUTES if with_isochrones else None,
                     levels=level_columns,
-                    population_grid=population_grid,
+                    population_grid=grid,
                 )
+                if population_grid is not None:
+                    result = dataclasses.replace(
+                        result, params={**result.params, "population_grid": str(population_grid.resolve())}
+                    )
                 result = dataclasses.replace(result, categories=with_incomplete_types(result.categories, inventory))
                 counts = replace_access(
                     conn, result=result, indicators=indicators, isochrones=polygons, network=network
@@ -160,12 +173,12 @@ def compute_access(
             except (AtlasError, StoreError) as exc:
                 raise fail(f"{exc}\nLes résultats stockés n'ont pas changé.") from exc
         off = int(result.origins["off_network"].sum())
-        if population_grid is not None and graph.approximate:
+        if grid is not None and graph.approximate:
             console.print(
                 "Carroyage de population non utilisé : temps approximatifs, chaque commune part d'un point "
                 "de son territoire."
             )
-        elif population_grid is not None:
+        elif grid is not None:
             on_grid = int((result.origins["origin_method"] == "population_grid").sum())
             console.print(
                 f"Origines : {on_grid} commune(s) sur {len(result.origins)} partent de leur carreau le plus "
@@ -251,7 +264,7 @@ def republish(conn: psycopg.Connection, before: PublishedState, *, modes: Iterab
     again = [m for m in modes if m in before.access_modes]
     steps: list[str] = []
     if again:
-        compute_access(conn, again, isochrones=before.isochrones)
+        compute_access(conn, again, isochrones=before.isochrones, population_grid=published_grid(before))
         steps += [f"access:{m}" for m in again]
     thresholds = {m: gap_threshold(before, m) for m in again if m in before.gap_thresholds}
     if thresholds:
@@ -266,10 +279,26 @@ def republish(conn: psycopg.Connection, before: PublishedState, *, modes: Iterab
     return steps
 
 
+def published_grid(state: PublishedState) -> Path | None:
+    """The population grid file the published origins came from, when it is still there (a
+    missing file is said: the origins then come from the road network)."""
+    if state.population_grid is None:
+        return None
+    path = Path(state.population_grid)
+    if path.is_file():
+        return path
+    console.print(
+        f"[bold yellow]Attention[/] : carroyage de population {path} introuvable ; les communes partent "
+        "du point le plus dense du réseau routier (atlas access --population-grid FICHIER pour le reprendre).",
+        soft_wrap=True,
+    )
+    return None
+
+
 def gap_threshold(state: PublishedState, mode: Mode) -> float:
     """The white-zone threshold (seconds) published for ``mode``, else the default of :data:`REACH_S`."""
     value = state.gap_thresholds.get(mode)
     return REACH_S[mode] if value is None or math.isnan(value) else value
 
 
-__all__ = ["compute_access", "gap_threshold", "republish", "store_gaps", "store_networks"]
+__all__ = ["compute_access", "gap_threshold", "published_grid", "republish", "store_gaps", "store_networks"]

@@ -34,7 +34,7 @@ def refresh(
     """Load the sources, build the networks (with ``--osm``), compute the travel times of both
     modes and their white zones, and publish everything in one transaction."""
     from scripts.cli import _print_load_summary, read_sources, store_region
-    from scripts.publish import compute_access, gap_threshold, store_gaps, store_networks
+    from scripts.publish import compute_access, gap_threshold, published_grid, store_gaps, store_networks
     from storage.access import file_sha256
     from storage.db import connect
     from storage.migrate import migrate
@@ -61,7 +61,7 @@ def refresh(
             loaded_in = time.monotonic() - started
             if osm is not None and sha256 is not None:
                 store_networks(conn, osm, MODES, sha256=sha256, force=force)
-            compute_access(conn, MODES, isochrones=isochrones)
+            compute_access(conn, MODES, isochrones=isochrones, population_grid=published_grid(before))
             store_gaps(conn, {m: gap_threshold(before, m) for m in MODES})
         version = publication_version(conn)
     _print_load_summary(sources, counts, elapsed=loaded_in, var_dir=settings.var_dir)

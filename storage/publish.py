@@ -50,6 +50,9 @@ class PublishedState:
     """Mode -> whether its run has isochrones."""
     gap_thresholds: dict[str, float] = field(default_factory=dict)
     """Mode -> white-zone threshold (seconds) of its stored gaps."""
+    population_grid: str | None = None
+    """The population grid file the published origins came from (``atlas access
+    --population-grid``), None when they came from the road network."""
 
 
 def published_state(conn: psycopg.Connection) -> PublishedState:
@@ -70,7 +73,15 @@ def published_state(conn: psycopg.Connection) -> PublishedState:
     # A mode whose gaps hold only no-choice rows (no commune beyond the threshold) still had gaps.
     for (mode,) in conn.execute("SELECT DISTINCT mode FROM gap WHERE kind = 'no_choice'").fetchall():
         thresholds.setdefault(mode, float("nan"))
-    return PublishedState(access_modes=modes, isochrones=isochrones, gap_thresholds=thresholds)
+    grid = conn.execute(
+        "SELECT max(params ->> 'population_grid') FROM access_run WHERE params ? 'population_grid'"
+    ).fetchone()
+    return PublishedState(
+        access_modes=modes,
+        isochrones=isochrones,
+        gap_thresholds=thresholds,
+        population_grid=None if grid is None else grid[0],
+    )
 
 
 @contextmanager

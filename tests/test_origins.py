@@ -21,7 +21,7 @@ from geo.network.speeds import is_walkable
 from geo.origins import DENSITY_RADIUS_M, POPULATION_GRID, ROAD_DENSITY, commune_origins, prepare_origins
 from geo.sources.population_grid import read_population_grid
 from storage import db
-from tests.conftest import atlas
+from tests.conftest import PILOT_DIR, atlas
 
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
 CRS = "EPSG:3035"  # the Filosofi grid's CRS, so that synthetic cells are easy to place
@@ -173,3 +173,10 @@ def test_atlas_access_with_a_population_grid(pilot_copy: str, tmp_path: Path):
     assert {code for code, method in methods.items() if method == POPULATION_GRID} == {code for code, *_ in rows}
     # Andorra's network is far from Bretagne: the other communes have no road node inside.
     assert pd.Series(methods).value_counts()["representative_point"] > 1000
+    # A later publication (here `atlas load`, which computes the times again) keeps the grid.
+    reloaded = atlas(pilot_copy, "load", "--region", "53", "--data", str(PILOT_DIR))
+    assert reloaded.returncode == 0, reloaded.stderr
+    with db.connect(pilot_copy) as conn:
+        again = dict(conn.execute("SELECT commune_code, method FROM commune_origin WHERE mode = 'walk'").fetchall())
+        recorded = conn.execute("SELECT params ->> 'population_grid' FROM access_run WHERE mode = 'walk'").fetchone()
+    assert again == methods and recorded == (str(grid.resolve()),)
