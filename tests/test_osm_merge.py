@@ -19,6 +19,9 @@ from geo.errors import ValidationError
 from geo.network import RoadGraph
 from geo.network.osm import graph_from_osm_file, graphs_from_osm_file
 from geo.routing import od_matrix
+from storage import db
+from storage.access import file_sha256, load_network
+from tests.conftest import atlas
 
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
 CRS = "EPSG:2154"
@@ -109,3 +112,27 @@ def test_a_missing_or_broken_file_among_several_is_named(tmp_path: Path) -> None
     assert unreadable.value.file == str(broken)
     with pytest.raises(ValidationError, match="no OSM file"):
         graph_from_osm_file([], mode="drive", crs=CRS)
+
+
+def test_network_load_and_refresh_take_several_extracts(pilot_copy: str, tmp_path: Path) -> None:
+    """``atlas network load WEST EAST`` stores the network of the whole extract, named after
+    both files with both digests (Andorra is not in Bretagne: --force)."""
+    west, east, _ = split_by_longitude(ANDORRA, tmp_path, complete=True)
+    result = atlas(pilot_copy, "network", "load", str(west), str(east), "--force", "--mode", "drive")
+    assert result.returncode == 0, result.stderr
+    with db.connect(pilot_copy) as conn:
+        stored = load_network(conn, "drive")
+    assert stored is not None
+    graph, meta = stored
+    assert meta["source"] == "west.osm.pbf + east.osm.pbf"
+    assert meta["source_sha256"] == f"{file_sha256(str(west))} {file_sha256(str(east))}"
+    whole = graph_from_osm_file(ANDORRA, mode="drive", crs="EPSG:2154")
+    assert (graph.n_nodes, graph.n_edges) == (whole.n_nodes, whole.n_edges)
+    # A missing file among several: exit 2 naming it, before anything is read or stored.
+    absent = tmp_path / "absent.osm.pbf"
+    for args in (("network", "load", str(west), str(absent)), ("refresh", "--osm", str(west), "--osm", str(absent))):
+        refused = atlas(pilot_copy, *args)
+        assert refused.returncode == 2 and f"{absent} : fichier introuvable" in refused.stderr
+    with db.connect(pilot_copy) as conn:
+        still = load_network(conn, "drive")
+    assert still is not None and still[1]["source"] == "west.osm.pbf + east.osm.pbf"
