@@ -9,6 +9,9 @@ way crossing the border counted once), same shortest times.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +139,24 @@ def test_network_load_and_refresh_take_several_extracts(pilot_copy: str, tmp_pat
     with db.connect(pilot_copy) as conn:
         still = load_network(conn, "drive")
     assert still is not None and still[1]["source"] == "west.osm.pbf + east.osm.pbf"
+
+
+def test_component_labels_with_a_duplicate_edge_return() -> None:
+    """Two ways sharing a segment give the same edge twice: scipy's strong components never
+    returned on such a matrix (run in a child process, so that a regression fails, not hangs)."""
+    code = (
+        "import numpy as np\n"
+        "from geo.network.graph import strong_component_labels\n"
+        "labels = strong_component_labels(np.array([0, 0, 1, 2, 3]), np.array([1, 1, 2, 0, 0]), 4)\n"
+        "print(labels.tolist())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+        check=True,
+    )
+    labels = json.loads(done.stdout)
+    assert labels[0] == labels[1] == labels[2] != labels[3]
