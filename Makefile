@@ -35,19 +35,23 @@ load: db-up
 	$(BIN)/atlas load --region $(REGION) --data $(DATA)
 
 # The whole chain in one publication (atlas refresh: load, networks, travel times, white zones).
-# Travel times: from the OSM extract given as OSM=file.osm.pbf; else the Région's extract that
-# `atlas network fetch` downloads (resumed, MD5-checked) when the network allows; else approximate
+# Travel times: from the OSM extract(s) given as OSM="a.osm.pbf [b.osm.pbf]"; else every extract of
+# the Région that `atlas network fetch` downloads (resumed, MD5-checked; two or three for a Région
+# Geofabrik cuts into former Régions, read as one network) when the network allows; else approximate
 # (flagged), with one line saying why and how to get real times.
 refresh: db-up
-	@mkdir -p var; osm="$(OSM)"; \
-	if [ -z "$$osm" ]; then \
+	@mkdir -p var; osm=(); \
+	if [ -n "$(OSM)" ]; then \
+	  for f in $(OSM); do osm+=(--osm "$$f"); done; \
+	else \
 	  echo "Téléchargement de l'extrait OpenStreetMap de la Région $(REGION) (Bretagne : environ 300 Mo)…"; \
-	  osm=$$($(BIN)/atlas network fetch --region $(REGION) 2>var/osm-fetch.log | tail -n 1) || osm=""; \
-	  if [ -z "$$osm" ]; then \
+	  paths=$$($(BIN)/atlas network fetch --region $(REGION) 2>var/osm-fetch.log) || paths=""; \
+	  while IFS= read -r f; do [ -n "$$f" ] && osm+=(--osm "$$f"); done <<< "$$paths"; \
+	  if [ $${#osm[@]} -eq 0 ]; then \
 	    echo "Extrait OSM non téléchargé ($$(sed -n 's/^Erreur : //p' var/osm-fetch.log | tail -n 1)) : sans réseau OSM déjà chargé, temps APPROXIMATIFS ; pour des temps réels, make demo OSM=fichier.osm.pbf (voir README, « Real road network »)."; \
 	  fi; \
 	fi; \
-	$(BIN)/atlas refresh --region $(REGION) --data $(DATA) $${osm:+--osm "$$osm"}
+	$(BIN)/atlas refresh --region $(REGION) --data $(DATA) "$${osm[@]}"
 
 demo: refresh
 	$(BIN)/atlas serve

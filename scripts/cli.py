@@ -308,7 +308,12 @@ def _print_load_summary(sources: RegionSources, counts: dict[str, int], *, elaps
     "load", help="Construire les réseaux voiture et marche depuis un extrait OpenStreetMap et les enregistrer."
 )
 def network_load(
-    file: Annotated[Path, typer.Argument(help="Extrait OpenStreetMap (.osm.pbf, .osm).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Extrait(s) OpenStreetMap (.osm.pbf, .osm) ; plusieurs extraits voisins (ceux qu'imprime atlas network fetch) sont lus comme un seul réseau."
+        ),
+    ],
     mode: Annotated[
         list[str] | None, typer.Option(help="drive (voiture) et/ou walk (marche) ; les deux par défaut.")
     ] = None,
@@ -320,21 +325,19 @@ def network_load(
         ),
     ] = 200,
 ) -> None:
-    """Build the road graphs (car, walking) from an OSM extract, read once for every mode, and
-    store them in PostGIS; the times (and white zones) published for these modes are computed
-    again on the new graphs in the same transaction (``storage.publish``)."""
-    from scripts.publish import republish, store_networks
-    from storage.access import file_sha256
+    """Build the road graphs (car, walking) from OSM extracts (several: read as one network),
+    read once for every mode, and store them in PostGIS; the times (and white zones) published
+    for these modes are computed again on the new graphs in the same transaction
+    (``storage.publish``)."""
+    from scripts.publish import osm_sha256, republish, store_networks
     from storage.publish import published_state, publishing
 
     settings = Settings.from_env()
     modes = modes_option(mode)
-    if not file.is_file():
-        raise fail(f"{file} : fichier introuvable")
-    sha256 = file_sha256(str(file))
+    sha256 = osm_sha256(files)
     with open_db(settings) as conn, publishing(conn, ["network"]):
         before = published_state(conn)
-        store_networks(conn, file, modes, sha256=sha256, force=force, island_min_nodes=island_min_nodes)
+        store_networks(conn, files, modes, sha256=sha256, force=force, island_min_nodes=island_min_nodes)
         if not republish(conn, before, modes=modes):
             console.print("Lancer [bold]atlas access[/] pour calculer les temps de trajet.")
 

@@ -1,8 +1,11 @@
 """``atlas network fetch``: download and check a Région's OpenStreetMap extract.
 
 It only downloads and verifies (see :mod:`geo.sources.osm_extract`), into
-``ATLAS_VAR_DIR/osm/``, and prints the file's path on standard output (messages go to
-standard error), so that a script can chain ``atlas network load "$(atlas network fetch)"``.
+``ATLAS_VAR_DIR/osm/``, and prints the path of each file, one per line, on standard output
+(nothing else: messages go to standard error), once every extract of the Région is checked,
+so that a script can chain ``atlas network load $(atlas network fetch)``: a Région that
+Geofabrik cuts into former Régions has two or three extracts, which ``atlas network load``
+and ``atlas refresh --osm A --osm B`` read together as one network.
 """
 
 from __future__ import annotations
@@ -82,9 +85,9 @@ def fetch(
         paths.append(fetched.path)
     if len(paths) > 1:
         console.print(
-            "Cette Région est couverte par plusieurs extraits Geofabrik (anciennes Régions) ; "
-            "atlas network load lit un seul fichier : les fusionner d'abord, par exemple "
-            f"« osmium merge {' '.join(p.name for p in paths)} -o region.osm.pbf » (paquet osmium-tool).",
+            f"Cette Région est couverte par {len(paths)} extraits Geofabrik (anciennes Régions) : "
+            "atlas network load les lit ensemble comme un seul réseau "
+            "(atlas network load FICHIER1 FICHIER2 …, ou atlas refresh --osm FICHIER1 --osm FICHIER2 …).",
             soft_wrap=True,
             highlight=False,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -24,16 +24,29 @@ from scripts.common import MODE_LABELS, console, fail
 from storage.publish import PublishedState
 
 
+def osm_sha256(files: Sequence[Path]) -> str:
+    """The SHA-256 recorded with networks built from ``files``: each file's digest, in order,
+    space-separated. Fails (exit 2) when a file is missing."""
+    from storage.access import file_sha256
+
+    for file in files:
+        if not file.is_file():
+            raise fail(f"{file} : fichier introuvable")
+    return " ".join(file_sha256(str(file)) for file in files)
+
+
 def store_networks(
     conn: psycopg.Connection,
-    file: Path,
+    files: Sequence[Path],
     modes: Iterable[Mode],
     *,
     sha256: str,
     force: bool = False,
     island_min_nodes: int = 200,
 ) -> None:
-    """Build the graphs of ``modes`` from an OSM extract, read once for all of them, and store
+    """Build the graphs of ``modes`` from OSM extracts (one, or the neighbouring extracts of a
+    Région that Geofabrik cuts into former Régions, read as one network; ``sha256`` then lists
+    each file's digest, space-separated), read once for all modes, and store
     each (with the road density of its nodes, for the commune origins) before the next one is
     built (``storage.access.save_network``, which deletes that mode's times: :func:`republish`
     computes them again). Fails (exit 2) when the extract serves less than half of the
@@ -46,13 +59,15 @@ def store_networks(
     from storage.common import StoreError, region_crs
 
     modes = list(modes)
+    files = list(files)
+    source = " + ".join(f.name for f in files)
     started = time.monotonic()
     unchanged = ", ".join(MODE_LABELS[m] for m in modes)
     try:
         communes = read_communes(conn)
-        with console.status(f"Lecture de {file.name}"):
+        with console.status(f"Lecture de {source}"):
             graphs = graphs_from_osm_file(
-                file, modes=modes, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
+                files, modes=modes, crs=region_crs(conn), island_min_nodes=island_min_nodes or None
             )
             graph = next(graphs)
     except (AtlasError, StoreError) as exc:
@@ -65,12 +80,12 @@ def store_networks(
                 coverage = network_coverage(graph, communes)
                 if coverage < 0.5 and not force:
                     msg = (
-                        f"{file} : le réseau {MODE_LABELS[m]} ne dessert que {coverage:.0%} de la population "
+                        f"{' + '.join(map(str, files))} : le réseau {MODE_LABELS[m]} ne dessert que {coverage:.0%} de la population "
                         "de la Région (extrait d'un autre territoire ?). --force pour l'enregistrer quand même."
                     )
                     raise fail(f"{msg}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.")
                 prepare_origins(graph)
-                save_network(conn, graph, source=file.name, source_sha256=sha256)
+                save_network(conn, graph, source=source, source_sha256=sha256)
             except (AtlasError, StoreError) as exc:
                 raise fail(f"{exc}\nLe réseau {MODE_LABELS[m]} stocké n'a pas changé.") from exc
         # counted without the graph's memoised CSR, which nothing else needs here (peak memory)
@@ -301,4 +316,12 @@ def gap_threshold(state: PublishedState, mode: Mode) -> float:
     return REACH_S[mode] if value is None or math.isnan(value) else value
 
 
-__all__ = ["compute_access", "gap_threshold", "published_grid", "republish", "store_gaps", "store_networks"]
+__all__ = [
+    "compute_access",
+    "gap_threshold",
+    "osm_sha256",
+    "published_grid",
+    "republish",
+    "store_gaps",
+    "store_networks",
+]

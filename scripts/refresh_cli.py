@@ -15,14 +15,18 @@ from typing import Annotated
 import typer
 
 from geo.vocabulary import MODES
-from scripts.common import console, database_url, fail
+from scripts.common import console, database_url
 from settings import Settings
 
 
 def refresh(
     data: Annotated[Path | None, typer.Option(help="Dossier des sources (avec atlas.toml).")] = None,
     osm: Annotated[
-        Path | None, typer.Option(help="Extrait OpenStreetMap (.osm.pbf) : reconstruire les réseaux voiture et marche.")
+        list[Path] | None,
+        typer.Option(
+            help="Extrait OpenStreetMap (.osm.pbf) : reconstruire les réseaux voiture et marche ; "
+            "répéter --osm pour lire plusieurs extraits voisins comme un seul réseau."
+        ),
     ] = None,
     region: Annotated[str | None, typer.Option(help="Code INSEE de la Région attendue.")] = None,
     skip_invalid_rows: Annotated[
@@ -34,15 +38,13 @@ def refresh(
     """Load the sources, build the networks (with ``--osm``), compute the travel times of both
     modes and their white zones, and publish everything in one transaction."""
     from scripts.cli import _print_load_summary, read_sources, store_region
-    from scripts.publish import compute_access, gap_threshold, published_grid, store_gaps, store_networks
-    from storage.access import file_sha256
+    from scripts.publish import compute_access, gap_threshold, osm_sha256, published_grid, store_gaps, store_networks
     from storage.db import connect
     from storage.migrate import migrate
     from storage.publish import publication_version, published_state, publishing
 
     settings = Settings.from_env()
-    if osm is not None and not osm.is_file():
-        raise fail(f"{osm} : fichier introuvable")
+    sha256 = osm_sha256(osm) if osm else None
     started = time.monotonic()
     sources = read_sources(
         data or settings.data_dir,
@@ -51,7 +53,6 @@ def refresh(
         extra=[],
         skip_invalid_rows=skip_invalid_rows,
     )
-    sha256 = file_sha256(str(osm)) if osm is not None else None
     steps = ["load", *(["network"] if osm else []), "access", "gaps"]
     with connect(database_url(settings)) as conn:
         migrate(conn)
@@ -59,7 +60,7 @@ def refresh(
             before = published_state(conn)
             counts = store_region(conn, sources, dt.datetime.now(dt.UTC))
             loaded_in = time.monotonic() - started
-            if osm is not None and sha256 is not None:
+            if osm and sha256 is not None:
                 store_networks(conn, osm, MODES, sha256=sha256, force=force)
             compute_access(conn, MODES, isochrones=isochrones, population_grid=published_grid(before))
             store_gaps(conn, {m: gap_threshold(before, m) for m in MODES})

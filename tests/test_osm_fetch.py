@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from geo.network.osm import graph_from_osm_file
 from geo.sources.osm_extract import REGION_EXTRACTS, FetchError, extract_url, fetch_extract
+from tests.test_osm_merge import split_by_longitude
 
 ANDORRA = Path(__file__).parent / "data" / "andorra.osm.pbf"
 PATH = "europe/andorra-latest.osm.pbf"
@@ -34,6 +37,8 @@ class Mirror:
     """Close the connection after this many body bytes (once), announcing the full length."""
     ranges: list[str | None] = field(default_factory=list)
     url: str = ""
+    others: dict[str, bytes] = field(default_factory=dict)
+    """More extracts served whole: path below the root -> bytes (their .md5 is right)."""
 
 
 @pytest.fixture
@@ -46,6 +51,15 @@ def mirror() -> Iterator[Mirror]:
             return
 
         def do_GET(self) -> None:
+            other = state.others.get(self.path.lstrip("/").removesuffix(".md5"))
+            if other is not None:
+                md5 = hashlib.md5(other, usedforsecurity=False).hexdigest()
+                payload = f"{md5}  x\n".encode() if self.path.endswith(".md5") else other
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
             if self.path == f"/{PATH}.md5":
                 payload = f"{state.md5}  andorra-latest.osm.pbf\n".encode()
                 self.send_response(200)
@@ -168,3 +182,39 @@ def test_cli_prints_the_path(mirror: Mirror, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "MD5" in result.output
     assert list((tmp_path / "osm").iterdir()) == []
+
+
+def test_cli_fetches_every_extract_of_a_region_and_prints_their_paths(mirror: Mirror, tmp_path: Path) -> None:
+    """Normandie (28) is two former Régions on Geofabrik: both are downloaded and checked,
+    and standard output is their two paths, nothing else (``atlas network load $(…)``)."""
+    west, east = tmp_path / "west.osm.pbf", tmp_path / "east.osm.pbf"
+    split_by_longitude(ANDORRA, tmp_path, complete=True)
+    mirror.others = {
+        "europe/france/basse-normandie-latest.osm.pbf": west.read_bytes(),
+        "europe/france/haute-normandie-latest.osm.pbf": east.read_bytes(),
+    }
+    assert REGION_EXTRACTS["28"] == ("europe/france/basse-normandie", "europe/france/haute-normandie")
+    var = tmp_path / "var"
+    env = {"ATLAS_OSM_MIRROR": mirror.url, "ATLAS_VAR_DIR": str(var)}
+    result = CliRunner().invoke(app_for_test(), ["network", "fetch", "--region", "28"], env=env)
+    assert result.exit_code == 0, result.output
+    paths = [Path(line) for line in result.stdout.splitlines()]
+    assert paths == [var / "osm" / "basse-normandie-latest.osm.pbf", var / "osm" / "haute-normandie-latest.osm.pbf"]
+    assert paths[0].read_bytes() == west.read_bytes() and paths[1].read_bytes() == east.read_bytes()
+    assert "2 extraits" in result.stderr and "osmium" not in result.output
+    # The printed paths load as one network: the graph of the whole extract.
+    whole = graph_from_osm_file(ANDORRA, mode="drive", crs="EPSG:2154")
+    merged = graph_from_osm_file(paths, mode="drive", crs="EPSG:2154")
+    assert (merged.n_nodes, merged.n_edges) == (whole.n_nodes, whole.n_edges)
+    # A failure on the second extract prints no path at all (a script gets nothing half-done).
+    mirror.others.pop("europe/france/haute-normandie-latest.osm.pbf")
+    paths[1].unlink()
+    result = CliRunner().invoke(app_for_test(), ["network", "fetch", "--region", "28"], env=env)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "haute-normandie" in result.stderr and "404" in result.stderr
+
+
+def app_for_test() -> typer.Typer:
+    from scripts.cli import app
+
+    return app

@@ -2,7 +2,9 @@
 
 The extract (``.osm.pbf``, ``.osm``, ``.osm.bz2`` ...) is streamed once with pyosmium,
 which fills a node-location cache and hands over the ``highway`` and ``route=ferry`` ways, for every mode
-asked (:func:`graphs_from_osm_file`). Ways of each mode (see :mod:`geo.network.speeds`)
+asked (:func:`graphs_from_osm_file`). Several extracts (a Région that Geofabrik cuts into
+former Régions) are streamed one after the other and read as one network: a way crossing
+the border between two of them is in both, and is kept once (see :func:`_merge_extracts`). Ways of each mode (see :mod:`geo.network.speeds`)
 are split into one edge per pair of
 consecutive nodes; every OSM node of a kept way becomes a graph node (the graph is not
 simplified, which costs memory but no accuracy). Coordinates are projected to the
@@ -45,8 +47,12 @@ WayFilter = Callable[[Mapping[str, str]], bool]
 """A rule deciding from its tags whether an OSM way belongs to a network."""
 
 
+OsmFiles = str | Path | Sequence[str | Path]
+"""One OSM extract, or several read together as one network."""
+
+
 def graph_from_osm_file(
-    path: str | Path,
+    path: OsmFiles,
     *,
     mode: Mode,
     crs: str,
@@ -59,7 +65,9 @@ def graph_from_osm_file(
     Parameters
     ----------
     path
-        OSM file in any format pyosmium reads (``.osm.pbf``, ``.osm``, ``.osm.bz2``).
+        OSM file in any format pyosmium reads (``.osm.pbf``, ``.osm``, ``.osm.bz2``), or
+        several (neighbouring extracts) read as one network: objects in more than one file
+        count once, so that ways crossing their border connect.
     mode
         ``"drive"`` (car, class speeds capped by ``maxspeed``, one-way streets) or
         ``"walk"`` (5 km/h, both directions).
@@ -104,7 +112,7 @@ def graph_from_osm_file(
 
 
 def graphs_from_osm_file(
-    path: str | Path,
+    path: OsmFiles,
     *,
     modes: Sequence[Mode],
     crs: str,
@@ -122,19 +130,30 @@ def graphs_from_osm_file(
     """
     modes = tuple(check_mode(m) for m in modes)
     transformer = _transformer_to(crs)
-    path = Path(path)
-    if not path.is_file():
-        msg = "OSM file not found"
-        raise ValidationError(msg, file=path)
-    held = [_read_ways(path, modes, way_filter)]
+    paths = osm_paths(path)
+    for one in paths:
+        if not one.is_file():
+            msg = "OSM file not found"
+            raise ValidationError(msg, file=one)
+    held = [_read_ways(paths, modes, way_filter)]
+    named = paths[0] if len(paths) == 1 else " + ".join(str(p) for p in paths)
     for index, mode in enumerate(modes):
         # The last graph's build holds the only reference to the ways, and frees them early.
         ways = [held.pop() if index == len(modes) - 1 else held[0]]
-        yield _build_graph(path, ways, mode, crs, transformer, largest_component, island_min_nodes)
+        yield _build_graph(named, ways, mode, crs, transformer, largest_component, island_min_nodes)
+
+
+def osm_paths(path: OsmFiles) -> tuple[Path, ...]:
+    """The OSM files of ``path`` (one file, or a sequence of them), as a non-empty tuple."""
+    paths = (Path(path),) if isinstance(path, str | Path) else tuple(Path(p) for p in path)
+    if not paths:
+        msg = "no OSM file given"
+        raise ValidationError(msg)
+    return paths
 
 
 def _build_graph(
-    path: Path,
+    path: Path | str,
     held: list[_Ways],
     mode: Mode,
     crs: str,
@@ -275,9 +294,13 @@ class _Ways:
     ferries: dict[Mode, FerryCollector]
 
 
-def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None = None) -> _Ways:
+def _read_ways(paths: tuple[Path, ...], modes: tuple[Mode, ...], way_filter: WayFilter | None = None) -> _Ways:
     """Stream the ``highway`` ways kept by any of ``modes``, once, into compact arrays (and
-    hand the ``route=ferry`` ways to one :class:`~geo.network.ferries.FerryCollector` per mode)."""
+    hand the ``route=ferry`` ways to one :class:`~geo.network.ferries.FerryCollector` per mode).
+
+    Several files are streamed one after the other into the same arrays, each with its own
+    node-location cache; a way met again in a later file (it crosses their border) is then
+    kept once (:func:`_merge_extracts`), and so is a ferry."""
     refs = array("q")
     lon7 = array("i")  # 1e-7 degree fits in 32 bits, and so does _UNDEFINED_COORDINATE
     lat7 = array("i")
@@ -287,52 +310,75 @@ def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None
     forward = {m: array("b") for m in modes}
     backward = {m: array("b") for m in modes}
     ferries = {m: FerryCollector(m) for m in modes}
-    try:
-        processor = (
-            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(osmium.filter.KeyFilter("highway", "route"))
-        )
-        for way in processor:
-            if not isinstance(way, osmium.osm.Way):  # the filters pass ways only
-                continue
-            tags = {tag.k: tag.v for tag in way.tags}
-            if tags.get("route") == "ferry":  # a ferry of each mode, or a closed one: no road either
-                for m in modes:
-                    ferries[m].offer(tags, way.nodes)
-                continue
-            allowed = [way_filter(tags) if way_filter else is_way_allowed(tags, mode=m) for m in modes]
-            if not any(allowed):
-                continue
-            nodes = way.nodes
-            if len(nodes) < 2:
-                continue
-            for node in nodes:
-                refs.append(node.ref)
-                lon7.append(node.x)
-                lat7.append(node.y)
-            way_lengths.append(len(nodes))
-            for m, keep in zip(modes, allowed, strict=True):
-                member[m].append(keep)
-                speeds[m].append(way_speed_kph(tags, mode=m) if keep else 0.0)
-                fwd, bwd = way_directions(tags, mode=m) if keep else (False, False)
-                forward[m].append(fwd)
-                backward[m].append(bwd)
-    except RuntimeError as exc:
-        msg = f"cannot read the OSM file ({exc})"
-        raise ValidationError(msg, file=path) from exc
+    # Only with several files: the OSM id of each kept way, and of each ferry offered.
+    way_ids = array("q") if len(paths) > 1 else None
+    ferry_ids: set[int] = set()
+    for path in paths:
+        try:
+            processor = (
+                osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+                .with_locations()
+                .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                .with_filter(osmium.filter.KeyFilter("highway", "route"))
+            )
+            for way in processor:
+                if not isinstance(way, osmium.osm.Way):  # the filters pass ways only
+                    continue
+                tags = {tag.k: tag.v for tag in way.tags}
+                if tags.get("route") == "ferry":  # a ferry of each mode, or a closed one: no road either
+                    if way_ids is not None:
+                        if way.id in ferry_ids:
+                            continue
+                        ferry_ids.add(way.id)
+                    for m in modes:
+                        ferries[m].offer(tags, way.nodes)
+                    continue
+                allowed = [way_filter(tags) if way_filter else is_way_allowed(tags, mode=m) for m in modes]
+                if not any(allowed):
+                    continue
+                nodes = way.nodes
+                if len(nodes) < 2:
+                    continue
+                for node in nodes:
+                    refs.append(node.ref)
+                    lon7.append(node.x)
+                    lat7.append(node.y)
+                way_lengths.append(len(nodes))
+                if way_ids is not None:
+                    way_ids.append(way.id)
+                for m, keep in zip(modes, allowed, strict=True):
+                    member[m].append(keep)
+                    speeds[m].append(way_speed_kph(tags, mode=m) if keep else 0.0)
+                    fwd, bwd = way_directions(tags, mode=m) if keep else (False, False)
+                    forward[m].append(fwd)
+                    backward[m].append(bwd)
+        except RuntimeError as exc:
+            msg = f"cannot read the OSM file ({exc})"
+            raise ValidationError(msg, file=path) from exc
+
+    def as_array(values: array, dtype: type) -> np.ndarray:
+        return np.frombuffer(values, dtype=dtype).copy() if values else np.zeros(0, dtype=dtype)
+
     refs_a = np.frombuffer(refs, dtype=np.int64) if refs else np.zeros(0, dtype=np.int64)
     lon_a = np.frombuffer(lon7, dtype=np.int32) if lon7 else np.zeros(0, dtype=np.int32)
     lat_a = np.frombuffer(lat7, dtype=np.int32) if lat7 else np.zeros(0, dtype=np.int32)
     lengths = np.frombuffer(way_lengths, dtype=np.int64) if way_lengths else np.zeros(0, dtype=np.int64)
+    per_way = {
+        "member": {m: as_array(member[m], np.int8).astype(bool) for m in modes},
+        "speed_kph": {m: as_array(speeds[m], np.float64) for m in modes},
+        "forward": {m: as_array(forward[m], np.int8).astype(bool) for m in modes},
+        "backward": {m: as_array(backward[m], np.int8).astype(bool) for m in modes},
+    }
+    del member, speeds, forward, backward
+    if way_ids is not None:
+        kept, refs_a, lon_a, lat_a = _merge_extracts(as_array(way_ids, np.int64), lengths, refs_a, lon_a, lat_a)
+        if kept is not None:
+            lengths = lengths[kept]
+            per_way = {name: {m: values[kept] for m, values in arrays.items()} for name, arrays in per_way.items()}
     way_of_ref = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
     valid = (lon_a != _UNDEFINED_COORDINATE) & (lat_a != _UNDEFINED_COORDINATE)
     edge_ok = (way_of_ref[:-1] == way_of_ref[1:]) & valid[:-1] & valid[1:] & (refs_a[:-1] != refs_a[1:])
     del valid
-
-    def as_array(values: array, dtype: type) -> np.ndarray:
-        return np.frombuffer(values, dtype=dtype).copy() if values else np.zeros(0, dtype=dtype)
 
     return _Ways(
         refs=refs_a,
@@ -340,9 +386,57 @@ def _read_ways(path: Path, modes: tuple[Mode, ...], way_filter: WayFilter | None
         lat7=lat_a,
         way_of_ref=way_of_ref,
         edge_ok=edge_ok,
-        member={m: as_array(member[m], np.int8).astype(bool) for m in modes},
-        speed_kph={m: as_array(speeds[m], np.float64) for m in modes},
-        forward={m: as_array(forward[m], np.int8).astype(bool) for m in modes},
-        backward={m: as_array(backward[m], np.int8).astype(bool) for m in modes},
+        member=per_way["member"],
+        speed_kph=per_way["speed_kph"],
+        forward=per_way["forward"],
+        backward=per_way["backward"],
         ferries=ferries,
     )
+
+
+def _merge_extracts(
+    way_ids: np.ndarray, lengths: np.ndarray, refs: np.ndarray, lon7: np.ndarray, lat7: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    """Make the ways read from several extracts one network.
+
+    A way crossing the border of two extracts is in both. Geofabrik cuts with osmium's
+    "smart" strategy, which keeps such a way whole, with all its nodes, in each extract;
+    an extract cut with the "simple" strategy lacks the nodes beyond its border. So:
+
+    1. a node reference without a location (``_UNDEFINED_COORDINATE``) takes the location
+       that another extract gives to the same OSM node;
+    2. each way id is kept once, at its first occurrence (file order), so that no edge is
+       doubled.
+
+    Parameters
+    ----------
+    way_ids, lengths
+        Per way read: OSM id and number of node references.
+    refs, lon7, lat7
+        Per node reference, as in :class:`_Ways`.
+
+    Returns
+    -------
+    tuple
+        The mask of ways to keep (None: no way is repeated) and the node references of the
+        kept ways: ``refs``, ``lon7``, ``lat7``.
+    """
+    missing = np.flatnonzero((lon7 == _UNDEFINED_COORDINATE) | (lat7 == _UNDEFINED_COORDINATE))
+    if missing.size and missing.size < refs.size:
+        lon7, lat7 = lon7.copy(), lat7.copy()  # the arrays read may be views of the reader's buffers
+        located = np.ones(refs.size, dtype=bool)
+        located[missing] = False
+        known_refs = refs[located]
+        order = np.argsort(known_refs, kind="stable")
+        position = np.minimum(np.searchsorted(known_refs, refs[missing], sorter=order), known_refs.size - 1)
+        source = np.flatnonzero(located)[order[position]]
+        found = refs[source] == refs[missing]
+        lon7[missing[found]] = lon7[source[found]]
+        lat7[missing[found]] = lat7[source[found]]
+    _, first = np.unique(way_ids, return_index=True)
+    if first.size == way_ids.size:
+        return None, refs, lon7, lat7
+    kept = np.zeros(way_ids.size, dtype=bool)
+    kept[first] = True
+    ref_kept = np.repeat(kept, lengths)
+    return kept, refs[ref_kept], lon7[ref_kept], lat7[ref_kept]

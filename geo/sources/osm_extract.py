@@ -188,6 +188,7 @@ def fetch_extract(
                     if progress is not None:
                         progress(done, total)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response's socket
         if exc.code == 416 and offset:  # the .part already holds the whole file
             resumed_from = offset
         else:
@@ -224,6 +225,7 @@ def published_md5(url: str, *, timeout_s: float = TIMEOUT_S) -> str:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             text = response.read(4096).decode("ascii", errors="replace")
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response's socket
         msg = f"{url} : le serveur répond {exc.code} {exc.reason}"
         raise FetchError(msg) from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
