@@ -198,13 +198,13 @@ def test_keyboard_only_search_chooser_results_details(page, live_server: str) ->
     page.keyboard.type("22100")
     page.keyboard.press("Enter")  # submits the form
     expect(page).to_have_title("Recherche « 22100 » : 14 communes – Atlas SPRO")
-    assert page.evaluate("document.activeElement.id") == "reponse"  # focus moved to the answer
+    expect(page.locator("#reponse")).to_be_focused()  # focus moved to the answer (waits for the script)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Dinan"
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Lieux les plus proches de Dinan")).to_be_visible()
     expect(page).to_have_title(re.compile(r"^10 lieux proches de Dinan, en voiture"))
-    assert page.evaluate("document.activeElement.id") == "reponse"
+    expect(page.locator("#reponse")).to_be_focused()
     # The heading is in view at 1280 x 900 (the form targets #reponse), not below the fold.
     top = page.evaluate("document.getElementById('reponse').getBoundingClientRect().top")
     assert -5 <= top < 900
