@@ -179,6 +179,25 @@ def test_a_public_is_measured_on_the_places_that_serve_it(accessed_copy: str) ->
     assert f"{n_general} lieux mesurés" in general.stdout and n_general > n_dedicated
 
 
+def _propose_draft(url: str, zoning_id: str) -> None:
+    """A regionalisation breaking its constraints, stored as a draft (« brouillon »)."""
+    draft = atlas(
+        url,
+        "zones",
+        "propose",
+        "--id",
+        zoning_id,
+        "--method",
+        "regionalize",
+        "--min-population",
+        "80000",
+        "--max-hub-minutes",
+        "20",
+        "--draft",
+    )
+    assert draft.returncode == 0, draft.stderr
+
+
 def test_scenarios_and_drafts_are_shown_on_the_pages_the_api_and_the_export(accessed_copy: str, tmp_path: Path) -> None:
     import json
 
@@ -190,21 +209,7 @@ def test_scenarios_and_drafts_are_shown_on_the_pages_the_api_and_the_export(acce
         accessed_copy, "whatif", "--category", "mission:conseil", "--k", "1", "--zoning", "bassin-vie", "--id", "web-1"
     )
     assert result.returncode == 0, result.stderr
-    draft = atlas(
-        accessed_copy,
-        "zones",
-        "propose",
-        "--id",
-        "essai",
-        "--method",
-        "regionalize",
-        "--min-population",
-        "80000",
-        "--max-hub-minutes",
-        "20",
-        "--draft",
-    )
-    assert draft.returncode == 0, draft.stderr
+    _propose_draft(accessed_copy, "essai")
     app = create_app({"DATABASE_URL": accessed_copy, "TESTING": True})
     try:
         with app.test_client() as client:
@@ -256,21 +261,7 @@ def test_the_yearly_report_annex_shows_the_scenarios_of_its_snapshot(accessed_co
         "bilan-1",
     )
     assert stored.returncode == 0, stored.stderr
-    draft = atlas(
-        accessed_copy,
-        "zones",
-        "propose",
-        "--id",
-        "essai",
-        "--method",
-        "regionalize",
-        "--min-population",
-        "80000",
-        "--max-hub-minutes",
-        "20",
-        "--draft",
-    )
-    assert draft.returncode == 0, draft.stderr
+    _propose_draft(accessed_copy, "essai")
     taken = atlas(accessed_copy, "snapshot", "--year", "2026")
     assert taken.returncode == 0, taken.stderr
     app = create_app({"DATABASE_URL": accessed_copy, "TESTING": True})

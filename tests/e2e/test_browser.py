@@ -13,12 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import AXE
+from tests.e2e.conftest import serious_axe_violations
 from tests.web_fixtures import MALICIOUS_ID, MALICIOUS_NAME
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is missing").expect
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def _record_dialogs(page) -> list[str]:
@@ -163,15 +161,7 @@ PAGES = (
 def test_axe_finds_no_serious_or_critical_violation(axe_page, live_server: str, path: str) -> None:
     axe_page.goto(live_server + path)
     _wait_ready(axe_page, path)
-    axe_page.add_script_tag(path=str(AXE))
-    result = axe_page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS
-    )
-    serious = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = serious_axe_violations(axe_page)
     assert serious == [], json.dumps(serious, ensure_ascii=False, indent=1)
 
 

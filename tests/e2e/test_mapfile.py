@@ -11,11 +11,9 @@ import pytest
 from pyproj import Transformer
 
 from geo.mapfile import LeafletAssets, build_map_file
-from tests.e2e.conftest import AXE
+from tests.e2e.conftest import serious_axe_violations
 from tests.map_fixtures import CRS, HOSTILE, X0, Y0, synthetic_layers
 from webapp.mapfile import LEAFLET_DIR
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +129,7 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_map_file(offline_page
     page = offline_page
     page.goto(map_path.as_uri())
     page.wait_for_selector(".leaflet-overlay-pane path")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS
-    )
-    serious = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = serious_axe_violations(page)
     assert serious == [], json.dumps(serious, ensure_ascii=False, indent=1)
 
 
