@@ -6,15 +6,13 @@ Import the fixtures into a test module (``from tests.web_fixtures import web_db,
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 import psycopg
 import pytest
 
 from storage import db
+from tests.conftest import atlas
 
 MALICIOUS_ID = "test:xss"
 MALICIOUS_NAME = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>${alert(3)}`x`'&amp;"
@@ -25,33 +23,21 @@ MALICIOUS_COMMUNE = "35360"  # Vitré
 ZONING_ID = "test-departements"
 
 
+def _atlas_ok(url: str, *args: str) -> None:
+    """The real ``atlas`` command line (:func:`tests.conftest.atlas`), which must succeed."""
+    result = atlas(url, *args)
+    assert result.returncode == 0, result.stderr
+
+
 def _run_access(url: str) -> None:
     """``atlas access`` through the real CLI (approximate: no OSM network in the pilot)."""
-    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "access"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    _atlas_ok(url, "access")
 
 
 def _take_snapshot(url: str, year: int) -> None:
     """``atlas snapshot --year`` through the real CLI: the report of ``year`` is served from it."""
-    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
-    result = subprocess.run(
-        # --force: the pilot's 2026 places stand in for the year before, to have changes to show
-        [sys.executable, "-m", "scripts.cli", "snapshot", "--year", str(year), "--force"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    # --force: the pilot's 2026 places stand in for the year before, to have changes to show
+    _atlas_ok(url, "snapshot", "--year", str(year), "--force")
 
 
 def _add_malicious_structure(url: str) -> None:
