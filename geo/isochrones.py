@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.ndimage
 import shapely
 
+from geo.coverage import union_of_tiles
 from geo.errors import GeometryError, ValidationError
 from geo.network.graph import RoadGraph
 from geo.routing import Direction, node_times, nodes_within, time_limit
@@ -638,16 +639,6 @@ def place_isochrones(
     return gpd.GeoDataFrame({"structure_id": ids, "minutes": mins}, geometry=geoms, crs=graph.crs)
 
 
-def _union_of_communes(polygons: np.ndarray) -> Any:
-    """Union of commune polygons: the fast coverage union when they tile exactly, else the
-    general union (real contour files often share edges whose vertices differ by a hair,
-    which the coverage union refuses)."""
-    try:
-        return shapely.coverage_union_all(polygons)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(polygons)
-
-
 def _commune_unions(
     places: pd.DataFrame,
     limits: list[int],
@@ -666,7 +657,7 @@ def _commune_unions(
             inside = group.loc[group["seconds"] <= limit * 60.0, "commune_code"]
             if inside.empty:
                 continue
-            area = _union_of_communes(polygons[position.loc[inside].to_numpy()])
+            area = union_of_tiles(polygons[position.loc[inside].to_numpy()])
             ids.append(structure_id)
             mins.append(limit)
             geoms.append(area)

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.coverage import union_of_tiles
 from geo.french import NBSP, number
 from geo.vocabulary import SHARE_MINUTES
 
@@ -90,13 +91,7 @@ def simplify(frame: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M) -> gpd.Ge
 def _dissolve(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """The polygons of ``frame`` merged into one shape (a coverage union: fast, and one path
     instead of one per commune, which keeps the SVG small)."""
-    import shapely
-
-    try:
-        merged = shapely.coverage_union_all(frame.geometry.to_numpy())
-    except Exception:
-        merged = shapely.union_all(frame.geometry.to_numpy())
-    return gpd.GeoSeries([merged], crs=frame.crs)
+    return gpd.GeoSeries([union_of_tiles(frame.geometry.to_numpy())], crs=frame.crs)
 
 
 def _new_figure(height_in: float) -> MplFigure:

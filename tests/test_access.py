@@ -327,12 +327,12 @@ def test_network_coverage_is_a_population_share() -> None:
 def test_isochrones_of_communes_whose_shared_edge_differs_by_a_hair() -> None:
     """Two communes sharing an edge written 9.35 and 9.350000000000001: once projected the
     coverage union refuses them (incorrectly noded); the isochrone is still their union."""
-    from geo.isochrones import _union_of_communes
+    from geo.coverage import union_of_tiles
 
     west = shapely.Polygon([(9.3, 42.6), (9.350000000000001, 42.6), (9.350000000000001, 42.65), (9.3, 42.65)])
     east = shapely.Polygon([(9.35, 42.6), (9.4, 42.6), (9.4, 42.65), (9.35, 42.65)])
     pair = gpd.GeoSeries([west, east], crs="EPSG:4326").to_crs("EPSG:2154").to_numpy()
     with pytest.raises(shapely.errors.GEOSException):
         shapely.coverage_union_all(pair)
-    union = _union_of_communes(pair)
+    union = union_of_tiles(pair)
     assert union.is_valid and union.area == pytest.approx(pair[0].area + pair[1].area, rel=1e-9)

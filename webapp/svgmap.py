@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import shapely
 from markupsafe import Markup
 
+from geo.coverage import union_of_tiles
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -33,12 +35,8 @@ def _path(geometry: object, x0: float, y1: float, scale: float) -> str:
 
 
 def _outline(communes: gpd.GeoDataFrame) -> shapely.Geometry:
-    """The union of the communes (a coverage: the fast union, else the general one)."""
-    geoms = communes.geometry.to_numpy()
-    try:
-        return shapely.coverage_union_all(geoms)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(geoms)
+    """The union of the communes (:func:`geo.coverage.union_of_tiles`)."""
+    return union_of_tiles(communes.geometry.to_numpy())
 
 
 def changes_svg(
